@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Unit tests for vmm/options.c: cloud-hypervisor style option lists. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vmm/options.h"
+
+static void parses_pairs_and_brackets(void **state)
+{
+	(void)state;
+	char s[] = "boot=2,affinity=[0@[0,2],1@[1]],readonly";
+	struct opt_list l;
+
+	assert_int_equal(opt_parse(&l, s), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(opt_get(&l, "boot"), "2");
+	assert_string_equal(opt_get(&l, "affinity"), "[0@[0,2],1@[1]]");
+	assert_string_equal(opt_get(&l, "readonly"), "");
+	assert_null(opt_get(&l, "missing"));
+	assert_int_equal(opt_check_unused(&l), 0);
+}
+
+static void rejects_bad_lists(void **state)
+{
+	(void)state;
+	struct opt_list l;
+	char a[] = "a=1,,b=2", b[] = "x=[1,2", c[] = "a=1,a=2", d[] = "=5";
+
+	assert_int_equal(opt_parse(&l, a), -EINVAL);
+	assert_int_equal(opt_parse(&l, b), -EINVAL);
+	assert_non_null(strstr(l.err, "unbalanced"));
+	assert_int_equal(opt_parse(&l, c), -EINVAL);
+	assert_non_null(strstr(l.err, "'a' given twice"));
+	assert_int_equal(opt_parse(&l, d), -EINVAL);
+}
+
+static void names_unknown_keys(void **state)
+{
+	(void)state;
+	char s[] = "size=1G,sharde=on";
+	struct opt_list l;
+	uint64_t size = 0;
+
+	assert_int_equal(opt_parse(&l, s), 0);
+	assert_int_equal(opt_get_size(&l, "size", &size), 1);
+	assert_int_equal(size, 1ULL << 30);
+	assert_int_equal(opt_check_unused(&l), -EINVAL);
+	assert_string_equal(l.err, "unknown option 'sharde'");
+}
+
+static void typed_values(void **state)
+{
+	(void)state;
+	char s[] = "n=0x10,flag=off,bad=12x";
+	struct opt_list l;
+	uint64_t n = 0;
+	bool flag = true;
+
+	assert_int_equal(opt_parse(&l, s), 0);
+	assert_int_equal(opt_get_u64(&l, "n", &n), 1);
+	assert_int_equal(n, 16);
+	assert_int_equal(opt_get_bool(&l, "flag", &flag), 1);
+	assert_false(flag);
+	assert_int_equal(opt_get_u64(&l, "bad", &n), -EINVAL);
+	assert_non_null(strstr(l.err, "'bad=12x'"));
+	assert_int_equal(opt_get_u64(&l, "absent", &n), 0);
+	assert_int_equal(n, 16);
+}
+
+static void sizes(void **state)
+{
+	(void)state;
+	uint64_t v;
+
+	assert_int_equal(parse_size("512M", &v), 0);
+	assert_int_equal(v, 512ULL << 20);
+	assert_int_equal(parse_size("4096", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(parse_size("2k", &v), 0);
+	assert_int_equal(v, 2048);
+	assert_int_equal(parse_size("1GiB", &v), 0);
+	assert_int_equal(v, 1ULL << 30);
+	assert_int_equal(parse_size("", &v), -EINVAL);
+	assert_int_equal(parse_size("M", &v), -EINVAL);
+	assert_int_equal(parse_size("1Q", &v), -EINVAL);
+	assert_int_equal(parse_size("1Mx", &v), -EINVAL);
+	assert_int_equal(parse_size("99999999999999999999", &v), -ERANGE);
+	assert_int_equal(parse_size("17179869184G", &v), -ERANGE);
+	assert_int_equal(parse_u64("18446744073709551615", &v), 0);
+	assert_int_equal(v, UINT64_MAX);
+	assert_int_equal(parse_u64("18446744073709551616", &v), -ERANGE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parses_pairs_and_brackets),
+		cmocka_unit_test(rejects_bad_lists),
+		cmocka_unit_test(names_unknown_keys),
+		cmocka_unit_test(typed_values),
+		cmocka_unit_test(sizes),
+	};
+	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
+}
