@@ -85,6 +85,13 @@ check: deps
 demo: deps all
 	tools/demo
 
+# Benchmarks print figures (and ratios against a peer run side by side);
+# they never assert times. BENCH=pattern runs a subset.
+bench: deps all
+	@set -e; for b in tests/bench/*.sh; do \
+		case "$$b" in *"$(BENCH)"*) echo "=== $$b"; $$b ;; esac; \
+	done
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
