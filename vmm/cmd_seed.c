@@ -4,6 +4,7 @@
  * cloud-init NoCloud seeds, and service disks.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,8 @@
 #include "vmm/cmd_seed.h"
 #include "vmm/options.h"
 
-#define MAX_SSH_KEYS 64
+#define MAX_SSH_KEYS  64
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char usage[] =
 	"usage: svmm seed fat --out IMG [COMMON] DIR\n"
@@ -33,189 +35,190 @@ static const char usage[] =
 
 struct seed_cmd {
 	const char *out, *label, *dir;
+	const char *fat, *size, *epoch, *volume_id, *net_version; /* converted after parsing */
 	struct fat_opts fo;
 	struct seed_cloud_init ci;
 	struct seed_service svc;
 	const char *ssh_keys[MAX_SSH_KEYS];
-	bool epoch_given;
 };
 
-static int bad(const char *fmt, const char *a, const char *b)
+/* One flag taking a value: a string, or (max > 0) a repeatable list. */
+struct flag_def {
+	const char *name;
+	const char **dst;
+	unsigned int *n, max;
+};
+
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "svmm seed: ");
-	fprintf(stderr, fmt, a, b);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
 	return 2;
-}
-
-/*
- * "--name VALUE" or "--name=VALUE" at argv[*i]: 1 with *val set (and *i
- * moved past it), 0 when argv[*i] is another flag, -1 when the value is
- * missing.
- */
-static int flag(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(name);
-
-	if (strncmp(a, name, n))
-		return 0;
-	if (a[n] == '=') {
-		*val = a + n + 1;
-		return 1;
-	}
-	if (a[n])
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
 }
 
 static int parse_int(const char *flagname, const char *s, int64_t *out, int base)
 {
 	char *end;
+	long long v;
 
 	errno = 0;
-	long long v = strtoll(s, &end, base);
-
+	v = strtoll(s, &end, base);
 	if (!*s || *end || errno)
 		return bad("%s '%s': not a number", flagname, s);
 	*out = v;
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, const char *kind, struct seed_cmd *c)
+#define STR(name, dst)             \
+	{                          \
+		name, dst, NULL, 0 \
+	}
+#define LIST(name, arr, count, max)   \
+	{                             \
+		name, arr, count, max \
+	}
+
+/* Take "--name VALUE" or "--name=VALUE" flags from the table, the rest are
+ * the positional DIR. */
+static int parse_flags(int argc, char **argv, const struct flag_def *defs, size_t ndefs,
+		       struct seed_cmd *c)
 {
-	bool is_ci = !strcmp(kind, "cloud-init"), is_svc = !strcmp(kind, "service");
-
 	for (int i = 1; i < argc; i++) {
-		const char *v = NULL, *a = argv[i];
-		int64_t n;
-		int r;
+		const char *a = argv[i], *v = NULL;
+		const struct flag_def *d = NULL;
 
-		if (a[0] != '-' || !strcmp(a, "-")) {
-			if (c->dir)
-				return bad("unexpected argument '%s' (one DIR only)%s", a, "");
-			c->dir = a;
-			continue;
-		}
-#define FLAG(name) \
-	((r = flag(argc, argv, &i, name, &v)) < 0 ? bad("%s needs a value%s", name, "") : r)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(usage, stdout);
 			exit(0);
-		} else if ((r = FLAG("--out"))) {
-			if (r == 2)
-				return 2;
-			c->out = v;
-		} else if ((r = FLAG("--label"))) {
-			if (r == 2)
-				return 2;
-			c->label = v;
-		} else if ((r = FLAG("--fat"))) {
-			if (r == 2 || (r = parse_int("--fat", v, &n, 10)))
-				return 2;
-			if (n != 12 && n != 16 && n != 32)
-				return bad("--fat '%s': use 12, 16 or 32%s", v, "");
-			c->fo.fat_type = n;
-		} else if ((r = FLAG("--size"))) {
-			if (r == 2)
-				return 2;
-			if (parse_size(v, &c->fo.size) || c->fo.size == 0)
-				return bad("--size '%s': not a size (4096, 512K, 64M, 1G)%s", v,
-					   "");
-			if (c->fo.size % 512)
-				return bad("--size '%s': not a multiple of 512 bytes%s", v, "");
-		} else if ((r = FLAG("--epoch"))) {
-			if (r == 2 || parse_int("--epoch", v, &c->fo.epoch, 10))
-				return 2;
-			c->fo.fixed_time = c->epoch_given = true;
-		} else if ((r = FLAG("--volume-id"))) {
-			if (r == 2 || parse_int("--volume-id", v, &n, 16))
-				return 2;
-			if (n <= 0 || n > 0xffffffffll)
-				return bad("--volume-id '%s': 1 to ffffffff (hex)%s", v, "");
-			c->fo.volume_id = n;
-		} else if (is_ci && (r = FLAG("--user-data"))) {
-			if (r == 2)
-				return 2;
-			c->ci.user_data = v;
-		} else if (is_ci && (r = FLAG("--meta-data"))) {
-			if (r == 2)
-				return 2;
-			c->ci.meta_data = v;
-		} else if (is_ci && (r = FLAG("--network-config"))) {
-			if (r == 2)
-				return 2;
-			c->ci.network_config = v;
-		} else if (is_ci && (r = FLAG("--vendor-data"))) {
-			if (r == 2)
-				return 2;
-			c->ci.vendor_data = v;
-		} else if (is_ci && (r = FLAG("--instance-id"))) {
-			if (r == 2)
-				return 2;
-			c->ci.instance_id = v;
-		} else if (is_ci && (r = FLAG("--hostname"))) {
-			if (r == 2)
-				return 2;
-			c->ci.hostname = v;
-		} else if (is_ci && (r = FLAG("--ssh-key"))) {
-			if (r == 2)
-				return 2;
-			if (c->ci.n_ssh_keys == MAX_SSH_KEYS)
-				return bad("--ssh-key: at most %s keys%s", "64", "");
-			c->ssh_keys[c->ci.n_ssh_keys++] = v;
-		} else if (is_ci && (r = FLAG("--iface"))) {
-			if (r == 2)
-				return 2;
-			c->ci.iface = v;
-		} else if (is_ci && (r = FLAG("--address"))) {
-			if (r == 2)
-				return 2;
-			c->ci.address = v;
-		} else if (is_ci && (r = FLAG("--gateway"))) {
-			if (r == 2)
-				return 2;
-			c->ci.gateway = v;
-		} else if (is_ci && (r = FLAG("--dns"))) {
-			if (r == 2)
-				return 2;
-			if (c->ci.n_dns == SEED_MAX_DNS)
-				return bad("--dns: at most %s servers%s", "8", "");
-			c->ci.dns[c->ci.n_dns++] = v;
-		} else if (is_ci && (r = FLAG("--network-version"))) {
-			if (r == 2 || parse_int("--network-version", v, &n, 10))
-				return 2;
-			if (n != 1 && n != 2)
-				return bad("--network-version '%s': use 1 or 2%s", v, "");
-			c->ci.net_version = n;
-		} else if (is_svc && (r = FLAG("--binary"))) {
-			if (r == 2)
-				return 2;
-			c->svc.binary = v;
-		} else if (is_svc && (r = FLAG("--launch"))) {
-			if (r == 2)
-				return 2;
-			c->svc.launch = v;
-		} else if (is_svc && (r = FLAG("--keystore"))) {
-			if (r == 2)
-				return 2;
-			c->svc.keystore = v;
-		} else {
-			return bad("seed %s: unknown option '%s' (try 'svmm seed --help')", kind,
-				   a);
 		}
-#undef FLAG
+		if (a[0] != '-' || !strcmp(a, "-")) {
+			if (c->dir)
+				return bad("unexpected argument '%s' (one DIR only)", a);
+			c->dir = a;
+			continue;
+		}
+		for (size_t k = 0; k < ndefs && !d; k++) {
+			size_t n = strlen(defs[k].name);
+
+			if (!strncmp(a, defs[k].name, n) && (a[n] == '\0' || a[n] == '=')) {
+				d = &defs[k];
+				v = a[n] == '=' ? a + n + 1 : NULL;
+			}
+		}
+		if (!d)
+			return bad("unknown option '%s' (try 'svmm seed --help')", a);
+		if (!v) {
+			if (i + 1 >= argc)
+				return bad("%s needs a value", d->name);
+			v = argv[++i];
+		}
+		if (!d->max) {
+			*d->dst = v;
+		} else if (*d->n == d->max) {
+			return bad("%s: at most %u", d->name, d->max);
+		} else {
+			d->dst[(*d->n)++] = v;
+		}
 	}
-	if (!c->out)
-		return bad("seed %s: --out IMG is required%s", kind, "");
-	if (!strcmp(kind, "fat") && !c->dir)
-		return bad("seed fat: the source directory DIR is required%s%s", "", "");
-	if (is_ci && c->dir)
-		return bad("seed cloud-init: unexpected argument '%s'%s", c->dir, "");
 	return 0;
+}
+
+/* Convert the numeric flags into the FAT options. */
+static int convert_flags(struct seed_cmd *c)
+{
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	int64_t n;
+
+	if (c->fat) {
+		if (parse_int("--fat", c->fat, &n, 10))
+			return 2;
+		if (n != 12 && n != 16 && n != 32)
+			return bad("--fat '%s': use 12, 16 or 32", c->fat);
+		c->fo.fat_type = n;
+	}
+	if (c->size) {
+		if (parse_size(c->size, &c->fo.size) || c->fo.size == 0)
+			return bad("--size '%s': not a size (4096, 512K, 64M, 1G)", c->size);
+		if (c->fo.size % 512)
+			return bad("--size '%s': not a multiple of 512 bytes", c->size);
+	}
+	if (c->epoch || (sde && *sde)) {
+		if (parse_int(c->epoch ? "--epoch" : "SOURCE_DATE_EPOCH", c->epoch ? c->epoch : sde,
+			      &c->fo.epoch, 10))
+			return 2;
+		c->fo.fixed_time = true;
+	}
+	if (c->volume_id) {
+		if (parse_int("--volume-id", c->volume_id, &n, 16))
+			return 2;
+		if (n <= 0 || n > 0xffffffffll)
+			return bad("--volume-id '%s': 1 to ffffffff (hex)", c->volume_id);
+		c->fo.volume_id = n;
+	}
+	if (c->net_version) {
+		if (parse_int("--network-version", c->net_version, &n, 10))
+			return 2;
+		if (n != 1 && n != 2)
+			return bad("--network-version '%s': use 1 or 2", c->net_version);
+		c->ci.net_version = n;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, const char *kind, struct seed_cmd *c)
+{
+	const struct flag_def common[] = {
+		STR("--out", &c->out),	   STR("--label", &c->label),
+		STR("--fat", &c->fat),	   STR("--size", &c->size),
+		STR("--epoch", &c->epoch), STR("--volume-id", &c->volume_id),
+	};
+	const struct flag_def ci[] = {
+		STR("--user-data", &c->ci.user_data),
+		STR("--meta-data", &c->ci.meta_data),
+		STR("--network-config", &c->ci.network_config),
+		STR("--vendor-data", &c->ci.vendor_data),
+		STR("--instance-id", &c->ci.instance_id),
+		STR("--hostname", &c->ci.hostname),
+		LIST("--ssh-key", c->ssh_keys, &c->ci.n_ssh_keys, MAX_SSH_KEYS),
+		STR("--iface", &c->ci.iface),
+		STR("--address", &c->ci.address),
+		STR("--gateway", &c->ci.gateway),
+		LIST("--dns", c->ci.dns, &c->ci.n_dns, SEED_MAX_DNS),
+		STR("--network-version", &c->net_version),
+	};
+	const struct flag_def svc[] = {
+		STR("--binary", &c->svc.binary),
+		STR("--launch", &c->svc.launch),
+		STR("--keystore", &c->svc.keystore),
+	};
+	struct flag_def defs[ARRAY_SIZE(common) + ARRAY_SIZE(ci)];
+	size_t n = ARRAY_SIZE(common);
+	int ret;
+
+	memcpy(defs, common, sizeof(common));
+	if (!strcmp(kind, "cloud-init")) {
+		memcpy(defs + n, ci, sizeof(ci));
+		n += ARRAY_SIZE(ci);
+	} else if (!strcmp(kind, "service")) {
+		memcpy(defs + n, svc, sizeof(svc));
+		n += ARRAY_SIZE(svc);
+	}
+	ret = parse_flags(argc, argv, defs, n, c);
+	if (ret)
+		return ret;
+	if (!c->out)
+		return bad("%s: --out IMG is required", kind);
+	if (!strcmp(kind, "fat") && !c->dir)
+		return bad("fat: the source directory DIR is required");
+	if (!strcmp(kind, "cloud-init") && c->dir)
+		return bad("cloud-init: unexpected argument '%s'", c->dir);
+	return convert_flags(c);
 }
 
 int cmd_seed(int argc, char **argv)
@@ -223,7 +226,7 @@ int cmd_seed(int argc, char **argv)
 	struct seed_cmd c = { 0 };
 	struct fat_tree t;
 	struct fat_geom g;
-	const char *kind, *sde;
+	const char *kind;
 	int ret;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
@@ -233,16 +236,10 @@ int cmd_seed(int argc, char **argv)
 	}
 	kind = argv[1];
 	if (strcmp(kind, "fat") && strcmp(kind, "cloud-init") && strcmp(kind, "service"))
-		return bad("unknown seed kind '%s' (fat, cloud-init or service)%s", kind, "");
+		return bad("unknown seed kind '%s' (fat, cloud-init or service)", kind);
 	ret = parse_args(argc - 1, argv + 1, kind, &c);
 	if (ret)
 		return ret;
-	sde = getenv("SOURCE_DATE_EPOCH");
-	if (!c.epoch_given && sde && *sde) {
-		if (parse_int("SOURCE_DATE_EPOCH", sde, &c.fo.epoch, 10))
-			return 2;
-		c.fo.fixed_time = true;
-	}
 	c.ci.ssh_keys = c.ssh_keys;
 	c.ci.mtime = c.fo.fixed_time ? c.fo.epoch : FAT_TIME_MIN;
 	c.svc.tree = c.dir;
