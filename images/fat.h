@@ -77,8 +77,9 @@ int fat_add_data(struct fat_tree *t, const char *path, const void *data, size_t 
 int fat_add_host_tree(struct fat_tree *t, const char *path, const char *src);
 
 /*
- * Lay out the tree and write the image to file out (created or truncated;
- * removed again on failure). -ENOSPC names the first entry that does not
+ * Lay out the tree and write the image to file out. out is not touched when
+ * the layout fails; it is created (or truncated) once the layout fits, and
+ * removed again if writing fails. -ENOSPC names the first entry that does not
  * fit a requested size, -E2BIG a FAT12/16 root directory that is too full.
  * geom may be NULL.
  */
