@@ -51,9 +51,7 @@ struct fat_node {
 	uint32_t nclusters;
 };
 
-static int fail(struct fat_tree *t, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(struct fat_tree *t, int err, const char *fmt, ...)
+int fat_fail(struct fat_tree *t, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -321,22 +319,24 @@ static int name_check(struct fat_tree *t, const char *path, const char *name, ui
 	int n;
 
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
-		return fail(t, -EINVAL, "'%s': '%s' is not a valid FAT name", path, name);
+		return fat_fail(t, -EINVAL, "'%s': '%s' is not a valid FAT name", path, name);
 	for (const char *c = name; *c; c++) {
 		if ((unsigned char)*c < 0x20 || strchr("\"*:<>?\\|", *c))
-			return fail(t, -EINVAL, "'%s': FAT names cannot hold the character %s%c%s",
-				    path, (unsigned char)*c < 0x20 ? "0x" : "'",
-				    (unsigned char)*c < 0x20 ? '?' : *c,
-				    (unsigned char)*c < 0x20 ? "" : "'");
+			return fat_fail(t, -EINVAL,
+					"'%s': FAT names cannot hold the character %s%c%s", path,
+					(unsigned char)*c < 0x20 ? "0x" : "'",
+					(unsigned char)*c < 0x20 ? '?' : *c,
+					(unsigned char)*c < 0x20 ? "" : "'");
 	}
 	if (name[len - 1] == '.' || name[len - 1] == ' ')
-		return fail(t, -EINVAL, "'%s': a FAT name cannot end with a dot or a space", path);
+		return fat_fail(t, -EINVAL, "'%s': a FAT name cannot end with a dot or a space",
+				path);
 	n = fat_utf8_to_utf16(name, u, FAT_LFN_MAX);
 	if (n == -EINVAL)
-		return fail(t, n, "'%s': the name is not valid UTF-8", path);
+		return fat_fail(t, n, "'%s': the name is not valid UTF-8", path);
 	if (n < 0)
-		return fail(t, n, "'%s': the name is longer than %d UTF-16 units", path,
-			    FAT_LFN_MAX);
+		return fat_fail(t, n, "'%s': the name is longer than %d UTF-16 units", path,
+				FAT_LFN_MAX);
 	*ulen = n;
 	return 0;
 }
@@ -398,10 +398,10 @@ static int tree_place(struct fat_tree *t, const char *path, bool want_dir, int64
 
 	copy = strdup(path);
 	if (!copy)
-		return fail(t, -ENOMEM, "out of memory");
+		return fat_fail(t, -ENOMEM, "out of memory");
 	comp = strtok_r(copy, "/", &save);
 	if (!comp) {
-		ret = fail(t, -EINVAL, "'%s': an empty path", path);
+		ret = fat_fail(t, -EINVAL, "'%s': an empty path", path);
 		goto out;
 	}
 	while (comp) {
@@ -416,14 +416,14 @@ static int tree_place(struct fat_tree *t, const char *path, bool want_dir, int64
 		if (k && (!last || want_dir) && k->is_dir) {
 			dir = k;
 		} else if (k) {
-			ret = fail(t, -EEXIST,
-				   "'%s': the name '%s' is taken (FAT names ignore case)", path,
-				   comp);
+			ret = fat_fail(t, -EEXIST,
+				       "'%s': the name '%s' is taken (FAT names ignore case)", path,
+				       comp);
 			goto out;
 		} else {
 			k = kid_add(dir, comp, u, n, !last || want_dir, mtime);
 			if (!k) {
-				ret = fail(t, -ENOMEM, "out of memory");
+				ret = fat_fail(t, -ENOMEM, "out of memory");
 				goto out;
 			}
 			t->nodes++;
@@ -444,27 +444,39 @@ int fat_add_dir(struct fat_tree *t, const char *path, int64_t mtime)
 	return tree_place(t, path, true, mtime, &n);
 }
 
+/* stat a host source that must be a directory (dir) or a regular file. */
+static int stat_src(struct fat_tree *t, const char *src, bool dir, struct stat *st)
+{
+	if (stat(src, st))
+		return fat_fail(t, -errno, "'%s': %s", src, strerror(errno));
+	if (dir && !S_ISDIR(st->st_mode))
+		return fat_fail(t, -ENOTDIR, "'%s': not a directory", src);
+	if (!dir && !S_ISREG(st->st_mode))
+		return fat_fail(t, -EINVAL, "'%s': not a regular file", src);
+	return 0;
+}
+
 int fat_add_file(struct fat_tree *t, const char *path, const char *src, int64_t mtime)
 {
 	struct fat_node *n;
 	struct stat st;
 	int ret;
 
-	if (stat(src, &st))
-		return fail(t, -errno, "'%s': %s", src, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return fail(t, -EINVAL, "'%s': not a regular file", src);
+	ret = stat_src(t, src, false, &st);
+	if (ret)
+		return ret;
 	if ((uint64_t)st.st_size > FAT_MAX_FILE)
-		return fail(t, -EFBIG,
-			    "'%s': %llu bytes is more than a FAT file can hold (4 GiB - 1 = %llu)",
-			    src, (unsigned long long)st.st_size, FAT_MAX_FILE);
+		return fat_fail(
+			t, -EFBIG,
+			"'%s': %llu bytes is more than a FAT file can hold (4 GiB - 1 = %llu)", src,
+			(unsigned long long)st.st_size, FAT_MAX_FILE);
 	ret = tree_place(t, path, false, mtime, &n);
 	if (ret)
 		return ret;
 	n->size = st.st_size;
 	n->src = strdup(src);
 	if (!n->src)
-		return fail(t, -ENOMEM, "out of memory");
+		return fat_fail(t, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -474,8 +486,8 @@ int fat_add_data(struct fat_tree *t, const char *path, const void *data, size_t 
 	int ret;
 
 	if (len > FAT_MAX_FILE)
-		return fail(t, -EFBIG, "'%s': %zu bytes is more than a FAT file can hold", path,
-			    len);
+		return fat_fail(t, -EFBIG, "'%s': %zu bytes is more than a FAT file can hold", path,
+				len);
 	ret = tree_place(t, path, false, mtime, &n);
 	if (ret)
 		return ret;
@@ -483,7 +495,7 @@ int fat_add_data(struct fat_tree *t, const char *path, const void *data, size_t 
 	if (len) {
 		n->data = malloc(len);
 		if (!n->data)
-			return fail(t, -ENOMEM, "out of memory");
+			return fat_fail(t, -ENOMEM, "out of memory");
 		memcpy(n->data, data, len);
 	}
 	return 0;
@@ -503,11 +515,11 @@ static int host_walk(struct fat_tree *t, const char *path, const char *src, int 
 	DIR *d;
 
 	if (depth > HOST_DEPTH_MAX)
-		return fail(t, -ELOOP, "'%s': directories nest deeper than %d (a link loop?)", src,
-			    HOST_DEPTH_MAX);
+		return fat_fail(t, -ELOOP, "'%s': directories nest deeper than %d (a link loop?)",
+				src, HOST_DEPTH_MAX);
 	d = opendir(src);
 	if (!d)
-		return fail(t, -errno, "'%s': %s", src, strerror(errno));
+		return fat_fail(t, -errno, "'%s': %s", src, strerror(errno));
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -515,14 +527,14 @@ static int host_walk(struct fat_tree *t, const char *path, const char *src, int 
 			char **nn = realloc(names, (cap = cap ? cap * 2 : 32) * sizeof(*nn));
 
 			if (!nn) {
-				ret = fail(t, -ENOMEM, "out of memory");
+				ret = fat_fail(t, -ENOMEM, "out of memory");
 				goto out;
 			}
 			names = nn;
 		}
 		names[n] = strdup(de->d_name);
 		if (!names[n]) {
-			ret = fail(t, -ENOMEM, "out of memory");
+			ret = fat_fail(t, -ENOMEM, "out of memory");
 			goto out;
 		}
 		n++;
@@ -536,11 +548,11 @@ static int host_walk(struct fat_tree *t, const char *path, const char *src, int 
 		if (asprintf(&hpath, "%s/%s", src, names[i]) < 0 ||
 		    asprintf(&ipath, "%s%s%s", path, *path ? "/" : "", names[i]) < 0) {
 			free(hpath);
-			ret = fail(t, -ENOMEM, "out of memory");
+			ret = fat_fail(t, -ENOMEM, "out of memory");
 			break;
 		}
 		if (stat(hpath, &st)) {
-			ret = fail(t, -errno, "'%s': %s", hpath, strerror(errno));
+			ret = fat_fail(t, -errno, "'%s': %s", hpath, strerror(errno));
 		} else if (S_ISDIR(st.st_mode)) {
 			ret = fat_add_dir(t, ipath, st.st_mtime);
 			if (!ret)
@@ -548,7 +560,7 @@ static int host_walk(struct fat_tree *t, const char *path, const char *src, int 
 		} else if (S_ISREG(st.st_mode)) {
 			ret = fat_add_file(t, ipath, hpath, st.st_mtime);
 		} else {
-			ret = fail(t, -EINVAL, "'%s': not a regular file or directory", hpath);
+			ret = fat_fail(t, -EINVAL, "'%s': not a regular file or directory", hpath);
 		}
 		free(hpath);
 		free(ipath);
@@ -566,10 +578,9 @@ int fat_add_host_tree(struct fat_tree *t, const char *path, const char *src)
 	struct stat st;
 	int ret;
 
-	if (stat(src, &st))
-		return fail(t, -errno, "'%s': %s", src, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return fail(t, -ENOTDIR, "'%s': not a directory", src);
+	ret = stat_src(t, src, true, &st);
+	if (ret)
+		return ret;
 	if (*path) {
 		ret = fat_add_dir(t, path, st.st_mtime);
 		if (ret)
@@ -638,7 +649,7 @@ static int assign_short_names(struct fat_tree *t, struct fat_node *dir)
 	set.used = calloc(cap, sizeof(bool));
 	set.mask = cap - 1;
 	if (!set.slot || !set.used) {
-		ret = fail(t, -ENOMEM, "out of memory");
+		ret = fat_fail(t, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (unsigned int i = 0; i < dir->nkids; i++) {
@@ -660,8 +671,8 @@ static int assign_short_names(struct fat_tree *t, struct fat_node *dir)
 			continue;
 		for (;; n++) {
 			if (n > 999999) {
-				ret = fail(t, -EEXIST, "'%s': no free 8.3 alias left",
-					   node_path(k, pbuf, sizeof(pbuf)));
+				ret = fat_fail(t, -EEXIST, "'%s': no free 8.3 alias left",
+					       node_path(k, pbuf, sizeof(pbuf)));
 				goto out;
 			}
 			memcpy(k->sname, basis, 11);
@@ -697,10 +708,10 @@ static int layout_dirs(struct fat_tree *t, struct fat_node *dir, bool is_root, b
 		}
 	}
 	if (slots > MAX_DIR_SLOTS)
-		return fail(t, -E2BIG,
-			    "'%s': the directory needs %llu entries, more than FAT allows (%u)",
-			    node_path(dir, pbuf, sizeof(pbuf)), (unsigned long long)slots,
-			    MAX_DIR_SLOTS);
+		return fat_fail(t, -E2BIG,
+				"'%s': the directory needs %llu entries, more than FAT allows (%u)",
+				node_path(dir, pbuf, sizeof(pbuf)), (unsigned long long)slots,
+				MAX_DIR_SLOTS);
 	dir->slots = slots;
 	return 0;
 }
@@ -793,19 +804,24 @@ static uint64_t div_up(uint64_t a, uint64_t b)
 	return (a + b - 1) / b;
 }
 
+/* Clusters of cs bytes one node takes (not counting its children). The
+ * FAT12/16 root lives outside the data area. */
+static uint64_t node_clusters(const struct fat_node *n, uint32_t cs, bool fat32_root)
+{
+	if (!n->is_dir)
+		return div_up(n->size, cs);
+	if (!n->parent && !fat32_root)
+		return 0;
+	return div_up((uint64_t)(n->slots ? n->slots : 1) * DIRENT, cs);
+}
+
 /* Clusters the tree needs with clusters of cs bytes. */
 static uint64_t clusters_needed(const struct fat_node *n, uint32_t cs, bool fat32_root)
 {
-	uint64_t c = 0;
+	uint64_t c = node_clusters(n, cs, fat32_root);
 
-	if (n->is_dir) {
-		if (n->parent || fat32_root)
-			c += div_up((uint64_t)(n->slots ? n->slots : 1) * DIRENT, cs);
-		for (unsigned int i = 0; i < n->nkids; i++)
-			c += clusters_needed(n->kids[i], cs, false);
-	} else {
-		c = div_up(n->size, cs);
-	}
+	for (unsigned int i = 0; n->is_dir && i < n->nkids; i++)
+		c += clusters_needed(n->kids[i], cs, false);
 	return c;
 }
 
@@ -825,14 +841,8 @@ static uint64_t bytes_needed(const struct fat_node *n)
 static struct fat_node *alloc_clusters(struct fat_node *n, uint32_t cs, bool fat32_root,
 				       uint32_t clusters, uint32_t *next)
 {
-	uint64_t need = 0;
+	uint64_t need = node_clusters(n, cs, fat32_root);
 
-	if (n->is_dir) {
-		if (n->parent || fat32_root)
-			need = div_up((uint64_t)(n->slots ? n->slots : 1) * DIRENT, cs);
-	} else {
-		need = div_up(n->size, cs);
-	}
 	n->nclusters = need;
 	n->cluster = need ? *next : 0;
 	if ((uint64_t)*next - 2 + need > clusters)
@@ -879,11 +889,11 @@ static int choose_geom(struct fat_tree *t, const struct fat_opts *o, bool label,
 	struct fat_geom g;
 
 	if (over && o->fat_type && o->fat_type != 32)
-		return fail(t, -E2BIG,
-			    "'%s': the %s root directory is full (%u entries; long names take "
-			    "several): use FAT32 or a subdirectory",
-			    node_path(over, pbuf, sizeof(pbuf)), type_name(o->fat_type),
-			    FAT_ROOT_ENTRIES);
+		return fat_fail(t, -E2BIG,
+				"'%s': the %s root directory is full (%u entries; long names take "
+				"several): use FAT32 or a subdirectory",
+				node_path(over, pbuf, sizeof(pbuf)), type_name(o->fat_type),
+				FAT_ROOT_ENTRIES);
 
 	if (!o->size) {
 		/* The smallest image over every type and cluster size. */
@@ -908,9 +918,10 @@ static int choose_geom(struct fat_tree *t, const struct fat_opts *o, bool label,
 			}
 		}
 		if (!found)
-			return fail(t, -EFBIG, "the files need %llu bytes, more than %s can hold",
-				    (unsigned long long)bytes_needed(t->root),
-				    o->fat_type ? type_name(o->fat_type) : "FAT");
+			return fat_fail(t, -EFBIG,
+					"the files need %llu bytes, more than %s can hold",
+					(unsigned long long)bytes_needed(t->root),
+					o->fat_type ? type_name(o->fat_type) : "FAT");
 		if (out->total_sectors * SECTOR >= FAT_MIN_IMAGE)
 			return 0;
 	}
@@ -938,19 +949,20 @@ static int choose_geom(struct fat_tree *t, const struct fat_opts *o, bool label,
 		}
 	}
 	if (!first.type)
-		return fail(t, -EINVAL, "%llu bytes cannot hold a %s file system",
-			    (unsigned long long)total * SECTOR,
-			    o->fat_type ? type_name(o->fat_type) : "FAT");
+		return fat_fail(t, -EINVAL, "%llu bytes cannot hold a %s file system",
+				(unsigned long long)total * SECTOR,
+				o->fat_type ? type_name(o->fat_type) : "FAT");
 	uint32_t next = 2;
 	struct fat_node *bad = alloc_clusters(t->root, first.spc * SECTOR, first.type == 32,
 					      first.clusters, &next);
 
-	return fail(t, -ENOSPC,
-		    "%llu bytes is too small: '%s' does not fit (%s, %u clusters of %u bytes; "
-		    "the files need %llu bytes)",
-		    (unsigned long long)total * SECTOR,
-		    bad ? node_path(bad, pbuf, sizeof(pbuf)) : "?", type_name(first.type),
-		    first.clusters, first.spc * SECTOR, (unsigned long long)bytes_needed(t->root));
+	return fat_fail(t, -ENOSPC,
+			"%llu bytes is too small: '%s' does not fit (%s, %u clusters of %u bytes; "
+			"the files need %llu bytes)",
+			(unsigned long long)total * SECTOR,
+			bad ? node_path(bad, pbuf, sizeof(pbuf)) : "?", type_name(first.type),
+			first.clusters, first.spc * SECTOR,
+			(unsigned long long)bytes_needed(t->root));
 }
 
 /* ---- writing ---- */
@@ -1051,8 +1063,8 @@ static int pwrite_all(struct writer *w, const void *buf, size_t len, uint64_t of
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return fail(w->t, n < 0 ? -errno : -EIO, "writing the image: %s",
-				    n < 0 ? strerror(errno) : "short write");
+			return fat_fail(w->t, n < 0 ? -errno : -EIO, "writing the image: %s",
+					n < 0 ? strerror(errno) : "short write");
 		p += n, len -= n, off += n;
 	}
 	return 0;
@@ -1068,7 +1080,7 @@ static int write_dir(struct writer *w, struct fat_node *dir)
 
 	buf = calloc(1, len ? len : 1);
 	if (!buf)
-		return fail(w->t, -ENOMEM, "out of memory");
+		return fat_fail(w->t, -ENOMEM, "out of memory");
 	e = buf;
 	if (root && w->has_label) {
 		dirent_fill(e, (const uint8_t *)w->label, ATTR_VOLUME, 0, 0, node_time(w, dir));
@@ -1115,7 +1127,7 @@ static int copy_plain(struct writer *w, int in, uint64_t off, uint64_t size, con
 	int ret = 0;
 
 	if (!buf)
-		return fail(w->t, -ENOMEM, "out of memory");
+		return fat_fail(w->t, -ENOMEM, "out of memory");
 	while (done < size && !ret) {
 		size_t want = size - done < bufsz ? size - done : bufsz;
 		ssize_t n = pread(in, buf, want, done);
@@ -1123,8 +1135,9 @@ static int copy_plain(struct writer *w, int in, uint64_t off, uint64_t size, con
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			ret = fail(w->t, n < 0 ? -errno : -EIO, "'%s': %s", src,
-				   n < 0 ? strerror(errno) : "the file shrank while being copied");
+			ret = fat_fail(w->t, n < 0 ? -errno : -EIO, "'%s': %s", src,
+				       n < 0 ? strerror(errno)
+					     : "the file shrank while being copied");
 			break;
 		}
 		ret = pwrite_all(w, buf, n, off + done);
@@ -1143,10 +1156,10 @@ static int copy_file(struct writer *w, const struct fat_node *n, uint64_t off)
 
 	in = open(n->src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
-		return fail(w->t, -errno, "'%s': %s", n->src, strerror(errno));
+		return fat_fail(w->t, -errno, "'%s': %s", n->src, strerror(errno));
 	if (fstat(in, &st) || (uint64_t)st.st_size != n->size) {
-		ret = fail(w->t, -EAGAIN, "'%s': the file changed size while the image was built",
-			   n->src);
+		ret = fat_fail(w->t, -EAGAIN,
+			       "'%s': the file changed size while the image was built", n->src);
 		goto out;
 	}
 	while ((uint64_t)in_off < n->size) {
@@ -1161,8 +1174,9 @@ static int copy_file(struct writer *w, const struct fat_node *n, uint64_t off)
 			goto out;
 		}
 		if (c <= 0) {
-			ret = fail(w->t, c < 0 ? -errno : -EIO, "'%s': %s", n->src,
-				   c < 0 ? strerror(errno) : "the file shrank while being copied");
+			ret = fat_fail(w->t, c < 0 ? -errno : -EIO, "'%s': %s", n->src,
+				       c < 0 ? strerror(errno)
+					     : "the file shrank while being copied");
 			goto out;
 		}
 	}
@@ -1274,17 +1288,17 @@ static int label_prepare(struct writer *w, const char *label)
 		return 0;
 	len = strlen(label);
 	if (len > 11)
-		return fail(w->t, -EINVAL, "label '%s': at most 11 characters", label);
+		return fat_fail(w->t, -EINVAL, "label '%s': at most 11 characters", label);
 	for (size_t i = 0; i < len; i++) {
 		int c = (unsigned char)label[i];
 
 		if (c >= 'a' && c <= 'z')
 			c -= 'a' - 'A';
 		if (!short_char_ok(c) && c != ' ')
-			return fail(w->t, -EINVAL,
-				    "label '%s': '%c' is not allowed (A-Z, 0-9, space and "
-				    "$%%'-_@~`!(){}^#&)",
-				    label, label[i]);
+			return fat_fail(w->t, -EINVAL,
+					"label '%s': '%c' is not allowed (A-Z, 0-9, space and "
+					"$%%'-_@~`!(){}^#&)",
+					label, label[i]);
 		w->label[i] = c;
 	}
 	w->has_label = true;
@@ -1300,10 +1314,10 @@ int fat_write(struct fat_tree *t, const struct fat_opts *o, const char *out, str
 	int ret;
 
 	if (o->fat_type && o->fat_type != 12 && o->fat_type != 16 && o->fat_type != 32)
-		return fail(t, -EINVAL, "FAT type %d: use 12, 16 or 32", o->fat_type);
+		return fat_fail(t, -EINVAL, "FAT type %d: use 12, 16 or 32", o->fat_type);
 	if (o->size % SECTOR)
-		return fail(t, -EINVAL, "image size %llu: not a multiple of 512 bytes",
-			    (unsigned long long)o->size);
+		return fat_fail(t, -EINVAL, "image size %llu: not a multiple of 512 bytes",
+				(unsigned long long)o->size);
 	ret = label_prepare(&w, o->label);
 	if (ret)
 		return ret;
@@ -1315,7 +1329,7 @@ int fat_write(struct fat_tree *t, const struct fat_opts *o, const char *out, str
 		return ret;
 	w.cs = w.g.spc * SECTOR;
 	if (alloc_clusters(t->root, w.cs, w.g.type == 32, w.g.clusters, &next))
-		return fail(t, -ENOSPC, "internal error: the layout does not fit");
+		return fat_fail(t, -ENOSPC, "internal error: the layout does not fit");
 	w.g.used_clusters = next - 2;
 	w.data_off = (uint64_t)(w.g.reserved + 2 * w.g.fat_sectors + root_sectors(&w.g)) * SECTOR;
 	volume_id = o->volume_id
@@ -1325,14 +1339,14 @@ int fat_write(struct fat_tree *t, const struct fat_opts *o, const char *out, str
 	fat_bytes = (size_t)w.g.fat_sectors * SECTOR;
 	w.fat = calloc(1, fat_bytes);
 	if (!w.fat)
-		return fail(t, -ENOMEM, "out of memory");
+		return fat_fail(t, -ENOMEM, "out of memory");
 	w.fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (w.fd < 0) {
-		ret = fail(t, -errno, "'%s': %s", out, strerror(errno));
+		ret = fat_fail(t, -errno, "'%s': %s", out, strerror(errno));
 		goto out;
 	}
 	if (ftruncate(w.fd, w.g.total_sectors * SECTOR)) {
-		ret = fail(t, -errno, "'%s': %s", out, strerror(errno));
+		ret = fat_fail(t, -errno, "'%s': %s", out, strerror(errno));
 		goto fail_unlink;
 	}
 	fat_set(&w, 0, 0x0fffff00 | 0xf8);
@@ -1358,7 +1372,7 @@ int fat_write(struct fat_tree *t, const struct fat_opts *o, const char *out, str
 		goto fail_unlink;
 	if (close(w.fd)) {
 		w.fd = -1;
-		ret = fail(t, -errno, "'%s': %s", out, strerror(errno));
+		ret = fat_fail(t, -errno, "'%s': %s", out, strerror(errno));
 		goto fail_unlink;
 	}
 	w.fd = -1;

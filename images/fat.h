@@ -56,6 +56,11 @@ struct fat_geom {
 	uint32_t used_clusters; /* clusters holding files and directories */
 };
 
+/* Set t->err and return err (a negative errno): for layers built on the
+ * tree, such as images/seed.c. */
+int fat_fail(struct fat_tree *t, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* An empty tree (only the root directory). */
 int fat_tree_init(struct fat_tree *t);
 void fat_tree_free(struct fat_tree *t);

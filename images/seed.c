@@ -2,25 +2,12 @@
 /* cloud-init NoCloud seeds and service disks (see seed.h). */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "images/seed.h"
-
-static int fail(struct fat_tree *t, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(struct fat_tree *t, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(t->err, sizeof(t->err), fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 /* ---- checks ---- */
 
@@ -113,9 +100,9 @@ static int file_check(struct fat_tree *t, const char *flag, const char *path)
 	if (!path)
 		return 0;
 	if (stat(path, &st))
-		return fail(t, -errno, "%s '%s': %s", flag, path, strerror(errno));
+		return fat_fail(t, -errno, "%s '%s': %s", flag, path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(t, -EINVAL, "%s '%s': not a regular file", flag, path);
+		return fat_fail(t, -EINVAL, "%s '%s': not a regular file", flag, path);
 	return 0;
 }
 
@@ -129,56 +116,57 @@ int seed_cloud_init_check(struct fat_tree *t, const struct seed_cloud_init *c)
 	    (ret = file_check(t, "--vendor-data", c->vendor_data)))
 		return ret;
 	if (c->meta_data && (c->instance_id || c->hostname))
-		return fail(t, -EINVAL,
-			    "--meta-data and --%s: give the file or the fields, not both",
-			    c->instance_id ? "instance-id" : "hostname");
+		return fat_fail(t, -EINVAL,
+				"--meta-data and --%s: give the file or the fields, not both",
+				c->instance_id ? "instance-id" : "hostname");
 	if (!c->meta_data && !c->instance_id)
-		return fail(t, -EINVAL, "--instance-id is required (or --meta-data FILE)");
+		return fat_fail(t, -EINVAL, "--instance-id is required (or --meta-data FILE)");
 	if (c->instance_id && !printable(c->instance_id, 255))
-		return fail(t, -EINVAL, "--instance-id '%s': 1 to 255 printable characters",
-			    c->instance_id);
+		return fat_fail(t, -EINVAL, "--instance-id '%s': 1 to 255 printable characters",
+				c->instance_id);
 	if (c->hostname && !hostname_ok(c->hostname))
-		return fail(t, -EINVAL,
-			    "--hostname '%s': not a host name (letters, digits, '-', dots)",
-			    c->hostname);
+		return fat_fail(t, -EINVAL,
+				"--hostname '%s': not a host name (letters, digits, '-', dots)",
+				c->hostname);
 	if (c->user_data && c->n_ssh_keys)
-		return fail(t, -EINVAL, "--user-data and --ssh-key: give the file or the keys");
+		return fat_fail(t, -EINVAL, "--user-data and --ssh-key: give the file or the keys");
 	for (unsigned int i = 0; i < c->n_ssh_keys; i++) {
 		const char *k = c->ssh_keys[i];
 
 		if (!printable(k, 16384) || !strchr(k, ' '))
-			return fail(t, -EINVAL,
-				    "--ssh-key '%.40s': not one OpenSSH public key line ('TYPE "
-				    "BASE64 [COMMENT]')",
-				    k);
+			return fat_fail(t, -EINVAL,
+					"--ssh-key '%.40s': not one OpenSSH public key line ('TYPE "
+					"BASE64 [COMMENT]')",
+					k);
 	}
 	if (c->network_config && (c->iface || c->address || c->gateway || c->n_dns))
-		return fail(t, -EINVAL,
-			    "--network-config and --iface/--address/--gateway/--dns: give the "
-			    "file or the fields");
+		return fat_fail(t, -EINVAL,
+				"--network-config and --iface/--address/--gateway/--dns: give the "
+				"file or the fields");
 	if (!c->iface && (c->address || c->gateway || c->n_dns))
-		return fail(t, -EINVAL, "--%s needs --iface NAME",
-			    c->address	 ? "address"
-			    : c->gateway ? "gateway"
-					 : "dns");
+		return fat_fail(t, -EINVAL, "--%s needs --iface NAME",
+				c->address   ? "address"
+				: c->gateway ? "gateway"
+					     : "dns");
 	if (c->iface && !iface_ok(c->iface))
-		return fail(t, -EINVAL, "--iface '%s': not an interface name (1 to 15 characters)",
-			    c->iface);
+		return fat_fail(t, -EINVAL,
+				"--iface '%s': not an interface name (1 to 15 characters)",
+				c->iface);
 	if (c->address && !(fam = cidr_family(c->address)))
-		return fail(t, -EINVAL,
-			    "--address '%s': not an address with a prefix (10.0.0.2/24)",
-			    c->address);
+		return fat_fail(t, -EINVAL,
+				"--address '%s': not an address with a prefix (10.0.0.2/24)",
+				c->address);
 	if (c->gateway && !c->address)
-		return fail(t, -EINVAL, "--gateway needs --address (a static address)");
+		return fat_fail(t, -EINVAL, "--gateway needs --address (a static address)");
 	if (c->gateway && ip_family(c->gateway) != fam)
-		return fail(t, -EINVAL, "--gateway '%s': not an IPv%d address like --address",
-			    c->gateway, fam == AF_INET ? 4 : 6);
+		return fat_fail(t, -EINVAL, "--gateway '%s': not an IPv%d address like --address",
+				c->gateway, fam == AF_INET ? 4 : 6);
 	for (unsigned int i = 0; i < c->n_dns; i++) {
 		if (!ip_family(c->dns[i]))
-			return fail(t, -EINVAL, "--dns '%s': not an IP address", c->dns[i]);
+			return fat_fail(t, -EINVAL, "--dns '%s': not an IP address", c->dns[i]);
 	}
 	if (c->net_version && c->net_version != 1 && c->net_version != 2)
-		return fail(t, -EINVAL, "--network-version %d: use 1 or 2", c->net_version);
+		return fat_fail(t, -EINVAL, "--network-version %d: use 1 or 2", c->net_version);
 	return 0;
 }
 
@@ -197,6 +185,22 @@ static void yaml_str(FILE *f, const char *s)
 			fputc(*s, f);
 	}
 	fputc('"', f);
+}
+
+/* "PREFIXkey: "value"\n" */
+static void yaml_kv(FILE *f, const char *prefix, const char *key, const char *value)
+{
+	fprintf(f, "%s%s: ", prefix, key);
+	yaml_str(f, value);
+	fputc('\n', f);
+}
+
+/* "INDENT- "value"\n" */
+static void yaml_item(FILE *f, const char *indent, const char *value)
+{
+	fprintf(f, "%s- ", indent);
+	yaml_str(f, value);
+	fputc('\n', f);
 }
 
 static int memstream_done(FILE *f, char **buf, char **out)
@@ -221,14 +225,9 @@ int seed_meta_data(const struct seed_cloud_init *c, char **out)
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
-	fputs("instance-id: ", f);
-	yaml_str(f, c->instance_id ? c->instance_id : "");
-	fputc('\n', f);
-	if (c->hostname) {
-		fputs("local-hostname: ", f);
-		yaml_str(f, c->hostname);
-		fputc('\n', f);
-	}
+	yaml_kv(f, "", "instance-id", c->instance_id ? c->instance_id : "");
+	if (c->hostname)
+		yaml_kv(f, "", "local-hostname", c->hostname);
 	return memstream_done(f, &buf, out);
 }
 
@@ -245,29 +244,20 @@ int seed_user_data(const struct seed_cloud_init *c, char **out)
 	if (!f)
 		return -ENOMEM;
 	fputs("#cloud-config\n", f);
-	if (c->hostname) {
-		fputs("hostname: ", f);
-		yaml_str(f, c->hostname);
-		fputc('\n', f);
-	}
+	if (c->hostname)
+		yaml_kv(f, "", "hostname", c->hostname);
 	if (c->n_ssh_keys) {
 		fputs("ssh_authorized_keys:\n", f);
-		for (unsigned int i = 0; i < c->n_ssh_keys; i++) {
-			fputs("  - ", f);
-			yaml_str(f, c->ssh_keys[i]);
-			fputc('\n', f);
-		}
+		for (unsigned int i = 0; i < c->n_ssh_keys; i++)
+			yaml_item(f, "  ", c->ssh_keys[i]);
 	}
 	return memstream_done(f, &buf, out);
 }
 
 static void dns_list(FILE *f, const struct seed_cloud_init *c, const char *indent)
 {
-	for (unsigned int i = 0; i < c->n_dns; i++) {
-		fprintf(f, "%s- ", indent);
-		yaml_str(f, c->dns[i]);
-		fputc('\n', f);
-	}
+	for (unsigned int i = 0; i < c->n_dns; i++)
+		yaml_item(f, indent, c->dns[i]);
 }
 
 int seed_network_config(const struct seed_cloud_init *c, char **out)
@@ -284,21 +274,16 @@ int seed_network_config(const struct seed_cloud_init *c, char **out)
 	if (!f)
 		return -ENOMEM;
 	if (c->net_version == 1) {
-		fputs("version: 1\nconfig:\n  - type: physical\n    name: ", f);
-		yaml_str(f, c->iface);
-		fputs("\n    subnets:\n", f);
+		fputs("version: 1\nconfig:\n  - type: physical\n", f);
+		yaml_kv(f, "    ", "name", c->iface);
+		fputs("    subnets:\n", f);
 		if (!c->address) {
 			fputs("      - type: dhcp\n", f);
 		} else {
-			fprintf(f,
-				"      - type: %s\n        address: ", v6 ? "static6" : "static");
-			yaml_str(f, c->address);
-			fputc('\n', f);
-			if (c->gateway) {
-				fputs("        gateway: ", f);
-				yaml_str(f, c->gateway);
-				fputc('\n', f);
-			}
+			fprintf(f, "      - type: %s\n", v6 ? "static6" : "static");
+			yaml_kv(f, "        ", "address", c->address);
+			if (c->gateway)
+				yaml_kv(f, "        ", "gateway", c->gateway);
 		}
 		if (c->n_dns) {
 			fputs("  - type: nameserver\n    address:\n", f);
@@ -311,14 +296,12 @@ int seed_network_config(const struct seed_cloud_init *c, char **out)
 		if (!c->address) {
 			fputs("    dhcp4: true\n", f);
 		} else {
-			fputs("    dhcp4: false\n    addresses:\n      - ", f);
-			yaml_str(f, c->address);
-			fputc('\n', f);
+			fputs("    dhcp4: false\n    addresses:\n", f);
+			yaml_item(f, "      ", c->address);
 			if (c->gateway) {
-				fprintf(f, "    routes:\n      - to: \"%s\"\n        via: ",
-					v6 ? "::/0" : "0.0.0.0/0");
-				yaml_str(f, c->gateway);
-				fputc('\n', f);
+				fputs("    routes:\n", f);
+				yaml_kv(f, "      - ", "to", v6 ? "::/0" : "0.0.0.0/0");
+				yaml_kv(f, "        ", "via", c->gateway);
 			}
 		}
 		if (c->n_dns) {
@@ -339,7 +322,7 @@ static int add_text(struct fat_tree *t, const char *name, const char *file, char
 
 	if (file) {
 		if (stat(file, &st))
-			return fail(t, -errno, "'%s': %s", file, strerror(errno));
+			return fat_fail(t, -errno, "'%s': %s", file, strerror(errno));
 		return fat_add_file(t, name, file, st.st_mtime);
 	}
 	if (!text)
@@ -355,7 +338,7 @@ int seed_cloud_init_add(struct fat_tree *t, const struct seed_cloud_init *c)
 
 	if ((ret = seed_user_data(c, &ud)) || (ret = seed_meta_data(c, &md)) ||
 	    (ret = seed_network_config(c, &nc))) {
-		ret = fail(t, ret, "out of memory");
+		ret = fat_fail(t, ret, "out of memory");
 		goto out;
 	}
 	if ((ret = add_text(t, "user-data", c->user_data, ud, c->mtime)) ||
@@ -379,13 +362,13 @@ int seed_service_add(struct fat_tree *t, const struct seed_service *s)
 		return ret;
 	if (s->binary) {
 		if (stat(s->binary, &st))
-			return fail(t, -errno, "--binary '%s': %s", s->binary, strerror(errno));
+			return fat_fail(t, -errno, "--binary '%s': %s", s->binary, strerror(errno));
 		if ((ret = fat_add_file(t, "service", s->binary, st.st_mtime)))
 			return ret;
 	}
 	if (s->launch) {
 		if (stat(s->launch, &st))
-			return fail(t, -errno, "--launch '%s': %s", s->launch, strerror(errno));
+			return fat_fail(t, -errno, "--launch '%s': %s", s->launch, strerror(errno));
 		if ((ret = fat_add_file(t, "launch", s->launch, st.st_mtime)))
 			return ret;
 	}

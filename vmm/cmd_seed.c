@@ -95,7 +95,7 @@ static int parse_flags(int argc, char **argv, const struct flag_def *defs, size_
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(usage, stdout);
-			exit(0);
+			return -1; /* done: exit 0 */
 		}
 		if (a[0] != '-' || !strcmp(a, "-")) {
 			if (c->dir)
@@ -239,7 +239,7 @@ int cmd_seed(int argc, char **argv)
 		return bad("unknown seed kind '%s' (fat, cloud-init or service)", kind);
 	ret = parse_args(argc - 1, argv + 1, kind, &c);
 	if (ret)
-		return ret;
+		return ret < 0 ? 0 : ret;
 	c.ci.ssh_keys = c.ssh_keys;
 	c.ci.mtime = c.fo.fixed_time ? c.fo.epoch : FAT_TIME_MIN;
 	c.svc.tree = c.dir;
