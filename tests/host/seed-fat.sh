@@ -30,6 +30,12 @@ t_eq "--size 64M gives 64 MiB" $((64 << 20)) "$(stat -c %s "$tmp/64m.img")"
 seed_fsck "64 MiB" "$tmp/64m.img"
 seed_same_tree "64 MiB" "$tmp/64m.img" "$src"
 
+t_ok "--fat 16 --size 200M builds (32-bit sector count)" \
+	"$T_SVMM" seed fat --out "$tmp/200m.img" --fat 16 --size 200M "$src"
+t_eq "--fat 16 --size 200M: FAT16" 16 "$(seed_fat_bits "$tmp/200m.img")"
+seed_fsck "FAT16 200 MiB" "$tmp/200m.img"
+seed_same_tree "FAT16 200 MiB" "$tmp/200m.img" "$src"
+
 # Same input, same bytes (mtimes from the files; then a fixed epoch).
 "$T_SVMM" seed fat --out "$tmp/again.img" --label "svmm 12" --fat 12 "$src" >/dev/null
 t_ok "same input twice gives identical images" cmp "$tmp/fat12.img" "$tmp/again.img"
