@@ -540,7 +540,8 @@ static int host_walk(struct fat_tree *t, const char *path, const char *src, int 
 		n++;
 	}
 	/* Sorted, so that a name clash is reported the same way every time. */
-	qsort(names, n, sizeof(*names), names_cmp);
+	if (n)
+		qsort(names, n, sizeof(*names), names_cmp);
 	for (size_t i = 0; i < n && !ret; i++) {
 		char *hpath = NULL, *ipath = NULL;
 		struct stat st;

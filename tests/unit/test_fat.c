@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -346,6 +347,41 @@ static void same_input_same_bytes(void **state)
 	unlink(pb);
 }
 
+/* Host trees: empty directories (no entries to sort), files, a refusal. */
+static void host_tree(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_fat_tree.XXXXXX", path[128];
+	struct fat_opts o = { 0 };
+	struct fat_tree t;
+	struct fat_geom g;
+	char *img = tmp_image();
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(fat_tree_init(&t), 0);
+	assert_int_equal(fat_add_host_tree(&t, "", dir), 0); /* empty */
+	snprintf(path, sizeof(path), "%s/empty dir", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/file", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("data", f);
+	fclose(f);
+	assert_int_equal(fat_add_host_tree(&t, "copy", dir), 0);
+	assert_int_equal(t.nodes, 3); /* copy, copy/empty dir, copy/file */
+	assert_int_equal(fat_write(&t, &o, img, &g), 0);
+	assert_int_equal(g.used_clusters, 3); /* two directories and the file */
+	assert_int_equal(fat_add_host_tree(&t, "", path), -ENOTDIR);
+	assert_non_null(strstr(t.err, path));
+	fat_tree_free(&t);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/empty dir", dir);
+	rmdir(path);
+	rmdir(dir);
+	unlink(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +394,7 @@ int main(void)
 		cmocka_unit_test(layout_aliases),
 		cmocka_unit_test(errors_name_the_file),
 		cmocka_unit_test(same_input_same_bytes),
+		cmocka_unit_test(host_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
