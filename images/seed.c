@@ -244,6 +244,8 @@ int seed_user_data(const struct seed_cloud_init *c, char **out)
 	if (!f)
 		return -ENOMEM;
 	fputs("#cloud-config\n", f);
+	if (!c->hostname && !c->n_ssh_keys)
+		fputs("{}\n", f); /* an empty mapping: a bare header parses as null */
 	if (c->hostname)
 		yaml_kv(f, "", "hostname", c->hostname);
 	if (c->n_ssh_keys) {

@@ -59,6 +59,40 @@ t_ok "no --iface: builds" "$T_SVMM" seed cloud-init --out "$tmp/nonet.img" --ins
 t_eq "no --iface: no network-config" "meta-data user-data" \
 	"$(mdir -b -i "$tmp/nonet.img" ::/ | sed 's|^::/||' | sort | xargs)"
 
+# cloud-init's own code (Debian's package, unpacked, not installed: it would
+# run at this machine's next boot) reads the seeds as NoCloud does, checks
+# user-data against its schema and renders network-config for networkd.
+ci_lib() {
+	local dir=${SVMM_CACHE:-/var/cache/svmm}/cloud-init
+	if [[ ! -d $dir/x/usr/lib/python3/dist-packages/cloudinit ]]; then
+		mkdir -p "$dir" && (cd "$dir" && apt-get -q -o APT::Sandbox::User=root download cloud-init &&
+			dpkg -x cloud-init_*.deb x) >/dev/null 2>&1 || return 1
+	fi
+	echo "$dir/x/usr/lib/python3/dist-packages"
+}
+# nocloud IMG: what cloud-init reads from the seed
+nocloud() {
+	local d
+	d=$(t_tmpdir)
+	mkdir "$d/seed" "$d/root"
+	mcopy -n -i "$1" '::*' "$d/seed/" &&
+		PYTHONPATH=$cilib /usr/bin/python3 "$(dirname "$0")/seed-nocloud.py" "$d/seed" "$d/root" 2>&1
+}
+if cilib=$(ci_lib); then
+	out=$(nocloud "$img")
+	t_match "cloud-init reads meta-data" $'instance-id: iid-svc-7\nlocal-hostname: svc-7' "$out"
+	t_match "cloud-init: user-data passes its schema" $'user-data: valid cloud-config\nssh keys: 2' "$out"
+	t_match "cloud-init renders v2: address, DNS, default route" \
+		$'ens5.network: Address=172.30.0.2/24\n.*DNS=1.1.1.1 8.8.8.8\n.*Destination=0.0.0.0/0\n.*Gateway=172.30.0.1' "$out"
+	out=$(nocloud "$tmp/v1.img")
+	t_match "cloud-init renders v1: address, DNS, gateway" \
+		$'eth0.network: Address=10.0.0.5/8\n.*DNS=10.0.0.1\n.*Gateway=10.0.0.1' "$out"
+	out=$(nocloud "$tmp/nonet.img")
+	t_match "cloud-init: a seed with no keys is valid cloud-config" "user-data: valid cloud-config" "$out"
+else
+	t_skip "cloud-init reads the seeds" "apt-get download cloud-init failed"
+fi
+
 # From files: copied byte for byte, vendor-data too; FAT32 as requested.
 files=$tmp/files
 mkdir "$files"

@@ -79,6 +79,10 @@ static void generated_files(void **state)
 	c.iface = NULL;
 	assert_int_equal(seed_network_config(&c, &s), 0);
 	assert_null(s);
+	c.hostname = NULL, c.n_ssh_keys = 0;
+	assert_int_equal(seed_user_data(&c, &s), 0);
+	assert_string_equal(s, "#cloud-config\n{}\n");
+	free(s);
 	c.user_data = "/etc/hostname";
 	assert_int_equal(seed_user_data(&c, &s), 0);
 	assert_null(s);
