@@ -768,11 +768,21 @@ static int geom_check(struct fat_geom *g)
 	return 0;
 }
 
+/* Pad the reserved area so that the data area starts on a cluster boundary
+ * (as mkfs.fat does): a cluster is then never split across host blocks. */
+static void geom_align(struct fat_geom *g)
+{
+	uint32_t start = g->reserved + 2 * g->fat_sectors + root_sectors(g);
+
+	g->reserved += (g->spc - start % g->spc) % g->spc;
+}
+
 int fat_geom_from_clusters(struct fat_geom *g, int type, uint32_t spc, uint32_t clusters)
 {
 	geom_base(g, type, spc);
 	g->clusters = clusters;
 	g->fat_sectors = fat_sectors_for(type, clusters);
+	geom_align(g);
 	g->total_sectors =
 		g->reserved + 2ull * g->fat_sectors + root_sectors(g) + (uint64_t)clusters * spc;
 	return geom_check(g);
@@ -791,9 +801,11 @@ int fat_geom_from_total(struct fat_geom *g, int type, uint32_t spc, uint64_t tot
 	 * left after the FATs are then covered with a little to spare. */
 	upper = (total - meta) / spc;
 	fs = fat_sectors_for(type, upper);
+	g->fat_sectors = fs;
+	geom_align(g);
+	meta = g->reserved + root_sectors(g);
 	if (total <= meta + 2 * fs)
 		return -EINVAL;
-	g->fat_sectors = fs;
 	g->clusters = (total - meta - 2 * fs) / spc > 0xffffffffull
 			      ? 0xffffffff
 			      : (uint32_t)((total - meta - 2 * fs) / spc);

@@ -48,7 +48,8 @@ struct fat_opts {
 struct fat_geom {
 	int type;		/* 12, 16 or 32 */
 	uint32_t spc;		/* sectors per cluster */
-	uint32_t reserved;	/* reserved sectors (boot sector, FSInfo, backup) */
+	uint32_t reserved;	/* reserved sectors (boot sector, FSInfo, backup, padding
+				 * that puts the data area on a cluster boundary) */
 	uint32_t root_entries;	/* FAT12/16 fixed root slots; 0 on FAT32 */
 	uint32_t fat_sectors;	/* sectors in each of the two FATs */
 	uint32_t clusters;	/* data clusters */

@@ -151,6 +151,15 @@ static void geometry(void **state)
 	assert_int_equal(g.root_entries, 0);
 	assert_int_equal(g.fat_sectors, 513); /* 65538 * 4 bytes */
 
+	/* The data area starts on a cluster boundary: padding goes to the
+	 * reserved sectors. 1 + 2 x 20 + 32 = 73 sectors, padded to 76. */
+	assert_int_equal(fat_geom_from_clusters(&g, 16, 4, 5000), 0);
+	assert_int_equal(g.fat_sectors, 20);
+	assert_int_equal(g.reserved, 4);
+	assert_int_equal((g.reserved + 2 * g.fat_sectors + 32) % 4, 0);
+	assert_int_equal(fat_geom_from_total(&g, 32, 64, 8388608), 0); /* 4 GiB, 32 KiB */
+	assert_int_equal((g.reserved + 2 * g.fat_sectors) % 64, 0);
+
 	/* A total size: the FATs cover every cluster that fits after them. */
 	assert_int_equal(fat_geom_from_total(&g, 32, 8, 2097152), 0); /* 1 GiB, 4 KiB clusters */
 	assert_true((uint64_t)g.fat_sectors * 512 / 4 >= g.clusters + 2);
