@@ -46,6 +46,8 @@ struct fat_node {
 	struct fat_node *parent;
 	struct fat_node **kids;
 	unsigned int nkids, kcap;
+	struct fat_node **idx; /* the kids by folded long name, open addressing */
+	unsigned int icap;
 	uint32_t slots;	  /* directories: 32-byte entries needed */
 	uint32_t cluster; /* first cluster, 0 when none */
 	uint32_t nclusters;
@@ -239,6 +241,11 @@ void fat_short_tail(uint8_t sname[11], unsigned int n)
 	memcpy(sname + bl, tail, tl);
 }
 
+static uint16_t fold(uint16_t c)
+{
+	return c >= 'a' && c <= 'z' ? c - ('a' - 'A') : c;
+}
+
 /* Long names compare case-insensitively (ASCII folding, as FAT does for
  * short names; other scripts compare exactly). */
 static bool lname_equal(const struct fat_node *a, const uint16_t *b, unsigned int bn)
@@ -246,13 +253,7 @@ static bool lname_equal(const struct fat_node *a, const uint16_t *b, unsigned in
 	if (a->llen != bn)
 		return false;
 	for (unsigned int i = 0; i < bn; i++) {
-		uint16_t x = a->lname[i], y = b[i];
-
-		if (x >= 'a' && x <= 'z')
-			x -= 'a' - 'A';
-		if (y >= 'a' && y <= 'z')
-			y -= 'a' - 'A';
-		if (x != y)
+		if (fold(a->lname[i]) != fold(b[i]))
 			return false;
 	}
 	return true;
@@ -287,6 +288,7 @@ static void node_free(struct fat_node *n)
 	for (unsigned int i = 0; i < n->nkids; i++)
 		node_free(n->kids[i]);
 	free(n->kids);
+	free(n->idx);
 	free(n->name);
 	free(n->lname);
 	free(n->src);
@@ -341,13 +343,53 @@ static int name_check(struct fat_tree *t, const char *path, const char *name, ui
 	return 0;
 }
 
+static uint32_t lname_hash(const uint16_t *u, unsigned int n)
+{
+	uint32_t h = 2166136261u;
+
+	for (unsigned int i = 0; i < n; i++)
+		h = (h ^ fold(u[i])) * 16777619u;
+	return h;
+}
+
 static struct fat_node *kid_find(struct fat_node *dir, const uint16_t *u, unsigned int n)
 {
-	for (unsigned int i = 0; i < dir->nkids; i++) {
-		if (lname_equal(dir->kids[i], u, n))
-			return dir->kids[i];
+	if (!dir->icap)
+		return NULL;
+	for (uint32_t i = lname_hash(u, n) & (dir->icap - 1); dir->idx[i];
+	     i = (i + 1) & (dir->icap - 1)) {
+		if (lname_equal(dir->idx[i], u, n))
+			return dir->idx[i];
 	}
 	return NULL;
+}
+
+static void idx_put(struct fat_node **idx, unsigned int cap, struct fat_node *k)
+{
+	uint32_t i = lname_hash(k->lname, k->llen) & (cap - 1);
+
+	while (idx[i])
+		i = (i + 1) & (cap - 1);
+	idx[i] = k;
+}
+
+/* Add k to the name index, growing it to keep it at most half full. */
+static int idx_add(struct fat_node *dir, struct fat_node *k)
+{
+	if ((dir->nkids + 1) * 2 > dir->icap) {
+		unsigned int cap = dir->icap ? dir->icap * 2 : 16;
+		struct fat_node **idx = calloc(cap, sizeof(*idx));
+
+		if (!idx)
+			return -ENOMEM;
+		for (unsigned int i = 0; i < dir->nkids; i++)
+			idx_put(idx, cap, dir->kids[i]);
+		free(dir->idx);
+		dir->idx = idx;
+		dir->icap = cap;
+	}
+	idx_put(dir->idx, dir->icap, k);
+	return 0;
 }
 
 static struct fat_node *kid_add(struct fat_node *dir, const char *name, const uint16_t *u,
@@ -378,6 +420,10 @@ static struct fat_node *kid_add(struct fat_node *dir, const char *name, const ui
 	k->is_dir = is_dir;
 	k->mtime = mtime;
 	k->parent = dir;
+	if (idx_add(dir, k)) {
+		node_free(k);
+		return NULL;
+	}
 	dir->kids[dir->nkids++] = k;
 	return k;
 }
@@ -594,34 +640,60 @@ int fat_add_host_tree(struct fat_tree *t, const char *path, const char *src)
 
 /* ---- short names, per directory ---- */
 
+/* 11-byte names, each with a number (for bases: the next tail to try). */
 struct sname_set {
 	uint8_t (*slot)[11];
+	uint32_t *val;
 	bool *used;
 	size_t mask;
 };
 
-static size_t sname_hash(const uint8_t s[11])
+static int sname_set_init(struct sname_set *set, size_t n)
 {
-	uint32_t h = 2166136261u;
+	size_t cap = 16;
 
-	for (int i = 0; i < 11; i++)
-		h = (h ^ s[i]) * 16777619u;
-	return h;
+	while (cap < n * 2 + 2)
+		cap *= 2;
+	set->slot = calloc(cap, 11);
+	set->val = calloc(cap, sizeof(uint32_t));
+	set->used = calloc(cap, sizeof(bool));
+	set->mask = cap - 1;
+	return set->slot && set->val && set->used ? 0 : -ENOMEM;
 }
 
-/* true when s was absent (and is now in the set). */
-static bool sname_insert(struct sname_set *set, const uint8_t s[11])
+static void sname_set_free(struct sname_set *set)
 {
-	size_t i = sname_hash(s) & set->mask;
+	free(set->slot);
+	free(set->val);
+	free(set->used);
+}
 
-	while (set->used[i]) {
-		if (!memcmp(set->slot[i], s, 11))
-			return false;
-		i = (i + 1) & set->mask;
+/* The slot of s, which is inserted when absent (*added then true). */
+static size_t sname_slot(struct sname_set *set, const uint8_t s[11], bool *added)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (int j = 0; j < 11; j++)
+		h = (h ^ s[j]) * 16777619u;
+	for (i = h & set->mask; set->used[i]; i = (i + 1) & set->mask) {
+		if (!memcmp(set->slot[i], s, 11)) {
+			*added = false;
+			return i;
+		}
 	}
 	set->used[i] = true;
 	memcpy(set->slot[i], s, 11);
-	return true;
+	*added = true;
+	return i;
+}
+
+static bool sname_insert(struct sname_set *set, const uint8_t s[11])
+{
+	bool added;
+
+	sname_slot(set, s, &added);
+	return added;
 }
 
 static int sort_kids(const void *a, const void *b)
@@ -629,48 +701,54 @@ static int sort_kids(const void *a, const void *b)
 	return strcmp((*(struct fat_node *const *)a)->name, (*(struct fat_node *const *)b)->name);
 }
 
-/*
- * Sort the children, then give each an 8.3 alias: names that are already
- * plain 8.3 keep theirs; the others get their basis, with a "~N" tail when
- * the basis lost information or is taken.
- */
-static int assign_short_names(struct fat_tree *t, struct fat_node *dir)
+/* Sort the children and compute each one's 8.3 basis (which decides
+ * whether it needs long-name entries). */
+static void short_bases(struct fat_node *dir)
 {
-	struct sname_set set;
-	size_t cap = 16;
+	if (!dir->nkids)
+		return;
+	qsort(dir->kids, dir->nkids, sizeof(*dir->kids), sort_kids);
+	for (unsigned int i = 0; i < dir->nkids; i++) {
+		struct fat_node *k = dir->kids[i];
+
+		fat_short_basis(k->name, k->sname, &k->lossy, &k->lfn);
+	}
+}
+
+/*
+ * Give each child its 8.3 alias: names that are already plain 8.3 keep
+ * theirs; the others get their basis, with a "~N" tail when the basis lost
+ * information or is taken. Each basis remembers the next N to try, so a
+ * thousand similar names cost a thousand tries, not half a million.
+ */
+static int short_aliases(struct fat_tree *t, struct fat_node *dir)
+{
+	struct sname_set names, bases;
 	char pbuf[1024];
 	int ret = 0;
 
 	if (!dir->nkids)
 		return 0;
-	qsort(dir->kids, dir->nkids, sizeof(*dir->kids), sort_kids);
-	while (cap < (size_t)dir->nkids * 2 + 2)
-		cap *= 2;
-	set.slot = calloc(cap, 11);
-	set.used = calloc(cap, sizeof(bool));
-	set.mask = cap - 1;
-	if (!set.slot || !set.used) {
+	if (sname_set_init(&names, dir->nkids) || sname_set_init(&bases, dir->nkids)) {
 		ret = fat_fail(t, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (unsigned int i = 0; i < dir->nkids; i++) {
-		struct fat_node *k = dir->kids[i];
-
-		fat_short_basis(k->name, k->sname, &k->lossy, &k->lfn);
-		if (!k->lfn)
-			sname_insert(&set, k->sname); /* unique: names differ beyond case */
+		if (!dir->kids[i]->lfn) /* unique: names differ beyond case */
+			sname_insert(&names, dir->kids[i]->sname);
 	}
 	for (unsigned int i = 0; i < dir->nkids; i++) {
 		struct fat_node *k = dir->kids[i];
 		uint8_t basis[11];
-		unsigned int n = 1;
+		size_t b;
+		bool added;
+		uint32_t n;
 
-		if (!k->lfn)
+		if (!k->lfn || (!k->lossy && sname_insert(&names, k->sname)))
 			continue;
 		memcpy(basis, k->sname, 11);
-		if (!k->lossy && sname_insert(&set, k->sname))
-			continue;
-		for (;; n++) {
+		b = sname_slot(&bases, basis, &added);
+		for (n = added ? 1 : bases.val[b];; n++) {
 			if (n > 999999) {
 				ret = fat_fail(t, -EEXIST, "'%s': no free 8.3 alias left",
 					       node_path(k, pbuf, sizeof(pbuf)));
@@ -678,13 +756,14 @@ static int assign_short_names(struct fat_tree *t, struct fat_node *dir)
 			}
 			memcpy(k->sname, basis, 11);
 			fat_short_tail(k->sname, n);
-			if (sname_insert(&set, k->sname))
+			if (sname_insert(&names, k->sname))
 				break;
 		}
+		bases.val[b] = n + 1;
 	}
 out:
-	free(set.slot);
-	free(set.used);
+	sname_set_free(&names);
+	sname_set_free(&bases);
 	return ret;
 }
 
@@ -695,18 +774,11 @@ static int layout_dirs(struct fat_tree *t, struct fat_node *dir, bool is_root, b
 	uint64_t slots = is_root ? (label ? 1 : 0) : 2;
 	int ret;
 
-	ret = assign_short_names(t, dir);
-	if (ret)
-		return ret;
+	short_bases(dir);
 	for (unsigned int i = 0; i < dir->nkids; i++) {
 		struct fat_node *k = dir->kids[i];
 
 		slots += 1 + (k->lfn ? (k->llen + 12) / 13 : 0);
-		if (k->is_dir) {
-			ret = layout_dirs(t, k, false, false);
-			if (ret)
-				return ret;
-		}
 	}
 	if (slots > MAX_DIR_SLOTS)
 		return fat_fail(t, -E2BIG,
@@ -714,7 +786,12 @@ static int layout_dirs(struct fat_tree *t, struct fat_node *dir, bool is_root, b
 				node_path(dir, pbuf, sizeof(pbuf)), (unsigned long long)slots,
 				MAX_DIR_SLOTS);
 	dir->slots = slots;
-	return 0;
+	ret = short_aliases(t, dir);
+	for (unsigned int i = 0; i < dir->nkids && !ret; i++) {
+		if (dir->kids[i]->is_dir)
+			ret = layout_dirs(t, dir->kids[i], false, false);
+	}
+	return ret;
 }
 
 /* ---- geometry ---- */
