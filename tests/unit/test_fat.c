@@ -275,7 +275,7 @@ static void errors_name_the_file(void **state)
 	(void)state;
 	struct fat_opts o = { .size = 1 << 20 };
 	struct fat_tree t;
-	char *img = tmp_image(), name[32];
+	char *img = tmp_image(), name[64];
 	static char big[1 << 20];
 	int fd;
 
@@ -318,6 +318,16 @@ static void errors_name_the_file(void **state)
 	struct fat_geom g;
 	assert_int_equal(fat_write(&t, &o, img, &g), 0);
 	assert_int_equal(g.type, 32);
+	fat_tree_free(&t);
+
+	/* A directory holds at most 65536 entries: 22000 names of three each. */
+	assert_int_equal(fat_tree_init(&t), 0);
+	for (int i = 0; i < 22000; i++) {
+		snprintf(name, sizeof(name), "big/a long file name %05d", i);
+		assert_int_equal(fat_add_data(&t, name, "", 0, 0), 0);
+	}
+	assert_int_equal(fat_write(&t, &o, img, NULL), -E2BIG);
+	assert_non_null(strstr(t.err, "'/big': the directory needs 66002 entries"));
 	fat_tree_free(&t);
 	unlink(img);
 }
