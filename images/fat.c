@@ -516,7 +516,7 @@ int fat_add_file(struct fat_tree *t, const char *path, const char *src, int64_t 
 			t, -EFBIG,
 			"'%s': %llu bytes is more than a FAT file can hold (4 GiB - 1 = %llu)", src,
 			(unsigned long long)st.st_size, FAT_MAX_FILE);
-	ret = tree_place(t, path, false, mtime, &n);
+	ret = tree_place(t, path, false, mtime == FAT_MTIME_SOURCE ? st.st_mtime : mtime, &n);
 	if (ret)
 		return ret;
 	n->size = st.st_size;

@@ -74,7 +74,9 @@ void fat_tree_free(struct fat_tree *t);
  * -EFBIG for a file over FAT_MAX_FILE.
  */
 int fat_add_dir(struct fat_tree *t, const char *path, int64_t mtime);
-/* A file whose data is read from host file src at write time (size now). */
+/* A file whose data is read from host file src at write time (size now).
+ * mtime FAT_MTIME_SOURCE takes src's modification time. */
+#define FAT_MTIME_SOURCE INT64_MIN
 int fat_add_file(struct fat_tree *t, const char *path, const char *src, int64_t mtime);
 /* A file with the given bytes (copied). */
 int fat_add_data(struct fat_tree *t, const char *path, const void *data, size_t len, int64_t mtime);

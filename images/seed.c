@@ -319,18 +319,11 @@ int seed_network_config(const struct seed_cloud_init *c, char **out)
 static int add_text(struct fat_tree *t, const char *name, const char *file, char *text,
 		    int64_t mtime)
 {
-	struct stat st;
-	int ret;
-
-	if (file) {
-		if (stat(file, &st))
-			return fat_fail(t, -errno, "'%s': %s", file, strerror(errno));
-		return fat_add_file(t, name, file, st.st_mtime);
-	}
+	if (file)
+		return fat_add_file(t, name, file, FAT_MTIME_SOURCE);
 	if (!text)
 		return 0;
-	ret = fat_add_data(t, name, text, strlen(text), mtime);
-	return ret;
+	return fat_add_data(t, name, text, strlen(text), mtime);
 }
 
 int seed_cloud_init_add(struct fat_tree *t, const struct seed_cloud_init *c)
@@ -357,24 +350,18 @@ out:
 
 int seed_service_add(struct fat_tree *t, const struct seed_service *s)
 {
-	struct stat st;
 	int ret;
 
-	if (s->tree && (ret = fat_add_host_tree(t, "", s->tree)))
+	if ((ret = file_check(t, "--binary", s->binary)) ||
+	    (ret = file_check(t, "--launch", s->launch)))
 		return ret;
-	if (s->binary) {
-		if (stat(s->binary, &st))
-			return fat_fail(t, -errno, "--binary '%s': %s", s->binary, strerror(errno));
-		if ((ret = fat_add_file(t, "service", s->binary, st.st_mtime)))
-			return ret;
-	}
-	if (s->launch) {
-		if (stat(s->launch, &st))
-			return fat_fail(t, -errno, "--launch '%s': %s", s->launch, strerror(errno));
-		if ((ret = fat_add_file(t, "launch", s->launch, st.st_mtime)))
-			return ret;
-	}
-	if (s->keystore && (ret = fat_add_host_tree(t, "keystore", s->keystore)))
-		return ret;
-	return 0;
+	if (s->tree)
+		ret = fat_add_host_tree(t, "", s->tree);
+	if (!ret && s->binary)
+		ret = fat_add_file(t, "service", s->binary, FAT_MTIME_SOURCE);
+	if (!ret && s->launch)
+		ret = fat_add_file(t, "launch", s->launch, FAT_MTIME_SOURCE);
+	if (!ret && s->keystore)
+		ret = fat_add_host_tree(t, "keystore", s->keystore);
+	return ret;
 }

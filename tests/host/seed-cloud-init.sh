@@ -140,6 +140,8 @@ cp "$svc/service-binary" "$want/service"
 cp "$svc/launch.sh" "$want/launch"
 cp -r "$svc/keystore" "$want/keystore"
 seed_same_tree "service disk" "$tmp/svc.img" "$want"
+t_match "service disk: a missing binary names the flag" "--binary '$tmp/nope': No such file" \
+	"$("$T_SVMM" seed service --out "$tmp/x.img" --binary "$tmp/nope" 2>&1)"
 t_ok "service disk from a directory: builds" "$T_SVMM" seed service --out "$tmp/svc2.img" "$want"
 seed_same_tree "service disk from a directory" "$tmp/svc2.img" "$want"
 t_done
