@@ -967,6 +967,16 @@ static const char *type_name(int type)
 	return type == 12 ? "FAT12" : type == 16 ? "FAT16" : "FAT32";
 }
 
+/* Whether a size that fits no geometry of the type is below its range. */
+static bool first_small(int type, uint64_t total)
+{
+	struct fat_geom g;
+	uint32_t min, max;
+
+	type_range(type ? type : 12, &min, &max);
+	return fat_geom_from_clusters(&g, type ? type : 12, 1, min) || g.total_sectors > total;
+}
+
 static int choose_geom(struct fat_tree *t, const struct fat_opts *o, bool label,
 		       struct fat_geom *out)
 {
@@ -1039,9 +1049,10 @@ static int choose_geom(struct fat_tree *t, const struct fat_opts *o, bool label,
 		}
 	}
 	if (!first.type)
-		return fat_fail(t, -EINVAL, "%llu bytes cannot hold a %s file system",
+		return fat_fail(t, -EINVAL, "a %s file system cannot be %llu bytes (too %s)",
+				o->fat_type ? type_name(o->fat_type) : "FAT",
 				(unsigned long long)total * SECTOR,
-				o->fat_type ? type_name(o->fat_type) : "FAT");
+				first_small(o->fat_type, total) ? "small" : "large");
 	uint32_t next = 2;
 	struct fat_node *bad = alloc_clusters(t->root, first.spc * SECTOR, first.type == 32,
 					      first.clusters, &next);

@@ -124,7 +124,7 @@ t_match "--fat 13 is refused" "--fat '13': use 12, 16 or 32" "$out"
 out=$("$T_SVMM" seed fat --out "$tmp/x.img" --size 1000 "$src" 2>&1)
 t_match "--size 1000 is refused" "--size '1000': not a multiple of 512" "$out"
 out=$("$T_SVMM" seed fat --out "$tmp/x.img" --fat 32 --size 16M "$src" 2>&1)
-t_match "FAT32 in 16 MiB is refused" "16777216 bytes cannot hold a FAT32 file system" "$out"
+t_match "FAT32 in 16 MiB is refused" "a FAT32 file system cannot be 16777216 bytes \(too small\)" "$out"
 out=$("$T_SVMM" seed fat --out "$tmp/x.img" --label "much too long" "$src" 2>&1)
 t_match "a long label is refused" "label 'much too long': at most 11" "$out"
 out=$("$T_SVMM" seed fat --out "$tmp/x.img" "$tmp/nonexistent" 2>&1)
