@@ -203,46 +203,57 @@ static void yaml_item(FILE *f, const char *indent, const char *value)
 	fputc('\n', f);
 }
 
-static int memstream_done(FILE *f, char **buf, char **out)
+/* A generated file's text, written with stdio into memory. */
+struct text {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static int text_open(struct text *tx)
 {
-	if (fclose(f)) {
-		free(*buf);
+	tx->f = open_memstream(&tx->buf, &tx->len);
+	return tx->f ? 0 : -ENOMEM;
+}
+
+static int text_close(struct text *tx, char **out)
+{
+	if (fclose(tx->f)) {
+		free(tx->buf);
 		return -ENOMEM;
 	}
-	*out = *buf;
+	*out = tx->buf;
 	return 0;
 }
 
 int seed_meta_data(const struct seed_cloud_init *c, char **out)
 {
-	size_t len;
-	char *buf;
+	struct text tx;
 	FILE *f;
 
 	*out = NULL;
 	if (c->meta_data)
 		return 0;
-	f = open_memstream(&buf, &len);
-	if (!f)
+	if (text_open(&tx))
 		return -ENOMEM;
+	f = tx.f;
 	yaml_kv(f, "", "instance-id", c->instance_id ? c->instance_id : "");
 	if (c->hostname)
 		yaml_kv(f, "", "local-hostname", c->hostname);
-	return memstream_done(f, &buf, out);
+	return text_close(&tx, out);
 }
 
 int seed_user_data(const struct seed_cloud_init *c, char **out)
 {
-	size_t len;
-	char *buf;
+	struct text tx;
 	FILE *f;
 
 	*out = NULL;
 	if (c->user_data)
 		return 0;
-	f = open_memstream(&buf, &len);
-	if (!f)
+	if (text_open(&tx))
 		return -ENOMEM;
+	f = tx.f;
 	fputs("#cloud-config\n", f);
 	if (!c->hostname && !c->n_ssh_keys)
 		fputs("{}\n", f); /* an empty mapping: a bare header parses as null */
@@ -253,7 +264,7 @@ int seed_user_data(const struct seed_cloud_init *c, char **out)
 		for (unsigned int i = 0; i < c->n_ssh_keys; i++)
 			yaml_item(f, "  ", c->ssh_keys[i]);
 	}
-	return memstream_done(f, &buf, out);
+	return text_close(&tx, out);
 }
 
 static void dns_list(FILE *f, const struct seed_cloud_init *c, const char *indent)
@@ -265,16 +276,15 @@ static void dns_list(FILE *f, const struct seed_cloud_init *c, const char *inden
 int seed_network_config(const struct seed_cloud_init *c, char **out)
 {
 	bool v6 = c->address && strchr(c->address, ':');
-	size_t len;
-	char *buf;
+	struct text tx;
 	FILE *f;
 
 	*out = NULL;
 	if (c->network_config || !c->iface)
 		return 0;
-	f = open_memstream(&buf, &len);
-	if (!f)
+	if (text_open(&tx))
 		return -ENOMEM;
+	f = tx.f;
 	if (c->net_version == 1) {
 		fputs("version: 1\nconfig:\n  - type: physical\n", f);
 		yaml_kv(f, "    ", "name", c->iface);
@@ -311,7 +321,7 @@ int seed_network_config(const struct seed_cloud_init *c, char **out)
 			dns_list(f, c, "        ");
 		}
 	}
-	return memstream_done(f, &buf, out);
+	return text_close(&tx, out);
 }
 
 /* ---- adding to the tree ---- */
