@@ -127,6 +127,10 @@ out=$("$T_SVMM" seed fat --out "$tmp/x.img" --fat 32 --size 16M "$src" 2>&1)
 t_match "FAT32 in 16 MiB is refused" "a FAT32 file system cannot be 16777216 bytes \(too small\)" "$out"
 out=$("$T_SVMM" seed fat --out "$tmp/x.img" --label "much too long" "$src" 2>&1)
 t_match "a long label is refused" "label 'much too long': at most 11" "$out"
+t_match "svmm help lists seed" 'seed +build FAT images' "$("$T_SVMM" help)"
+t_match "svmm seed --help shows the usage" 'usage: svmm seed fat --out IMG' "$("$T_SVMM" seed --help)"
+"$T_SVMM" seed >/dev/null 2>&1
+t_eq "svmm seed alone is a usage error" 2 "$?"
 out=$("$T_SVMM" seed fat --out "$tmp/x.img" "$tmp/nonexistent" 2>&1)
 t_match "a missing source is named" "nonexistent': No such file" "$out"
 t_done
