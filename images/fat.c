@@ -1220,69 +1220,101 @@ static int write_dir(struct writer *w, struct fat_node *dir)
 	return ret;
 }
 
-static int copy_plain(struct writer *w, int in, uint64_t off, uint64_t size, const char *src)
+/* Bytes [from, to) of a source file go to image offset base + from. */
+struct copy_range {
+	int in;
+	const char *src;
+	uint64_t base, from, to;
+};
+
+static int copy_short(struct writer *w, const struct copy_range *r, ssize_t n)
+{
+	return fat_fail(w->t, n < 0 ? -errno : -EIO, "'%s': %s", r->src,
+			n < 0 ? strerror(errno) : "the file shrank while being copied");
+}
+
+static int copy_plain(struct writer *w, const struct copy_range *r)
 {
 	size_t bufsz = 1 << 20;
 	uint8_t *buf = malloc(bufsz);
-	uint64_t done = 0;
+	uint64_t at = r->from;
 	int ret = 0;
 
 	if (!buf)
 		return fat_fail(w->t, -ENOMEM, "out of memory");
-	while (done < size && !ret) {
-		size_t want = size - done < bufsz ? size - done : bufsz;
-		ssize_t n = pread(in, buf, want, done);
+	while (at < r->to && !ret) {
+		size_t want = r->to - at < bufsz ? r->to - at : bufsz;
+		ssize_t n = pread(r->in, buf, want, at);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			ret = fat_fail(w->t, n < 0 ? -errno : -EIO, "'%s': %s", src,
-				       n < 0 ? strerror(errno)
-					     : "the file shrank while being copied");
-			break;
-		}
-		ret = pwrite_all(w, buf, n, off + done);
-		done += n;
+		if (n <= 0)
+			ret = copy_short(w, r, n);
+		else
+			ret = pwrite_all(w, buf, n, r->base + at);
+		at += n > 0 ? n : 0;
 	}
 	free(buf);
 	return ret;
 }
 
-/* Copy a host file into the image, in the kernel where it can. */
-static int copy_file(struct writer *w, const struct fat_node *n, uint64_t off)
+/* One range, in the kernel where it can (copy_file_range), else by hand. */
+static int copy_data(struct writer *w, const struct copy_range *r)
 {
-	struct stat st;
-	loff_t in_off = 0, out_off = off;
-	int in, ret = 0;
+	loff_t in_off = r->from, out_off = r->base + r->from;
 
-	in = open(n->src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return fat_fail(w->t, -errno, "'%s': %s", n->src, strerror(errno));
-	if (fstat(in, &st) || (uint64_t)st.st_size != n->size) {
-		ret = fat_fail(w->t, -EAGAIN,
-			       "'%s': the file changed size while the image was built", n->src);
-		goto out;
-	}
-	while ((uint64_t)in_off < n->size) {
-		size_t want = n->size - in_off > (1u << 30) ? (1u << 30) : n->size - in_off;
-		ssize_t c = copy_file_range(in, &in_off, w->fd, &out_off, want, 0);
+	while ((uint64_t)in_off < r->to) {
+		size_t want = r->to - in_off > (1u << 30) ? (1u << 30) : r->to - in_off;
+		ssize_t c = copy_file_range(r->in, &in_off, w->fd, &out_off, want, 0);
 
 		if (c < 0 && errno == EINTR)
 			continue;
 		if (c < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-			      errno == EOPNOTSUPP || errno == EBADF)) {
-			ret = copy_plain(w, in, off, n->size, n->src);
-			goto out;
+			      errno == EOPNOTSUPP || errno == EBADF))
+			return copy_plain(w, r);
+		if (c <= 0)
+			return copy_short(w, r, c);
+	}
+	return 0;
+}
+
+/*
+ * Copy a host file into the image. The image starts as zeros, so holes in
+ * a sparse source (SEEK_DATA/SEEK_HOLE) are skipped and stay holes.
+ */
+static int copy_file(struct writer *w, const struct fat_node *n, uint64_t off)
+{
+	struct copy_range r = { .src = n->src, .base = off };
+	struct stat st;
+	int ret = 0;
+
+	r.in = open(n->src, O_RDONLY | O_CLOEXEC);
+	if (r.in < 0)
+		return fat_fail(w->t, -errno, "'%s': %s", n->src, strerror(errno));
+	if (fstat(r.in, &st) || (uint64_t)st.st_size != n->size) {
+		ret = fat_fail(w->t, -EAGAIN,
+			       "'%s': the file changed size while the image was built", n->src);
+		goto out;
+	}
+	for (uint64_t at = 0; at < n->size && !ret;) {
+		off_t data = lseek(r.in, at, SEEK_DATA), hole;
+
+		if (data < 0 && errno == ENXIO)
+			break; /* a hole to the end */
+		if (data < 0) {
+			r.from = at, r.to = n->size; /* no SEEK_DATA here: copy it all */
+			ret = copy_data(w, &r);
+			break;
 		}
-		if (c <= 0) {
-			ret = fat_fail(w->t, c < 0 ? -errno : -EIO, "'%s': %s", n->src,
-				       c < 0 ? strerror(errno)
-					     : "the file shrank while being copied");
-			goto out;
-		}
+		hole = lseek(r.in, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > n->size)
+			hole = n->size;
+		r.from = data, r.to = hole;
+		ret = copy_data(w, &r);
+		at = hole;
 	}
 out:
-	close(in);
+	close(r.in);
 	return ret;
 }
 

@@ -108,6 +108,35 @@ t_eq "600 root entries, automatic: is FAT32" 32 "$(seed_fat_bits "$tmp/root.img"
 seed_fsck "600 root entries" "$tmp/root.img"
 seed_same_tree "600 root entries" "$tmp/root.img" "$root"
 
+# Files at the FAT limit, sparse with data at both ends. Holes are skipped
+# (the image starts as zeros), so these are cheap.
+# sparse_file PATH SIZE
+sparse_file() {
+	truncate -s "$2" "$1"
+	printf 'HEAD' | dd of="$1" conv=notrunc status=none
+	printf 'TAIL' | dd of="$1" bs=1 seek=$(($2 - 4)) conv=notrunc status=none
+}
+mkdir "$tmp/near" "$tmp/max"
+sparse_file "$tmp/near/near.bin" $((4 * 1024 * 1024 * 1024 - 32768))
+sparse_file "$tmp/max/max.bin" $((4 * 1024 * 1024 * 1024 - 1))
+t_ok "4 GiB - 32 KiB: builds" "$T_SVMM" seed fat --out "$tmp/near.img" "$tmp/near"
+seed_fsck "4 GiB - 32 KiB" "$tmp/near.img"
+t_match "4 GiB - 32 KiB: the image stays sparse (KiB allocated)" '^[0-9]{1,4}$' \
+	"$(du -k "$tmp/near.img" | cut -f1)"
+rm -f "$tmp/near.img"
+t_ok "4 GiB - 1: builds" "$T_SVMM" seed fat --out "$tmp/max.img" "$tmp/max"
+t_match "4 GiB - 1: mdir shows the size" 'MAX +BIN +4294967295 .* max\.bin' \
+	"$(mdir -i "$tmp/max.img" ::/max.bin)"
+t_ok "4 GiB - 1: mcopy reads it back byte for byte" \
+	bash -c 'mcopy -n -i "$1" ::/max.bin - | cmp - "$2"' _ "$tmp/max.img" "$tmp/max/max.bin"
+# fsck.fat 4.2 computes the chain length in 32 bits: 2^32 bytes of clusters
+# wrap to 0, and it flags any 4 GiB - 1 file, mkfs.fat + mcopy ones too.
+out=$(fsck.fat -n "$tmp/max.img" 2>&1 | sed -n '2,4p')
+t_eq "4 GiB - 1: fsck.fat's only complaint is its 32-bit chain length" \
+	$'/max.bin\n  File size is 4294967295 bytes, cluster chain length is 0 bytes.\n  Truncating file to 0 bytes.' \
+	"$out"
+rm -f "$tmp/max.img"
+
 # A file of 4 GiB (sparse): over the FAT limit, named in the error.
 mkdir "$tmp/huge"
 truncate -s 4G "$tmp/huge/huge.bin"
