@@ -47,6 +47,21 @@ for fat in 12 16 32; do
 	mounted "FAT$fat" "$tmp/fat$fat.img" "$src"
 done
 
+# A file of 4 GiB - 1, the FAT limit (sparse: cheap to build and hold).
+mkdir "$tmp/max"
+max=$((4 * 1024 * 1024 * 1024 - 1))
+truncate -s $max "$tmp/max/max.bin"
+printf 'TAIL' | dd of="$tmp/max/max.bin" bs=1 seek=$((max - 4)) conv=notrunc status=none
+"$T_SVMM" seed fat --out "$tmp/max.img" "$tmp/max" >/dev/null
+if mount -o loop,ro -t vfat "$tmp/max.img" "$mnt" 2>/dev/null; then
+	t_eq "4 GiB - 1: the guest sees the size" $max "$(stat -c %s "$mnt/max.bin")"
+	t_eq "4 GiB - 1: the guest reads the last bytes" TAIL "$(tail -c 4 "$mnt/max.bin")"
+	umount "$mnt"
+else
+	t_fail "4 GiB - 1: mount -t vfat" "$(dmesg | tail -n 5)"
+fi
+rm -f "$tmp/max.img"
+
 "$T_SVMM" seed cloud-init --out "$tmp/seed.img" --instance-id iid-kvm --hostname kvm \
 	--iface eth0 --address 10.0.0.2/24 --gateway 10.0.0.1 --dns 10.0.0.1 >/dev/null
 if mount -o loop,ro,utf8 -t vfat "$tmp/seed.img" "$mnt" 2>/dev/null; then
