@@ -182,11 +182,11 @@ int parse_size(const char *s, uint64_t *out)
 
 int parse_bool(const char *s, bool *out)
 {
-	if (!strcmp(s, "on") || !strcmp(s, "true")) {
+	if (!strcasecmp(s, "on") || !strcasecmp(s, "true")) {
 		*out = true;
 		return 0;
 	}
-	if (!strcmp(s, "off") || !strcmp(s, "false")) {
+	if (!strcasecmp(s, "off") || !strcasecmp(s, "false")) {
 		*out = false;
 		return 0;
 	}

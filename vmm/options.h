@@ -50,7 +50,7 @@ int opt_check_unused(struct opt_list *l);
 int parse_size(const char *s, uint64_t *out);
 /* Decimal or 0x-prefixed unsigned integer; -EINVAL / -ERANGE. */
 int parse_u64(const char *s, uint64_t *out);
-/* on|off|true|false; -EINVAL otherwise. */
+/* on|off|true|false, case-insensitive; -EINVAL otherwise. */
 int parse_bool(const char *s, bool *out);
 
 #endif
