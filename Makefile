@@ -101,6 +101,7 @@ bench: deps all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	ln -sf svmm $(DESTDIR)$(PREFIX)/bin/cloud-hypervisor
 
 clean:
 	rm -rf build build-asan

@@ -113,9 +113,8 @@ static char *device_json(const char *cmd, const char *arg)
 	return s;
 }
 
-static int http_call(const char *sock, const char *method, const char *endpoint,
-		     const char *body, size_t body_len, int *status, char **resp_body,
-		     size_t *resp_len)
+static int http_call(const char *sock, const char *method, const char *endpoint, const char *body,
+		     size_t body_len, int *status, char **resp_body, size_t *resp_len)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char head[512];
@@ -134,8 +133,7 @@ static int http_call(const char *sock, const char *method, const char *endpoint,
 	n = snprintf(head, sizeof(head),
 		     "%s /api/v1/%s HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n"
 		     "Connection: close\r\n%sContent-Length: %zu\r\n\r\n",
-		     method, endpoint, body ? "Content-Type: application/json\r\n" : "",
-		     body_len);
+		     method, endpoint, body ? "Content-Type: application/json\r\n" : "", body_len);
 	for (size_t off = 0, total = n + body_len; off < total;) {
 		const char *p = off < (size_t)n ? head + off : body + (off - n);
 		size_t len = off < (size_t)n ? (size_t)n - off : total - off;
@@ -214,8 +212,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *arg = i + 1 < argc ? argv[i + 1] : NULL;
-	if ((cmd->arg != NO_ARG && !arg) || (cmd->arg == NO_ARG && arg) ||
-	    (arg && i + 2 < argc)) {
+	if ((cmd->arg != NO_ARG && !arg) || (cmd->arg == NO_ARG && arg) || (arg && i + 2 < argc)) {
 		fprintf(stderr, "svmm-remote: %s: wrong number of arguments\n", cmd->name);
 		return 2;
 	}
@@ -256,8 +253,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (status < 200 || status >= 300) {
-		fprintf(stderr, "svmm-remote: %s: the server answered %d: %s\n", cmd->name,
-			status, resp);
+		fprintf(stderr, "svmm-remote: %s: the server answered %d: %s\n", cmd->name, status,
+			resp);
 		free(resp);
 		return 1;
 	}
