@@ -338,7 +338,10 @@ struct http_conn {
 	bool peer_gone;	    /* read() saw EOF */
 	bool sent_continue; /* 100 Continue for the request being received */
 	bool notify_flush;  /* call flushed() once out is written */
-	uint32_t events;    /* current epoll interest */
+	bool linger;	    /* after an error: half-close, then read the rest away */
+	bool draining;	    /* lingering: input is discarded until EOF */
+	size_t drained;
+	uint32_t events; /* current epoll interest */
 };
 
 #define TAG_LISTEN UINT64_MAX
@@ -460,6 +463,7 @@ static void queue_error(struct http_conn *c, int status, const char *why)
 	int n = snprintf(body, sizeof(body), "[\"%s\"]", why);
 	queue_response(c, status, body, n, false, NULL);
 	c->closing = true;
+	c->linger = true;
 }
 
 static void set_events(struct http_server *s, struct http_conn *c, uint32_t ev)
@@ -498,7 +502,7 @@ static void conn_process(struct http_server *s, struct http_conn *c)
 		}
 		s->flush_pending = false;
 		s->handler(s->ctx, &req, &resp);
-		bool keep = req.keep_alive && !resp.close && !c->peer_gone;
+		bool keep = req.keep_alive && !resp.close;
 		if (queue_response(c, resp.status, resp.body, resp.body_len, keep, resp.allow) < 0)
 			c->closing = true;
 		free(resp.body);
@@ -537,12 +541,40 @@ static bool conn_flush(struct http_server *s, struct http_conn *c)
 		if (s->flushed)
 			s->flushed(s->ctx);
 	}
+	if (c->closing && c->linger && !c->peer_gone) {
+		/* The client may still be sending what we refused: closing now
+		 * could make it miss the answer. Half-close and read it away. */
+		shutdown(c->fd, SHUT_WR);
+		c->draining = true;
+		c->in_len = 0;
+		set_events(s, c, EPOLLIN | EPOLLRDHUP);
+		return false;
+	}
 	if (c->closing || (c->peer_gone && !c->in_len)) {
 		conn_close(s, c);
 		return false;
 	}
 	set_events(s, c, EPOLLIN | EPOLLRDHUP);
 	return true;
+}
+
+/* Lingering close: discard input until EOF (or a bound), then close. */
+static void conn_drain(struct http_server *s, struct http_conn *c)
+{
+	char sink[16384];
+
+	for (;;) {
+		ssize_t n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    c->drained < 2 * (HTTP_MAX_HEADER + HTTP_MAX_BODY))
+			return;
+		if (n <= 0 || (c->drained += n) >= 2 * (HTTP_MAX_HEADER + HTTP_MAX_BODY)) {
+			conn_close(s, c);
+			return;
+		}
+	}
 }
 
 static void conn_read(struct http_server *s, struct http_conn *c)
@@ -579,6 +611,10 @@ static void conn_read(struct http_server *s, struct http_conn *c)
 
 static void conn_event(struct http_server *s, struct http_conn *c, uint32_t ev)
 {
+	if (c->draining) {
+		conn_drain(s, c);
+		return;
+	}
 	if (ev & (EPOLLIN | EPOLLRDHUP))
 		conn_read(s, c);
 	else if (ev & (EPOLLERR | EPOLLHUP)) {
