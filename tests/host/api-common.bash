@@ -9,7 +9,8 @@
 #   raw BYTES              send raw bytes (printf %b) and print the answer
 #   ping_ok WHAT           checks that vmm.ping still answers 200
 #   wait_gone PID SECS     waits for a process to end; 0 if it did
-API_DIR=$(t_tmpdir)
+API_DIR=$(mktemp -d "${TMPDIR:-/tmp}/svmm-api.XXXXXX")
+t_cleanup "rm -rf '$API_DIR'"
 SOCK=$API_DIR/api.sock
 
 wait_for_socket() {

@@ -66,25 +66,26 @@ static int vm_stop(struct api_server *a, char *err)
 	return 204;
 }
 
+/* Store cfg (taken over on success) as the VM's config. */
+static int vm_create_locked(struct api_server *a, struct vm_config *cfg, char *err)
+{
+	int rc;
+
+	if (a->state != VM_STATE_NONE)
+		ERR(500, "VM is already created");
+	if (a->ops->create && (rc = a->ops->create(a->ops_ctx, cfg, err)) < 0)
+		return op_failed(rc, "create", err);
+	a->config = *cfg;
+	vm_config_init(cfg);
+	a->state = VM_STATE_CREATED;
+	return 204;
+}
+
 int api_vm_create(struct api_server *a, struct vm_config *cfg, char *err)
 {
-	int status = 204;
-
 	err[0] = '\0';
 	pthread_mutex_lock(&a->lock);
-	if (a->state != VM_STATE_NONE) {
-		snprintf(err, VMM_ERR_LEN, "VM is already created");
-		status = 500;
-	} else if (a->ops->create) {
-		int rc = a->ops->create(a->ops_ctx, cfg, err);
-		if (rc < 0)
-			status = op_failed(rc, "create", err);
-	}
-	if (status == 204) {
-		a->config = *cfg;
-		vm_config_init(cfg);
-		a->state = VM_STATE_CREATED;
-	}
+	int status = vm_create_locked(a, cfg, err);
 	pthread_mutex_unlock(&a->lock);
 	return status;
 }
@@ -245,16 +246,8 @@ static void ep_create(struct api_server *a, const struct http_request *req, stru
 			    rc == -ENOMEM ? "out of memory" : err);
 		return;
 	}
-	/* The lock is held by api_handle: call the unlocked body. */
-	int status = 204;
-	if (a->ops->create && (rc = a->ops->create(a->ops_ctx, &cfg, err)) < 0)
-		status = op_failed(rc, "create", err);
-	if (status == 204) {
-		a->config = cfg;
-		a->state = VM_STATE_CREATED;
-	} else {
-		vm_config_free(&cfg);
-	}
+	int status = vm_create_locked(a, &cfg, err);
+	vm_config_free(&cfg); /* empty when it was taken over */
 	reply_status(r, status, "Error creating the VM", err);
 }
 
