@@ -208,8 +208,12 @@ int image_type_parse(const char *s, enum image_type *out);
 
 /* JSON (config_json.c). vm_config_from_json: c must be vm_config_init'ed and
  * is filled; unknown fields are ignored, a field of the wrong type or out of
- * range is -EINVAL with "path: expected ..." in err. The result is
- * completed (vm_config_complete) but not validated. */
+ * range is -EINVAL with "path: expected ..." in err, and so is a
+ * cloud-hypervisor feature svmm cannot honour (devices, user_devices, vdpa,
+ * generic_vhost_user, numa, tpm, pci_segments, memory.zones: "... not
+ * supported by svmm"). Other fields svmm does not model (platform, affinity,
+ * rate limiters, landlock) are ignored. The result is completed
+ * (vm_config_complete) but not validated. */
 int vm_config_from_json(struct vm_config *c, const json_t *root, char *err);
 int vm_config_from_json_text(struct vm_config *c, const char *text, size_t len, char *err);
 /* The same, for one list entry (vm.add-disk & co.); path prefixes messages. */

@@ -355,6 +355,32 @@ static int console_from_json(struct console_config *k, const json_t *o, const ch
 		}                                                             \
 	} while (0)
 
+/* Fields cloud-hypervisor knows that svmm cannot honour: refused rather
+ * than silently dropped (a VM without its VFIO device or NUMA layout is not
+ * what was asked for). null and [] are fine. Unknown fields are ignored. */
+static int refuse_unsupported(const json_t *root, char *err)
+{
+	static const char *const fields[] = { "devices",     "user_devices",
+					      "vdpa",	     "generic_vhost_user",
+					      "numa",	     "tpm",
+					      "pci_segments" };
+	const json_t *mem = json_object_get(root, "memory"), *v;
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		v = field(root, fields[i]);
+		if (v && !(json_is_array(v) && !json_array_size(v))) {
+			snprintf(err, VM_CONFIG_ERR_LEN, "%s: not supported by svmm", fields[i]);
+			return -EINVAL;
+		}
+	}
+	v = json_is_object(mem) ? field(mem, "zones") : NULL;
+	if (v && !(json_is_array(v) && !json_array_size(v))) {
+		snprintf(err, VM_CONFIG_ERR_LEN, "memory.zones: not supported by svmm");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int vm_config_from_json(struct vm_config *c, const json_t *root, char *err)
 {
 	const json_t *o;
@@ -364,6 +390,7 @@ int vm_config_from_json(struct vm_config *c, const json_t *root, char *err)
 		snprintf(err, VM_CONFIG_ERR_LEN, "VmConfig: expected a JSON object");
 		return -EINVAL;
 	}
+	TRY(refuse_unsupported(root, err));
 	if ((rc = get_obj(root, "", "payload", &o, err)) < 0)
 		return rc;
 	if (rc)

@@ -128,6 +128,10 @@ static void wrong_types_name_the_field(void **state)
 	expect_json_error("{\"memory\":", "invalid JSON");
 	expect_json_error("{\"a\":1,\"a\":2}", "invalid JSON");
 	expect_json_error("{\"memory\":{\"size\":99999999999999999999}}", "invalid JSON");
+	expect_json_error("{\"devices\":[{\"path\":\"/sys/bus/pci/devices/x\"}]}",
+			  "devices: not supported by svmm");
+	expect_json_error("{\"memory\":{\"size\":1048576,\"zones\":[{\"id\":\"a\"}]}}",
+			  "memory.zones: not supported");
 }
 
 static void nulls_are_absent(void **state)
