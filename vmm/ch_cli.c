@@ -285,50 +285,16 @@ void ch_args_free(struct ch_args *a)
 
 int ch_api_socket_open(const char *spec, char **path, char *err)
 {
-	char *copy = NULL;
-	const char *p = spec, *fds = NULL;
-	struct opt_list l;
-	int rc;
+	int fd, rc = opt_parse_path_or_fd("--api-socket", spec, path, &fd, err);
 
-	*path = NULL;
-	if (strchr(spec, '=')) {
-		if (!(copy = strdup(spec)))
-			return -ENOMEM;
-		rc = opt_parse(&l, copy);
-		p = rc ? NULL : opt_get(&l, "path");
-		fds = rc ? NULL : opt_get(&l, "fd");
-		if (!rc)
-			rc = opt_check_unused(&l);
-		if (!rc && !!p == !!fds) {
-			rc = -EINVAL;
-			snprintf(l.err, sizeof(l.err), "expected path=PATH, fd=N or PATH");
-		}
-		if (rc < 0) {
-			snprintf(err, 256, "--api-socket: %.200s", l.err);
-			free(copy);
-			return -EINVAL;
-		}
+	if (rc < 0)
+		return rc;
+	if (!*path)
+		return http_listen_fd(fd, err);
+	rc = http_listen_path(*path, err);
+	if (rc < 0) {
+		free(*path);
+		*path = NULL;
 	}
-	if (fds) {
-		uint64_t fd;
-		if (parse_u64(fds, &fd) < 0 || fd > INT32_MAX) {
-			snprintf(err, 256, "--api-socket: fd=%.100s is not a number", fds);
-			free(copy);
-			return -EINVAL;
-		}
-		free(copy);
-		return http_listen_fd((int)fd, err);
-	}
-	if (!*p) {
-		snprintf(err, 256, "--api-socket: empty path");
-		free(copy);
-		return -EINVAL;
-	}
-	rc = http_listen_path(p, err);
-	if (rc >= 0 && !(*path = strdup(p))) {
-		close(rc);
-		rc = -ENOMEM;
-	}
-	free(copy);
 	return rc;
 }

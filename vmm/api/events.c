@@ -13,59 +13,32 @@
 
 int event_monitor_open(struct event_monitor *m, const char *spec, char *err)
 {
-	char *copy = strdup(spec);
-	struct opt_list l;
-	const char *path = NULL;
-	uint64_t fd = 0;
-	int rc;
+	char *path;
+	int fd, rc;
 
 	memset(m, 0, sizeof(*m));
 	m->fd = -1;
-	if (!copy)
-		return -ENOMEM;
-	if (!strchr(spec, '=')) {
-		path = spec;
-	} else {
-		const char *fds;
-		rc = opt_parse(&l, copy);
-		path = rc ? NULL : opt_get(&l, "path");
-		fds = rc ? NULL : opt_get(&l, "fd");
-		if (!rc)
-			rc = opt_check_unused(&l);
-		if (!rc && !!path == !!fds) {
-			rc = -EINVAL;
-			snprintf(l.err, sizeof(l.err), "expected path=PATH or fd=N");
-		}
-		if (!rc && fds && parse_u64(fds, &fd) < 0) {
-			rc = -EINVAL;
-			snprintf(l.err, sizeof(l.err), "fd=%.100s is not a number", fds);
-		}
-		if (rc < 0) {
-			snprintf(err, 256, "--event-monitor: %.200s", l.err);
-			free(copy);
-			return -EINVAL;
-		}
-	}
+	rc = opt_parse_path_or_fd("--event-monitor", spec, &path, &fd, err);
+	if (rc < 0)
+		return rc;
 	if (path) {
 		m->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (m->fd < 0) {
 			rc = -errno;
 			snprintf(err, 256, "--event-monitor: cannot open '%.200s': %s", path,
 				 strerror(errno));
-			free(copy);
+			free(path);
 			return rc;
 		}
 		m->owns_fd = true;
+		free(path);
 	} else {
-		if (fd > 1024 || fcntl((int)fd, F_GETFD) < 0) {
-			snprintf(err, 256, "--event-monitor: fd %llu is not open",
-				 (unsigned long long)fd);
-			free(copy);
+		if (fcntl(fd, F_GETFD) < 0) {
+			snprintf(err, 256, "--event-monitor: fd %d is not open", fd);
 			return -EBADF;
 		}
-		m->fd = (int)fd;
+		m->fd = fd;
 	}
-	free(copy);
 	clock_gettime(CLOCK_MONOTONIC, &m->start);
 	pthread_mutex_init(&m->lock, NULL);
 	return 0;
