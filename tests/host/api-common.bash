@@ -13,10 +13,12 @@ API_DIR=$(mktemp -d "${TMPDIR:-/tmp}/svmm-api.XXXXXX")
 t_cleanup "rm -rf '$API_DIR'"
 SOCK=$API_DIR/api.sock
 
+# Ready = answering vmm.ping (a stale socket file may already be there).
 wait_for_socket() {
 	local i
-	for ((i = 0; i < 100; i++)); do
-		[[ -S $SOCK ]] && return 0
+	for ((i = 0; i < 200; i++)); do
+		curl -s -o /dev/null --max-time 1 --unix-socket "$SOCK" \
+			http://localhost/api/v1/vmm.ping && return 0
 		sleep 0.05
 	done
 	return 1
