@@ -110,6 +110,15 @@ static void expect_error(const char *s, size_t n, int status)
 
 #define EXPECT_ERROR(s, status) expect_error(s, sizeof(s) - 1, status)
 
+static void absolute_form_target(void **state)
+{
+	(void)state;
+	struct result r = parse("GET http://localhost/api/v1/vmm.ping HTTP/1.1\r\n\r\n");
+	assert_int_equal(r.r, HTTP_PARSE_DONE);
+	assert_string_equal(r.req.path, "/api/v1/vmm.ping");
+	EXPECT_ERROR("GET http://localhost HTTP/1.1\r\n\r\n", 400);
+}
+
 static void malformed_request_lines(void **state)
 {
 	(void)state;
@@ -247,6 +256,7 @@ int main(void)
 		cmocka_unit_test(get_without_body_and_pipelining),
 		cmocka_unit_test(incomplete_then_complete),
 		cmocka_unit_test(connection_semantics),
+		cmocka_unit_test(absolute_form_target),
 		cmocka_unit_test(malformed_request_lines),
 		cmocka_unit_test(hostile_bytes),
 		cmocka_unit_test(malformed_headers),

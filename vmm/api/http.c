@@ -72,6 +72,13 @@ static enum http_parse parse_request_line(const char *p, const char *eol, struct
 		te++;
 	if (te == t || te == eol)
 		PERR(400, "malformed request line (target)");
+	/* absolute-form ("http://host/path", RFC 9112 3.2.2): keep the path. */
+	if (te - t > 7 && !strncasecmp(t, "http://", 7)) {
+		const char *slash = memchr(t + 7, '/', te - t - 7);
+		if (!slash)
+			PERR(400, "absolute-form request target without a path");
+		t = slash;
+	}
 	if (*t != '/')
 		PERR(400, "request target must be an absolute path");
 	if ((size_t)(te - t) >= HTTP_MAX_PATH)
