@@ -120,6 +120,16 @@ r shutdown-vmm >/dev/null
 wait_gone "$API_PID" 5
 t_eq "CLI payload: events" '["vmm/starting","vm/booting","vm/booted","vm/shutdown","vm/deleted","vmm/shutdown"]' \
 	"$(jq -s -c '[.[]|"\(.source)/\(.event)"]' "$EV")"
+# --event-monitor fd=N: an inherited descriptor.
+api_start_bin "$T_SVMM" api-selftest --api-socket "$SOCK" --event-monitor fd=7 7>"$API_DIR/fd-events.json"
+t_ok "svmm-remote --api-socket=PATH form" "$REMOTE" "--api-socket=$SOCK" ping
+"$REMOTE" --api-socket "$SOCK" shutdown-vmm
+wait_gone "$API_PID" 5
+t_eq "--event-monitor fd=7" '["vmm/starting","vmm/shutdown"]' \
+	"$(jq -s -c '[.[]|"\(.source)/\(.event)"]' "$API_DIR/fd-events.json")"
+out=$("$T_SVMM" api-selftest --api-socket "$SOCK" --event-monitor fd=213 2>&1)
+t_match "--event-monitor fd= that is not open is refused" "fd 213 is not open" "$out"
+
 out=$("$T_SVMM" api-selftest --kernel "$API_DIR/missing" 2>&1)
 t_eq "CLI payload that cannot boot: exit 1" 1 "$?"
 t_match "and says why" "missing" "$out"
