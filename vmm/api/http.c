@@ -496,7 +496,7 @@ static void conn_process(struct http_server *s, struct http_conn *c)
 		case HTTP_PARSE_INCOMPLETE:
 			return;
 		case HTTP_PARSE_HEADERS:
-			if (req.expect_continue && !c->sent_continue) {
+			if (req.expect_continue && req.minor >= 1 && !c->sent_continue) {
 				queue_response(c, 100, NULL, 0, true, NULL);
 				c->sent_continue = true;
 			}
