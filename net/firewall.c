@@ -396,6 +396,24 @@ static void rule_put(struct batch *b, struct nftnl_rule *r)
 	batch_next(b);
 }
 
+/* ct state established,related accept */
+static void rule_replies(struct batch *b, const char *chain)
+{
+	struct nftnl_rule *r = rule_new(b->fw, chain);
+
+	m_ct(r, NFT_CT_STATE, CT_ESTABLISHED | CT_RELATED);
+	e_verdict(r, NF_ACCEPT);
+	rule_put(b, r);
+}
+
+static void rule_drop(struct batch *b, const char *chain)
+{
+	struct nftnl_rule *r = rule_new(b->fw, chain);
+
+	e_verdict(r, NF_DROP);
+	rule_put(b, r);
+}
+
 /* A chain; a base chain when type is non-NULL. */
 static void chain_put(struct batch *b, const char *name, const char *type, uint32_t hook, int prio,
 		      uint16_t flags)
@@ -518,10 +536,7 @@ static void vm_put(struct batch *b, const struct fw_vm *vm)
 		chain_put(b, name[i], NULL, 0, 0, NLM_F_EXCL);
 
 	/* egress: what the VM may start */
-	r = rule_new(fw, name[0]);
-	m_ct(r, NFT_CT_STATE, CT_ESTABLISHED | CT_RELATED);
-	e_verdict(r, NF_ACCEPT);
-	rule_put(b, r);
+	rule_replies(b, name[0]);
 	if (vm->uplink) {
 		r = rule_new(fw, name[0]);
 		m_addr(r, 12, vm->guest, 32);
@@ -541,29 +556,19 @@ static void vm_put(struct batch *b, const struct fw_vm *vm)
 		e_verdict(r, NF_ACCEPT);
 		rule_put(b, r);
 	}
-	r = rule_new(fw, name[0]);
-	e_verdict(r, NF_DROP);
-	rule_put(b, r);
+	rule_drop(b, name[0]);
 
 	/* ingress: replies and port forwards only */
-	r = rule_new(fw, name[1]);
-	m_ct(r, NFT_CT_STATE, CT_ESTABLISHED | CT_RELATED);
-	e_verdict(r, NF_ACCEPT);
-	rule_put(b, r);
+	rule_replies(b, name[1]);
 	r = rule_new(fw, name[1]);
 	m_addr(r, 16, vm->guest, 32);
 	m_ct(r, NFT_CT_STATUS, CT_STATUS_DNAT);
 	e_verdict(r, NF_ACCEPT);
 	rule_put(b, r);
-	r = rule_new(fw, name[1]);
-	e_verdict(r, NF_DROP);
-	rule_put(b, r);
+	rule_drop(b, name[1]);
 
 	/* input: the host's own services */
-	r = rule_new(fw, name[2]);
-	m_ct(r, NFT_CT_STATE, CT_ESTABLISHED | CT_RELATED);
-	e_verdict(r, NF_ACCEPT);
-	rule_put(b, r);
+	rule_replies(b, name[2]);
 	for (size_t i = 0; i < vm->nallow; i++) {
 		const struct fw_allow *a = &vm->allow[i];
 
@@ -574,9 +579,7 @@ static void vm_put(struct batch *b, const struct fw_vm *vm)
 		e_verdict(r, NF_ACCEPT);
 		rule_put(b, r);
 	}
-	r = rule_new(fw, name[2]);
-	e_verdict(r, NF_DROP);
-	rule_put(b, r);
+	rule_drop(b, name[2]);
 
 	/* snat: masquerade out of the uplink */
 	if (vm->uplink) {

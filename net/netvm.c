@@ -47,6 +47,19 @@ static int lease_cleanup(struct nl *rt, const struct lease *l, struct net_err *e
 	return 0;
 }
 
+/* An rtnetlink socket and the locked lease file, both or neither. */
+static int session_open(struct nl *rt, struct lease_db *db, const char *dir, struct net_err *err)
+{
+	int rc = rtnl_open(rt);
+
+	if (rc < 0)
+		return net_errf(err, rc, "rtnetlink socket: %s", strerror(-rc));
+	rc = lease_db_open(db, dir, err);
+	if (rc < 0)
+		nl_close(rt);
+	return rc;
+}
+
 /* Clean the leases of dead owners in an open db; saves when anything changed. */
 static int gc_locked(struct lease_db *db, struct nl *rt, unsigned int *removed, struct net_err *err)
 {
@@ -244,12 +257,9 @@ int net_vm_setup(struct net_vm *vm, const struct net_vm_config *cfg, struct net_
 			snprintf(tmpl.link, sizeof(tmpl.link), "%s", cfg->tap);
 	}
 
-	rc = rtnl_open(&rt);
+	rc = session_open(&rt, &db, dir, err);
 	if (rc < 0)
-		return net_errf(err, rc, "rtnetlink socket: %s", strerror(-rc));
-	rc = lease_db_open(&db, dir, err);
-	if (rc < 0)
-		goto out_rt;
+		return rc;
 	rc = gc_locked(&db, &rt, NULL, err);
 	if (rc < 0)
 		goto out_db;
@@ -284,7 +294,6 @@ int net_vm_setup(struct net_vm *vm, const struct net_vm_config *cfg, struct net_
 	}
 out_db:
 	lease_db_close(&db);
-out_rt:
 	nl_close(&rt);
 	return rc;
 }
@@ -294,24 +303,23 @@ static bool same_owner(const struct lease *a, const struct lease *b)
 	return a->pid == b->pid && a->start == b->start && !strcmp(a->link, b->link);
 }
 
-int net_vm_teardown(struct net_vm *vm, struct net_err *err)
+/* Remove the lease of id in dir and what it stands for; with owner, only
+ * when that process still holds it (0 otherwise). */
+static int remove_lease(const char *dir, const char *id, const struct lease *owner,
+			struct net_err *err)
 {
 	struct lease_db db;
 	struct nl rt;
 	int rc, i;
 
-	if (vm->tap_fd >= 0)
-		close(vm->tap_fd);
-	vm->tap_fd = -1;
-	rc = rtnl_open(&rt);
+	rc = session_open(&rt, &db, dir, err);
 	if (rc < 0)
-		return net_errf(err, rc, "rtnetlink socket: %s", strerror(-rc));
-	rc = lease_db_open(&db, vm->dir, err);
-	if (rc < 0)
-		goto out_rt;
-	i = lease_db_find(&db, vm->lease.id);
-	if (i < 0 || !same_owner(&db.v[i], &vm->lease))
-		goto out_db; /* removed by net down or gc: nothing of ours is left */
+		return rc;
+	i = lease_db_find(&db, id);
+	if (i < 0 && !owner)
+		rc = net_errf(err, -ENOENT, "--id %s: no lease in %s", id, db.path);
+	if (i < 0 || (owner && !same_owner(&db.v[i], owner)))
+		goto out_db; /* with owner: removed by net down or gc, nothing of ours is left */
 	rc = lease_cleanup(&rt, &db.v[i], err);
 	if (rc < 0)
 		goto out_db;
@@ -319,38 +327,21 @@ int net_vm_teardown(struct net_vm *vm, struct net_err *err)
 	rc = lease_db_save(&db, err);
 out_db:
 	lease_db_close(&db);
-out_rt:
 	nl_close(&rt);
 	return rc;
 }
 
+int net_vm_teardown(struct net_vm *vm, struct net_err *err)
+{
+	if (vm->tap_fd >= 0)
+		close(vm->tap_fd);
+	vm->tap_fd = -1;
+	return remove_lease(vm->dir, vm->lease.id, &vm->lease, err);
+}
+
 int net_down(const char *dir, const char *id, struct net_err *err)
 {
-	struct lease_db db;
-	struct nl rt;
-	int rc, i;
-
-	rc = rtnl_open(&rt);
-	if (rc < 0)
-		return net_errf(err, rc, "rtnetlink socket: %s", strerror(-rc));
-	rc = lease_db_open(&db, dir, err);
-	if (rc < 0)
-		goto out_rt;
-	i = lease_db_find(&db, id);
-	if (i < 0) {
-		rc = net_errf(err, -ENOENT, "--id %s: no lease in %s", id, db.path);
-		goto out_db;
-	}
-	rc = lease_cleanup(&rt, &db.v[i], err);
-	if (rc < 0)
-		goto out_db;
-	lease_db_remove(&db, (size_t)i);
-	rc = lease_db_save(&db, err);
-out_db:
-	lease_db_close(&db);
-out_rt:
-	nl_close(&rt);
-	return rc;
+	return remove_lease(dir, id, NULL, err);
 }
 
 struct orphan_ctx {
@@ -383,12 +374,9 @@ int net_gc(const char *dir, const char *table, unsigned int *removed, struct net
 	int rc;
 
 	*removed = 0;
-	rc = rtnl_open(&rt);
+	rc = session_open(&rt, &db, dir, err);
 	if (rc < 0)
-		return net_errf(err, rc, "rtnetlink socket: %s", strerror(-rc));
-	rc = lease_db_open(&db, dir, err);
-	if (rc < 0)
-		goto out_rt;
+		return rc;
 	rc = gc_locked(&db, &rt, &n, err);
 	if (rc < 0)
 		goto out_db;
@@ -403,7 +391,6 @@ int net_gc(const char *dir, const char *table, unsigned int *removed, struct net
 	}
 out_db:
 	lease_db_close(&db);
-out_rt:
 	nl_close(&rt);
 	*removed = n;
 	return rc;

@@ -151,6 +151,13 @@ int rtnl_addr_del(struct nl *rt, int ifindex, uint32_t addr, unsigned int plen)
 	return addr_msg(rt, RTM_DELADDR, 0, ifindex, addr, plen);
 }
 
+static void dump_msg(struct nl *rt, struct nlmsghdr *nlh, uint16_t type)
+{
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = rt->seq++;
+}
+
 struct addr_list {
 	uint32_t *v;
 	size_t max, n;
@@ -182,9 +189,7 @@ int rtnl_addr_list(struct nl *rt, uint32_t *addrs, size_t max, size_t *n)
 	struct addr_list l = { addrs, max, 0 };
 	int rc;
 
-	nlh->nlmsg_type = RTM_GETADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = rt->seq++;
+	dump_msg(rt, nlh, RTM_GETADDR);
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_INET;
 	rc = nl_request(rt, nlh, addr_cb, &l);
@@ -230,9 +235,7 @@ int rtnl_default_route_ifindex(struct nl *rt)
 	struct route_out o = { 0, false };
 	int rc;
 
-	nlh->nlmsg_type = RTM_GETROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = rt->seq++;
+	dump_msg(rt, nlh, RTM_GETROUTE);
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
 	rc = nl_request(rt, nlh, route_cb, &o);
