@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
@@ -170,7 +171,7 @@ static int fw_fail(struct net_err *err, int rc, const char *what, const char *ta
 
 int fw_open(struct fw *fw, const char *table, struct net_err *err)
 {
-	int rc;
+	int rc, rcvbuf = 4 << 20;
 
 	if (!lease_table_valid(table))
 		return net_errf(err, -EINVAL, "table name '%s': use 1-%d of [A-Za-z0-9_-]", table,
@@ -180,6 +181,10 @@ int fw_open(struct fw *fw, const char *table, struct net_err *err)
 	if (rc < 0)
 		return net_errf(err, rc, "netfilter netlink socket: %s%s", strerror(-rc),
 				net_errno_hint(rc));
+	/* Room for one ack per message of the largest batch (a few hundred), so
+	 * that no error is lost to a full receive queue. Best effort. */
+	setsockopt(mnl_socket_get_fd(fw->nl.sock), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+		   sizeof(rcvbuf));
 	return 0;
 }
 

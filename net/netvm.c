@@ -247,6 +247,8 @@ int net_vm_setup(struct net_vm *vm, const struct net_vm_config *cfg, struct net_
 	rc = lease_proc_start(tmpl.pid, &tmpl.start);
 	if (rc < 0)
 		return net_errf(err, rc, "/proc/self/stat: %s", strerror(-rc));
+	if (cfg->uplink && strcmp(cfg->uplink, "none") && rtnl_link_index(cfg->uplink) < 0)
+		return net_errf(err, -ENODEV, "--uplink %s: no such interface", cfg->uplink);
 	if (cfg->link) {
 		if (rtnl_link_index(cfg->link) < 0)
 			return net_errf(err, -ENODEV, "--link %s: no such interface", cfg->link);

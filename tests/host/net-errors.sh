@@ -27,6 +27,7 @@ t_match "bad --tap" "--tap 'much-too-long-name' is not a valid interface name" \
 t_match "--tap with --link" '--tap and --link exclude each other' \
 	"$(err 1 net up --id x --tap a --link b --dir "$d")"
 t_match "unknown subcommand" "unknown subcommand 'frob'" "$(err 2 net frob)"
+t_match "missing --uplink" '--uplink nope1: no such interface' "$(err 1 net up --id x --uplink nope1 --dir "$d")"
 t_match "missing --link" '--link nope0: no such interface' "$(err 1 net up --id x --link nope0 --dir "$d")"
 
 # Without CAP_NET_ADMIN (as nobody, in a namespace of its own).
