@@ -40,7 +40,8 @@ struct net_vm_config {
 
 struct net_vm {
 	struct lease lease; /* addresses, link, owner */
-	int tap_fd;	    /* the TAP's descriptor (for the VMM), or -1 */
+	int tap_fd;	    /* the TAP's descriptor for an in-process VMM, or -1; close it
+			     * to let another process attach (the TAP is persistent) */
 	char uplink[16];    /* "" when the VM has no way out */
 	char table[LEASE_TABLE_MAX + 1];
 	char dir[4096];

@@ -238,6 +238,10 @@ static int net_up(struct net_args *a)
 		fprintf(stderr, "svmm net up: %s\n", err.msg);
 		return 1;
 	}
+	/* The TAP is persistent: let a VMM (or anything) attach to it by name. */
+	if (vm.tap_fd >= 0)
+		close(vm.tap_fd);
+	vm.tap_fd = -1;
 	if (vm.warning[0])
 		fprintf(stderr, "svmm net up: warning: %s\n", vm.warning);
 	print_lease(&vm.lease, vm.uplink);
