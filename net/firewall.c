@@ -34,7 +34,8 @@
 #define BATCH_SIZE     (256 * 1024)
 #define CHAIN_NAME_MAX (3 + LEASE_ID_MAX + 8 + 1)
 
-static const char *const vm_suffixes[] = { "egress", "ingress", "input", "snat", "dnat" };
+static const char *const vm_suffixes[] = { "egress", "ingress", "input",  "snat",
+					   "dnat",   "local",	"hairpin" };
 #define N_SUFFIXES (sizeof(vm_suffixes) / sizeof(vm_suffixes[0]))
 
 /* The three ifname maps and the snat map, with the set ids used when the
@@ -528,6 +529,40 @@ static void elem_put(struct batch *b, uint16_t type, size_t map, const void *key
 	batch_next(b);
 }
 
+/* fib daddr type local [ip daddr A] PROTO dport HP dnat ip to GUEST:GP, for each forward */
+static void forwards_put(struct batch *b, const char *chain, const struct fw_vm *vm)
+{
+	uint32_t guest_be = htonl(vm->guest), local = RTN_LOCAL;
+
+	for (size_t i = 0; i < vm->nfwd; i++) {
+		const struct fw_forward *f = &vm->fwd[i];
+		struct nftnl_rule *r = rule_new(b->fw, chain);
+		uint16_t gport = htons(f->guest_port);
+		struct nftnl_expr *e;
+
+		m_ipv4(r);
+		e = nftnl_expr_alloc("fib");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+		add(r, e);
+		e_cmp(r, NFT_CMP_EQ, &local, 4);
+		if (f->host_addr)
+			m_addr(r, 16, f->host_addr, 32);
+		m_l4(r, f->proto, f->host_port);
+		e_imm(r, NFT_REG_1, &guest_be, 4);
+		e_imm(r, NFT_REG_2, &gport, 2);
+		e = nftnl_expr_alloc("nat");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
+		add(r, e);
+		rule_put(b, r);
+	}
+}
+
 static void vm_put(struct batch *b, const struct fw_vm *vm)
 {
 	struct fw *fw = b->fw;
@@ -594,35 +629,18 @@ static void vm_put(struct batch *b, const struct fw_vm *vm)
 		rule_put(b, r);
 	}
 
-	/* dnat: port forwards to the guest */
-	if (vm->nfwd)
+	/* dnat: port forwards to the guest, for packets from elsewhere and from
+	 * the host itself; those from 127.0.0.0/8 leave masqueraded */
+	if (vm->nfwd) {
 		chain_put(b, name[4], "nat", NF_INET_PRE_ROUTING, -100, NLM_F_EXCL);
-	for (size_t i = 0; i < vm->nfwd; i++) {
-		const struct fw_forward *f = &vm->fwd[i];
-		uint32_t local = RTN_LOCAL;
-		uint16_t gport = htons(f->guest_port);
-		struct nftnl_expr *e;
-
-		r = rule_new(fw, name[4]);
-		m_ipv4(r);
-		e = nftnl_expr_alloc("fib");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
-		add(r, e);
-		e_cmp(r, NFT_CMP_EQ, &local, 4);
-		if (f->host_addr)
-			m_addr(r, 16, f->host_addr, 32);
-		m_l4(r, f->proto, f->host_port);
-		e_imm(r, NFT_REG_1, &guest_be, 4);
-		e_imm(r, NFT_REG_2, &gport, 2);
-		e = nftnl_expr_alloc("nat");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
-		add(r, e);
+		forwards_put(b, name[4], vm);
+		chain_put(b, name[5], "nat", NF_INET_LOCAL_OUT, -100, NLM_F_EXCL);
+		forwards_put(b, name[5], vm);
+		chain_put(b, name[6], "nat", NF_INET_POST_ROUTING, 100, NLM_F_EXCL);
+		r = rule_new(fw, name[6]);
+		m_ifname(r, NFT_META_OIFNAME, vm->link);
+		m_addr(r, 12, 0x7f000000, 8);
+		add(r, nftnl_expr_alloc("masq"));
 		rule_put(b, r);
 	}
 

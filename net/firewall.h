@@ -18,6 +18,10 @@
  *   vm-ID-snat     oifname UPLINK masquerade
  *   vm-ID-dnat     (only with port forwards) nat hook prerouting prio -100:
  *                  fib daddr type local [ip daddr A] PROTO dport P dnat to GUEST:Q
+ *   vm-ID-local    the same in nat hook output prio -100, for the host's own
+ *                  connections (127.0.0.1 too: the link gets route_localnet)
+ *   vm-ID-hairpin  nat hook postrouting prio 100:
+ *                  oifname LINK ip saddr 127.0.0.0/8 masquerade
  * So VMs reach the outside through NAT but neither each other nor the host's
  * own services unless allowed, and nothing reaches a VM unsolicited but its
  * port forwards. Traffic of the host's other interfaces is left alone (the

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/* IPv4 forwarding through /proc/sys/net/ipv4/ip_forward. */
+/* IPv4 forwarding sysctls through /proc/sys/net/ipv4. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,16 +26,35 @@ int ipfwd_get(bool *on, struct net_err *err)
 	return 0;
 }
 
-int ipfwd_enable(struct net_err *err)
+static int write_one(const char *path)
 {
-	int fd = open(IPFWD_PATH, O_WRONLY | O_CLOEXEC), rc = 0;
+	int fd = open(path, O_WRONLY | O_CLOEXEC), rc = 0;
 
 	if (fd < 0 || write(fd, "1\n", 2) != 2)
 		rc = -errno;
 	if (fd >= 0)
 		close(fd);
+	return rc;
+}
+
+int ipfwd_enable(struct net_err *err)
+{
+	int rc = write_one(IPFWD_PATH);
+
 	if (rc < 0)
 		return net_errf(err, rc, "enabling IPv4 forwarding (%s): %s%s", IPFWD_PATH,
 				strerror(-rc), net_errno_hint(rc));
+	return 0;
+}
+
+int ipfwd_route_localnet(const char *link, struct net_err *err)
+{
+	char path[128];
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", link);
+	rc = write_one(path);
+	if (rc < 0)
+		return net_errf(err, rc, "%s: %s%s", path, strerror(-rc), net_errno_hint(rc));
 	return 0;
 }

@@ -198,6 +198,11 @@ static int bring_up(struct net_vm *vm, struct nl *rt, const struct net_vm_config
 		fw_close(&fw);
 		if (rc < 0)
 			return rc;
+		if (cfg->nfwd) {
+			rc = ipfwd_route_localnet(l->link, err);
+			if (rc < 0)
+				return rc;
+		}
 	}
 	if (cfg->ip_forward)
 		return ipfwd_enable(err);
