@@ -14,19 +14,23 @@
 
 #define MAX_HOST_ADDRS 1024
 
-/* Undo what a lease stands for; missing objects are not errors. */
-static int lease_cleanup(struct nl *rt, const struct lease *l, struct net_err *err)
+/* Undo what a lease stands for (its rules only with rules: a setup that
+ * failed before adding them must not touch another VM's of the same id);
+ * missing objects are not errors. */
+static int lease_cleanup(struct nl *rt, const struct lease *l, bool rules, struct net_err *err)
 {
 	struct fw fw;
 	int rc, ifindex;
 
-	rc = fw_open(&fw, l->table, err);
-	if (rc < 0)
-		return rc;
-	rc = fw_vm_del(&fw, l->id, err);
-	fw_close(&fw);
-	if (rc < 0)
-		return rc;
+	if (rules) {
+		rc = fw_open(&fw, l->table, err);
+		if (rc < 0)
+			return rc;
+		rc = fw_vm_del(&fw, l->id, err);
+		fw_close(&fw);
+		if (rc < 0)
+			return rc;
+	}
 	ifindex = rtnl_link_index(l->link);
 	if (ifindex < 0)
 		return 0;
@@ -71,7 +75,7 @@ static int gc_locked(struct lease_db *db, struct nl *rt, unsigned int *removed, 
 			i++;
 			continue;
 		}
-		rc = lease_cleanup(rt, &db->v[i], err);
+		rc = lease_cleanup(rt, &db->v[i], true, err);
 		if (rc < 0)
 			break;
 		lease_db_remove(db, i);
@@ -137,7 +141,7 @@ static int pick_uplink(struct net_vm *vm, struct nl *rt, const struct net_vm_con
 }
 
 /* Link, address and rules for the lease just taken (db->v[db->n - 1]). */
-static int bring_up(struct net_vm *vm, struct nl *rt, const struct net_vm_config *cfg,
+static int bring_up(struct net_vm *vm, struct nl *rt, const struct net_vm_config *cfg, bool *rules,
 		    struct net_err *err)
 {
 	struct lease *l = &vm->lease;
@@ -198,6 +202,7 @@ static int bring_up(struct net_vm *vm, struct nl *rt, const struct net_vm_config
 		fw_close(&fw);
 		if (rc < 0)
 			return rc;
+		*rules = true;
 		if (cfg->nfwd) {
 			rc = ipfwd_route_localnet(l->link, err);
 			if (rc < 0)
@@ -228,6 +233,7 @@ int net_vm_setup(struct net_vm *vm, const struct net_vm_config *cfg, struct net_
 	struct lease_db db;
 	struct nl rt;
 	size_t navoid = 0;
+	bool rules = false;
 	int rc;
 
 	memset(vm, 0, sizeof(*vm));
@@ -290,12 +296,12 @@ int net_vm_setup(struct net_vm *vm, const struct net_vm_config *cfg, struct net_
 	rc = lease_db_save(&db, err); /* the record exists before any kernel object */
 	if (rc < 0)
 		goto out_db;
-	rc = bring_up(vm, &rt, cfg, err);
+	rc = bring_up(vm, &rt, cfg, &rules, err);
 	if (rc < 0) {
 		if (vm->tap_fd >= 0)
 			close(vm->tap_fd);
 		vm->tap_fd = -1;
-		lease_cleanup(&rt, &vm->lease, NULL);
+		lease_cleanup(&rt, &vm->lease, rules, NULL);
 		lease_db_remove(&db, db.n - 1);
 		lease_db_save(&db, NULL);
 	}
@@ -327,7 +333,7 @@ static int remove_lease(const char *dir, const char *id, const struct lease *own
 		rc = net_errf(err, -ENOENT, "--id %s: no lease in %s", id, db.path);
 	if (i < 0 || (owner && !same_owner(&db.v[i], owner)))
 		goto out_db; /* with owner: removed by net down or gc, nothing of ours is left */
-	rc = lease_cleanup(&rt, &db.v[i], err);
+	rc = lease_cleanup(&rt, &db.v[i], true, err);
 	if (rc < 0)
 		goto out_db;
 	lease_db_remove(&db, (size_t)i);

@@ -39,6 +39,12 @@ kill -9 "$NT_PID_orphan"
 wait "$NT_PID_orphan" 2>/dev/null
 grep -v '^id=orphan ' "$NT_DIR/leases" >"$NT_DIR/leases.new" && mv "$NT_DIR/leases.new" "$NT_DIR/leases"
 t_match "orphan chains present" '"vm-orphan-egress"' "$(ip netns exec "$NT_H" nft -j list ruleset)"
+out=$(nt_svmm net up --id orphan --tap "svt-o2$$" --dir "$NT_DIR" --table "$NT_TABLE" 2>&1)
+t_match "an id with rules cannot come up again" "already has rules for VM id 'orphan'" "$out"
+t_eq "...its new TAP is removed again" "" "$(ip -n "$NT_H" link | grep "svt-o2$$")"
+t_eq "...and its lease" "" "$(grep '^id=orphan ' "$NT_DIR/leases")"
+t_match "...and the failed setup left the existing chains alone" '"vm-orphan-egress"' \
+	"$(ip netns exec "$NT_H" nft -j list ruleset)"
 t_eq "gc removes chains without a lease" "removed 1" "$(nt_svmm net gc --dir "$NT_DIR" --table "$NT_TABLE")"
 t_eq "no orphan chains left" "" "$(ip netns exec "$NT_H" nft -j list ruleset | grep -o 'vm-orphan-[a-z]*')"
 ip -n "$NT_H" link del "svt-or$$" # a TAP without a lease is not svmm's to judge
