@@ -745,6 +745,11 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static void chains_reset(void *data)
+{
+	((struct chain_list *)data)->n = 0;
+}
+
 static int chains_list(struct fw *fw, struct chain_list *l)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -752,7 +757,7 @@ static int chains_list(struct fw *fw, struct chain_list *l)
 						     NLM_F_DUMP, fw->nl.seq++);
 
 	l->table = fw->table;
-	return nl_request(&fw->nl, nlh, chain_cb, l);
+	return nl_dump(&fw->nl, nlh, chain_cb, l, chains_reset);
 }
 
 struct elem_list {
@@ -796,6 +801,11 @@ out:
 	return MNL_CB_OK;
 }
 
+static void elems_reset(void *data)
+{
+	((struct elem_list *)data)->n = 0;
+}
+
 static int elems_list(struct fw *fw, size_t map, struct elem_list *l)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -808,8 +818,7 @@ static int elems_list(struct fw *fw, size_t map, struct elem_list *l)
 	nftnl_set_set_str(s, NFTNL_SET_NAME, maps[map].name);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	l->n = 0;
-	return nl_request(&fw->nl, nlh, elem_cb, l);
+	return nl_dump(&fw->nl, nlh, elem_cb, l, elems_reset);
 }
 
 int fw_vm_del(struct fw *fw, const char *id, struct net_err *err)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The IP lease pool: block arithmetic, the lease file, owner liveness. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -128,10 +129,10 @@ int lease_format(const struct lease *l, char *buf, size_t len)
 	char n[16], h[16], g[16];
 	int r = snprintf(buf, len,
 			 "id=%s pid=%d start=%" PRIu64 " net=%s/%u host=%s guest=%s link=%s "
-			 "created=%d table=%s",
+			 "created=%d table=%s netns=%" PRIu64,
 			 l->id, (int)l->pid, l->start, lease_ntoa(l->net, n), l->plen,
 			 lease_ntoa(l->host, h), lease_ntoa(l->guest, g), l->link,
-			 l->created ? 1 : 0, l->table);
+			 l->created ? 1 : 0, l->table, l->netns);
 
 	return r < 0 || (size_t)r >= len ? -ENOSPC : 0;
 }
@@ -170,7 +171,7 @@ int lease_parse(struct lease *l, const char *line)
 			bit = 0;
 			rc = copy_field(l->id, sizeof(l->id), v, lease_id_valid);
 		} else if (!strcmp(tok, "pid") || !strcmp(tok, "start") ||
-			   !strcmp(tok, "created")) {
+			   !strcmp(tok, "created") || !strcmp(tok, "netns")) {
 			errno = 0;
 			u = strtoull(v, &end, 10);
 			if (!*v || *end || errno || *v == '-' || *v == '+')
@@ -183,6 +184,9 @@ int lease_parse(struct lease *l, const char *line)
 			} else if (tok[0] == 's') {
 				bit = 2;
 				l->start = u;
+			} else if (tok[0] == 'n') {
+				bit = 9;
+				l->netns = u;
 			} else {
 				bit = 3;
 				if (u > 1)
@@ -213,7 +217,7 @@ int lease_parse(struct lease *l, const char *line)
 			return -EINVAL;
 		seen |= 1u << bit;
 	}
-	return seen == 0x1ff ? 0 : -EINVAL;
+	return (seen & 0x1ff) == 0x1ff ? 0 : -EINVAL; /* netns (bit 9) may be absent */
 }
 
 int lease_proc_start(pid_t pid, uint64_t *start)
@@ -252,6 +256,42 @@ bool lease_owner_alive(pid_t pid, uint64_t start)
 	uint64_t now;
 
 	return lease_proc_start(pid, &now) == 0 && now == start;
+}
+
+int lease_netns_self(uint64_t *ino)
+{
+	struct stat st;
+
+	if (stat("/proc/thread-self/ns/net", &st) < 0)
+		return -errno;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+static bool ns_in_dir(const char *dir, const char *suffix, bool numeric, uint64_t ino)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		char path[512];
+		struct stat st;
+
+		if (e->d_name[0] == '.' || (numeric && (e->d_name[0] < '0' || e->d_name[0] > '9')))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s%s", dir, e->d_name, suffix);
+		found = stat(path, &st) == 0 && (uint64_t)st.st_ino == ino;
+	}
+	closedir(d);
+	return found;
+}
+
+bool lease_netns_exists(uint64_t ino)
+{
+	return ns_in_dir("/run/netns", "", false, ino) || ns_in_dir("/proc", "/ns/net", true, ino);
 }
 
 static int db_push(struct lease_db *db, const struct lease *l)

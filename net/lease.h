@@ -10,7 +10,10 @@
  * the other address with the host side as its gateway.
  *
  * Leases live in a text file, DIR/leases, one line per VM:
- *   id=ID pid=PID start=TICKS net=A.B.C.D/P host=A.B.C.D guest=A.B.C.D link=IF created=0|1 table=T
+ *   id=ID pid=PID start=TICKS net=A.B.C.D/P host=A.B.C.D guest=A.B.C.D link=IF created=0|1
+ *   table=T netns=INODE
+ * (netns is optional when read). The link and the rules live in that network
+ * namespace: only a process in it may remove them.
  * Every reader and writer holds flock(DIR/leases.lock); a writer replaces the
  * file by rename, so a crash leaves the old or the new file, never half.
  * The owner is a (pid, start time) pair: start is field 22 of /proc/PID/stat,
@@ -49,6 +52,7 @@ struct lease {
 	char link[LEASE_LINK_MAX];	 /* the VM's host-side interface */
 	bool created;			 /* svmm created link and removes it */
 	char table[LEASE_TABLE_MAX + 1]; /* nf_tables table holding its rules */
+	uint64_t netns;			 /* inode of the owner's network namespace; 0: unknown */
 };
 
 struct lease_db {
@@ -80,6 +84,11 @@ int lease_parse(struct lease *l, const char *line);
 int lease_proc_start(pid_t pid, uint64_t *start);
 /* Whether the owner (pid, start) still runs. */
 bool lease_owner_alive(pid_t pid, uint64_t start);
+/* Inode of the calling thread's network namespace (/proc/thread-self/ns/net). */
+int lease_netns_self(uint64_t *ino);
+/* Whether a network namespace of that inode still exists: held by a process
+ * (/proc/PID/ns/net) or a name (/run/netns). */
+bool lease_netns_exists(uint64_t ino);
 
 /* Create dir (mode 0755) if needed, take the lock (blocking) and read the leases. */
 int lease_db_open(struct lease_db *db, const char *dir, struct net_err *err);

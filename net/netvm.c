@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* A VM's host network: lease + link + address + firewall, and their removal. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,16 +69,29 @@ static int session_open(struct nl *rt, struct lease_db *db, const char *dir, str
 static int gc_locked(struct lease_db *db, struct nl *rt, unsigned int *removed, struct net_err *err)
 {
 	unsigned int n = 0;
+	uint64_t self = 0;
 	int rc = 0;
 
+	lease_netns_self(&self);
 	for (size_t i = 0; i < db->n;) {
-		if (lease_owner_alive(db->v[i].pid, db->v[i].start)) {
+		const struct lease *l = &db->v[i];
+
+		if (lease_owner_alive(l->pid, l->start)) {
 			i++;
 			continue;
 		}
-		rc = lease_cleanup(rt, &db->v[i], true, err);
-		if (rc < 0)
-			break;
+		if (l->netns && l->netns != self) {
+			/* its link and rules are another namespace's: gc there reclaims
+			 * them; once that namespace is gone, so are they */
+			if (lease_netns_exists(l->netns)) {
+				i++;
+				continue;
+			}
+		} else {
+			rc = lease_cleanup(rt, l, true, err);
+			if (rc < 0)
+				break;
+		}
 		lease_db_remove(db, i);
 		n++;
 	}
@@ -256,8 +270,10 @@ int net_vm_setup(struct net_vm *vm, const struct net_vm_config *cfg, struct net_
 	snprintf(tmpl.table, sizeof(tmpl.table), "%s", table);
 	tmpl.pid = getpid();
 	rc = lease_proc_start(tmpl.pid, &tmpl.start);
+	if (rc == 0)
+		rc = lease_netns_self(&tmpl.netns);
 	if (rc < 0)
-		return net_errf(err, rc, "/proc/self/stat: %s", strerror(-rc));
+		return net_errf(err, rc, "/proc/self: %s", strerror(-rc));
 	if (cfg->uplink && strcmp(cfg->uplink, "none") && rtnl_link_index(cfg->uplink) < 0)
 		return net_errf(err, -ENODEV, "--uplink %s: no such interface", cfg->uplink);
 	if (cfg->link) {
@@ -323,6 +339,7 @@ static int remove_lease(const char *dir, const char *id, const struct lease *own
 {
 	struct lease_db db;
 	struct nl rt;
+	uint64_t self;
 	int rc, i;
 
 	rc = session_open(&rt, &db, dir, err);
@@ -333,6 +350,13 @@ static int remove_lease(const char *dir, const char *id, const struct lease *own
 		rc = net_errf(err, -ENOENT, "--id %s: no lease in %s", id, db.path);
 	if (i < 0 || (owner && !same_owner(&db.v[i], owner)))
 		goto out_db; /* with owner: removed by net down or gc, nothing of ours is left */
+	if (db.v[i].netns && lease_netns_self(&self) == 0 && db.v[i].netns != self) {
+		rc = net_errf(err, -EXDEV,
+			      "VM id '%s' lives in another network namespace (inode %" PRIu64
+			      "): run this there",
+			      id, db.v[i].netns);
+		goto out_db;
+	}
 	rc = lease_cleanup(&rt, &db.v[i], true, err);
 	if (rc < 0)
 		goto out_db;

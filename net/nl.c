@@ -2,6 +2,7 @@
 /* Netlink requests and nf_tables batches over libmnl. */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -36,6 +37,32 @@ void nl_close(struct nl *nl)
 	nl->sock = NULL;
 }
 
+/* Whether buf holds the end of a dump (or an error that ends it). */
+static bool dump_ends(const char *buf, size_t n)
+{
+	int left = (int)n;
+
+	for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, left);
+	     h = mnl_nlmsg_next(h, &left)) {
+		if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+			return true;
+	}
+	return false;
+}
+
+/* Skip the rest of an interrupted dump; -EINTR when done. */
+static int drain(struct nl *nl, char *buf, size_t n)
+{
+	while (!dump_ends(buf, n)) {
+		ssize_t r = mnl_socket_recvfrom(nl->sock, buf, NL_RCVBUF);
+
+		if (r < 0)
+			return -errno;
+		n = (size_t)r;
+	}
+	return -EINTR;
+}
+
 int nl_request(struct nl *nl, const struct nlmsghdr *req, mnl_cb_t cb, void *data)
 {
 	char *buf;
@@ -54,6 +81,11 @@ int nl_request(struct nl *nl, const struct nlmsghdr *req, mnl_cb_t cb, void *dat
 			break;
 		}
 		rc = mnl_cb_run(buf, (size_t)n, req->nlmsg_seq, nl->portid, cb, data);
+		if (rc < 0 && errno == EINTR) {
+			/* a dump interrupted by a concurrent change: read it to its end */
+			rc = drain(nl, buf, (size_t)n);
+			break;
+		}
 		if (rc < 0) {
 			rc = -errno;
 			break;
@@ -62,6 +94,19 @@ int nl_request(struct nl *nl, const struct nlmsghdr *req, mnl_cb_t cb, void *dat
 			break;
 	}
 	free(buf);
+	return rc;
+}
+
+int nl_dump(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data, void (*reset)(void *data))
+{
+	int rc = -EINTR;
+
+	for (int tries = 0; tries < 16 && rc == -EINTR; tries++) {
+		if (reset)
+			reset(data);
+		req->nlmsg_seq = nl->seq++;
+		rc = nl_request(nl, req, cb, data);
+	}
 	return rc;
 }
 

@@ -27,6 +27,12 @@ void nl_close(struct nl *nl);
  * or the end of the dump; the kernel's negative errno otherwise. */
 int nl_request(struct nl *nl, const struct nlmsghdr *req, mnl_cb_t cb, void *data);
 
+/* A dump request: like nl_request(), but a dump that a concurrent change
+ * interrupted (NLM_F_DUMP_INTR, -EINTR) is asked again, after reset(data)
+ * forgets what the callback had gathered (and before the first try). */
+int nl_dump(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data,
+	    void (*reset)(void *data));
+
 /* Send a batch (nf_tables: begin, messages with NLM_F_ACK, end) of len
  * bytes and read every answer; 0 when all were acked, else the first
  * error the kernel reported (the whole batch is then undone by it). */

@@ -181,6 +181,11 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static void addr_reset(void *data)
+{
+	((struct addr_list *)data)->n = 0;
+}
+
 int rtnl_addr_list(struct nl *rt, uint32_t *addrs, size_t max, size_t *n)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -192,7 +197,7 @@ int rtnl_addr_list(struct nl *rt, uint32_t *addrs, size_t max, size_t *n)
 	dump_msg(rt, nlh, RTM_GETADDR);
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_INET;
-	rc = nl_request(rt, nlh, addr_cb, &l);
+	rc = nl_dump(rt, nlh, addr_cb, &l, addr_reset);
 	*n = l.n;
 	return rc;
 }
@@ -227,6 +232,11 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static void route_reset(void *data)
+{
+	*(struct route_out *)data = (struct route_out){ 0, false };
+}
+
 int rtnl_default_route_ifindex(struct nl *rt)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -238,7 +248,7 @@ int rtnl_default_route_ifindex(struct nl *rt)
 	dump_msg(rt, nlh, RTM_GETROUTE);
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
-	rc = nl_request(rt, nlh, route_cb, &o);
+	rc = nl_dump(rt, nlh, route_cb, &o, route_reset);
 	if (rc < 0)
 		return rc;
 	return o.dflt ? o.oif : -ENETUNREACH;

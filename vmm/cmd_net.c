@@ -279,7 +279,7 @@ static int net_lease(struct net_args *a)
 	snprintf(tmpl.link, sizeof(tmpl.link), "-");
 	snprintf(tmpl.table, sizeof(tmpl.table), "%s", c->table);
 	tmpl.pid = getpid();
-	if (lease_proc_start(tmpl.pid, &tmpl.start) < 0) {
+	if (lease_proc_start(tmpl.pid, &tmpl.start) < 0 || lease_netns_self(&tmpl.netns) < 0) {
 		fprintf(stderr, "svmm net lease: cannot read /proc/self/stat\n");
 		return 1;
 	}

@@ -35,6 +35,7 @@ t_eq "ten TAPs" 10 "$(ip -n "$NT_H" link | grep -c 'svt-p[0-9]:')"
 
 kill "${pids[@]}"
 wait "${pids[@]}" 2>/dev/null
+t_eq "teardowns without errors" "" "$(grep -h 'teardown' "$NT_DIR"/p*.out)"
 t_eq "no VM chains left" "" "$(ip netns exec "$NT_H" nft list table inet "$NT_TABLE" | grep -o 'vm-p[0-9]-[a-z]*')"
 t_eq "no map elements left" "" "$(ip netns exec "$NT_H" nft list table inet "$NT_TABLE" | grep elements)"
 t_eq "no TAPs left" 0 "$(ip -n "$NT_H" link | grep -c 'svt-p[0-9]:')"

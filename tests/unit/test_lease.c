@@ -124,6 +124,7 @@ static struct lease sample(const char *id)
 	snprintf(l.link, sizeof(l.link), "svmm1");
 	l.created = true;
 	snprintf(l.table, sizeof(l.table), "svmm");
+	l.netns = 4026531840u;
 	return l;
 }
 
@@ -136,10 +137,16 @@ static void record_round_trip(void **state)
 	assert_int_equal(lease_format(&a, line, sizeof(line)), 0);
 	assert_string_equal(line,
 			    "id=web pid=4242 start=123456789 net=172.30.0.4/30 "
-			    "host=172.30.0.5 guest=172.30.0.6 link=svmm1 created=1 table=svmm");
+			    "host=172.30.0.5 guest=172.30.0.6 link=svmm1 created=1 table=svmm "
+			    "netns=4026531840");
 	assert_non_null(strstr(line, "net=172.30.0.4/30 host=172.30.0.5 guest=172.30.0.6"));
 	assert_int_equal(lease_parse(&b, line), 0);
 	assert_memory_equal(&a, &b, sizeof(a));
+	/* netns may be absent (then 0) */
+	assert_int_equal(lease_parse(&b, "id=web pid=1 start=1 net=172.30.0.4/30 host=172.30.0.5 "
+					 "guest=172.30.0.6 link=t created=1 table=svmm"),
+			 0);
+	assert_int_equal(b.netns, 0);
 	/* unknown fields are kept for newer versions; missing, repeated or bad ones are not */
 	strcat(line, " future=1");
 	assert_int_equal(lease_parse(&b, line), 0);
@@ -179,6 +186,17 @@ static void owner_liveness(void **state)
 	assert_true(child > 0);
 	assert_int_equal(waitpid(child, &st, 0), child);
 	assert_false(lease_owner_alive(child, start));
+}
+
+static void netns_identity(void **state)
+{
+	(void)state;
+	uint64_t self = 0;
+
+	assert_int_equal(lease_netns_self(&self), 0);
+	assert_true(self != 0);
+	assert_true(lease_netns_exists(self));
+	assert_false(lease_netns_exists(1)); /* no namespace has inode 1 */
 }
 
 static char *tmpdir(void)
@@ -266,7 +284,8 @@ int main(void)
 		cmocka_unit_test(pool_parse),		cmocka_unit_test(blocks_30),
 		cmocka_unit_test(blocks_31_skip_0_255), cmocka_unit_test(names),
 		cmocka_unit_test(record_round_trip),	cmocka_unit_test(owner_liveness),
-		cmocka_unit_test(db_alloc_and_reload),	cmocka_unit_test(db_rejects_junk),
+		cmocka_unit_test(netns_identity),	cmocka_unit_test(db_alloc_and_reload),
+		cmocka_unit_test(db_rejects_junk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
