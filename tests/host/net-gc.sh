@@ -49,6 +49,30 @@ t_eq "gc removes chains without a lease" "removed 1" "$(nt_svmm net gc --dir "$N
 t_eq "no orphan chains left" "" "$(ip netns exec "$NT_H" nft -j list ruleset | grep -o 'vm-orphan-[a-z]*')"
 ip -n "$NT_H" link del "svt-or$$" # a TAP without a lease is not svmm's to judge
 
+# A lease belongs to its network namespace: gc elsewhere leaves it (and a
+# same-named TAP there) alone until that namespace is gone.
+nt_up other --tap "svt-ns$$"
+kill -9 "$NT_PID_other"
+wait "$NT_PID_other" 2>/dev/null
+nt_ns "$NT_O-b"
+ip -n "$NT_O-b" tuntap add dev "svt-ns$$" mode tap
+ip netns exec "$NT_O-b" "$T_SVMM" net gc --dir "$NT_DIR" --table "$NT_TABLE" >/dev/null
+t_match "gc in another namespace keeps the lease" '^id=other ' "$(grep '^id=other ' "$NT_DIR/leases")"
+t_match "...and that namespace's TAP of the same name" "svt-ns$$" "$(ip -n "$NT_O-b" link)"
+out=$(ip netns exec "$NT_O-b" "$T_SVMM" net down --id other --dir "$NT_DIR" 2>&1)
+t_match "down from another namespace says where the VM lives" "lives in another network namespace" "$out"
+t_eq "gc in its own namespace reclaims it" "removed 1" "$(nt_svmm net gc --dir "$NT_DIR" --table "$NT_TABLE")"
+nt_up other2 --tap "svt-n2$$"
+kill -9 "$NT_PID_other2"
+wait "$NT_PID_other2" 2>/dev/null
+cp "$NT_DIR/leases" "$NT_DIR/leases.save"
+# the same record, as if its namespace (inode 1: none has it) were gone
+sed 's/^\(id=other2 .*netns=\)[0-9]*$/\11/' "$NT_DIR/leases.save" >"$NT_DIR/leases"
+ip netns exec "$NT_O-b" "$T_SVMM" net gc --dir "$NT_DIR" --table "$NT_TABLE" >/dev/null
+t_eq "a vanished namespace's lease is dropped" "" "$(grep '^id=other2 ' "$NT_DIR/leases")"
+cp "$NT_DIR/leases.save" "$NT_DIR/leases"
+nt_svmm net gc --dir "$NT_DIR" --table "$NT_TABLE" >/dev/null
+
 t_eq "svmm net down removes a live VM's network" "" \
 	"$(nt_svmm net down --id live --dir "$NT_DIR" 2>&1)"
 t_eq "...its TAP" "" "$(ip -n "$NT_H" link | grep "svt-lv$$")"
