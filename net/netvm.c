@@ -21,7 +21,7 @@
 static int lease_cleanup(struct nl *rt, const struct lease *l, bool rules, struct net_err *err)
 {
 	struct fw fw;
-	int rc, ifindex;
+	int rc = 0, ifindex;
 
 	if (rules) {
 		rc = fw_open(&fw, l->table, err);
