@@ -688,7 +688,12 @@ int fw_vm_add(struct fw *fw, const struct fw_vm *vm, struct net_err *err)
 				"%s (see 'svmm net gc' and 'svmm net down')",
 				fw->table, vm->id, vm->link);
 	if (rc < 0)
-		return fw_fail(err, rc, "adding the rules of VM id", fw->table);
+		return net_errf(err, rc,
+				"nf_tables table inet %s: adding the rules of VM id '%s': %s%s",
+				fw->table, vm->id, strerror(-rc),
+				rc == -ENOENT ? " (is a kernel module missing? nf_tables needs "
+						"nft_ct, nft_nat, nft_masq, nft_fib_inet)"
+					      : net_errno_hint(rc));
 	return 0;
 }
 
