@@ -27,6 +27,7 @@ vm_up() { # vm_up ID PORT: start net up and read its line (no polling); sets $us
 	ip netns exec "$ns" "$svmm" net up --id "$1" --tap "b$1" --uplink lo -p "$2:80" \
 		--dir "$d" --table bench >"$fifo" 2>/dev/null &
 	pids+=($!)
+	disown $! # no "Killed" notices at the end
 	read -r line <"$fifo"
 	t1=$(now)
 	us=$(((t1 - t0) / 1000))
@@ -46,11 +47,11 @@ vm_up probe 9999
 echo "net up with $n VMs in the table: $us us"
 t0=$(now)
 kill "${pids[-1]}"
-wait "${pids[-1]}" || true
+while kill -0 "${pids[-1]}" 2>/dev/null; do sleep 0.001; done
 echo "net up teardown (SIGTERM to exit) with $n VMs in the table: $((($(now) - t0) / 1000)) us"
-echo "rules in table inet bench: $(ip netns exec "$ns" nft -a list table inet bench | grep -c '# handle')"
+echo "nf_tables objects (maps, chains, rules) in table inet bench: $(ip netns exec "$ns" nft -a list table inet bench | grep -c '# handle')"
 for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-{ wait; } 2>/dev/null || true
+for p in "${pids[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.01; done; done
 t0=$(now)
 out=$(ip netns exec "$ns" "$svmm" net gc --dir "$d" --table bench)
 echo "net gc after kill -9 of $n VMs ($out): $((($(now) - t0) / 1000)) us"
