@@ -6,6 +6,7 @@
 #include "vmm/api/selftest.h"
 #include "vmm/ch_main.h"
 #include "vmm/cli.h"
+#include "vmm/cmd_net.h"
 
 static int cmd_version(int argc, char **argv)
 {
@@ -20,6 +21,7 @@ static int cmd_help(int argc, char **argv);
 static const struct svmm_cmd commands[] = {
 	{ "help", "show this help", cmd_help },
 	{ "version", "print the version", cmd_version },
+	{ "net", "VM host networking: up, down, gc, lease, ls", cmd_net },
 	{ "api-selftest", NULL, cmd_api_selftest }, /* hidden: API tests, a VMM test double */
 };
 
