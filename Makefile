@@ -29,15 +29,18 @@ LDLIBS  += $(PKG_LIBS) -lpthread
 
 # Every product source but the entry points goes into libsvmm.a; the svmm
 # binary and the unit tests link against it. New files need no Makefile edit.
-LIB_SRCS  := $(filter-out vmm/main.c,$(wildcard vmm/*.c devices/*.c devices/*/*.c net/*.c images/*.c))
+LIB_SRCS  := $(filter-out vmm/main.c,$(wildcard vmm/*.c vmm/*/*.c devices/*.c devices/*/*.c net/*.c images/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 KVMT_SRCS := $(wildcard tests/kvm/*.c)
 KVMT_BINS := $(KVMT_SRCS:%.c=$(BUILD)/%)
 AGENT_SRCS := $(wildcard guest-agent/*.c)
+# Each tools/NAME.c is a program of its own (build/NAME), linked with libsvmm.a.
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/%)
 
-BINS := $(BUILD)/svmm
+BINS := $(BUILD)/svmm $(TOOL_BINS)
 ifneq ($(AGENT_SRCS),)
 BINS += $(BUILD)/svmm-agent
 endif
@@ -64,6 +67,9 @@ $(BUILD)/svmm: $(BUILD)/vmm/main.o $(BUILD)/libsvmm.a
 # The guest agent is PID 1 of the guest: static, no shared libraries.
 $(BUILD)/svmm-agent: $(AGENT_SRCS:%.c=$(BUILD)/%.o)
 	$(CC) -static -o $@ $^
+
+$(TOOL_BINS): $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libsvmm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libsvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
@@ -95,6 +101,7 @@ bench: deps all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	ln -sf svmm $(DESTDIR)$(PREFIX)/bin/cloud-hypervisor
 
 clean:
 	rm -rf build build-asan

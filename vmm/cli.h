@@ -11,7 +11,7 @@
 
 struct svmm_cmd {
 	const char *name;
-	const char *summary;
+	const char *summary; /* NULL: hidden from help */
 	int (*run)(int argc, char **argv);
 };
 

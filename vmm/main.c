@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/api/selftest.h"
+#include "vmm/ch_main.h"
 #include "vmm/cli.h"
+#include "vmm/cmd_net.h"
 #include "vmm/cmd_seed.h"
 
 static int cmd_version(int argc, char **argv)
@@ -19,7 +22,9 @@ static int cmd_help(int argc, char **argv);
 static const struct svmm_cmd commands[] = {
 	{ "help", "show this help", cmd_help },
 	{ "version", "print the version", cmd_version },
+	{ "net", "VM host networking: up, down, gc, lease, ls", cmd_net },
 	{ "seed", "build FAT images, cloud-init seeds and service disks", cmd_seed },
+	{ "api-selftest", NULL, cmd_api_selftest }, /* hidden: API tests, a VMM test double */
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -30,12 +35,16 @@ static int cmd_help(int argc, char **argv)
 	(void)argv;
 	printf("usage: svmm COMMAND [ARGS...]\n\ncommands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary)
+			printf("  %-10s %s\n", commands[i].name, commands[i].summary);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	/* As cloud-hypervisor: by name, or when the first argument is a flag. */
+	if (ch_invoked(argc, argv))
+		return ch_main(argc, argv, NULL, NULL);
 	if (argc < 2) {
 		cmd_help(0, NULL);
 		return 2;

@@ -3,6 +3,8 @@
 #include "vmm/options.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -182,13 +184,53 @@ int parse_size(const char *s, uint64_t *out)
 
 int parse_bool(const char *s, bool *out)
 {
-	if (!strcmp(s, "on") || !strcmp(s, "true")) {
+	if (!strcasecmp(s, "on") || !strcasecmp(s, "true")) {
 		*out = true;
 		return 0;
 	}
-	if (!strcmp(s, "off") || !strcmp(s, "false")) {
+	if (!strcasecmp(s, "off") || !strcasecmp(s, "false")) {
 		*out = false;
 		return 0;
 	}
 	return -EINVAL;
+}
+
+int opt_parse_path_or_fd(const char *flag, const char *spec, char **path, int *fd, char *err)
+{
+	struct opt_list l;
+	const char *p = spec, *fds = NULL;
+	char *copy = NULL;
+	uint64_t n = 0;
+	int rc = 0;
+
+	*path = NULL;
+	*fd = -1;
+	if (strchr(spec, '=')) {
+		if (!(copy = strdup(spec)))
+			return -ENOMEM;
+		rc = opt_parse(&l, copy);
+		p = rc ? NULL : opt_get(&l, "path");
+		fds = rc ? NULL : opt_get(&l, "fd");
+		if (!rc)
+			rc = opt_check_unused(&l);
+		if (!rc && !!p == !!fds) {
+			rc = -EINVAL;
+			snprintf(l.err, sizeof(l.err), "expected path=PATH, fd=N or PATH");
+		}
+		if (!rc && fds && (parse_u64(fds, &n) < 0 || n > INT32_MAX)) {
+			rc = -EINVAL;
+			snprintf(l.err, sizeof(l.err), "fd=%.100s is not a file descriptor", fds);
+		}
+		if (rc < 0)
+			snprintf(err, OPT_ERR_LEN, "%s: %.200s", flag, l.err);
+	} else if (!*spec) {
+		rc = -EINVAL;
+		snprintf(err, OPT_ERR_LEN, "%s: empty path", flag);
+	}
+	if (!rc && fds)
+		*fd = (int)n;
+	else if (!rc && !(*path = strdup(p)))
+		rc = -ENOMEM;
+	free(copy);
+	return rc;
 }

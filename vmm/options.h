@@ -45,12 +45,17 @@ int opt_get_bool(struct opt_list *l, const char *key, bool *out);
 /* -EINVAL naming the first key no lookup used, so a typo is not ignored. */
 int opt_check_unused(struct opt_list *l);
 
+/* A socket or file given as "path=PATH", "fd=N" or a bare "PATH" (--api-socket,
+ * --event-monitor). On success exactly one of *path (malloc'd) and *fd (else
+ * -1) is set. -EINVAL with "FLAG: ..." in err (OPT_ERR_LEN bytes); -ENOMEM. */
+int opt_parse_path_or_fd(const char *flag, const char *spec, char **path, int *fd, char *err);
+
 /* "512M", "1G", "4096", "2K": binary suffixes K, M, G, T (case-insensitive).
  * -EINVAL on junk, -ERANGE on overflow. */
 int parse_size(const char *s, uint64_t *out);
 /* Decimal or 0x-prefixed unsigned integer; -EINVAL / -ERANGE. */
 int parse_u64(const char *s, uint64_t *out);
-/* on|off|true|false; -EINVAL otherwise. */
+/* on|off|true|false, case-insensitive; -EINVAL otherwise. */
 int parse_bool(const char *s, bool *out);
 
 #endif

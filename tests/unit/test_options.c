@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -97,6 +98,44 @@ static void sizes(void **state)
 	assert_int_equal(parse_u64("18446744073709551616", &v), -ERANGE);
 }
 
+static void bools_ignore_case(void **state)
+{
+	(void)state;
+	bool b = false;
+	assert_int_equal(parse_bool("ON", &b), 0);
+	assert_true(b);
+	assert_int_equal(parse_bool("False", &b), 0);
+	assert_false(b);
+	assert_int_equal(parse_bool("yes", &b), -EINVAL);
+}
+
+static void path_or_fd(void **state)
+{
+	(void)state;
+	char err[OPT_ERR_LEN] = "";
+	char *path;
+	int fd;
+
+	assert_int_equal(opt_parse_path_or_fd("--api-socket", "/run/a.sock", &path, &fd, err), 0);
+	assert_string_equal(path, "/run/a.sock");
+	assert_int_equal(fd, -1);
+	free(path);
+	assert_int_equal(opt_parse_path_or_fd("--api-socket", "path=/b", &path, &fd, err), 0);
+	assert_string_equal(path, "/b");
+	free(path);
+	assert_int_equal(opt_parse_path_or_fd("--event-monitor", "fd=7", &path, &fd, err), 0);
+	assert_null(path);
+	assert_int_equal(fd, 7);
+	assert_int_equal(opt_parse_path_or_fd("--x", "path=/a,fd=3", &path, &fd, err), -EINVAL);
+	assert_string_equal(err, "--x: expected path=PATH, fd=N or PATH");
+	assert_int_equal(opt_parse_path_or_fd("--x", "fd=three", &path, &fd, err), -EINVAL);
+	assert_non_null(strstr(err, "not a file descriptor"));
+	assert_int_equal(opt_parse_path_or_fd("--x", "sock=/a", &path, &fd, err), -EINVAL);
+	assert_non_null(strstr(err, "unknown option 'sock'"));
+	assert_int_equal(opt_parse_path_or_fd("--x", "", &path, &fd, err), -EINVAL);
+	assert_null(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -105,6 +144,8 @@ int main(void)
 		cmocka_unit_test(names_unknown_keys),
 		cmocka_unit_test(typed_values),
 		cmocka_unit_test(sizes),
+		cmocka_unit_test(bools_ignore_case),
+		cmocka_unit_test(path_or_fd),
 	};
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
 }
