@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "vmm/cli.h"
+#include "vmm/cmd_run.h"
 
 static int cmd_version(int argc, char **argv)
 {
@@ -18,6 +19,7 @@ static int cmd_help(int argc, char **argv);
 static const struct svmm_cmd commands[] = {
 	{ "help", "show this help", cmd_help },
 	{ "version", "print the version", cmd_version },
+	{ "run", "boot a kernel in a microVM (cloud-hypervisor flags)", cmd_run },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
