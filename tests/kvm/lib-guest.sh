@@ -1,6 +1,9 @@
 # tests/kvm/lib-guest.sh: guests for the KVM tier. Source it after lib.sh.
 #
 #   g_kernel                       Debian's generic bzImage (the sandbox's)
+#   g_pvh_vmlinux OUT              an ELF vmlinux with a PVH note: the
+#                                  project's (/var/cache/svmm/kernel) when
+#                                  built, else the ELF inside Debian's bzImage
 #   g_initramfs OUT ACTION         a busybox initramfs whose /init mounts
 #                                  /proc, /sys, /dev, prints facts as
 #                                  "SVMM-FACT name=value" lines, then does
@@ -19,6 +22,29 @@ g_kernel() {
 		[[ -r $k ]] && { echo "$k"; return 0; }
 	done
 	return 1
+}
+
+g_pvh_vmlinux() {
+	local out=$1 k
+	for k in /var/cache/svmm/kernel/vmlinux /var/cache/svmm/kernel/*/vmlinux; do
+		if [[ -r $k ]] && readelf -n "$k" 2>/dev/null | grep -q 'Xen.*0x00000012\|Unknown note type: (0x00000012)'; then
+			cp "$k" "$out"
+			echo "project kernel $k"
+			return 0
+		fi
+	done
+	k=$(g_kernel) || return 1
+	# The bzImage's payload is the vmlinux ELF (PVH note included, with
+	# CONFIG_PVH=y), compressed: Debian's is xz.
+	python3 - "$k" "$out" <<'PY' || return 1
+import lzma, sys
+d = open(sys.argv[1], 'rb').read()
+i = d.find(b'\xfd7zXZ\x00')
+if i < 0:
+    sys.exit('no xz payload in ' + sys.argv[1])
+open(sys.argv[2], 'wb').write(lzma.LZMADecompressor().decompress(d[i:]))
+PY
+	echo "vmlinux extracted from $k"
 }
 
 g_initramfs() {
