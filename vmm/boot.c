@@ -116,9 +116,10 @@ unsigned int boot_e820(const struct guest_mem *m, struct e820_entry *e, unsigned
 	uint64_t low = guest_mem_low_end(m);
 	unsigned int n = 0;
 
-	if (max < 5)
+	if (max < 6)
 		return 0;
-	e[n++] = (struct e820_entry){ 0, LAYOUT_EBDA_START, E820_RAM };
+	e[n++] = (struct e820_entry){ 0, LAYOUT_MPTABLE_START, E820_RAM };
+	e[n++] = (struct e820_entry){ LAYOUT_MPTABLE_START, LAYOUT_MPTABLE_SIZE, E820_RESERVED };
 	e[n++] = (struct e820_entry){ LAYOUT_ACPI_START, LAYOUT_ACPI_SIZE, E820_RESERVED };
 	e[n++] = (struct e820_entry){ LAYOUT_HIGH_MEMORY, low - LAYOUT_HIGH_MEMORY, E820_RAM };
 	e[n++] = (struct e820_entry){ LAYOUT_PCI_ECAM_START, LAYOUT_PCI_ECAM_SIZE, E820_RESERVED };

@@ -8,7 +8,7 @@
  * 32-bit protected mode with hvm_start_info in EBX). Anything else is
  * refused with a message saying what the file looks like.
  *
- * The E820 map: RAM [0, 0xA0000), reserved ACPI area (LAYOUT_ACPI_*),
+ * The E820 map: RAM [0, 0x9FC00), reserved MP table KiB, reserved ACPI area (LAYOUT_ACPI_*),
  * RAM [1 MiB, low end), reserved ECAM, RAM from 4 GiB.
  */
 #ifndef SVMM_VMM_BOOT_H

@@ -231,11 +231,6 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!a.vm.boot.kernel)
 		return bad("--kernel", "<path>", "is required");
-	enum boot_kind kind;
-	if (boot_probe(a.vm.boot.kernel, &kind, err)) {
-		fprintf(stderr, "svmm run: %s\n", err);
-		return 1;
-	}
 
 	const char *spec = a.serial;
 	if (!spec)
@@ -248,6 +243,11 @@ int cmd_run(int argc, char **argv)
 		struct chardev probe; /* check the syntax; there is no virtio-console yet */
 		if (chardev_parse(&probe, a.console, err, sizeof(err)))
 			return bad("--console", CHARDEV_SYNTAX, err);
+	}
+	enum boot_kind kind;
+	if (boot_probe(a.vm.boot.kernel, &kind, err)) {
+		fprintf(stderr, "svmm run: %s\n", err);
+		return 1;
 	}
 	if (chardev_open(&serial, err, sizeof(err))) {
 		fprintf(stderr, "svmm run: --serial %s\n", err);

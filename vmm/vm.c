@@ -27,6 +27,7 @@
 #include "vmm/cpuid.h"
 #include "vmm/kvm.h"
 #include "vmm/memory.h"
+#include "vmm/mptable.h"
 
 /* Why a VM stopped. */
 enum vm_stop { VM_RUNNING, VM_POWEROFF, VM_RESET, VM_SIGNAL, VM_ERROR };
@@ -397,11 +398,20 @@ static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, char *err, size_t er
 	}
 	if (vm_setup_devices(vm, err, errlen))
 		return VM_ERROR;
+	ret = mptable_write(&vm->mem, cfg->ncpus);
+	if (ret) {
+		snprintf(err, errlen, "MP table: %s", strerror(-ret));
+		return VM_ERROR;
+	}
 	ret = boot_load(&vm->mem, &boot, &vm->entry, berr);
 	if (ret) {
 		snprintf(err, errlen, "%s", berr);
 		return VM_ERROR;
 	}
+	vm_log(vm, 1, "kernel: %s, entry %#llx, %u vCPU(s), %llu MiB",
+	       vm->entry.kind == BOOT_PVH ? "PVH ELF (32-bit entry)" : "bzImage (64-bit entry)",
+	       (unsigned long long)vm->entry.entry, cfg->ncpus,
+	       (unsigned long long)(cfg->mem_size >> 20));
 	if (vm_setup_vcpus(vm, err, errlen))
 		return VM_ERROR;
 	if (vm->has_serial && (ret = serial_start(&vm->serial))) {

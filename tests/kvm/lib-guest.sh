@@ -1,9 +1,10 @@
 # tests/kvm/lib-guest.sh: guests for the KVM tier. Source it after lib.sh.
 #
 #   g_kernel                       Debian's generic bzImage (the sandbox's)
-#   g_pvh_vmlinux OUT              an ELF vmlinux with a PVH note: the
-#                                  project's (/var/cache/svmm/kernel) when
-#                                  built, else the ELF inside Debian's bzImage
+#   g_pvh_vmlinux OUT              an ELF vmlinux with a PVH note: the ELF
+#                                  inside Debian's bzImage
+#   g_project_kernel               the newest finished build of the project's
+#                                  kernel (vmlinux, bzImage, config), if any
 #   g_initramfs OUT ACTION         a busybox initramfs whose /init mounts
 #                                  /proc, /sys, /dev, prints facts as
 #                                  "SVMM-FACT name=value" lines, then does
@@ -24,15 +25,16 @@ g_kernel() {
 	return 1
 }
 
+g_project_kernel() {
+	local d
+	d=$(ls -td /var/cache/svmm/kernel/*/ 2>/dev/null | while read -r d; do
+		[[ -e $d/.done && -r $d/vmlinux && -r $d/bzImage ]] && { echo "${d%/}"; break; }
+	done)
+	[[ -n $d ]] && echo "$d"
+}
+
 g_pvh_vmlinux() {
 	local out=$1 k
-	for k in /var/cache/svmm/kernel/vmlinux /var/cache/svmm/kernel/*/vmlinux; do
-		if [[ -r $k ]] && readelf -n "$k" 2>/dev/null | grep -q 'Xen.*0x00000012\|Unknown note type: (0x00000012)'; then
-			cp "$k" "$out"
-			echo "project kernel $k"
-			return 0
-		fi
-	done
 	k=$(g_kernel) || return 1
 	# The bzImage's payload is the vmlinux ELF (PVH note included, with
 	# CONFIG_PVH=y), compressed: Debian's is xz.
