@@ -7,6 +7,7 @@
 #include "vmm/ch_main.h"
 #include "vmm/cli.h"
 #include "vmm/cmd_net.h"
+#include "vmm/cmd_run.h"
 
 static int cmd_version(int argc, char **argv)
 {
@@ -21,6 +22,7 @@ static int cmd_help(int argc, char **argv);
 static const struct svmm_cmd commands[] = {
 	{ "help", "show this help", cmd_help },
 	{ "version", "print the version", cmd_version },
+	{ "run", "boot a kernel in a microVM (cloud-hypervisor flags)", cmd_run },
 	{ "net", "VM host networking: up, down, gc, lease, ls", cmd_net },
 	{ "api-selftest", NULL, cmd_api_selftest }, /* hidden: API tests, a VMM test double */
 };
