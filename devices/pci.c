@@ -584,47 +584,22 @@ static void ecam_write(void *opaque, uint64_t off, const void *data, unsigned in
 	ecam_access(opaque, off, (void *)data, size, true);
 }
 
-static void io_read(void *opaque, uint64_t off, void *data, unsigned int size)
+/* A BAR window; opaque is its struct pci_window. */
+static void win_read(void *opaque, uint64_t off, void *data, unsigned int size)
 {
-	struct pci_bus *b = opaque;
-	window_access(b, b->cfg.io_base + off, data, size, false, true);
+	struct pci_window *w = opaque;
+	window_access(w->bus, w->base + off, data, size, false, w->io);
 }
 
-static void io_write(void *opaque, uint64_t off, const void *data, unsigned int size)
+static void win_write(void *opaque, uint64_t off, const void *data, unsigned int size)
 {
-	struct pci_bus *b = opaque;
-	window_access(b, b->cfg.io_base + off, (void *)data, size, true, true);
-}
-
-static void mmio32_read(void *opaque, uint64_t off, void *data, unsigned int size)
-{
-	struct pci_bus *b = opaque;
-	window_access(b, b->cfg.mmio32_base + off, data, size, false, false);
-}
-
-static void mmio32_write(void *opaque, uint64_t off, const void *data, unsigned int size)
-{
-	struct pci_bus *b = opaque;
-	window_access(b, b->cfg.mmio32_base + off, (void *)data, size, true, false);
-}
-
-static void mmio64_read(void *opaque, uint64_t off, void *data, unsigned int size)
-{
-	struct pci_bus *b = opaque;
-	window_access(b, b->cfg.mmio64_base + off, data, size, false, false);
-}
-
-static void mmio64_write(void *opaque, uint64_t off, const void *data, unsigned int size)
-{
-	struct pci_bus *b = opaque;
-	window_access(b, b->cfg.mmio64_base + off, (void *)data, size, true, false);
+	struct pci_window *w = opaque;
+	window_access(w->bus, w->base + off, (void *)data, size, true, w->io);
 }
 
 static const struct bus_ops cf8_ops = { cf8_read, cf8_write };
 static const struct bus_ops ecam_ops = { ecam_read, ecam_write };
-static const struct bus_ops io_ops = { io_read, io_write };
-static const struct bus_ops mmio32_ops = { mmio32_read, mmio32_write };
-static const struct bus_ops mmio64_ops = { mmio64_read, mmio64_write };
+static const struct bus_ops win_ops = { win_read, win_write };
 
 int pci_bus_init(struct pci_bus *b, const struct pci_bus_config *cfg,
 		 const struct pci_host_ops *ops, void *opaque)
@@ -652,6 +627,9 @@ int pci_bus_init(struct pci_bus *b, const struct pci_bus_config *cfg,
 	b->io_next = cfg->io_base;
 	b->mmio32_next = cfg->mmio32_base;
 	b->mmio64_next = cfg->mmio64_base;
+	b->win[0] = (struct pci_window){ b, cfg->io_base, true };
+	b->win[1] = (struct pci_window){ b, cfg->mmio32_base, false };
+	b->win[2] = (struct pci_window){ b, cfg->mmio64_base, false };
 	pthread_rwlock_init(&b->lock, NULL);
 	pci_dev_init(&b->host, &host, NULL, NULL);
 	b->host.bus = b;
@@ -671,13 +649,16 @@ int pci_bus_register(struct pci_bus *b, struct bus *pio, struct bus *mmio)
 		struct bus *on;
 		uint64_t base, len;
 		const struct bus_ops *ops;
+		void *opaque;
 		const char *name;
 	} r[] = {
-		{ pio, 0xCF8, 8, &cf8_ops, "pci-config" },
-		{ pio, b->cfg.io_base, b->cfg.io_size, &io_ops, "pci-io" },
-		{ mmio, b->cfg.ecam_base, PCI_ECAM_BUS_SIZE, &ecam_ops, "pci-ecam" },
-		{ mmio, b->cfg.mmio32_base, b->cfg.mmio32_size, &mmio32_ops, "pci-mmio32" },
-		{ mmio, b->cfg.mmio64_base, b->cfg.mmio64_size, &mmio64_ops, "pci-mmio64" },
+		{ pio, 0xCF8, 8, &cf8_ops, b, "pci-config" },
+		{ pio, b->cfg.io_base, b->cfg.io_size, &win_ops, &b->win[0], "pci-io" },
+		{ mmio, b->cfg.ecam_base, PCI_ECAM_BUS_SIZE, &ecam_ops, b, "pci-ecam" },
+		{ mmio, b->cfg.mmio32_base, b->cfg.mmio32_size, &win_ops, &b->win[1],
+		  "pci-mmio32" },
+		{ mmio, b->cfg.mmio64_base, b->cfg.mmio64_size, &win_ops, &b->win[2],
+		  "pci-mmio64" },
 	};
 	unsigned int n = sizeof(r) / sizeof(r[0]);
 	int err = 0;
@@ -685,7 +666,7 @@ int pci_bus_register(struct pci_bus *b, struct bus *pio, struct bus *mmio)
 	for (unsigned int i = 0; i < n; i++) {
 		if (!r[i].len)
 			continue;
-		err = bus_register(r[i].on, r[i].base, r[i].len, r[i].ops, b, r[i].name);
+		err = bus_register(r[i].on, r[i].base, r[i].len, r[i].ops, r[i].opaque, r[i].name);
 		if (err) {
 			while (i--)
 				if (r[i].len)

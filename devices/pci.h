@@ -156,6 +156,12 @@ struct pci_bus_config {
 	uint64_t mmio64_base, mmio64_size; /* size 0: 64-bit BARs go below 4G */
 };
 
+struct pci_window {
+	struct pci_bus *bus;
+	uint64_t base;
+	bool io;
+};
+
 struct pci_bus {
 	struct pci_bus_config cfg;
 	const struct pci_host_ops *ops;
@@ -165,6 +171,7 @@ struct pci_bus {
 	struct pci_dev *slots[PCI_SLOTS];
 	struct pci_dev host;
 	uint64_t io_next, mmio32_next, mmio64_next;
+	struct pci_window win[3]; /* I/O, 32-bit, 64-bit: bus_register opaques */
 };
 
 /* Set up bus 0 with its host bridge. -EINVAL for a bad window. */

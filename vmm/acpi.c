@@ -166,6 +166,17 @@ static int check_platform(const struct acpi_platform *p)
 	return 0;
 }
 
+/* End the resource template rt, emit Name(_CRS, rt) and free rt. */
+static void name_crs(struct aml *a, struct aml *rt)
+{
+	aml_rs_end(rt);
+	if (rt->err && !a->err)
+		a->err = rt->err;
+	aml_name_decl(a, "_CRS");
+	aml_buffer(a, rt->buf, rt->len);
+	aml_free(rt);
+}
+
 static void dsdt_pci_crs(struct aml *a, const struct acpi_platform *p)
 {
 	struct aml rt;
@@ -183,12 +194,7 @@ static void dsdt_pci_crs(struct aml *a, const struct acpi_platform *p)
 			 (uint32_t)(p->mmio32_base + p->mmio32_size - 1), false, true);
 	if (p->mmio64_size)
 		aml_rs_qword_mem(&rt, p->mmio64_base, p->mmio64_base + p->mmio64_size - 1, false);
-	aml_rs_end(&rt);
-	if (rt.err)
-		a->err = a->err ? a->err : rt.err;
-	aml_name_decl(a, "_CRS");
-	aml_buffer(a, rt.buf, rt.len);
-	aml_free(&rt);
+	name_crs(a, &rt);
 }
 
 static void dsdt_pci_osc(struct aml *a)
@@ -273,45 +279,33 @@ static void dsdt_mbrd(struct aml *a, const struct acpi_platform *p)
 	uint64_t ecam_len = (uint64_t)(p->bus_end + 1) << 20;
 	struct aml rt;
 
+	size_t d = aml_device_open(a, "MBRD");
+	aml_name_decl(a, "_HID");
+	aml_eisaid(a, "PNP0C02");
+	aml_name_decl(a, "_UID");
+	aml_int(a, 0);
 	aml_init(&rt);
 	if (p->ecam_base + ecam_len - 1 <= UINT32_MAX)
 		aml_rs_dword_mem(&rt, (uint32_t)p->ecam_base,
 				 (uint32_t)(p->ecam_base + ecam_len - 1), false, false);
 	else
 		aml_rs_qword_mem(&rt, p->ecam_base, p->ecam_base + ecam_len - 1, false);
-	aml_rs_end(&rt);
-	if (rt.err)
-		a->err = a->err ? a->err : rt.err;
-
-	size_t d = aml_device_open(a, "MBRD");
-	aml_name_decl(a, "_HID");
-	aml_eisaid(a, "PNP0C02");
-	aml_name_decl(a, "_UID");
-	aml_int(a, 0);
-	aml_name_decl(a, "_CRS");
-	aml_buffer(a, rt.buf, rt.len);
+	name_crs(a, &rt);
 	aml_close(a, d);
-	aml_free(&rt);
 }
 
 static void dsdt_ged(struct aml *a, const struct acpi_platform *p)
 {
 	struct aml rt;
 
-	aml_init(&rt);
-	aml_rs_irq(&rt, p->ged_irq, true, false);
-	aml_rs_end(&rt);
-	if (rt.err)
-		a->err = a->err ? a->err : rt.err;
-
 	size_t d = aml_device_open(a, "GED_");
 	aml_name_decl(a, "_HID");
 	aml_string(a, "ACPI0013");
 	aml_name_decl(a, "_UID");
 	aml_int(a, 0);
-	aml_name_decl(a, "_CRS");
-	aml_buffer(a, rt.buf, rt.len);
-	aml_free(&rt);
+	aml_init(&rt);
+	aml_rs_irq(&rt, p->ged_irq, true, false);
+	name_crs(a, &rt);
 	aml_opregion(a, "GDST", AML_SYSTEM_MEMORY, p->ged_base, ACPI_GED_REGS_LEN);
 	size_t f = aml_field_open(a, "GDST", AML_FIELD_ACC_DWORD | AML_FIELD_WRITE_ZEROS);
 	aml_field_entry(a, "GDAT", 32); /* ACPI_GED_REG_EVENT */
