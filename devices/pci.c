@@ -102,7 +102,7 @@ int pci_dev_add_cap(struct pci_dev *d, uint8_t id, const void *body, unsigned in
 {
 	unsigned int off = d->cap_end;
 
-	if (len > PCI_CFG_SIZE || off + 2 + len > PCI_CFG_SIZE)
+	if (off >= PCI_CFG_SIZE || len > PCI_CFG_SIZE - 2 - off)
 		return -ENOSPC;
 	d->cfg[off] = id;
 	d->cfg[off + 1] = 0;
@@ -113,10 +113,8 @@ int pci_dev_add_cap(struct pci_dev *d, uint8_t id, const void *body, unsigned in
 	else
 		d->cfg[PCI_CAPABILITY_LIST] = (uint8_t)off;
 	put16(d->cfg, PCI_STATUS, get16(d->cfg, PCI_STATUS) | PCI_STATUS_CAP_LIST);
-	d->last_cap = (uint8_t)off;
-	d->cap_end = (uint8_t)((off + 2 + len + 3) & ~3u);
-	if (off + 2 + len + 3 >= PCI_CFG_SIZE)
-		d->cap_end = 0xFC; /* full: the next add fails */
+	d->last_cap = off;
+	d->cap_end = (off + 2 + len + 3) & ~3u; /* may reach 256: full */
 	return (int)off;
 }
 
@@ -155,9 +153,9 @@ int pci_dev_init(struct pci_dev *d, const struct pci_dev_info *info, const struc
 	int err = check_info(info);
 
 	memset(d, 0, sizeof(*d));
-	pthread_mutex_init(&d->msix_lock, NULL);
 	if (err)
 		return err;
+	pthread_mutex_init(&d->msix_lock, NULL);
 	d->ops = ops;
 	d->opaque = opaque;
 	d->cap_end = CAP_START;

@@ -137,7 +137,7 @@ struct pci_dev {
 	void *opaque;
 	uint8_t cfg[PCI_CFG_SIZE];
 	uint8_t wmask[PCI_CFG_SIZE];
-	uint8_t cap_end, last_cap; /* next free cap offset; last cap's offset */
+	unsigned int cap_end, last_cap; /* next free cap offset; last cap's offset */
 	struct pci_bar bar[PCI_NUM_BARS];
 
 	pthread_mutex_t msix_lock;
@@ -184,7 +184,8 @@ void pci_bus_free(struct pci_bus *b);
 int pci_bus_register(struct pci_bus *b, struct bus *pio, struct bus *mmio);
 
 /* Build the header (and MSI-X) of an endpoint. -EINVAL with a message
- * naming the bad field, -ENOMEM. */
+ * naming the bad field, -ENOMEM; on failure nothing is held (do not call
+ * pci_dev_free). */
 int pci_dev_init(struct pci_dev *d, const struct pci_dev_info *info, const struct pci_dev_ops *ops,
 		 void *opaque);
 void pci_dev_free(struct pci_dev *d);

@@ -406,6 +406,18 @@ static void capabilities(void **state)
 		n++;
 	assert_int_equal(n, 3); /* 0x40, 0x80, 0xC0 */
 	assert_int_equal(pci_dev_add_cap(&d, PCI_CAP_ID_VNDR, body, 300), -ENOSPC);
+	assert_int_equal(pci_dev_add_cap(&d, PCI_CAP_ID_VNDR, NULL, 0), -ENOSPC);
+	/* the list still ends: 0x40 -> 0x80 -> 0xC0 -> 0 */
+	assert_int_equal(d.cfg[0xC1], 0);
+	/* a small cap fits into the last dword, then nothing more */
+	struct pci_dev e;
+	uint8_t big[0xBA] = { 0 };
+	assert_int_equal(pci_dev_init(&e, &none, NULL, NULL), 0);
+	assert_int_equal(pci_dev_add_cap(&e, PCI_CAP_ID_VNDR, big, sizeof(big)), 0x40);
+	assert_int_equal(pci_dev_add_cap(&e, PCI_CAP_ID_VNDR, NULL, 0), 0xFC);
+	assert_int_equal(pci_dev_add_cap(&e, PCI_CAP_ID_VNDR, NULL, 0), -ENOSPC);
+	assert_int_equal(e.cfg[0xFD], 0);
+	pci_dev_free(&e);
 	pci_dev_free(&d);
 }
 
@@ -616,7 +628,6 @@ static void bad_devices_refused(void **state)
 		i = ep_info;                                                 \
 		__VA_ARGS__;                                                 \
 		assert_int_equal(pci_dev_init(&d, &i, NULL, NULL), -EINVAL); \
-		pci_dev_free(&d);                                            \
 	} while (0)
 	REFUSED(i.bars[2].size = 0x1800);
 	REFUSED(i.bars[2].size = 8);
