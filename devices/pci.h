@@ -25,7 +25,8 @@
  *
  * Locking: config cycles serialize on the bus lock (a writer lock), BAR
  * accesses take it as readers, MSI-X state has a per-device lock. Host
- * ops run with those locks held and must not call back into this module.
+ * ops and device ops run with those locks held: they must not make config
+ * cycles or add devices (pci_msix_trigger is fine from bar hooks).
  */
 #ifndef SVMM_DEVICES_PCI_H
 #define SVMM_DEVICES_PCI_H
@@ -190,7 +191,8 @@ int pci_dev_init(struct pci_dev *d, const struct pci_dev_info *info, const struc
 		 void *opaque);
 void pci_dev_free(struct pci_dev *d);
 /* Append a capability: id, then body (len bytes, after the id and next
- * bytes). Returns its config offset, or -ENOSPC. */
+ * bytes), dword aligned from 0x40 on. Call between pci_dev_init and
+ * pci_bus_add. Returns its config offset, or -ENOSPC. */
 int pci_dev_add_cap(struct pci_dev *d, uint8_t id, const void *body, unsigned int len);
 /* Plug d into slot (1..31), or the lowest free slot when slot < 0, and
  * allocate its BARs. Returns the slot, -EBUSY, -ENOSPC (no slot or window
