@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/acpi.h"
 #include "vmm/api/selftest.h"
 #include "vmm/ch_main.h"
 #include "vmm/cli.h"
@@ -25,6 +26,7 @@ static const struct svmm_cmd commands[] = {
 	{ "run", "boot a kernel in a microVM (cloud-hypervisor flags)", cmd_run },
 	{ "net", "VM host networking: up, down, gc, lease, ls", cmd_net },
 	{ "api-selftest", NULL, cmd_api_selftest }, /* hidden: API tests, a VMM test double */
+	{ "acpi-dump", "write the ACPI tables to DIR (debug)", cmd_acpi_dump },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
