@@ -2,14 +2,14 @@
 /* virtio-blk on io_uring. */
 #include "devices/virtio/blk.h"
 
+#include "devices/virtio/worker.h"
+
 #include <errno.h>
 #include <liburing.h>
 #include <linux/falloc.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -106,10 +106,9 @@ struct blk_op {
 struct blk_queue {
 	struct blk *blk;
 	unsigned int idx;
-	pthread_t thread;
-	bool running;
+	struct virtio_worker worker;
 	struct io_uring ring;
-	int ring_efd, stop_efd;
+	int ring_efd;
 	unsigned int inflight;
 	struct virtq_chain chain;
 };
@@ -446,67 +445,38 @@ static void serve_queue(struct blk_queue *bq)
 	io_uring_submit(&bq->ring);
 }
 
-static void *queue_thread(void *arg)
+/* One wake-up of a queue's I/O thread: completions, new requests, then
+ * one interrupt for whatever completed. */
+static void queue_run(void *opaque)
 {
-	struct blk_queue *bq = arg;
+	struct blk_queue *bq = opaque;
 	struct virtio_dev *vd = &bq->blk->vdev;
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = { .events = EPOLLIN };
+	uint16_t before = vd->vq[bq->idx].used_idx;
 
-	ev.data.fd = vd->kick_fd[bq->idx];
-	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	ev.data.fd = bq->ring_efd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	ev.data.fd = bq->stop_efd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-
-	/* The first pass serves buffers offered before DRIVER_OK. */
-	for (bool first = true;; first = false) {
-		struct epoll_event evs[3];
-		int n = first ? 0 : epoll_wait(ep, evs, 3, -1);
-		bool stop = false;
-		uint64_t v;
-		for (int i = 0; i < n; i++) {
-			if (read(evs[i].data.fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				stop = true;
-			if (evs[i].data.fd == bq->stop_efd)
-				stop = true;
-		}
-		if (stop)
-			break;
-		uint16_t before = vd->vq[bq->idx].used_idx;
-		reap(bq);
-		serve_queue(bq);
-		reap(bq);
-		if (vd->vq[bq->idx].used_idx != before)
-			virtio_queue_notify(vd, bq->idx);
-	}
-	/* Let in-flight I/O land before the guest's buffers are given back. */
-	while (bq->inflight) {
-		struct io_uring_cqe *cqe;
-		io_uring_submit(&bq->ring);
-		if (io_uring_wait_cqe(&bq->ring, &cqe) < 0)
-			break;
-		reap(bq);
-	}
-	close(ep);
-	return NULL;
+	reap(bq);
+	serve_queue(bq);
+	reap(bq);
+	if (vd->vq[bq->idx].used_idx != before)
+		virtio_queue_notify(vd, bq->idx);
 }
 
 static void stop_queues(struct blk *blk)
 {
 	for (unsigned int i = 0; i < blk->vdev.num_queues; i++) {
 		struct blk_queue *bq = &blk->q[i];
-		if (!bq->running)
+		if (!bq->worker.running)
 			continue;
-		uint64_t one = 1;
-		if (write(bq->stop_efd, &one, sizeof(one)) < 0)
-			perror("svmm: virtio-blk: stop");
-		pthread_join(bq->thread, NULL);
+		virtio_worker_stop(&bq->worker);
+		/* Let in-flight I/O land before the guest's buffers are given back. */
+		while (bq->inflight) {
+			struct io_uring_cqe *cqe;
+			io_uring_submit(&bq->ring);
+			if (io_uring_wait_cqe(&bq->ring, &cqe) < 0)
+				break;
+			reap(bq);
+		}
 		io_uring_queue_exit(&bq->ring);
 		close(bq->ring_efd);
-		close(bq->stop_efd);
-		bq->running = false;
 	}
 }
 
@@ -526,17 +496,18 @@ static int blk_activate(struct virtio_dev *vd)
 		if (rc < 0)
 			goto fail;
 		bq->ring_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		bq->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (bq->ring_efd < 0 || bq->stop_efd < 0 ||
-		    io_uring_register_eventfd(&bq->ring, bq->ring_efd) < 0) {
-			rc = errno ? -errno : -EIO;
+		if (bq->ring_efd < 0 || io_uring_register_eventfd(&bq->ring, bq->ring_efd) < 0) {
+			rc = -EIO;
+		} else {
+			int fds[2] = { vd->kick_fd[i], bq->ring_efd };
+			rc = virtio_worker_start(&bq->worker, fds, 2, queue_run, bq);
+		}
+		if (rc) {
+			if (bq->ring_efd >= 0)
+				close(bq->ring_efd);
 			io_uring_queue_exit(&bq->ring);
 			goto fail;
 		}
-		rc = -pthread_create(&bq->thread, NULL, queue_thread, bq);
-		if (rc)
-			goto fail;
-		bq->running = true;
 	}
 	return 0;
 fail:

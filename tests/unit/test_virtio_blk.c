@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,50 +13,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "devices/virtio/blk.h"
+#include "tests/unit/fake_driver.h"
 
-#define RAM_SIZE   (4u << 20)
-#define QSIZE	   16
-#define DESC_GPA   0x1000
-#define AVAIL_GPA  0x2000
-#define USED_GPA   0x3000
 #define HDR_GPA	   0x4000
 #define STATUS_GPA 0x4100
 #define DATA_GPA   0x10000
 #define DISK_SIZE  (1u << 20)
 
 struct fx {
+	struct fake_driver d;
 	uint8_t *ram;
-	struct guest_mem mem;
-	struct virtio_dev *vd;
-	int irq_efd, config_irqs;
 	char path[64];
 	uint16_t next_desc;
 };
-
-static void irq_queue(void *opaque, unsigned int q)
-{
-	struct fx *f = opaque;
-	uint64_t one = 1;
-	(void)q;
-	assert_int_equal(write(f->irq_efd, &one, sizeof(one)), sizeof(one));
-}
-
-static void irq_config(void *opaque)
-{
-	struct fx *f = opaque;
-	uint64_t one = 1;
-	f->config_irqs++;
-	assert_int_equal(write(f->irq_efd, &one, sizeof(one)), sizeof(one));
-}
-
-static const struct virtio_irq_ops irq_ops = { irq_queue, irq_config };
 
 static int make_device(struct fx *f, bool readonly, bool direct)
 {
@@ -66,35 +40,20 @@ static int make_device(struct fx *f, bool readonly, bool direct)
 		.serial = "svmm-serial-01",
 	};
 	char err[256] = "";
-	int rc = virtio_blk_create(&f->vd, &o, err, sizeof(err));
+	struct virtio_dev *vd;
+	int rc = virtio_blk_create(&vd, &o, err, sizeof(err));
 	if (rc) {
 		print_error("virtio_blk_create: %s\n", err);
 		return rc;
 	}
-	struct virtio_dev *vd = f->vd;
-	vd->mem = &f->mem;
-	vd->driver_features = vd->features | virtio_core_features();
-	vd->irq = &irq_ops;
-	vd->irq_opaque = f;
-	struct virtq *q = &vd->vq[0];
-	q->size = QSIZE;
-	q->desc_gpa = DESC_GPA;
-	q->avail_gpa = AVAIL_GPA;
-	q->used_gpa = USED_GPA;
-	q->indirect = true;
-	assert_int_equal(virtq_enable(q, &f->mem), 0);
-	vd->kick_fd[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	return vd->ops->activate(vd);
+	return fd_attach(&f->d, vd);
 }
 
 static int setup_common(void **state, bool readonly, bool direct)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	f->ram = aligned_alloc(4096, RAM_SIZE);
-	memset(f->ram, 0, RAM_SIZE);
-	f->mem = (struct guest_mem){ .base = f->ram, .size = RAM_SIZE, .fd = -1, .n_regions = 1 };
-	f->mem.region[0] = (struct guest_region){ 0, RAM_SIZE, f->ram };
-	f->irq_efd = eventfd(0, EFD_CLOEXEC);
+	fd_init(&f->d);
+	f->ram = f->d.ram;
 	/* a file system that supports O_DIRECT and holes: not tmpfs for direct */
 	snprintf(f->path, sizeof(f->path), "%s/svmm-blk-XXXXXX", direct ? "/var/tmp" : "/tmp");
 	int fd = mkstemp(f->path);
@@ -126,19 +85,10 @@ static int setup_direct(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	int kick = f->vd->kick_fd[0];
-	f->vd->ops->free(f->vd);
-	close(kick);
-	close(f->irq_efd);
+	fd_free(&f->d);
 	unlink(f->path);
-	free(f->ram);
 	free(f);
 	return 0;
-}
-
-static struct virtq_desc *desc(struct fx *f)
-{
-	return (struct virtq_desc *)(f->ram + DESC_GPA);
 }
 
 /* Submit a request of type at sector with a data buffer, wait for it, and
@@ -150,8 +100,8 @@ static int request(struct fx *f, uint32_t type, uint64_t sector, uint64_t data_g
 	memcpy(f->ram + HDR_GPA, hdr, sizeof(hdr));
 	f->ram[STATUS_GPA] = 0xee;
 	uint16_t h = f->next_desc;
-	f->next_desc = (f->next_desc + 3) % (QSIZE - 2);
-	struct virtq_desc *d = desc(f);
+	f->next_desc = (f->next_desc + 3) % (FD_QSIZE - 2);
+	struct virtq_desc *d = fd_desc(&f->d);
 	d[h] = (struct virtq_desc){ HDR_GPA, 16, VIRTQ_DESC_F_NEXT, h + 1 };
 	if (data_len) {
 		d[h + 1] = (struct virtq_desc){ data_gpa, data_len,
@@ -162,28 +112,12 @@ static int request(struct fx *f, uint32_t type, uint64_t sector, uint64_t data_g
 	} else {
 		d[h + 1] = (struct virtq_desc){ STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0 };
 	}
-	uint16_t *avail = (uint16_t *)(f->ram + AVAIL_GPA);
-	uint16_t *used = (uint16_t *)(f->ram + USED_GPA);
-	uint16_t used_before = __atomic_load_n(&used[1], __ATOMIC_ACQUIRE);
-	avail[2 + avail[1] % QSIZE] = h;
-	__atomic_store_n(&avail[1], avail[1] + 1, __ATOMIC_RELEASE);
-	uint64_t one = 1;
-	assert_int_equal(write(f->vd->kick_fd[0], &one, sizeof(one)), sizeof(one));
-	struct pollfd p = { f->irq_efd, POLLIN, 0 };
-	for (int tries = 0; tries < 50; tries++) {
-		if (__atomic_load_n(&used[1], __ATOMIC_ACQUIRE) != used_before)
-			break;
-		poll(&p, 1, 100);
-	}
-	uint64_t v;
-	if (read(f->irq_efd, &v, sizeof(v)) < 0)
-		return -1;
-	if (__atomic_load_n(&used[1], __ATOMIC_ACQUIRE) == used_before)
+	uint32_t head, len;
+	if (fd_wait_used(&f->d, fd_offer(&f->d, h), &head, &len))
 		return -1; /* no completion */
-	uint32_t *elem = (uint32_t *)(used + 2) + 2 * (used_before % QSIZE);
-	assert_int_equal(elem[0], h);
+	assert_int_equal(head, h);
 	if (used_len)
-		*used_len = elem[1];
+		*used_len = len;
 	return f->ram[STATUS_GPA];
 }
 
@@ -276,8 +210,8 @@ static void readonly_refuses_writes(void **state)
 	struct fx *f = *state;
 	uint8_t before[512], after[512];
 
-	assert_true(f->vd->features & (1ULL << 5));   /* VIRTIO_BLK_F_RO */
-	assert_false(f->vd->features & (1ULL << 13)); /* no DISCARD */
+	assert_true(f->d.vd->features & (1ULL << 5));	/* VIRTIO_BLK_F_RO */
+	assert_false(f->d.vd->features & (1ULL << 13)); /* no DISCARD */
 	file_bytes(f, 0, before, sizeof(before));
 	memset(f->ram + DATA_GPA, 0x77, 512);
 	assert_int_equal(request(f, 1, 0, DATA_GPA, 512, false, NULL), 1 /* IOERR */);
@@ -305,20 +239,15 @@ static void direct_unaligned_buffers(void **state)
 static void malformed_header_breaks_queue(void **state)
 {
 	struct fx *f = *state;
-	struct virtq_desc *d = desc(f);
+	struct virtq_desc *d = fd_desc(&f->d);
 
 	/* an 8-byte header: the device must not read past it */
 	d[0] = (struct virtq_desc){ HDR_GPA, 8, VIRTQ_DESC_F_NEXT, 1 };
 	d[1] = (struct virtq_desc){ STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0 };
-	uint16_t *avail = (uint16_t *)(f->ram + AVAIL_GPA);
-	avail[2 + avail[1] % QSIZE] = 0;
-	__atomic_store_n(&avail[1], avail[1] + 1, __ATOMIC_RELEASE);
-	uint64_t one = 1;
-	assert_int_equal(write(f->vd->kick_fd[0], &one, sizeof(one)), sizeof(one));
-	struct pollfd p = { f->irq_efd, POLLIN, 0 };
-	assert_int_equal(poll(&p, 1, 5000), 1);
-	assert_int_equal(f->config_irqs, 1);
-	assert_true(f->vd->status & VIRTIO_STATUS_NEEDS_RESET);
+	fd_offer(&f->d, 0);
+	assert_int_equal(fd_wait_irq(&f->d), 1);
+	assert_int_equal(f->d.config_irqs, 1);
+	assert_true(f->d.vd->status & VIRTIO_STATUS_NEEDS_RESET);
 }
 
 int main(void)
