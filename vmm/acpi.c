@@ -103,21 +103,24 @@ void acpi_platform_default(struct acpi_platform *p, unsigned int ncpus, uint64_t
 {
 	memset(p, 0, sizeof(*p));
 	p->ncpus = ncpus;
-	p->lapic_base = LAYOUT_LAPIC_BASE;
-	p->ioapic_base = LAYOUT_IOAPIC_BASE;
-	p->ecam_base = LAYOUT_ECAM_BASE;
+	p->lapic_base = LAYOUT_LAPIC_START;
+	p->ioapic_base = LAYOUT_IOAPIC_START;
+	p->ecam_base = LAYOUT_PCI_ECAM_START;
 	p->bus_start = 0;
 	p->bus_end = 0;
-	p->pci_io_base = LAYOUT_PCI_IO_BASE;
+	p->pci_io_base = LAYOUT_PCI_IO_START;
 	p->pci_io_size = LAYOUT_PCI_IO_SIZE;
-	p->mmio32_base = LAYOUT_MMIO32_BASE;
-	p->mmio32_size = LAYOUT_MMIO32_SIZE;
-	p->mmio64_base = layout_mmio64_base(ram_size);
-	p->mmio64_size = LAYOUT_MMIO64_SIZE;
+	p->mmio32_base = LAYOUT_PCI_MMIO_START;
+	p->mmio32_size = LAYOUT_PCI_MMIO_SIZE;
+	p->mmio64_base = layout_mmio64_start(ram_size);
+	p->mmio64_size = LAYOUT_PCI_MMIO64_SIZE;
 	p->nslots = ACPI_MAX_SLOTS;
-	p->ged_base = LAYOUT_GED_BASE;
+	p->ged_base = LAYOUT_GED_START;
 	p->ged_irq = LAYOUT_GED_IRQ;
-	p->pm_port = LAYOUT_PM_PORT;
+	p->sleep_ctl_port = LAYOUT_PM_PORT;
+	p->sleep_sts_port = LAYOUT_PM_PORT;
+	p->reset_port = LAYOUT_PM_PORT;
+	p->reset_value = ACPI_DEFAULT_RESET_VALUE;
 }
 
 static int bad(const char *field, const char *why)
@@ -158,8 +161,8 @@ static int check_platform(const struct acpi_platform *p)
 		return bad("nslots", "is above 32");
 	if (p->ged_base > UINT64_MAX - ACPI_GED_REGS_LEN)
 		return bad("ged_base", "wraps");
-	if (p->pm_port > 0xFFFF - ACPI_PM_REGS_LEN + 1)
-		return bad("pm_port", "leaves no room for the 3 registers");
+	if (!p->sleep_ctl_port || !p->sleep_sts_port || !p->reset_port)
+		return bad("sleep_ctl_port/sleep_sts_port/reset_port", "must be set");
 	return 0;
 }
 
@@ -368,12 +371,12 @@ static size_t fadt(uint8_t *t, const struct acpi_platform *p, uint64_t dsdt_gpa)
 	      (1u << 4) /* PWR_BUTTON: control-method power button */ |
 		      (1u << 5) /* SLP_BUTTON: none fixed */ | (1u << 10) /* RESET_REG_SUP */ |
 		      (1u << 20) /* HW_REDUCED_ACPI */);
-	gas_io8(t, 116, (uint16_t)(p->pm_port + ACPI_PM_REG_RESET));
-	put8(t, 128, ACPI_PM_RESET_VALUE);
+	gas_io8(t, 116, p->reset_port);
+	put8(t, 128, p->reset_value);
 	put8(t, 131, 3); /* FADT minor version: ACPI 6.3 */
 	put64(t, 140, dsdt_gpa);
-	gas_io8(t, 244, (uint16_t)(p->pm_port + ACPI_PM_REG_SLEEP_CTL));
-	gas_io8(t, 256, (uint16_t)(p->pm_port + ACPI_PM_REG_SLEEP_STS));
+	gas_io8(t, 244, p->sleep_ctl_port);
+	gas_io8(t, 256, p->sleep_sts_port);
 	memcpy(t + 268, "SVMM\0\0\0\0", 8); /* hypervisor vendor identity */
 	finish(t, FADT_LEN);
 	return FADT_LEN;

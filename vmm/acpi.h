@@ -29,18 +29,29 @@ struct acpi_platform {
 	uint64_t mmio32_base, mmio32_size; /* below 4 GiB */
 	uint64_t mmio64_base, mmio64_size; /* size 0: none */
 	unsigned int nslots;		   /* slot objects S000.. on bus 0, at most 32 */
-	uint64_t ged_base;		   /* GED registers (MMIO) */
+	uint64_t ged_base;		   /* GED registers (MMIO, devices/acpi_ged.h) */
 	uint32_t ged_irq;		   /* GSI */
-	uint16_t pm_port;		   /* sleep control/status and reset ports */
+	/* FADT sleep control/status and reset registers (byte-wide I/O
+	 * ports; they may be one port that decodes the value written). */
+	uint16_t sleep_ctl_port, sleep_sts_port, reset_port;
+	uint8_t reset_value;
 };
 
+/* _S5's SLP_TYP: S5 is a write of SLP_TYP << 2 | SLP_EN (0x20) = 0x34. */
+#define ACPI_S5_SLP_TYP 5
+/* devices/pm.c's PM_RESET_VALUE: what acpi_platform_default() puts in the
+ * FADT for the port at LAYOUT_PM_PORT. */
+#define ACPI_DEFAULT_RESET_VALUE 0xFE
+
 /* Fill p from vmm/layout.h for ncpus vCPUs with APIC IDs 0..n-1 and
- * ram_size bytes of RAM (which places the 64-bit window): 32 slots, bus 0. */
+ * ram_size bytes of RAM (which places the 64-bit window): bus 0, 32 slots,
+ * GED at LAYOUT_GED_START/LAYOUT_GED_IRQ, sleep and reset registers all
+ * on LAYOUT_PM_PORT with reset value 0xFE (devices/pm.c). */
 void acpi_platform_default(struct acpi_platform *p, unsigned int ncpus, uint64_t ram_size);
 
 /*
  * Write the tables into mem, which the guest sees at guest-physical gpa
- * (size bytes; LAYOUT_ACPI_BASE/SIZE is the place). The RSDP comes first,
+ * (size bytes; LAYOUT_ACPI_START/SIZE is the place). The RSDP comes first,
  * at gpa itself, 16-byte aligned as a BIOS-area scan wants. Returns the
  * number of bytes used and sets *rsdp_gpa; -EINVAL for a bad platform
  * description (with a message on stderr naming the field), -ENOSPC when

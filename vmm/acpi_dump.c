@@ -73,14 +73,14 @@ int cmd_acpi_dump(int argc, char **argv)
 		return 1;
 	}
 	acpi_platform_default(&p, (unsigned int)ncpus, mem);
-	int n = acpi_build(&p, buf, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_BASE, &rsdp);
+	int n = acpi_build(&p, buf, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_START, &rsdp);
 	if (n < 0) {
 		fprintf(stderr, "svmm acpi-dump: building the tables: %s\n", strerror(-n));
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		size_t len;
-		long off = acpi_table_find(buf, (size_t)n, LAYOUT_ACPI_BASE, rsdp, sigs[i], &len);
+		long off = acpi_table_find(buf, (size_t)n, LAYOUT_ACPI_START, rsdp, sigs[i], &len);
 		if (off < 0) {
 			fprintf(stderr, "svmm acpi-dump: table %s: %s\n", sigs[i],
 				strerror((int)-off));
@@ -90,7 +90,7 @@ int cmd_acpi_dump(int argc, char **argv)
 			goto out;
 	}
 	printf("svmm acpi-dump: %d bytes of tables at 0x%llx, RSDP at 0x%llx\n", n,
-	       (unsigned long long)LAYOUT_ACPI_BASE, (unsigned long long)rsdp);
+	       (unsigned long long)LAYOUT_ACPI_START, (unsigned long long)rsdp);
 	ret = 0;
 out:
 	free(buf);

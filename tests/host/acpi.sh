@@ -36,8 +36,15 @@ d=$(t_tmpdir)
 for t in FACP APIC MCFG DSDT; do disasm "$d/$t.dat" >/dev/null; done
 dsl=$(cat "$d/DSDT.dsl")
 t_match "FADT is hardware-reduced" 'Hardware Reduced \(V5\) : 1' "$(cat "$d/FACP.dsl")"
-t_match "FADT has the sleep control register" 'Sleep Control Register : \[Generic Address' \
-	"$(cat "$d/FACP.dsl")"
+# the GAS blocks: Space ID, width, offset, access size, then the address
+gas() { grep -A5 "$1 : \[Generic Address Structure\]" "$d/FACP.dsl" | tr -s ' ' | tr '\n' ' '; }
+t_match "FADT reset register is I/O port 0x600" \
+	'Space ID : 01 \[SystemIO\].*Address : 0000000000000600' "$(gas 'Reset Register')"
+t_match "FADT reset value is 0xFE" 'Value to cause reset : FE' "$(cat "$d/FACP.dsl")"
+t_match "FADT sleep control register is I/O port 0x600" \
+	'Space ID : 01 \[SystemIO\].*Address : 0000000000000600' "$(gas 'Sleep Control Register')"
+t_match "FADT sleep status register is I/O port 0x600" \
+	'Space ID : 01 \[SystemIO\].*Address : 0000000000000600' "$(gas 'Sleep Status Register')"
 t_match "MCFG maps ECAM at 0xE8000000" 'Base Address : 00000000E8000000' "$(cat "$d/MCFG.dsl")"
 t_match "MADT has IRQ0 -> GSI2" 'Interrupt : 00000002' "$(cat "$d/APIC.dsl")"
 t_match "DSDT has the PCIe host bridge" 'Device \(PC00\)[^}]*EisaId \("PNP0A08"\)' "$dsl"

@@ -14,7 +14,7 @@
 #include "vmm/bus.h"
 #include "vmm/layout.h"
 
-#define ECAM	  LAYOUT_ECAM_BASE
+#define ECAM	  LAYOUT_PCI_ECAM_START
 #define NVEC	  3
 #define TABLE_OFF 0x2000
 #define PBA_OFF	  0x3000
@@ -133,12 +133,12 @@ static int setup(void **state)
 	static struct fx f;
 	const struct pci_bus_config cfg = {
 		.ecam_base = ECAM,
-		.io_base = LAYOUT_PCI_IO_BASE,
+		.io_base = LAYOUT_PCI_IO_START,
 		.io_size = LAYOUT_PCI_IO_SIZE,
-		.mmio32_base = LAYOUT_MMIO32_BASE,
-		.mmio32_size = LAYOUT_MMIO32_SIZE,
+		.mmio32_base = LAYOUT_PCI_MMIO_START,
+		.mmio32_size = LAYOUT_PCI_MMIO_SIZE,
 		.mmio64_base = 1ull << 32,
-		.mmio64_size = LAYOUT_MMIO64_SIZE,
+		.mmio64_size = LAYOUT_PCI_MMIO64_SIZE,
 	};
 	const uint8_t vbody[4] = { 0x10, 0x01, 0x00, 0x00 };
 
@@ -286,9 +286,9 @@ static void bar_allocation_and_slots(void **state)
 	uint64_t b0 = pci_bar_addr(&f->ep.dev, 0), b2 = pci_bar_addr(&f->ep.dev, 2);
 	uint64_t b4 = pci_bar_addr(&f->ep.dev, 4);
 	assert_true(b0 >= (1ull << 32) && b0 % 0x80000 == 0);
-	assert_true(b2 >= LAYOUT_MMIO32_BASE &&
-		    b2 + 0x1000 <= LAYOUT_MMIO32_BASE + LAYOUT_MMIO32_SIZE);
-	assert_true(b4 >= LAYOUT_PCI_IO_BASE && b4 % 0x20 == 0);
+	assert_true(b2 >= LAYOUT_PCI_MMIO_START &&
+		    b2 + 0x1000 <= LAYOUT_PCI_MMIO_START + LAYOUT_PCI_MMIO_SIZE);
+	assert_true(b4 >= LAYOUT_PCI_IO_START && b4 % 0x20 == 0);
 
 	/* devices added in order get slots 2, 3; an explicit slot; busy */
 	for (int i = 0; i < 3; i++)
