@@ -10,6 +10,8 @@
 #ifndef SVMM_TESTS_UNIT_FAKE_QUEUES_H
 #define SVMM_TESTS_UNIT_FAKE_QUEUES_H
 
+#include <sys/mman.h>
+
 #include "tests/unit/fake_driver.h"
 
 #define FQ_MAX	     8
@@ -28,6 +30,7 @@ struct fq {
 
 struct fq_set {
 	struct fake_driver f;
+	bool shared;
 	struct fq q[FQ_MAX];
 	unsigned int n;
 	uint64_t next_buf;
@@ -48,13 +51,33 @@ static inline void *fq_ptr(struct fq_set *s, uint64_t gpa)
 	return s->f.ram + gpa;
 }
 
-/* Set up n queues of `size` (at most 256), negotiate `features` (the
- * core's are added) and activate the device. */
-static inline int fq_attach(struct fq_set *s, struct virtio_dev *vd, unsigned int n, uint16_t size,
-			    uint64_t features)
+/* Guest RAM; shared: a memfd mapped MAP_SHARED (for vhost-user back-ends),
+ * as guest_mem_alloc makes it with --memory shared=on. */
+static inline void fq_init(struct fq_set *s, bool shared)
 {
 	memset(s, 0, sizeof(*s));
 	fd_init(&s->f);
+	if (!shared)
+		return;
+	int fd = memfd_create("fq-guest-ram", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, FD_RAM_SIZE) < 0)
+		abort();
+	void *p = mmap(NULL, FD_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		abort();
+	free(s->f.ram);
+	s->f.ram = p;
+	s->f.mem.base = p;
+	s->f.mem.fd = fd;
+	s->f.mem.region[0].hva = p;
+	s->shared = true;
+}
+
+/* On RAM from fq_init: set up n queues of `size` (at most 256), negotiate
+ * `features` (the core's are added) and activate the device. */
+static inline int fq_setup(struct fq_set *s, struct virtio_dev *vd, unsigned int n, uint16_t size,
+			   uint64_t features)
+{
 	s->f.vd = vd;
 	s->n = n;
 	vd->mem = &s->f.mem;
@@ -84,6 +107,14 @@ static inline int fq_attach(struct fq_set *s, struct virtio_dev *vd, unsigned in
 	return vd->ops->activate(vd);
 }
 
+/* fq_init (private RAM) and fq_setup. */
+static inline int fq_attach(struct fq_set *s, struct virtio_dev *vd, unsigned int n, uint16_t size,
+			    uint64_t features)
+{
+	fq_init(s, false);
+	return fq_setup(s, vd, n, size, features);
+}
+
 static inline void fq_free(struct fq_set *s)
 {
 	int kick[FQ_MAX];
@@ -93,7 +124,12 @@ static inline void fq_free(struct fq_set *s)
 	for (unsigned int i = 0; i < s->n; i++)
 		close(kick[i]);
 	close(s->f.irq_efd);
-	free(s->f.ram);
+	if (s->shared) {
+		munmap(s->f.ram, FD_RAM_SIZE);
+		close(s->f.mem.fd);
+	} else {
+		free(s->f.ram);
+	}
 }
 
 static inline uint16_t *fq_avail(struct fq *q)
