@@ -3,7 +3,6 @@
 #include "devices/virtio/fs.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "devices/virtio/loop.h"
 #include "devices/virtio/vhost_user.h"
 #include "vmm/options.h"
 
@@ -29,81 +29,32 @@ struct fs {
 	int call_fd[VIRTIO_MAX_QUEUES];
 	bool call_bound[VIRTIO_MAX_QUEUES];
 	bool started[VIRTIO_MAX_QUEUES];
-	pthread_t thread;
-	bool running;
-	int ep, stop_efd;
+	struct virtio_loop loop; /* forwards call eventfds to d->irq */
 };
 
 /* Back-end interrupts -> the transport's interrupt callback. */
-static void *fs_forward(void *arg)
+static void fs_forward(void *opaque, uint64_t fired)
 {
-	struct fs *f = arg;
+	struct fs *f = opaque;
 
-	for (;;) {
-		struct epoll_event evs[VIRTIO_MAX_QUEUES + 1];
-		int n = epoll_wait(f->ep, evs, VIRTIO_MAX_QUEUES + 1, -1);
-		if (n < 0 && errno != EINTR)
-			return NULL;
-		for (int i = 0; i < n; i++) {
-			unsigned int q = evs[i].data.u32;
-			uint64_t v;
-			if (q == VIRTIO_MAX_QUEUES)
-				return NULL; /* stop */
-			if (read(f->call_fd[q], &v, sizeof(v)) == sizeof(v) && f->vdev.irq)
-				f->vdev.irq->queue(f->vdev.irq_opaque, q);
-		}
-	}
-}
-
-static void forward_stop(struct fs *f)
-{
-	uint64_t one = 1;
-
-	if (!f->running)
-		return;
-	if (write(f->stop_efd, &one, sizeof(one)) != sizeof(one))
-		perror("svmm: virtio-fs stop");
-	pthread_join(f->thread, NULL);
-	close(f->ep);
-	close(f->stop_efd);
-	f->running = false;
+	if (fired == VIRTIO_LOOP_START)
+		return; /* nothing signalled yet */
+	for (unsigned int q = 0; q < f->vdev.num_queues; q++)
+		if ((fired >> q & 1) && f->started[q] && !f->call_bound[q] && f->vdev.irq)
+			f->vdev.irq->queue(f->vdev.irq_opaque, q);
 }
 
 static int forward_start(struct fs *f)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
-	int rc;
+	int rc = virtio_loop_init(&f->loop, fs_forward, f);
 
-	f->ep = epoll_create1(EPOLL_CLOEXEC);
-	f->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (f->ep < 0 || f->stop_efd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	ev.data.u32 = VIRTIO_MAX_QUEUES;
-	if (epoll_ctl(f->ep, EPOLL_CTL_ADD, f->stop_efd, &ev) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	for (unsigned int q = 0; q < f->vdev.num_queues; q++) {
-		if (!f->started[q] || f->call_bound[q])
-			continue;
-		ev.data.u32 = q;
-		if (epoll_ctl(f->ep, EPOLL_CTL_ADD, f->call_fd[q], &ev) < 0) {
-			rc = -errno;
-			goto fail;
-		}
-	}
-	rc = -pthread_create(&f->thread, NULL, fs_forward, f);
+	for (unsigned int q = 0; !rc && q < f->vdev.num_queues; q++)
+		if (f->started[q] && !f->call_bound[q])
+			rc = virtio_loop_add(&f->loop, f->call_fd[q], EPOLLIN, q, true);
+	if (!rc)
+		rc = virtio_loop_start(&f->loop);
 	if (rc)
-		goto fail;
-	f->running = true;
-	return 0;
-fail:
-	if (f->ep >= 0)
-		close(f->ep);
-	if (f->stop_efd >= 0)
-		close(f->stop_efd);
+		virtio_loop_stop(&f->loop);
 	return rc;
 }
 
@@ -153,17 +104,14 @@ static void fs_reset(struct virtio_dev *vd)
 				f->vu.path, q);
 		f->started[q] = false;
 	}
-	forward_stop(f);
+	virtio_loop_stop(&f->loop);
 }
 
 static void fs_config_read(struct virtio_dev *vd, uint32_t off, void *data, unsigned int size)
 {
 	struct fs *f = vd->priv;
 
-	memset(data, 0, size);
-	if (off < sizeof(f->config))
-		memcpy(data, (uint8_t *)&f->config + off,
-		       size < sizeof(f->config) - off ? size : sizeof(f->config) - off);
+	virtio_config_copy(data, off, size, &f->config, sizeof(f->config));
 }
 
 static void fs_free(struct virtio_dev *vd)

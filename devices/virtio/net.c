@@ -6,16 +6,15 @@
 #include <errno.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "devices/virtio/loop.h"
 #include "vmm/options.h"
 
 #define NET_HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
@@ -33,8 +32,9 @@
 /* Most buffers one received frame may take (mergeable). */
 #define NET_RX_MAX_BUFS 1024
 
-/* epoll tags */
-enum { EV_RX_KICK, EV_TX_KICK, EV_CTRL_KICK, EV_TAP, EV_STOP };
+/* loop tags */
+enum { EV_RX_KICK, EV_TX_KICK, EV_CTRL_KICK, EV_TAP };
+#define FIRED(t) (1ULL << (t))
 
 struct net;
 
@@ -43,9 +43,7 @@ struct net_qp {
 	struct net *net;
 	unsigned int idx; /* pair number: rx queue 2*idx, tx queue 2*idx+1 */
 	int tap_fd;
-	pthread_t thread;
-	bool running;
-	int ep, stop_efd;
+	struct virtio_loop loop;
 	bool tap_polled; /* EPOLLIN on the TAP is armed (the guest has rx buffers) */
 
 	struct virtq_chain txc;
@@ -82,11 +80,7 @@ static bool mrg(const struct net *n)
 
 static void tap_poll(struct net_qp *qp, bool on)
 {
-	struct epoll_event ev = { .events = on ? EPOLLIN : 0, .data.u32 = EV_TAP };
-
-	if (qp->tap_polled == on)
-		return;
-	if (epoll_ctl(qp->ep, EPOLL_CTL_MOD, qp->tap_fd, &ev) == 0)
+	if (qp->tap_polled != on && virtio_loop_watch(&qp->loop, EV_TAP, on ? EPOLLIN : 0) == 0)
 		qp->tap_polled = on;
 }
 
@@ -316,110 +310,45 @@ static void ctrl_run(struct net *n)
 		virtio_queue_notify(&n->vdev, qi);
 }
 
-/* Clear an eventfd; true (there is work to look at) either way. */
-static bool drain(int efd)
+static void qp_run(void *opaque, uint64_t fired)
 {
-	uint64_t v;
-	return read(efd, &v, sizeof(v)) == sizeof(v) || true;
-}
+	struct net_qp *qp = opaque;
 
-static void *qp_main(void *arg)
-{
-	struct net_qp *qp = arg;
-	struct net *n = qp->net;
-
-	/* buffers offered before DRIVER_OK */
-	tx_run(qp);
-	rx_run(qp);
-	if (n->has_ctrl && !qp->idx)
-		ctrl_run(n);
-	for (;;) {
-		struct epoll_event evs[8];
-		bool rx = false, tx = false, ctrl = false;
-		int ne = epoll_wait(qp->ep, evs, 8, -1);
-		if (ne < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < ne; i++) {
-			switch (evs[i].data.u32) {
-			case EV_STOP:
-				return NULL;
-			case EV_TAP:
-				rx = true;
-				break;
-			case EV_RX_KICK:
-				rx = drain(n->vdev.kick_fd[2 * qp->idx]);
-				break;
-			case EV_TX_KICK:
-				tx = drain(n->vdev.kick_fd[2 * qp->idx + 1]);
-				break;
-			case EV_CTRL_KICK:
-				ctrl = drain(n->vdev.kick_fd[2 * n->n_pairs]);
-				break;
-			}
-		}
-		if (tx)
-			tx_run(qp);
-		if (rx)
-			rx_run(qp);
-		if (ctrl)
-			ctrl_run(n);
-	}
-	return NULL;
+	if (fired & FIRED(EV_TX_KICK))
+		tx_run(qp);
+	if (fired & (FIRED(EV_RX_KICK) | FIRED(EV_TAP)))
+		rx_run(qp);
+	/* the control queue belongs to pair 0's thread */
+	if ((fired & FIRED(EV_CTRL_KICK)) && qp->net->has_ctrl && !qp->idx &&
+	    qp->net->vdev.vq[2 * qp->net->n_pairs].ready)
+		ctrl_run(qp->net);
 }
 
 static void qp_stop(struct net_qp *qp)
 {
-	uint64_t one = 1;
-
-	if (!qp->running)
-		return;
-	if (write(qp->stop_efd, &one, sizeof(one)) != sizeof(one))
-		perror("svmm: virtio-net stop");
-	pthread_join(qp->thread, NULL);
-	close(qp->ep);
-	close(qp->stop_efd);
-	qp->running = false;
+	virtio_loop_stop(&qp->loop);
 	qp->rxc_valid = false;
 	qp->pending = false;
 	qp->n_heads = 0;
 }
 
-static int ep_add(int ep, int fd, uint32_t events, uint32_t tag)
-{
-	struct epoll_event ev = { .events = events, .data.u32 = tag };
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
 static int qp_start(struct net_qp *qp)
 {
 	struct net *n = qp->net;
-	int rc;
+	int ctrl = n->has_ctrl && !qp->idx ? n->vdev.kick_fd[2 * n->n_pairs] : -1;
+	int rc = virtio_loop_init(&qp->loop, qp_run, qp);
 
-	qp->ep = epoll_create1(EPOLL_CLOEXEC);
-	qp->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (qp->ep < 0 || qp->stop_efd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	qp->tap_polled = true;
-	if ((rc = ep_add(qp->ep, qp->stop_efd, EPOLLIN, EV_STOP)) ||
-	    (rc = ep_add(qp->ep, n->vdev.kick_fd[2 * qp->idx], EPOLLIN, EV_RX_KICK)) ||
-	    (rc = ep_add(qp->ep, n->vdev.kick_fd[2 * qp->idx + 1], EPOLLIN, EV_TX_KICK)) ||
-	    (rc = ep_add(qp->ep, qp->tap_fd, EPOLLIN, EV_TAP)))
-		goto fail;
-	if (n->has_ctrl && !qp->idx && n->vdev.kick_fd[2 * n->n_pairs] >= 0 &&
-	    (rc = ep_add(qp->ep, n->vdev.kick_fd[2 * n->n_pairs], EPOLLIN, EV_CTRL_KICK)))
-		goto fail;
-	rc = -pthread_create(&qp->thread, NULL, qp_main, qp);
 	if (rc)
-		goto fail;
-	qp->running = true;
-	return 0;
-fail:
-	if (qp->ep >= 0)
-		close(qp->ep);
-	if (qp->stop_efd >= 0)
-		close(qp->stop_efd);
+		return rc;
+	qp->tap_polled = true;
+	if ((rc = virtio_loop_add(&qp->loop, n->vdev.kick_fd[2 * qp->idx], EPOLLIN, EV_RX_KICK,
+				  true)) ||
+	    (rc = virtio_loop_add(&qp->loop, n->vdev.kick_fd[2 * qp->idx + 1], EPOLLIN, EV_TX_KICK,
+				  true)) ||
+	    (rc = virtio_loop_add(&qp->loop, qp->tap_fd, EPOLLIN, EV_TAP, false)) ||
+	    (ctrl >= 0 && (rc = virtio_loop_add(&qp->loop, ctrl, EPOLLIN, EV_CTRL_KICK, true))) ||
+	    (rc = virtio_loop_start(&qp->loop)))
+		virtio_loop_stop(&qp->loop);
 	return rc;
 }
 
@@ -479,10 +408,7 @@ static void net_config_read(struct virtio_dev *vd, uint32_t off, void *data, uns
 	struct virtio_net_config c = n->config;
 
 	c.status = __atomic_load_n(&n->config.status, __ATOMIC_ACQUIRE);
-	memset(data, 0, size);
-	if (off < NET_CONFIG_SIZE)
-		memcpy(data, (uint8_t *)&c + off,
-		       size < NET_CONFIG_SIZE - off ? size : NET_CONFIG_SIZE - off);
+	virtio_config_copy(data, off, size, &c, NET_CONFIG_SIZE);
 }
 
 static void net_free(struct virtio_dev *vd)

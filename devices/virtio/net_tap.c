@@ -49,14 +49,19 @@ static int setup_fd(int fd)
 	return 0;
 }
 
+static void tap_init(struct tap *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned int i = 0; i < TAP_MAX_QUEUES; i++)
+		t->fd[i] = -1;
+}
+
 int tap_open(struct tap *t, const char *name, unsigned int n_queues, char *err, unsigned int errlen)
 {
 	struct ifreq ifr;
 	int rc;
 
-	memset(t, 0, sizeof(*t));
-	for (unsigned int i = 0; i < TAP_MAX_QUEUES; i++)
-		t->fd[i] = -1;
+	tap_init(t);
 	if (!n_queues || n_queues > TAP_MAX_QUEUES) {
 		snprintf(err, errlen, "tap: %u queue pairs (1 to %u)", n_queues, TAP_MAX_QUEUES);
 		return -EINVAL;
@@ -113,9 +118,7 @@ int tap_adopt(struct tap *t, const int *fds, unsigned int n, char *err, unsigned
 	struct ifreq ifr;
 	int rc;
 
-	memset(t, 0, sizeof(*t));
-	for (unsigned int i = 0; i < TAP_MAX_QUEUES; i++)
-		t->fd[i] = -1;
+	tap_init(t);
 	if (!n || n > TAP_MAX_QUEUES) {
 		snprintf(err, errlen, "tap: %u fds given (1 to %u)", n, TAP_MAX_QUEUES);
 		return -EINVAL;

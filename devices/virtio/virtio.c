@@ -3,6 +3,7 @@
 #include "devices/virtio/virtio.h"
 
 #include <stdio.h>
+#include <string.h>
 
 uint64_t virtio_core_features(void)
 {
@@ -25,4 +26,13 @@ void virtio_dev_broken(struct virtio_dev *d, unsigned int q, const char *why)
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
 	if (d->irq)
 		d->irq->config(d->irq_opaque);
+}
+
+void virtio_config_copy(void *data, uint32_t off, unsigned int size, const void *cfg,
+			uint32_t cfg_size)
+{
+	memset(data, 0, size);
+	if (off < cfg_size)
+		memcpy(data, (const uint8_t *)cfg + off,
+		       size < cfg_size - off ? size : cfg_size - off);
 }

@@ -97,4 +97,9 @@ void virtio_queue_notify(struct virtio_dev *d, unsigned int q);
  * configuration interrupt (virtio 1.x 2.1.2). */
 void virtio_dev_broken(struct virtio_dev *d, unsigned int q, const char *why);
 
+/* config_read helper: copy [off, off+size) of a device's config structure
+ * of cfg_size bytes into data, zeros past its end. */
+void virtio_config_copy(void *data, uint32_t off, unsigned int size, const void *cfg,
+			uint32_t cfg_size);
+
 #endif

@@ -3,14 +3,13 @@
 #include "devices/virtio/vsock.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "devices/virtio/loop.h"
 #include "devices/virtio/vsock_mux.h"
 #include "vmm/options.h"
 
@@ -23,15 +22,14 @@
 /* Largest payload accepted from the guest (Linux sends at most 64 KiB). */
 #define VSOCK_MAX_PKT (64u * 1024)
 
-enum { EV_RX, EV_TX, EV_EVT, EV_MUX, EV_STOP };
+/* loop tags: the queue numbers, then the muxer */
+enum { EV_MUX = 3 };
 
 struct vsock {
 	struct virtio_dev vdev;
 	struct virtio_vsock_config config;
 	struct vsock_mux mux;
-	pthread_t thread;
-	bool running;
-	int ep, stop_efd;
+	struct virtio_loop loop;
 	struct virtq_chain txc;
 	struct virtq_chain rxc; /* popped, not yet filled */
 	bool rxc_valid;
@@ -134,39 +132,15 @@ static void rx_run(struct vsock *v)
 		virtio_queue_notify(&v->vdev, VSOCK_RX);
 }
 
-static void *vsock_main(void *arg)
+static void vsock_run(void *opaque, uint64_t fired)
 {
-	struct vsock *v = arg;
+	struct vsock *v = opaque;
 
+	(void)fired; /* any event: guest packets first (they may free credit or
+		      * answer requests), then the sockets, then the guest's rx */
 	tx_run(v);
 	vsock_mux_poll(&v->mux);
 	rx_run(v);
-	for (;;) {
-		struct epoll_event evs[8];
-		int n = epoll_wait(v->ep, evs, 8, -1);
-		if (n < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < n; i++) {
-			uint64_t val;
-			uint32_t tag = evs[i].data.u32;
-			if (tag == EV_STOP)
-				return NULL;
-			if (tag != EV_MUX && read(v->vdev.kick_fd[tag], &val, sizeof(val)) < 0 &&
-			    errno != EAGAIN)
-				return NULL;
-		}
-		/* guest packets first: they may free credit or answer requests */
-		tx_run(v);
-		vsock_mux_poll(&v->mux);
-		rx_run(v);
-	}
-	return NULL;
-}
-
-static int ep_add(int ep, int fd, uint32_t tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
 static int vsock_activate(struct virtio_dev *vd)
@@ -176,46 +150,25 @@ static int vsock_activate(struct virtio_dev *vd)
 
 	if (!vd->vq[VSOCK_RX].ready || !vd->vq[VSOCK_TX].ready)
 		return 0;
-	v->ep = epoll_create1(EPOLL_CLOEXEC);
-	v->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (v->ep < 0 || v->stop_efd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	if ((rc = ep_add(v->ep, v->stop_efd, EV_STOP)) ||
-	    (rc = ep_add(v->ep, vd->kick_fd[VSOCK_RX], EV_RX)) ||
-	    (rc = ep_add(v->ep, vd->kick_fd[VSOCK_TX], EV_TX)) ||
-	    (rc = ep_add(v->ep, vsock_mux_fd(&v->mux), EV_MUX)))
-		goto fail;
-	/* the event queue only holds buffers (for transport resets) */
-	if (vd->kick_fd[VSOCK_EVT] >= 0 && (rc = ep_add(v->ep, vd->kick_fd[VSOCK_EVT], EV_EVT)))
-		goto fail;
-	rc = -pthread_create(&v->thread, NULL, vsock_main, v);
+	rc = virtio_loop_init(&v->loop, vsock_run, v);
 	if (rc)
-		goto fail;
-	v->running = true;
-	return 0;
-fail:
-	if (v->ep >= 0)
-		close(v->ep);
-	if (v->stop_efd >= 0)
-		close(v->stop_efd);
+		return rc;
+	if ((rc = virtio_loop_add(&v->loop, vd->kick_fd[VSOCK_RX], EPOLLIN, VSOCK_RX, true)) ||
+	    (rc = virtio_loop_add(&v->loop, vd->kick_fd[VSOCK_TX], EPOLLIN, VSOCK_TX, true)) ||
+	    (rc = virtio_loop_add(&v->loop, vsock_mux_fd(&v->mux), EPOLLIN, EV_MUX, false)) ||
+	    /* the event queue only holds buffers (for transport resets) */
+	    (vd->kick_fd[VSOCK_EVT] >= 0 &&
+	     (rc = virtio_loop_add(&v->loop, vd->kick_fd[VSOCK_EVT], EPOLLIN, VSOCK_EVT, true))) ||
+	    (rc = virtio_loop_start(&v->loop)))
+		virtio_loop_stop(&v->loop);
 	return rc;
 }
 
 static void vsock_reset(struct virtio_dev *vd)
 {
 	struct vsock *v = vd->priv;
-	uint64_t one = 1;
 
-	if (v->running) {
-		if (write(v->stop_efd, &one, sizeof(one)) != sizeof(one))
-			perror("svmm: virtio-vsock stop");
-		pthread_join(v->thread, NULL);
-		close(v->ep);
-		close(v->stop_efd);
-		v->running = false;
-	}
+	virtio_loop_stop(&v->loop);
 	v->rxc_valid = false;
 	/* the guest forgot its connections: so do we */
 	vsock_mux_reset(&v->mux);
@@ -225,10 +178,7 @@ static void vsock_config_read(struct virtio_dev *vd, uint32_t off, void *data, u
 {
 	struct vsock *v = vd->priv;
 
-	memset(data, 0, size);
-	if (off < sizeof(v->config))
-		memcpy(data, (uint8_t *)&v->config + off,
-		       size < sizeof(v->config) - off ? size : sizeof(v->config) - off);
+	virtio_config_copy(data, off, size, &v->config, sizeof(v->config));
 }
 
 static void vsock_free(struct virtio_dev *vd)
