@@ -237,77 +237,34 @@ out:
 		virtio_queue_notify(&n->vdev, 2 * qp->idx);
 }
 
-/* Send the guest's frames to the TAP: header and frame go as they are. */
-static void tx_run(struct net_qp *qp)
+/* A frame from the guest to the TAP: header and frame go as they are. */
+static uint32_t tx_one(void *opaque, struct virtq_chain *c)
 {
-	struct net *n = qp->net;
-	unsigned int qi = 2 * qp->idx + 1;
-	struct virtq *q = &n->vdev.vq[qi];
-	uint16_t before = q->used_idx;
-	char err[160];
-	int rc, budget = NET_BUDGET;
+	struct net_qp *qp = opaque;
 
-	do {
-		while ((rc = virtq_pop(q, &qp->txc, err, sizeof(err))) > 0) {
-			struct virtq_chain *c = &qp->txc;
-			if (c->out_len < NET_HDR_LEN ||
-			    writev(qp->tap_fd, c->out, (int)c->n_out) < 0)
-				qp->tx_dropped++; /* bad header, or the kernel refused it */
-			virtq_push(q, c->head, 0);
-			if (--budget == 0) {
-				/* let rx run; come back through our own kick */
-				uint64_t one = 1;
-				if (write(n->vdev.kick_fd[qi], &one, sizeof(one)) < 0)
-					break;
-				goto out;
-			}
-		}
-		if (rc < 0) {
-			virtio_dev_broken(&n->vdev, qi, err);
-			break;
-		}
-	} while (virtq_enable_notify(q));
-out:
-	if (q->used_idx != before)
-		virtio_queue_notify(&n->vdev, qi);
+	if (c->out_len < NET_HDR_LEN || writev(qp->tap_fd, c->out, (int)c->n_out) < 0)
+		qp->tx_dropped++; /* bad header, or the kernel refused it */
+	return 0;
 }
 
-/* The control queue: only VQ_PAIRS_SET is offered (with MQ). */
-static void ctrl_run(struct net *n)
+/* A control command: only VQ_PAIRS_SET is offered (with MQ). */
+static uint32_t ctrl_one(void *opaque, struct virtq_chain *c)
 {
-	unsigned int qi = 2 * n->n_pairs;
-	struct virtq *q = &n->vdev.vq[qi];
-	uint16_t before = q->used_idx;
-	char err[160];
-	int rc;
+	struct net *n = opaque;
+	struct virtio_net_ctrl_hdr h;
+	uint16_t pairs;
+	uint8_t ack = VIRTIO_NET_ERR;
 
-	do {
-		while ((rc = virtq_pop(q, &n->ctrlc, err, sizeof(err))) > 0) {
-			struct virtq_chain *c = &n->ctrlc;
-			struct virtio_net_ctrl_hdr h;
-			uint16_t pairs;
-			uint8_t ack = VIRTIO_NET_ERR;
-			if (!c->in_len) {
-				virtq_push(q, c->head, 0);
-				continue;
-			}
-			if (iov_to_buf(c->out, c->n_out, 0, &h, sizeof(h)) == sizeof(h) &&
-			    h.class == VIRTIO_NET_CTRL_MQ &&
-			    h.cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET &&
-			    iov_to_buf(c->out, c->n_out, sizeof(h), &pairs, 2) == 2 && pairs >= 1 &&
-			    pairs <= n->n_pairs)
-				ack = VIRTIO_NET_OK;
-			/* the ack is the last writable byte */
-			*in_byte(c, c->in_len - 1) = ack;
-			virtq_push(q, c->head, 1);
-		}
-		if (rc < 0) {
-			virtio_dev_broken(&n->vdev, qi, err);
-			break;
-		}
-	} while (virtq_enable_notify(q));
-	if (q->used_idx != before)
-		virtio_queue_notify(&n->vdev, qi);
+	if (!c->in_len)
+		return 0;
+	if (iov_to_buf(c->out, c->n_out, 0, &h, sizeof(h)) == sizeof(h) &&
+	    h.class == VIRTIO_NET_CTRL_MQ && h.cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET &&
+	    iov_to_buf(c->out, c->n_out, sizeof(h), &pairs, 2) == 2 && pairs >= 1 &&
+	    pairs <= n->n_pairs)
+		ack = VIRTIO_NET_OK;
+	/* the ack is the last writable byte */
+	*in_byte(c, c->in_len - 1) = ack;
+	return 1;
 }
 
 static void qp_run(void *opaque, uint64_t fired)
@@ -315,13 +272,15 @@ static void qp_run(void *opaque, uint64_t fired)
 	struct net_qp *qp = opaque;
 
 	if (fired & FIRED(EV_TX_KICK))
-		tx_run(qp);
+		virtio_queue_serve(&qp->net->vdev, 2 * qp->idx + 1, &qp->txc, NET_BUDGET, tx_one,
+				   qp);
 	if (fired & (FIRED(EV_RX_KICK) | FIRED(EV_TAP)))
 		rx_run(qp);
 	/* the control queue belongs to pair 0's thread */
 	if ((fired & FIRED(EV_CTRL_KICK)) && qp->net->has_ctrl && !qp->idx &&
 	    qp->net->vdev.vq[2 * qp->net->n_pairs].ready)
-		ctrl_run(qp->net);
+		virtio_queue_serve(&qp->net->vdev, 2 * qp->net->n_pairs, &qp->net->ctrlc,
+				   NET_BUDGET, ctrl_one, qp->net);
 }
 
 static void qp_stop(struct net_qp *qp)

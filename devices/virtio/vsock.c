@@ -31,62 +31,40 @@ struct vsock {
 	struct vsock_mux mux;
 	struct virtio_loop loop;
 	struct virtq_chain txc;
+	struct iovec payload[VIRTQ_MAX_SEGS];
 	struct virtq_chain rxc; /* popped, not yet filled */
 	bool rxc_valid;
 };
 
-/* Guest packets from the transmit queue into the muxer. */
-static void tx_run(struct vsock *v)
+/* A guest packet from the transmit queue into the muxer; malformed ones
+ * are dropped (the guest times out). */
+static uint32_t tx_one(void *opaque, struct virtq_chain *c)
 {
-	struct virtq *q = &v->vdev.vq[VSOCK_TX];
-	uint16_t before = q->used_idx;
-	char err[160];
-	int rc, budget = VSOCK_BUDGET;
+	struct vsock *v = opaque;
+	struct virtio_vsock_hdr h;
 
-	do {
-		while ((rc = virtq_pop(q, &v->txc, err, sizeof(err))) > 0) {
-			struct virtq_chain *c = &v->txc;
-			struct virtio_vsock_hdr h;
-			if (iov_to_buf(c->out, c->n_out, 0, &h, sizeof(h)) == sizeof(h) &&
-			    h.len <= VSOCK_MAX_PKT && h.len <= c->out_len - sizeof(h)) {
-				/* the payload: the readable bytes after the header */
-				struct iovec pl[VIRTQ_MAX_SEGS];
-				unsigned int n = 0;
-				size_t skip = sizeof(h), left = h.len;
-				for (unsigned int i = 0; i < c->n_out && left; i++) {
-					if (skip >= c->out[i].iov_len) {
-						skip -= c->out[i].iov_len;
-						continue;
-					}
-					size_t k = c->out[i].iov_len - skip;
-					if (k > left)
-						k = left;
-					pl[n++] = (struct iovec){ (char *)c->out[i].iov_base + skip,
-								  k };
-					left -= k;
-					skip = 0;
-				}
-				if (h.op != VIRTIO_VSOCK_OP_RW)
-					h.len = 0;
-				vsock_mux_from_guest(&v->mux, &h, pl, n);
-			}
-			/* malformed packets are dropped (the guest times out) */
-			virtq_push(q, c->head, 0);
-			if (--budget == 0) {
-				uint64_t one = 1;
-				if (write(v->vdev.kick_fd[VSOCK_TX], &one, sizeof(one)) < 0)
-					break;
-				goto out;
-			}
+	if (iov_to_buf(c->out, c->n_out, 0, &h, sizeof(h)) != sizeof(h) || h.len > VSOCK_MAX_PKT ||
+	    h.len > c->out_len - sizeof(h))
+		return 0;
+	/* the payload: the readable bytes after the header */
+	unsigned int n = 0;
+	size_t skip = sizeof(h), left = h.len;
+	for (unsigned int i = 0; i < c->n_out && left; i++) {
+		if (skip >= c->out[i].iov_len) {
+			skip -= c->out[i].iov_len;
+			continue;
 		}
-		if (rc < 0) {
-			virtio_dev_broken(&v->vdev, VSOCK_TX, err);
-			break;
-		}
-	} while (virtq_enable_notify(q));
-out:
-	if (q->used_idx != before)
-		virtio_queue_notify(&v->vdev, VSOCK_TX);
+		size_t k = c->out[i].iov_len - skip;
+		if (k > left)
+			k = left;
+		v->payload[n++] = (struct iovec){ (char *)c->out[i].iov_base + skip, k };
+		left -= k;
+		skip = 0;
+	}
+	if (h.op != VIRTIO_VSOCK_OP_RW)
+		h.len = 0;
+	vsock_mux_from_guest(&v->mux, &h, v->payload, n);
+	return 0;
 }
 
 /* Muxer packets into the guest's receive buffers, while both last. */
@@ -138,7 +116,7 @@ static void vsock_run(void *opaque, uint64_t fired)
 
 	(void)fired; /* any event: guest packets first (they may free credit or
 		      * answer requests), then the sockets, then the guest's rx */
-	tx_run(v);
+	virtio_queue_serve(&v->vdev, VSOCK_TX, &v->txc, VSOCK_BUDGET, tx_one, v);
 	vsock_mux_poll(&v->mux);
 	rx_run(v);
 }
