@@ -175,6 +175,18 @@ static void pend(struct vsock_mux *m, struct vsock_conn *c, unsigned int what)
 	rx_enqueue(m, c);
 }
 
+/* Watch the listener, or stop for now (out of file descriptors: the
+ * pending connection would wake us for ever). */
+static void listen_watch(struct vsock_mux *m, bool on)
+{
+	struct epoll_event e = { .events = on ? EPOLLIN : 0, .data.ptr = NULL };
+
+	if (m->listen_paused == !on)
+		return;
+	if (epoll_ctl(m->ep, EPOLL_CTL_MOD, m->listen_fd, &e) == 0)
+		m->listen_paused = !on;
+}
+
 static struct vsock_conn *conn_new(struct vsock_mux *m, int fd, enum conn_state st)
 {
 	struct vsock_conn *c = calloc(1, sizeof(*c));
@@ -216,6 +228,8 @@ static void conn_free(struct vsock_mux *m, struct vsock_conn *c)
 	free(c->buf);
 	free(c);
 	m->n_conns--;
+	if (m->listen_paused)
+		listen_watch(m, true);
 }
 
 /* Reset a connection: tell the guest (when it knows the connection) and
@@ -597,10 +611,14 @@ static void accept_all(struct vsock_mux *m)
 {
 	for (;;) {
 		int fd = accept4(m->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				listen_watch(m, false); /* until a connection closes */
 			return;
+		}
 		if (m->n_conns >= MUX_MAX_CONNS || !conn_new(m, fd, CS_HOST_CMD))
-			close(fd);
+			close(fd); /* the host sees EOF */
 	}
 }
 

@@ -38,7 +38,8 @@ struct vsock_mux {
 	char path[108];
 	uint64_t guest_cid;
 	int listen_fd;
-	int ep; /* epoll over the listener and every connection */
+	bool listen_paused; /* out of fds: not accepting until one closes */
+	int ep;		    /* epoll over the listener and every connection */
 	struct vsock_conn **hash;
 	unsigned int n_conns;
 	uint32_t next_local_port;

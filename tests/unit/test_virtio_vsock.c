@@ -5,6 +5,7 @@
  * the host's programs on the sockets, and checks the packets, the data in
  * both directions and the credit flow control.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,7 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
@@ -483,6 +487,53 @@ static void hundred_connections(void **state)
 	guest_free(g);
 }
 
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 3; /* ., .. and the DIR's own fd */
+}
+
+/* Out of file descriptors, the muxer stops accepting (rather than spin on
+ * the pending connection) and goes on once connections close. */
+static void fd_exhaustion(void **state)
+{
+	(void)state;
+	enum { CLIENTS = 12 };
+	struct guest *g = guest_new();
+	assert_int_equal(guest_start(g), 0);
+	struct rlimit old, low;
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = (rlim_t)open_fds() + 4; /* room for four host connections */
+	pid_t pid = fork();
+	if (!pid) {
+		int fds[CLIENTS];
+		for (int i = 0; i < CLIENTS; i++) {
+			fds[i] = unix_connect(g->path);
+			if (write(fds[i], "CONNECT 7\n", 10) != 10)
+				_exit(1);
+		}
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	/* the guest refuses each request; every RST frees a slot */
+	struct virtio_vsock_hdr h;
+	for (int i = 0; i < CLIENTS; i++) {
+		assert_int_equal(guest_recv(g, &h, NULL, 5000), 0);
+		assert_int_equal(h.op, VIRTIO_VSOCK_OP_REQUEST);
+		guest_send(g, VIRTIO_VSOCK_OP_RST, 7, h.src_port, NULL, 0, 0, 0, 0);
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	guest_free(g);
+}
+
 static void stale_socket_replaced(void **state)
 {
 	(void)state;
@@ -540,6 +591,7 @@ int main(void)
 		cmocka_unit_test(refused_gets_rst),
 		cmocka_unit_test(host_to_guest),
 		cmocka_unit_test(hundred_connections),
+		cmocka_unit_test(fd_exhaustion),
 		cmocka_unit_test(stale_socket_replaced),
 	};
 	return cmocka_run_group_tests_name("virtio_vsock", tests, NULL, NULL);
