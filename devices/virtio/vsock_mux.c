@@ -11,6 +11,8 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -19,8 +21,13 @@
 #define MUX_BUCKETS    4096
 #define MUX_CMD_MAX    32 /* "CONNECT 4294967295\n" fits */
 #define MUX_POLL_BATCH 64
-#define VSOCK_HDR_LEN  sizeof(struct virtio_vsock_hdr)
-#define SHUT_BOTH      (VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND)
+/* How long the guest may leave a host-initiated REQUEST unanswered, and a
+ * connection the host closed without its RST; then we reset it. */
+#define MUX_REQUEST_TIMEOUT_MS	2000
+#define MUX_SHUTDOWN_TIMEOUT_MS 2000
+#define MUX_SWEEP_MS		500
+#define VSOCK_HDR_LEN		sizeof(struct virtio_vsock_hdr)
+#define SHUT_BOTH		(VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND)
 
 /* Control packets a connection owes the guest. */
 enum {
@@ -61,7 +68,40 @@ struct vsock_conn {
 
 	char cmd[MUX_CMD_MAX];
 	unsigned int cmd_len;
+	uint64_t deadline; /* CLOCK_MONOTONIC ms; 0: none */
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The sweep timer runs only while some connection has a deadline. */
+static void sweep_timer(struct vsock_mux *m, bool on)
+{
+	struct itimerspec it = { 0 };
+	if (on)
+		it.it_value.tv_nsec = it.it_interval.tv_nsec = MUX_SWEEP_MS * 1000000L;
+	timerfd_settime(m->timer_fd, 0, &it, NULL);
+}
+
+static void set_deadline(struct vsock_mux *m, struct vsock_conn *c, unsigned int ms)
+{
+	if (!c->deadline && m->n_deadlines++ == 0)
+		sweep_timer(m, true);
+	c->deadline = now_ms() + ms;
+}
+
+static void clear_deadline(struct vsock_mux *m, struct vsock_conn *c)
+{
+	if (!c->deadline)
+		return;
+	c->deadline = 0;
+	if (--m->n_deadlines == 0)
+		sweep_timer(m, false);
+}
 
 /* All connections, to tear them down; kept off the hash until ported. */
 static struct vsock_conn *all_list(struct vsock_mux *m)
@@ -214,6 +254,7 @@ static struct vsock_conn *conn_new(struct vsock_mux *m, int fd, enum conn_state 
 
 static void conn_free(struct vsock_mux *m, struct vsock_conn *c)
 {
+	clear_deadline(m, c);
 	rx_remove(m, c);
 	hash_del(m, c);
 	if (c->all_prev)
@@ -400,6 +441,7 @@ void vsock_mux_from_guest(struct vsock_mux *m, const struct virtio_vsock_hdr *h,
 			break;
 		}
 		c->state = CS_ESTABLISHED;
+		clear_deadline(m, c);
 		char ok[32];
 		int len = snprintf(ok, sizeof(ok), "OK %u\n", c->local_port);
 		/* a fresh socket's buffer takes a line */
@@ -500,6 +542,8 @@ static size_t conn_packet(struct vsock_mux *m, struct vsock_conn *c, const struc
 			c->eof = true;
 			h.op = VIRTIO_VSOCK_OP_SHUTDOWN;
 			h.flags = c->hup ? SHUT_BOTH : VIRTIO_VSOCK_SHUTDOWN_SEND;
+			if (c->hup) /* gone both ways: the guest owes us an RST */
+				set_deadline(m, c, MUX_SHUTDOWN_TIMEOUT_MS);
 		} else {
 			c->readable = false;
 		}
@@ -602,6 +646,7 @@ static void host_cmd(struct vsock_mux *m, struct vsock_conn *c)
 	c->peer_port = (uint32_t)port;
 	c->state = CS_CONNECTING;
 	c->peer_buf_alloc = 0;
+	set_deadline(m, c, MUX_REQUEST_TIMEOUT_MS);
 	hash_add(m, c);
 	pend(m, c, P_REQUEST);
 	conn_update(m, c);
@@ -622,6 +667,21 @@ static void accept_all(struct vsock_mux *m)
 	}
 }
 
+/* Reset the connections whose deadline passed. */
+static void sweep(struct vsock_mux *m)
+{
+	uint64_t v, now = now_ms();
+
+	if (read(m->timer_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	for (struct vsock_conn *c = all_list(m); c; c = c->all_next) {
+		if (c->deadline && c->deadline <= now) {
+			clear_deadline(m, c);
+			conn_reset(m, c); /* not freed here: the RST goes first */
+		}
+	}
+}
+
 void vsock_mux_poll(struct vsock_mux *m)
 {
 	struct epoll_event evs[MUX_POLL_BATCH];
@@ -634,6 +694,10 @@ void vsock_mux_poll(struct vsock_mux *m)
 			uint32_t e = evs[i].events;
 			if (!c) {
 				accept_all(m);
+				continue;
+			}
+			if ((void *)c == &m->timer_fd) {
+				sweep(m);
 				continue;
 			}
 			if (c->state == CS_HOST_CMD) {
@@ -703,7 +767,7 @@ int vsock_mux_init(struct vsock_mux *m, const char *path, uint64_t guest_cid, ch
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	m->listen_fd = -1;
+	m->listen_fd = m->timer_fd = m->ep = -1;
 	m->guest_cid = guest_cid;
 	m->next_local_port = MUX_LOCAL_PORT0;
 	snprintf(m->path, sizeof(m->path), "%s", path);
@@ -714,7 +778,10 @@ int vsock_mux_init(struct vsock_mux *m, const char *path, uint64_t guest_cid, ch
 	/* one extra slot: the list of all connections */
 	m->hash = calloc(MUX_BUCKETS + 1, sizeof(*m->hash));
 	m->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!m->hash || m->ep < 0) {
+	m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	struct epoll_event te = { .events = EPOLLIN, .data.ptr = &m->timer_fd };
+	if (!m->hash || m->ep < 0 || m->timer_fd < 0 ||
+	    epoll_ctl(m->ep, EPOLL_CTL_ADD, m->timer_fd, &te) < 0) {
 		rc = m->hash ? -errno : -ENOMEM;
 		goto fail;
 	}
@@ -732,6 +799,8 @@ fail:
 		close(m->listen_fd);
 	if (m->ep >= 0)
 		close(m->ep);
+	if (m->timer_fd >= 0)
+		close(m->timer_fd);
 	free(m->hash);
 	m->hash = NULL;
 	return rc;
@@ -754,6 +823,7 @@ void vsock_mux_close(struct vsock_mux *m)
 	vsock_mux_reset(m);
 	close(m->listen_fd);
 	close(m->ep);
+	close(m->timer_fd);
 	unlink(m->path);
 	free(m->hash);
 	m->hash = NULL;

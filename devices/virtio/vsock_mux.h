@@ -16,6 +16,12 @@
  * buffers. Nothing blocks: every socket is non-blocking and watched by the
  * muxer's own epoll fd, which the device's thread polls.
  *
+ * A REQUEST the guest leaves unanswered, or a connection the host closed
+ * whose RST the guest does not send, is reset after a timeout.
+ *
+ * A REQUEST the guest leaves unanswered, or a connection the host closed
+ * whose RST the guest does not send, is reset after a timeout.
+ *
  * Not thread-safe: one thread (the device's) drives a muxer.
  */
 #ifndef SVMM_DEVICES_VIRTIO_VSOCK_MUX_H
@@ -39,7 +45,9 @@ struct vsock_mux {
 	uint64_t guest_cid;
 	int listen_fd;
 	bool listen_paused; /* out of fds: not accepting until one closes */
-	int ep;		    /* epoll over the listener and every connection */
+	int ep;		    /* epoll over the listener, the sweep timer and every connection */
+	int timer_fd;
+	unsigned int n_deadlines;
 	struct vsock_conn **hash;
 	unsigned int n_conns;
 	uint32_t next_local_port;

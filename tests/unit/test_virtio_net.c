@@ -552,6 +552,34 @@ static void rx_checksum_offload(void **state)
 	}
 }
 
+/* A guest that breaks the transmit queue (a descriptor chain that loops)
+ * gets NEEDS_RESET and a configuration interrupt; the device stays up and
+ * a reset brings the queues back. */
+static void hostile_queue(void **state)
+{
+	(void)state;
+	if (!have_netns)
+		skip();
+	struct virtio_dev *vd = make_net("tap=svt7");
+	struct fq_set s;
+	assert_int_equal(fq_attach(&s, vd, 2, 64, vd->features), 0);
+	struct fq *tx = &s.q[1];
+	uint64_t g[2] = { fq_alloc(&s, 64), fq_alloc(&s, 64) };
+	uint32_t l[2] = { 64, 64 };
+	bool w[2] = { false, false };
+	uint16_t head = fq_add(tx, g, l, w, 2);
+	struct virtq_desc *d = (struct virtq_desc *)(s.f.ram + tx->desc);
+	d[head + 1].flags |= VIRTQ_DESC_F_NEXT;
+	d[head + 1].next = head; /* back to the start */
+	fq_kick(tx);
+	for (int i = 0; i < 500 && !(vd->status & VIRTIO_STATUS_NEEDS_RESET); i++)
+		usleep(10000);
+	assert_true(vd->status & VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(s.f.config_irqs, 1);
+	vd->ops->reset(vd);
+	fq_free(&s);
+}
+
 /* Two queue pairs on two TAP queues, and the control queue's MQ command. */
 static void multiqueue(void **state)
 {
@@ -636,6 +664,7 @@ int main(void)
 		cmocka_unit_test(rx_single_buffer),
 		cmocka_unit_test(rx_checksum_offload),
 		cmocka_unit_test(multiqueue),
+		cmocka_unit_test(hostile_queue),
 	};
 	return cmocka_run_group_tests_name("virtio_net", tests, group_setup, NULL);
 }

@@ -426,6 +426,47 @@ static void host_to_guest(void **state)
 	guest_free(g);
 }
 
+/* A guest that never answers a host CONNECT, or never sends the RST after
+ * the host hung up, has the connection reset after a timeout. */
+static void timeouts(void **state)
+{
+	(void)state;
+	struct guest *g = guest_new();
+	assert_int_equal(guest_start(g), 0);
+	struct virtio_vsock_hdr h;
+	char buf[64];
+
+	int fd = unix_connect(g->path);
+	assert_int_equal(write(fd, "CONNECT 9\n", 10), 10);
+	assert_int_equal(guest_recv(g, &h, NULL, 5000), 0);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_REQUEST);
+	uint32_t hp = h.src_port;
+	/* no answer: an RST comes, and the host sees EOF */
+	assert_int_equal(guest_recv(g, &h, NULL, 5000), 0);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RST);
+	assert_int_equal(h.src_port, hp);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 0);
+	close(fd);
+
+	char p[140];
+	snprintf(p, sizeof(p), "%s_77", g->path);
+	int lfd = unix_listen(p);
+	guest_send(g, VIRTIO_VSOCK_OP_REQUEST, 7000, 77, NULL, 0, 65536, 0, 0);
+	assert_int_equal(guest_recv(g, &h, NULL, 5000), 0);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RESPONSE);
+	fd = accept_timeout(lfd);
+	close(fd);
+	assert_int_equal(guest_recv(g, &h, NULL, 5000), 0);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_SHUTDOWN);
+	assert_int_equal(h.flags, VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND);
+	/* the guest keeps quiet: the device resets it */
+	assert_int_equal(guest_recv(g, &h, NULL, 5000), 0);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RST);
+	assert_int_equal(h.dst_port, 7000);
+	close(lfd);
+	guest_free(g);
+}
+
 /* 100 guest connections at once, each with its own data both ways. */
 static void hundred_connections(void **state)
 {
@@ -590,6 +631,7 @@ int main(void)
 		cmocka_unit_test(guest_to_host),
 		cmocka_unit_test(refused_gets_rst),
 		cmocka_unit_test(host_to_guest),
+		cmocka_unit_test(timeouts),
 		cmocka_unit_test(hundred_connections),
 		cmocka_unit_test(fd_exhaustion),
 		cmocka_unit_test(stale_socket_replaced),
