@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/acpi.h"
 #include "vmm/cli.h"
 
 static int cmd_version(int argc, char **argv)
@@ -18,6 +19,7 @@ static int cmd_help(int argc, char **argv);
 static const struct svmm_cmd commands[] = {
 	{ "help", "show this help", cmd_help },
 	{ "version", "print the version", cmd_version },
+	{ "acpi-dump", "write the ACPI tables to DIR (debug)", cmd_acpi_dump },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

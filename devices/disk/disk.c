@@ -2,9 +2,10 @@
 /* Opening disk images, probing their format, and the raw format. */
 #include "devices/disk/disk.h"
 
+#include "devices/disk/qcow2.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,18 +40,10 @@ static int raw_flush(struct disk *d)
 	return 0; /* no metadata of our own: fdatasync is the device's job */
 }
 
-static int raw_discard(struct disk *d, uint64_t off, uint64_t len)
-{
-	if (fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len))
-		return -errno;
-	return 0;
-}
-
 const struct disk_format disk_format_raw = {
 	.name = "raw",
 	.map = raw_map,
 	.flush = raw_flush,
-	.discard = raw_discard,
 };
 
 static const uint8_t qcow2_magic[4] = { 'Q', 'F', 'I', 0xfb };
@@ -99,10 +92,18 @@ int disk_open(struct disk *d, const struct disk_open_opts *o, char *err, unsigne
 	if (type == DISK_IMAGE_AUTO)
 		type = is_qcow2 ? DISK_IMAGE_QCOW2 : DISK_IMAGE_RAW;
 	if (type == DISK_IMAGE_QCOW2) {
-		close(d->fd);
-		return fail(err, errlen, -ENOTSUP,
-			    "disk '%s': qcow2 images are not supported yet (use a raw image)",
-			    o->path);
+		if (!is_qcow2) {
+			close(d->fd);
+			return fail(err, errlen, -EINVAL,
+				    "disk '%s': image_type=qcow2 but the file has no qcow2 header",
+				    o->path);
+		}
+		int rc = qcow2_open(d, err, errlen);
+		if (rc < 0) {
+			close(d->fd);
+			d->fd = -1;
+		}
+		return rc;
 	}
 	if (is_qcow2 && o->type == DISK_IMAGE_RAW)
 		fprintf(stderr,

@@ -43,8 +43,6 @@ struct disk_format {
 	int (*map)(struct disk *d, uint64_t off, uint64_t len, bool write, struct disk_extent *e);
 	/* Make metadata durable before a FLUSH completes. */
 	int (*flush)(struct disk *d);
-	/* Drop the guest range (best effort; reads may then return zeros). */
-	int (*discard)(struct disk *d, uint64_t off, uint64_t len);
 	void (*close)(struct disk *d);
 };
 

@@ -241,43 +241,57 @@ static void start_rw(struct blk_queue *bq, struct blk_req *r, uint64_t off)
 	}
 }
 
-/* Start FLUSH, DISCARD or WRITE_ZEROES as one io_uring operation. */
+/* Start FLUSH, or DISCARD / WRITE_ZEROES as one fallocate per mapped extent
+ * (unallocated extents already read as zeros). */
 static void start_simple(struct blk_queue *bq, struct blk_req *r, uint32_t type,
 			 const struct blk_range *range)
 {
 	struct disk *d = &bq->blk->disk;
-	struct io_uring_sqe *sqe;
-	struct blk_op *op = malloc(sizeof(*op));
+	uint64_t off = range->sector * DISK_SECTOR,
+		 len = (uint64_t)range->num_sectors * DISK_SECTOR;
+	int mode = FALLOC_FL_KEEP_SIZE;
 
-	if (!op || !(sqe = get_sqe(bq))) {
-		free(op);
-		r->error = -ENOMEM;
-		return;
-	}
-	op->req = r;
-	op->n = 0;
 	if (type == VIRTIO_BLK_T_FLUSH) {
 		int rc = d->fmt->flush(d);
 		if (rc < 0) {
-			free(op);
-			io_uring_prep_nop(sqe);
-			io_uring_sqe_set_data(sqe, NULL);
 			r->error = rc;
 			return;
 		}
-		io_uring_prep_fsync(sqe, d->fd, IORING_FSYNC_DATASYNC);
+	} else if (type == VIRTIO_BLK_T_DISCARD || (range->flags & WRITE_ZEROES_FLAG_UNMAP)) {
+		mode |= FALLOC_FL_PUNCH_HOLE;
 	} else {
-		uint64_t off = range->sector * DISK_SECTOR,
-			 len = (uint64_t)range->num_sectors * DISK_SECTOR;
-		int mode = FALLOC_FL_KEEP_SIZE;
-		if (type == VIRTIO_BLK_T_DISCARD || (range->flags & WRITE_ZEROES_FLAG_UNMAP))
-			mode |= FALLOC_FL_PUNCH_HOLE;
-		else
-			mode |= FALLOC_FL_ZERO_RANGE;
-		io_uring_prep_fallocate(sqe, d->fd, mode, off, len);
+		mode |= FALLOC_FL_ZERO_RANGE;
 	}
-	io_uring_sqe_set_data(sqe, op);
-	r->pending++;
+	for (uint64_t pos = 0; type == VIRTIO_BLK_T_FLUSH || pos < len;) {
+		struct disk_extent e = { .len = len - pos };
+		if (type != VIRTIO_BLK_T_FLUSH) {
+			int rc = d->fmt->map(d, off + pos, len - pos, false, &e);
+			if (rc < 0 || !e.len) {
+				r->error = rc < 0 ? rc : -EIO;
+				return;
+			}
+			pos += e.len;
+			if (e.zero)
+				continue;
+		}
+		struct blk_op *op = malloc(sizeof(*op));
+		struct io_uring_sqe *sqe = op ? get_sqe(bq) : NULL;
+		if (!sqe) {
+			free(op);
+			r->error = -ENOMEM;
+			return;
+		}
+		op->req = r;
+		op->n = 0;
+		if (type == VIRTIO_BLK_T_FLUSH)
+			io_uring_prep_fsync(sqe, d->fd, IORING_FSYNC_DATASYNC);
+		else
+			io_uring_prep_fallocate(sqe, d->fd, mode, e.host_off, e.len);
+		io_uring_sqe_set_data(sqe, op);
+		r->pending++;
+		if (type == VIRTIO_BLK_T_FLUSH)
+			return;
+	}
 }
 
 static bool range_ok(const struct disk *d, uint64_t sector, uint64_t bytes)

@@ -34,26 +34,26 @@
 #define NOTIFY_MULT    4
 
 /* virtio_pci_common_cfg offsets. */
-#define CC_DFSELECT	   0x00
-#define CC_DF		   0x04
-#define CC_GFSELECT	   0x08
-#define CC_GF		   0x0c
-#define CC_MSIX		   0x10
-#define CC_NUMQ		   0x12
-#define CC_STATUS	   0x14
-#define CC_CFGGENERATION   0x15
-#define CC_Q_SELECT	   0x16
-#define CC_Q_SIZE	   0x18
-#define CC_Q_MSIX	   0x1a
-#define CC_Q_ENABLE	   0x1c
-#define CC_Q_NOFF	   0x1e
-#define CC_Q_DESCLO	   0x20
-#define CC_Q_DESCHI	   0x24
-#define CC_Q_AVAILLO	   0x28
-#define CC_Q_AVAILHI	   0x2c
-#define CC_Q_USEDLO	   0x30
-#define CC_Q_USEDHI	   0x34
-#define CC_SIZE		   0x38
+#define CC_DFSELECT	 0x00
+#define CC_DF		 0x04
+#define CC_GFSELECT	 0x08
+#define CC_GF		 0x0c
+#define CC_MSIX		 0x10
+#define CC_NUMQ		 0x12
+#define CC_STATUS	 0x14
+#define CC_CFGGENERATION 0x15
+#define CC_Q_SELECT	 0x16
+#define CC_Q_SIZE	 0x18
+#define CC_Q_MSIX	 0x1a
+#define CC_Q_ENABLE	 0x1c
+#define CC_Q_NOFF	 0x1e
+#define CC_Q_DESCLO	 0x20
+#define CC_Q_DESCHI	 0x24
+#define CC_Q_AVAILLO	 0x28
+#define CC_Q_AVAILHI	 0x2c
+#define CC_Q_USEDLO	 0x30
+#define CC_Q_USEDHI	 0x34
+#define CC_SIZE		 0x38
 
 /* virtio_pci_cap after the id and next bytes. */
 struct vcap {
@@ -154,7 +154,8 @@ static void set_status(struct virtio_pci *vp, uint8_t status)
 		vd->status = status;
 		if (!(status & VIRTIO_STATUS_FEATURES_OK) || vd->ops->activate(vd) < 0) {
 			fprintf(stderr, "svmm: %s: cannot start the device\n", vd->name);
-			vd->status = (status & ~VIRTIO_STATUS_DRIVER_OK) | VIRTIO_STATUS_NEEDS_RESET;
+			vd->status =
+				(status & ~VIRTIO_STATUS_DRIVER_OK) | VIRTIO_STATUS_NEEDS_RESET;
 		}
 		return;
 	}
@@ -181,7 +182,8 @@ static uint32_t common_read(struct virtio_pci *vp, unsigned int off)
 	case CC_GFSELECT:
 		return vp->gfselect;
 	case CC_GF:
-		return vp->gfselect < 2 ? (uint32_t)(vd->driver_features >> (32 * vp->gfselect)) : 0;
+		return vp->gfselect < 2 ? (uint32_t)(vd->driver_features >> (32 * vp->gfselect))
+					: 0;
 	case CC_MSIX:
 		return vp->config_vector;
 	case CC_NUMQ:
@@ -342,7 +344,7 @@ static void bar_access(struct virtio_pci *vp, uint64_t off, void *data, unsigned
 	}
 	if (is_write)
 		memcpy(&v, data, size);
-	if (off >= BAR_COMMON && off < BAR_COMMON + CC_SIZE) {
+	if (off < BAR_COMMON + CC_SIZE) { /* BAR_COMMON is 0 */
 		unsigned int o = off - BAR_COMMON;
 		pthread_mutex_lock(&vp->lock);
 		if (common_width(o) == size && !(o % size)) {
@@ -372,7 +374,8 @@ static void bar_access(struct virtio_pci *vp, uint64_t off, void *data, unsigned
 		memcpy(data, &v, size);
 }
 
-static void pci_bar_read(void *opaque, unsigned int bar, uint64_t off, void *data, unsigned int size)
+static void pci_bar_read(void *opaque, unsigned int bar, uint64_t off, void *data,
+			 unsigned int size)
 {
 	if (bar == 0)
 		bar_access(opaque, off, data, size, false);
@@ -472,8 +475,9 @@ static uint32_t class_of(uint16_t device_id)
 
 static int add_vcap(struct virtio_pci *vp, uint8_t type, uint32_t off, uint32_t len)
 {
-	struct vcap c = { .cap_len = sizeof(c) + 2, .cfg_type = type, .bar = 0, .offset = off,
-			  .length = len };
+	struct vcap c = {
+		.cap_len = sizeof(c) + 2, .cfg_type = type, .bar = 0, .offset = off, .length = len
+	};
 	return pci_dev_add_cap(&vp->pci, PCI_CAP_ID_VNDR, &c, sizeof(c));
 }
 
