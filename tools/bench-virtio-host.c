@@ -47,14 +47,6 @@ static uint16_t used_idx(struct fq *q)
 	return __atomic_load_n(&fq_usedp(q)[1], __ATOMIC_ACQUIRE);
 }
 
-/* As a Linux driver does before sleeping: ask for an interrupt as soon as
- * the used index passes `seen` (EVENT_IDX's used_event). */
-static void arm(struct fq *q, uint16_t seen)
-{
-	__atomic_store_n(&fq_avail(q)[2 + q->size], seen, __ATOMIC_RELEASE);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-}
-
 /* Wait (1 ms at most) for an interrupt. */
 static void wait_irq(struct fq_set *s)
 {
@@ -134,7 +126,7 @@ static void net_tx(uint32_t len, bool gso)
 			posted++;
 		}
 		fq_kick(tx);
-		arm(tx, done);
+		fq_arm(tx, done);
 		while (used_idx(tx) == done)
 			wait_irq(&s);
 		uint16_t u = used_idx(tx);
@@ -198,7 +190,7 @@ static void net_rx(void)
 	while ((tn = now()) - t0 < secs) {
 		uint16_t u = used_idx(rx);
 		if (u == done) {
-			arm(rx, done);
+			fq_arm(rx, done);
 			if (used_idx(rx) == done)
 				wait_irq(&s);
 			continue;
@@ -317,7 +309,7 @@ static void vsock_bench(void)
 	while ((tn = now()) - t0 < secs) {
 		uint16_t u = used_idx(rx);
 		if (u == rxd) {
-			arm(rx, rxd);
+			fq_arm(rx, rxd);
 			if (used_idx(rx) == rxd)
 				wait_irq(&s);
 			continue;
@@ -378,8 +370,8 @@ static void vsock_bench(void)
 			vsock_send(&s, txb[txp++ % SLOTS], VIRTIO_VSOCK_OP_RW, 32768, fwd);
 			tx_cnt += 32768;
 		} else {
-			arm(rx, rxd);
-			arm(tx, txd);
+			fq_arm(rx, rxd);
+			fq_arm(tx, txd);
 			wait_irq(&s);
 		}
 	}

@@ -183,6 +183,14 @@ static inline uint16_t fq_offer1(struct fq *q, uint64_t gpa, uint32_t len, bool 
 	return h;
 }
 
+/* As a Linux driver does before it sleeps: with EVENT_IDX, ask for an
+ * interrupt as soon as the used index passes `seen` (used_event). */
+static inline void fq_arm(struct fq *q, uint16_t seen)
+{
+	__atomic_store_n(&fq_avail(q)[2 + q->size], seen, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 /* Wait up to timeout_ms for the next used entry; 0 with (head, len). */
 static inline int fq_wait_used(struct fq *q, uint32_t *head, uint32_t *len, int timeout_ms)
 {

@@ -22,115 +22,28 @@
 
 #include "devices/virtio/fs.h"
 #include "tests/unit/fake_queues.h"
+#include "tests/unit/virtiofsd.h"
 
-#define VIRTIOFSD "/usr/lib/qemu/virtiofsd"
-#define QSIZE	  64
-#define CONTENT	  "hello from the host through virtiofs\n"
+#define QSIZE 64
 
-struct daemon {
-	pid_t pid;
-	char dir[64], src[96], sock[108], log[96];
-};
-
-static int daemon_start(struct daemon *d)
+static void kick(void *opaque, unsigned int q)
 {
-	snprintf(d->dir, sizeof(d->dir), "/tmp/svmm-fs-XXXXXX");
-	assert_non_null(mkdtemp(d->dir));
-	snprintf(d->src, sizeof(d->src), "%s/src", d->dir);
-	snprintf(d->sock, sizeof(d->sock), "%s/vfsd.sock", d->dir);
-	snprintf(d->log, sizeof(d->log), "%s/vfsd.log", d->dir);
-	assert_int_equal(mkdir(d->src, 0755), 0);
-	char p[160];
-	snprintf(p, sizeof(p), "%s/hello.txt", d->src);
-	int fd = open(p, O_CREAT | O_WRONLY, 0644);
-	assert_int_equal(write(fd, CONTENT, strlen(CONTENT)), (ssize_t)strlen(CONTENT));
-	close(fd);
-	d->pid = fork();
-	assert_true(d->pid >= 0);
-	if (!d->pid) {
-		int log = open(d->log, O_CREAT | O_WRONLY | O_TRUNC, 0644);
-		dup2(log, 1);
-		dup2(log, 2);
-		char sockopt[140], srcopt[120];
-		snprintf(sockopt, sizeof(sockopt), "--socket-path=%s", d->sock);
-		snprintf(srcopt, sizeof(srcopt), "source=%s", d->src);
-		execl(VIRTIOFSD, VIRTIOFSD, sockopt, "-o", srcopt, "-o", "cache=none", NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500; i++) {
-		struct stat st;
-		if (stat(d->sock, &st) == 0)
-			return 0;
-		usleep(10000);
-	}
-	return -1;
+	fq_kick(&((struct fq_set *)opaque)->q[q]);
 }
 
-static void daemon_stop(struct daemon *d)
-{
-	int status;
-	kill(d->pid, SIGTERM);
-	waitpid(d->pid, &status, 0);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", d->dir);
-	assert_int_equal(system(cmd), 0);
-}
-
-static void print_log(const struct daemon *d)
-{
-	char buf[4096];
-	int fd = open(d->log, O_RDONLY);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (n > 0) {
-		buf[n] = '\0';
-		print_message("# virtiofsd log:\n%s\n", buf);
-	}
-	if (fd >= 0)
-		close(fd);
-}
-
-/* One FUSE request on the request queue (1); returns the reply's length
- * and copies the reply (after the out header) into out. */
 static int fuse_call(struct fq_set *s, uint32_t opcode, uint64_t nodeid, const void *arg,
 		     uint32_t arg_len, void *out, uint32_t out_cap, int32_t *error)
 {
-	static uint64_t unique = 1;
-	struct fq *q = &s->q[1];
-	uint32_t in_len = (uint32_t)sizeof(struct fuse_in_header) + arg_len;
-	uint32_t rep_len = (uint32_t)sizeof(struct fuse_out_header) + out_cap;
-	uint64_t g[2] = { fq_alloc(s, in_len), fq_alloc(s, rep_len) };
-	uint32_t l[2] = { in_len, rep_len };
-	bool w[2] = { false, true };
-	struct fuse_in_header ih = {
-		.len = in_len,
-		.opcode = opcode,
-		.unique = unique++,
-		.nodeid = nodeid,
-	};
-	memcpy(fq_ptr(s, g[0]), &ih, sizeof(ih));
-	memcpy((uint8_t *)fq_ptr(s, g[0]) + sizeof(ih), arg, arg_len);
-	uint16_t head = fq_add(q, g, l, w, 2);
-	fq_kick(q);
-	uint32_t uh, ul;
-	if (fq_wait_used(q, &uh, &ul, 5000))
-		return -1;
-	assert_int_equal(uh, head);
-	struct fuse_out_header oh;
-	memcpy(&oh, fq_ptr(s, g[1]), sizeof(oh));
-	assert_int_equal(oh.unique, ih.unique);
-	assert_int_equal(oh.len, ul);
-	*error = oh.error;
-	memcpy(out, (uint8_t *)fq_ptr(s, g[1]) + sizeof(oh), ul - sizeof(oh));
-	return (int)(ul - sizeof(oh));
+	return vfsd_fuse_call(s, kick, s, opcode, nodeid, arg, arg_len, out, out_cap, error);
 }
 
 static void fuse_round_trip(void **state)
 {
 	(void)state;
-	if (access(VIRTIOFSD, X_OK))
+	if (access(VFSD_PATH, X_OK))
 		skip();
-	struct daemon d;
-	assert_int_equal(daemon_start(&d), 0);
+	struct vfsd d;
+	assert_int_equal(vfsd_start(&d), 0);
 
 	struct fq_set s;
 	fq_init(&s, true); /* guest RAM in a memfd, as --memory shared=on */
@@ -142,7 +55,7 @@ static void fuse_round_trip(void **state)
 	int rc = virtio_fs_create(&vd, &o, &s.f.mem, err, sizeof(err));
 	if (rc) {
 		print_error("virtio_fs_create: %s\n", err);
-		print_log(&d);
+		vfsd_print_log(&d);
 	}
 	assert_int_equal(rc, 0);
 	assert_int_equal(vd->device_id, VIRTIO_ID_FS);
@@ -155,7 +68,7 @@ static void fuse_round_trip(void **state)
 	/* DRIVER_OK: SET_FEATURES, SET_MEM_TABLE (memfd), vrings; each acked */
 	rc = fq_setup(&s, vd, 2, QSIZE, vd->features);
 	if (rc)
-		print_log(&d);
+		vfsd_print_log(&d);
 	assert_int_equal(rc, 0);
 
 	int32_t error = -1;
@@ -168,7 +81,7 @@ static void fuse_round_trip(void **state)
 	memset(&io, 0, sizeof(io));
 	rc = fuse_call(&s, FUSE_INIT, 0, &init, sizeof(init), &io, sizeof(io), &error);
 	if (rc < 0)
-		print_log(&d);
+		vfsd_print_log(&d);
 	assert_true(rc >= 24);
 	assert_int_equal(error, 0);
 	assert_int_equal(io.major, 7);
@@ -178,7 +91,7 @@ static void fuse_round_trip(void **state)
 	assert_true(fuse_call(&s, FUSE_LOOKUP, FUSE_ROOT_ID, "hello.txt", 10, &entry, sizeof(entry),
 			      &error) > 0);
 	assert_int_equal(error, 0);
-	assert_int_equal(entry.attr.size, strlen(CONTENT));
+	assert_int_equal(entry.attr.size, strlen(VFSD_CONTENT));
 
 	struct fuse_entry_out none;
 	fuse_call(&s, FUSE_LOOKUP, FUSE_ROOT_ID, "missing", 8, &none, sizeof(none), &error);
@@ -194,13 +107,13 @@ static void fuse_round_trip(void **state)
 	char data[4096];
 	rc = fuse_call(&s, FUSE_READ, entry.nodeid, &ri, sizeof(ri), data, sizeof(data), &error);
 	assert_int_equal(error, 0);
-	assert_int_equal(rc, strlen(CONTENT));
-	assert_memory_equal(data, CONTENT, strlen(CONTENT));
+	assert_int_equal(rc, strlen(VFSD_CONTENT));
+	assert_memory_equal(data, VFSD_CONTENT, strlen(VFSD_CONTENT));
 
 	/* reset: GET_VRING_BASE stops the rings; then teardown */
 	vd->ops->reset(vd);
 	fq_free(&s);
-	daemon_stop(&d);
+	vfsd_stop(&d);
 }
 
 static void needs_shared_memory(void **state)
