@@ -278,14 +278,8 @@ int virtio_fs_parse(struct virtio_fs_opts *o, const char *arg, char *err, unsign
 		}
 		o->queue_size = (uint16_t)u;
 	}
-	if ((v = opt_get(&l, "id"))) {
-		if (strlen(v) >= FS_ID_LEN) {
-			snprintf(err, errlen, "--fs: id=%s: too long", v);
-			rc = -EINVAL;
-			goto out;
-		}
-		snprintf(o->id, sizeof(o->id), "%s", v);
-	}
+	if ((rc = opt_get_str(&l, "id", o->id, sizeof(o->id))) < 0)
+		goto opt_err;
 	rc = opt_check_unused(&l);
 	if (rc < 0)
 		goto opt_err;

@@ -597,7 +597,6 @@ int virtio_net_parse(struct virtio_net_opts *o, const char *arg, char *err, unsi
 	struct opt_list l;
 	const char *v;
 	uint64_t u;
-	bool b;
 	int rc;
 	char *copy = strdup(arg ? arg : "");
 
@@ -696,28 +695,15 @@ int virtio_net_parse(struct virtio_net_opts *o, const char *arg, char *err, unsi
 		}
 		o->num_queues = 2 * o->n_fds;
 	}
-	if ((v = opt_get(&l, "id"))) {
-		if (strlen(v) >= NET_ID_LEN) {
-			rc = bad(err, errlen, "id", v, "too long");
-			goto out;
-		}
-		snprintf(o->id, sizeof(o->id), "%s", v);
-	}
+	if ((rc = opt_get_str(&l, "id", o->id, sizeof(o->id))) < 0 ||
+	    (rc = opt_get_unsupported(&l, "iommu")) < 0 ||
+	    (rc = opt_get_unsupported(&l, "vhost_user")) < 0)
+		goto opt_err;
 	static const char *const offload_keys[] = { "offload_tso", "offload_ufo", "offload_csum" };
 	bool *offload_vals[] = { &o->offload_tso, &o->offload_ufo, &o->offload_csum };
 	for (unsigned int i = 0; i < 3; i++)
 		if ((rc = opt_get_bool(&l, offload_keys[i], offload_vals[i])) < 0)
 			goto opt_err;
-	static const char *const off_keys[] = { "iommu", "vhost_user" };
-	for (unsigned int i = 0; i < 2; i++) {
-		if ((rc = opt_get_bool(&l, off_keys[i], &b)) < 0)
-			goto opt_err;
-		if (rc && b) {
-			rc = bad(err, errlen, off_keys[i], opt_get(&l, off_keys[i]),
-				 "not supported by svmm");
-			goto out;
-		}
-	}
 	rc = opt_check_unused(&l);
 	if (rc < 0)
 		goto opt_err;

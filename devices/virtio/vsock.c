@@ -208,7 +208,6 @@ int virtio_vsock_parse(struct virtio_vsock_opts *o, const char *arg, char *err, 
 {
 	struct opt_list l;
 	const char *v;
-	bool b;
 	int rc;
 	char *copy = strdup(arg ? arg : "");
 
@@ -234,21 +233,9 @@ int virtio_vsock_parse(struct virtio_vsock_opts *o, const char *arg, char *err, 
 		goto out;
 	}
 	snprintf(o->socket, sizeof(o->socket), "%s", v);
-	if ((v = opt_get(&l, "id"))) {
-		if (strlen(v) >= VSOCK_ID_LEN) {
-			snprintf(err, errlen, "--vsock: id=%s: too long", v);
-			rc = -EINVAL;
-			goto out;
-		}
-		snprintf(o->id, sizeof(o->id), "%s", v);
-	}
-	if ((rc = opt_get_bool(&l, "iommu", &b)) < 0)
+	if ((rc = opt_get_str(&l, "id", o->id, sizeof(o->id))) < 0 ||
+	    (rc = opt_get_unsupported(&l, "iommu")) < 0)
 		goto opt_err;
-	if (rc && b) {
-		snprintf(err, errlen, "--vsock: iommu=on: not supported by svmm");
-		rc = -EINVAL;
-		goto out;
-	}
 	rc = opt_check_unused(&l);
 	if (rc < 0)
 		goto opt_err;

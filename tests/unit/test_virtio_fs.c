@@ -144,8 +144,16 @@ static void parse(void **state)
 					 err, sizeof(err)),
 			 0);
 	assert_string_equal(o.tag, "data");
+	assert_string_equal(o.id, "fs0");
 	assert_int_equal(o.num_queues, 2);
 	assert_int_equal(o.queue_size, 512);
+	assert_int_equal(
+		virtio_fs_parse(&o,
+				"tag=a,socket=/x,id=0123456789012345678901234567890123456789"
+				"012345678901234567890123456789",
+				err, sizeof(err)),
+		-EINVAL);
+	assert_non_null(strstr(err, "'id="));
 	assert_int_equal(virtio_fs_parse(&o, "socket=/x", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "tag"));
 	assert_int_equal(virtio_fs_parse(&o, "tag=a", err, sizeof(err)), -EINVAL);

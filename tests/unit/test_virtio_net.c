@@ -136,6 +136,10 @@ static void parse_defaults_and_errors(void **state)
 		{ "fd=[1,x]", "fd" },
 		{ "fd=[3],num_queues=4", "fd" },
 		{ "vhost_user=on", "vhost_user" },
+		{ "iommu=on", "iommu" },
+		{ "iommu=maybe", "iommu" },
+		{ "id=0123456789012345678901234567890123456789012345678901234567890123456789",
+		  "id" },
 	};
 	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';

@@ -622,6 +622,12 @@ static void parse(void **state)
 	assert_int_equal(virtio_vsock_parse(&o, "cid=3,socket=/x,color=red", err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "color"));
+	assert_int_equal(virtio_vsock_parse(&o, "cid=3,socket=/x,iommu=on", err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "iommu"));
+	assert_int_equal(
+		virtio_vsock_parse(&o, "cid=3,socket=/x,iommu=off,id=v0", err, sizeof(err)), 0);
+	assert_string_equal(o.id, "v0");
 }
 
 int main(void)
