@@ -30,8 +30,8 @@ nd_initramfs() {
 	d=$(mktemp -d "${TMPDIR:-/tmp}/svmm-initrd.XXXXXX")
 	mkdir -p "$d"/{bin,proc,sys,dev,tmp,mnt,etc}
 	cp /bin/busybox "$d/bin/busybox"
-	"$d/bin/busybox" --install -s "$d/bin" 2>/dev/null ||
-		for a in $(busybox --list); do ln -sf busybox "$d/bin/$a"; done
+	# relative links: `busybox --install -s` would point them at this host's path
+	for a in $(busybox --list); do [[ $a == busybox ]] || ln -s busybox "$d/bin/$a"; done
 	for p in "$@"; do
 		p=$(command -v "$p")
 		cp "$p" "$d/bin/"

@@ -46,7 +46,7 @@ t_cleanup "kill $sink"
 vmm=$!
 t_cleanup "kill -9 $vmm"
 if nd_wait_fact "$d/console.log" listening 180 >/dev/null; then
-	t_ok "host pings the guest" ping -c 3 -W 2 192.168.249.2
+	t_ok "host pings the guest" busybox ping -c 3 -W 2 192.168.249.2
 	t_eq "host side of a new TAP: ip with the default /24" "192.168.249.1/24" \
 		"$(ip -o -4 addr show svk0 | awk '{print $4}')"
 	t_ok "host sends 64 MiB to the guest" socat -u OPEN:"$d/h2g" TCP:192.168.250.2:5002
