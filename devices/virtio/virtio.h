@@ -97,4 +97,18 @@ void virtio_queue_notify(struct virtio_dev *d, unsigned int q);
  * configuration interrupt (virtio 1.x 2.1.2). */
 void virtio_dev_broken(struct virtio_dev *d, unsigned int q, const char *why);
 
+/* Serve the driver-to-device chains of queue qi: handle() each one (it
+ * returns the bytes it wrote into the chain), push it, and re-enable kicks
+ * once the queue is empty. After `budget` chains it stops and kicks the
+ * queue's own eventfd, so the device's thread comes back after its other
+ * queues had a turn. Interrupts the driver if it wants. c is scratch. */
+void virtio_queue_serve(struct virtio_dev *d, unsigned int qi, struct virtq_chain *c,
+			unsigned int budget,
+			uint32_t (*handle)(void *opaque, struct virtq_chain *c), void *opaque);
+
+/* config_read helper: copy [off, off+size) of a device's config structure
+ * of cfg_size bytes into data, zeros past its end. */
+void virtio_config_copy(void *data, uint32_t off, unsigned int size, const void *cfg,
+			uint32_t cfg_size);
+
 #endif
