@@ -33,6 +33,8 @@ LIB_SRCS  := $(filter-out vmm/main.c,$(wildcard vmm/*.c vmm/*/*.c devices/*.c de
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+HOSTT_SRCS := $(wildcard tests/host/*.c)
+HOSTT_BINS := $(HOSTT_SRCS:%.c=$(BUILD)/%)
 KVMT_SRCS := $(wildcard tests/kvm/*.c)
 KVMT_BINS := $(KVMT_SRCS:%.c=$(BUILD)/%)
 AGENT_SRCS := $(wildcard guest-agent/*.c)
@@ -46,7 +48,7 @@ BINS += $(BUILD)/svmm-agent
 endif
 
 .PHONY: all asan check demo deps install clean format format-check unit kernel images bench
-all: $(BINS) $(UNIT_BINS) $(KVMT_BINS)
+all: $(BINS) $(UNIT_BINS) $(HOSTT_BINS) $(KVMT_BINS)
 
 $(BUILD)/.pkgcheck:
 	@pkg-config --exists --print-errors $(PKGS) || \
@@ -70,6 +72,10 @@ $(BUILD)/svmm-agent: $(AGENT_SRCS:%.c=$(BUILD)/%.o)
 
 $(TOOL_BINS): $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libsvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Host-tier C tests use cmocka too, but drive real tools and kernel objects.
+$(HOSTT_BINS): $(BUILD)/tests/host/%: $(BUILD)/tests/host/%.o $(BUILD)/libsvmm.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libsvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)

@@ -406,6 +406,8 @@ static void bars_update(struct pci_dev *d)
 		bar->live = live;
 		if (d->bus->ops && d->bus->ops->bar_moved)
 			d->bus->ops->bar_moved(d->bus->opaque, d, i, old, live, bar->size);
+		if (d->ops && d->ops->bar_moved)
+			d->ops->bar_moved(d->opaque, i, old, live);
 	}
 }
 

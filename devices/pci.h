@@ -99,6 +99,9 @@ struct pci_dev_ops {
 			 unsigned int size);
 	void (*bar_write)(void *opaque, unsigned int bar, uint64_t off, const void *data,
 			  unsigned int size);
+	/* BAR bar now decodes at new_addr (0: no longer), it did at old_addr
+	 * (0: was not); called after the host's bar_moved. Optional. */
+	void (*bar_moved)(void *opaque, unsigned int bar, uint64_t old_addr, uint64_t new_addr);
 };
 
 struct pci_dev;

@@ -110,7 +110,9 @@ static bool ep_cfg_write(void *o, unsigned int off, const void *data, unsigned i
 	return true;
 }
 
-static const struct pci_dev_ops ep_ops = { NULL, ep_cfg_write, ep_bar_read, ep_bar_write };
+static const struct pci_dev_ops ep_ops = { .cfg_write = ep_cfg_write,
+					   .bar_read = ep_bar_read,
+					   .bar_write = ep_bar_write };
 
 static const struct pci_dev_info ep_info = {
 	.vendor_id = 0x1AF4,
