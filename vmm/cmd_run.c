@@ -11,13 +11,15 @@
 
 #include "devices/chardev.h"
 #include "vmm/cli.h"
+#include "vmm/config.h"
 #include "vmm/options.h"
 #include "vmm/vm.h"
 
 #define DEFAULT_MEM_SIZE (512ULL << 20)
 
 struct run_args {
-	struct vm_config vm;
+	struct vm_params vm;
+	struct vm_config devs; /* --disk, --net, --rng, --fs, --vsock */
 	const char *serial, *console;
 	bool help, version;
 };
@@ -27,6 +29,7 @@ struct run_args {
 struct run_flag {
 	const char *name;
 	const char *syntax;
+	bool multi; /* takes several values after one flag, as cloud-hypervisor's --disk */
 	int (*set)(struct run_args *a, char *value, char *err, size_t errlen);
 };
 
@@ -114,14 +117,43 @@ static int set_console(struct run_args *a, char *v, char *err, size_t n)
 	return 0;
 }
 
+/* Device flags go through the cloud-hypervisor config parsers (vmm/config.h),
+ * the same ones the REST API's vm.create and the cloud-hypervisor front door
+ * use; their messages already name the key. */
+#define DEVICE_FLAG(fn, parse)                                          \
+	static int fn(struct run_args *a, char *v, char *err, size_t n) \
+	{                                                               \
+		char e[VM_CONFIG_ERR_LEN] = "";                         \
+		int rc = parse(&a->devs, v, e);                         \
+		if (rc < 0)                                             \
+			snprintf(err, n, "%s", e);                      \
+		return rc;                                              \
+	}
+DEVICE_FLAG(set_disk, vm_config_parse_disk)
+DEVICE_FLAG(set_net, vm_config_parse_net)
+DEVICE_FLAG(set_rng, vm_config_parse_rng)
+DEVICE_FLAG(set_fs, vm_config_parse_fs)
+DEVICE_FLAG(set_vsock, vm_config_parse_vsock)
+
 static const struct run_flag flags[] = {
-	{ "--kernel", "<path>", set_kernel },
-	{ "--initramfs", "<path>", set_initramfs },
-	{ "--cmdline", "<string>", set_cmdline },
-	{ "--cpus", "boot=<n>[,max=<n>]", set_cpus },
-	{ "--memory", "size=<size>[,shared=on|off][,hugepages=on|off]", set_memory },
-	{ "--serial", CHARDEV_SYNTAX, set_serial },
-	{ "--console", CHARDEV_SYNTAX, set_console },
+	{ "--kernel", "<path>", false, set_kernel },
+	{ "--initramfs", "<path>", false, set_initramfs },
+	{ "--cmdline", "<string>", false, set_cmdline },
+	{ "--cpus", "boot=<n>[,max=<n>]", false, set_cpus },
+	{ "--memory", "size=<size>[,shared=on|off][,hugepages=on|off]", false, set_memory },
+	{ "--serial", CHARDEV_SYNTAX, false, set_serial },
+	{ "--console", CHARDEV_SYNTAX, false, set_console },
+	{ "--disk",
+	  "path=<path>[,readonly=on|off][,direct=on|off][,id=<id>][,serial=<s>]"
+	  "[,num_queues=<n>][,queue_size=<n>][,image_type=raw|qcow2] ...",
+	  true, set_disk },
+	{ "--net",
+	  "tap=<name>[,ip=<ip>][,mask=<mask>][,mac=<mac>][,host_mac=<mac>][,mtu=<n>]"
+	  "[,num_queues=<n>][,queue_size=<n>][,fd=<fd>] ...",
+	  true, set_net },
+	{ "--rng", "src=<path>", false, set_rng },
+	{ "--fs", "tag=<tag>,socket=<path>[,num_queues=<n>][,queue_size=<n>] ...", true, set_fs },
+	{ "--vsock", "cid=<n>,socket=<path>", false, set_vsock },
 };
 
 #define N_FLAGS (sizeof(flags) / sizeof(flags[0]))
@@ -195,6 +227,11 @@ static int parse(struct run_args *a, int argc, char **argv)
 		err[0] = 0;
 		if (f->set(a, value, err, sizeof(err)))
 			return bad(f->name, f->syntax, err);
+		/* "--disk path=a path=b": more values until the next flag */
+		while (f->multi && !eq && i + 1 < argc && argv[i + 1][0] != '-') {
+			if (f->set(a, argv[++i], err, sizeof(err)))
+				return bad(f->name, f->syntax, err);
+		}
 	}
 	return 0;
 }
@@ -210,42 +247,44 @@ static void on_fatal(int sig)
 	raise(sig);
 }
 
-int cmd_run(int argc, char **argv)
+static int run(struct run_args *a, int argc, char **argv)
 {
-	struct run_args a = { .vm = { .ncpus = 1, .mem_size = DEFAULT_MEM_SIZE } };
 	struct chardev serial;
 	char err[1024 > BOOT_ERR_LEN ? 1024 : BOOT_ERR_LEN];
 	int ret;
 
-	clock_gettime(CLOCK_MONOTONIC, &a.vm.start);
-	ret = parse(&a, argc, argv);
+	clock_gettime(CLOCK_MONOTONIC, &a->vm.start);
+	ret = parse(a, argc, argv);
+	if (!ret && vm_config_complete(&a->devs) < 0)
+		ret = bad("--net", NULL, "out of memory");
 	if (ret)
 		return ret;
-	if (a.help) {
+	a->vm.devices = &a->devs;
+	if (a->help) {
 		usage(stdout);
 		return 0;
 	}
-	if (a.version) {
+	if (a->version) {
 		printf("svmm v%s\n", SVMM_VERSION);
 		return 0;
 	}
-	if (!a.vm.boot.kernel)
+	if (!a->vm.boot.kernel)
 		return bad("--kernel", "<path>", "is required");
 
-	const char *spec = a.serial;
+	const char *spec = a->serial;
 	if (!spec)
-		spec = a.console && strcmp(a.console, "off") ? a.console
-		       : a.console			     ? "null"
-							     : "tty";
+		spec = a->console && strcmp(a->console, "off") ? a->console
+		       : a->console			       ? "null"
+							       : "tty";
 	if (chardev_parse(&serial, spec, err, sizeof(err)))
-		return bad(a.serial ? "--serial" : "--console", CHARDEV_SYNTAX, err);
-	if (a.console && a.serial) {
+		return bad(a->serial ? "--serial" : "--console", CHARDEV_SYNTAX, err);
+	if (a->console && a->serial) {
 		struct chardev probe; /* check the syntax; there is no virtio-console yet */
-		if (chardev_parse(&probe, a.console, err, sizeof(err)))
+		if (chardev_parse(&probe, a->console, err, sizeof(err)))
 			return bad("--console", CHARDEV_SYNTAX, err);
 	}
 	enum boot_kind kind;
-	if (boot_probe(a.vm.boot.kernel, &kind, err)) {
+	if (boot_probe(a->vm.boot.kernel, &kind, err)) {
 		fprintf(stderr, "svmm run: %s\n", err);
 		return 1;
 	}
@@ -263,11 +302,21 @@ int cmd_run(int argc, char **argv)
 	signal(SIGFPE, on_fatal);
 	signal(SIGPIPE, SIG_IGN); /* a socket client that leaves is not fatal */
 
-	a.vm.serial = &serial;
-	ret = vm_run(&a.vm, err, sizeof(err));
+	a->vm.serial = &serial;
+	ret = vm_run(&a->vm, err, sizeof(err));
 	chardev_close(&serial);
 	fatal_restore = NULL;
 	if (err[0])
 		fprintf(stderr, "svmm run: %s\n", err);
+	return ret;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_args a = { .vm = { .ncpus = 1, .mem_size = DEFAULT_MEM_SIZE } };
+
+	vm_config_init(&a.devs);
+	int ret = run(&a, argc, argv);
+	vm_config_free(&a.devs);
 	return ret;
 }

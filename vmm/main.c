@@ -5,6 +5,7 @@
 
 #include "vmm/acpi.h"
 #include "vmm/api/selftest.h"
+#include "vmm/api_vm.h"
 #include "vmm/ch_main.h"
 #include "vmm/cli.h"
 #include "vmm/cmd_net.h"
@@ -45,8 +46,16 @@ static int cmd_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	/* As cloud-hypervisor: by name, or when the first argument is a flag. */
-	if (ch_invoked(argc, argv))
-		return ch_main(argc, argv, NULL, NULL);
+	if (ch_invoked(argc, argv)) {
+		struct api_vm *vm;
+		if (api_vm_new(&vm) < 0) {
+			perror("cloud-hypervisor: error");
+			return 1;
+		}
+		int rc = ch_main(argc, argv, &api_vm_ops, vm);
+		api_vm_free(vm);
+		return rc;
+	}
 	if (argc < 2) {
 		cmd_help(0, NULL);
 		return 2;

@@ -17,15 +17,20 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "devices/acpi_ged.h"
 #include "devices/boot_timer.h"
 #include "devices/chardev.h"
 #include "devices/i8042.h"
+#include "devices/pci.h"
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
+#include "vmm/acpi.h"
 #include "vmm/bus.h"
 #include "vmm/cpuid.h"
+#include "vmm/devices.h"
 #include "vmm/kvm.h"
+#include "vmm/layout.h"
 #include "vmm/memory.h"
 #include "vmm/mptable.h"
 
@@ -46,7 +51,7 @@ struct vcpu {
 };
 
 struct vm {
-	const struct vm_config *cfg;
+	const struct vm_params *cfg;
 	struct kvm kvm;
 	struct guest_mem mem;
 	struct bus pio, mmio;
@@ -60,6 +65,10 @@ struct vm {
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
 	struct pm pm;
+	struct pci_bus pci;
+	bool has_pci;
+	struct acpi_ged ged;
+	struct vm_devices devs;
 
 	pthread_mutex_t lock;
 	enum vm_stop stop; /* first reason wins */
@@ -111,6 +120,62 @@ static void on_reset(void *ctx)
 static void on_power_off(void *ctx)
 {
 	vm_request_stop(ctx, VM_POWEROFF, "the guest powered off");
+}
+
+void vm_ctl_init(struct vm_ctl *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+}
+
+void vm_ctl_destroy(struct vm_ctl *c)
+{
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+}
+
+static void ctl_set(struct vm_ctl *c, struct vm *vm, int state, const char *err)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->vm = vm;
+	c->state = state;
+	if (err && err[0] && !c->err[0])
+		snprintf(c->err, sizeof(c->err), "%s", err);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int vm_ctl_wait_started(struct vm_ctl *c, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&c->lock);
+	while (c->state == VM_CTL_STARTING)
+		pthread_cond_wait(&c->cond, &c->lock);
+	int rc = c->state == VM_CTL_RUNNING ? 0 : -EIO;
+	if (rc)
+		snprintf(err, errlen, "%s", c->err[0] ? c->err : "the VM ended");
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int vm_ctl_request(struct vm_ctl *c, enum vm_ctl_op op)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	struct vm *vm = c->vm;
+	if (!vm)
+		rc = -ESRCH;
+	else if (op == VM_CTL_SHUTDOWN)
+		vm_request_stop(vm, VM_SIGNAL, "shutdown requested");
+	else if (op == VM_CTL_REBOOT)
+		vm_request_stop(vm, VM_RESET, "reboot requested");
+	else
+		acpi_ged_press_power_button(&vm->ged);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
 }
 
 static void on_serial_line(void *ctx, const char *line)
@@ -268,11 +333,37 @@ static void vm_teardown(struct vm *vm)
 	if (vm->has_serial)
 		serial_destroy(&vm->serial);
 	vm->has_serial = false;
+	vm_devices_free(&vm->devs); /* stops their I/O threads first */
+	if (vm->has_pci)
+		pci_bus_free(&vm->pci);
+	vm->has_pci = false;
 	bus_free(&vm->pio);
 	bus_free(&vm->mmio);
 	kvm_close(&vm->kvm);
 	guest_mem_free(&vm->mem);
 }
+
+/* GED: the power button interrupt is an edge on an IOAPIC pin. */
+static void ged_raise_irq(void *ctx, uint32_t irq)
+{
+	struct vm *vm = ctx;
+
+	kvm_irq_line(&vm->kvm, irq, 1);
+	kvm_irq_line(&vm->kvm, irq, 0);
+}
+
+static const struct acpi_ged_ops ged_ops = { .raise_irq = ged_raise_irq };
+
+/* PCI: MSI-X messages from device threads go in with KVM_SIGNAL_MSI; the
+ * PCI code has already applied masking and pending bits. */
+static void pci_msi_send(void *ctx, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = ctx;
+
+	kvm_msi_signal(&vm->kvm, addr, data);
+}
+
+static const struct pci_host_ops pci_ops = { .msi_send = pci_msi_send };
 
 #define SETUP_FAIL(ret, ...)                        \
 	do {                                        \
@@ -282,7 +373,7 @@ static void vm_teardown(struct vm *vm)
 
 static int vm_setup_devices(struct vm *vm, char *err, size_t errlen)
 {
-	const struct vm_config *cfg = vm->cfg;
+	const struct vm_params *cfg = vm->cfg;
 	int ret;
 
 	bus_init(&vm->pio);
@@ -307,18 +398,34 @@ static int vm_setup_devices(struct vm *vm, char *err, size_t errlen)
 	    (ret = boot_timer_register(&vm->boot_timer, &vm->pio)) ||
 	    (ret = pm_register(&vm->pm, &vm->pio)))
 		SETUP_FAIL(ret, "platform devices: %s", strerror(-ret));
-	/*
-	 * ACPI and PCI (the acpi branch) hook in here: the PCI host bridge
-	 * registers 0xCF8/0xCFC on vm->pio and ECAM on vm->mmio, and the ACPI
-	 * tables are written into LAYOUT_ACPI_START..+LAYOUT_ACPI_SIZE;
-	 * cfg->boot.rsdp_addr (copied in vm_boot_once) takes the RSDP address.
-	 */
-	return 0;
+
+	/* PCI bus 0: config ports, ECAM and the BAR windows. */
+	const struct pci_bus_config pcfg = {
+		.ecam_base = LAYOUT_PCI_ECAM_START,
+		.io_base = LAYOUT_PCI_IO_START,
+		.io_size = LAYOUT_PCI_IO_SIZE,
+		.mmio32_base = LAYOUT_PCI_MMIO_START,
+		.mmio32_size = LAYOUT_PCI_MMIO_SIZE,
+		.mmio64_base = layout_mmio64_start(cfg->mem_size),
+		.mmio64_size = LAYOUT_PCI_MMIO64_SIZE,
+	};
+	ret = pci_bus_init(&vm->pci, &pcfg, &pci_ops, vm);
+	if (ret)
+		SETUP_FAIL(ret, "PCI bus: %s", strerror(-ret));
+	vm->has_pci = true;
+	if ((ret = pci_bus_register(&vm->pci, &vm->pio, &vm->mmio)))
+		SETUP_FAIL(ret, "PCI bus: %s", strerror(-ret));
+	acpi_ged_init(&vm->ged, LAYOUT_GED_IRQ, &ged_ops, vm);
+	if ((ret = acpi_ged_register(&vm->ged, &vm->mmio, LAYOUT_GED_START)))
+		SETUP_FAIL(ret, "ACPI GED: %s", strerror(-ret));
+	/* err already names the device and the problem */
+	return vm_devices_create(&vm->devs, cfg->devices, &vm->pci, &vm->kvm, &vm->mem, err,
+				 errlen);
 }
 
 static int vm_setup_vcpus(struct vm *vm, char *err, size_t errlen)
 {
-	const struct vm_config *cfg = vm->cfg;
+	const struct vm_params *cfg = vm->cfg;
 	int ret;
 
 	vm->vcpus = calloc(cfg->ncpus, sizeof(*vm->vcpus));
@@ -351,7 +458,7 @@ static int vm_setup_vcpus(struct vm *vm, char *err, size_t errlen)
  * err set when set-up fails). */
 static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, char *err, size_t errlen)
 {
-	const struct vm_config *cfg = vm->cfg;
+	const struct vm_params *cfg = vm->cfg;
 	struct boot_config boot = cfg->boot;
 	char berr[BOOT_ERR_LEN];
 	int ret;
@@ -398,6 +505,19 @@ static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, char *err, size_t er
 	}
 	if (vm_setup_devices(vm, err, errlen))
 		return VM_ERROR;
+	{
+		struct acpi_platform ap;
+		void *tables = guest_mem_ptr(&vm->mem, LAYOUT_ACPI_START, LAYOUT_ACPI_SIZE);
+
+		acpi_platform_default(&ap, cfg->ncpus, cfg->mem_size);
+		ret = tables ? acpi_build(&ap, tables, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_START,
+					  &boot.rsdp_addr)
+			     : -EFAULT;
+		if (ret < 0) {
+			snprintf(err, errlen, "ACPI tables: %s", strerror(-ret));
+			return VM_ERROR;
+		}
+	}
 	ret = mptable_write(&vm->mem, cfg->ncpus);
 	if (ret) {
 		snprintf(err, errlen, "MP table: %s", strerror(-ret));
@@ -426,6 +546,7 @@ static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, char *err, size_t er
 		}
 		vm->vcpus[i].started = true;
 	}
+	ctl_set(cfg->ctl, vm, VM_CTL_RUNNING, NULL);
 
 	/* Wait for the VM's end or a signal. */
 	while (!atomic_load(&vm->stopping)) {
@@ -445,6 +566,7 @@ static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, char *err, size_t er
 			}
 		}
 	}
+	ctl_set(cfg->ctl, NULL, VM_CTL_STARTING, NULL); /* a reboot starts it again */
 	vcpus_stop(vm);
 	if (vm->stop == VM_ERROR)
 		snprintf(err, errlen, "%s", vm->stop_msg);
@@ -455,7 +577,7 @@ fail_kvm:
 	return VM_ERROR;
 }
 
-int vm_run(const struct vm_config *cfg, char *err, size_t errlen)
+int vm_run(const struct vm_params *cfg, char *err, size_t errlen)
 {
 	struct vm vm;
 	sigset_t sigs, kick;
@@ -468,6 +590,7 @@ int vm_run(const struct vm_config *cfg, char *err, size_t errlen)
 	if (cfg->ncpus < 1 || cfg->ncpus > VM_MAX_CPUS) {
 		snprintf(err, errlen, "--cpus: boot=%u is out of range (1-%u)", cfg->ncpus,
 			 VM_MAX_CPUS);
+		ctl_set(cfg->ctl, NULL, VM_CTL_ENDED, err);
 		return 1;
 	}
 	pthread_mutex_init(&vm.lock, NULL);
@@ -482,10 +605,12 @@ int vm_run(const struct vm_config *cfg, char *err, size_t errlen)
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* With no_signals the caller owns them: its mask stays as it is. */
+	if (!cfg->no_signals)
+		pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	pthread_sigmask(SIG_BLOCK, &kick, NULL);
-	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (vm.stop_fd < 0 || sig_fd < 0) {
+	sig_fd = cfg->no_signals ? -1 : signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm.stop_fd < 0 || (sig_fd < 0 && !cfg->no_signals)) {
 		snprintf(err, errlen, "eventfd/signalfd: %s", strerror(errno));
 		goto out;
 	}
@@ -522,11 +647,13 @@ int vm_run(const struct vm_config *cfg, char *err, size_t errlen)
 		}
 	}
 out:
+	ctl_set(cfg->ctl, NULL, VM_CTL_ENDED, err[0] ? err : "the VM ended");
 	free(vm.cpuid);
 	if (sig_fd >= 0)
 		close(sig_fd);
 	if (vm.stop_fd >= 0)
 		close(vm.stop_fd);
-	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+	if (!cfg->no_signals)
+		pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	return status;
 }

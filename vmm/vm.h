@@ -25,9 +25,38 @@
 
 #include "vmm/boot.h"
 
-struct chardev;
+#include <pthread.h>
 
-struct vm_config {
+struct chardev;
+struct vm_config;
+struct vm;
+
+/*
+ * Control of a running VM from another thread (the REST API): give a
+ * struct vm_ctl in vm_params, wait for the start, then request. The VM
+ * registers itself while it runs; requests to no VM give -ESRCH.
+ */
+struct vm_ctl {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct vm *vm; /* while vCPUs run */
+	int state;     /* VM_CTL_STARTING, _RUNNING, _ENDED */
+	char err[256]; /* why the start failed */
+};
+
+enum { VM_CTL_STARTING, VM_CTL_RUNNING, VM_CTL_ENDED };
+enum vm_ctl_op { VM_CTL_SHUTDOWN, VM_CTL_REBOOT, VM_CTL_POWER_BUTTON };
+
+void vm_ctl_init(struct vm_ctl *c);
+void vm_ctl_destroy(struct vm_ctl *c);
+/* Wait until the vCPUs run (0) or the VM failed to start or ended
+ * (-EIO, with the reason in err). */
+int vm_ctl_wait_started(struct vm_ctl *c, char *err, size_t errlen);
+int vm_ctl_request(struct vm_ctl *c, enum vm_ctl_op op);
+
+/* How to run one VM: the cloud-hypervisor configuration (devices) plus what
+ * only the svmm process decides (the serial back end, reboot policy). */
+struct vm_params {
 	struct boot_config boot;
 	unsigned int ncpus;
 	uint64_t mem_size;
@@ -36,12 +65,18 @@ struct vm_config {
 	bool exit_on_reboot;
 	int verbose;
 	struct timespec start; /* process start (CLOCK_MONOTONIC), for timings */
+	/* Disks, net, rng, fs, vsock (vmm/config.h); NULL: none but the rng. */
+	const struct vm_config *devices;
+	/* The caller handles SIGTERM/SIGINT/SIGHUP itself (it stops the VM
+	 * through ctl); otherwise vm_run() takes them as a request to stop. */
+	bool no_signals;
+	struct vm_ctl *ctl; /* optional */
 };
 
 #define VM_MAX_CPUS 254
 
 /* Boot and run until the VM's end; returns the process exit status. A set-up
  * error is described in err (naming the flag or file) with status 1. */
-int vm_run(const struct vm_config *cfg, char *err, size_t errlen);
+int vm_run(const struct vm_params *cfg, char *err, size_t errlen);
 
 #endif

@@ -333,7 +333,7 @@ static void net_reset(struct virtio_dev *vd);
 static int net_activate(struct virtio_dev *vd)
 {
 	struct net *n = vd->priv;
-	int rc = tap_set_offload(&n->tap, tun_offloads(n));
+	int rc = net_tap_set_offload(&n->tap, tun_offloads(n));
 
 	if (rc) {
 		fprintf(stderr, "svmm: virtio-net: tap '%s': TUNSETOFFLOAD: %s\n", n->tap.name,
@@ -358,7 +358,7 @@ static void net_reset(struct virtio_dev *vd)
 
 	for (unsigned int i = 0; i < n->n_pairs; i++)
 		qp_stop(&n->qp[i]);
-	tap_set_offload(&n->tap, 0);
+	net_tap_set_offload(&n->tap, 0);
 }
 
 static void net_config_read(struct virtio_dev *vd, uint32_t off, void *data, unsigned int size)
@@ -375,7 +375,7 @@ static void net_free(struct virtio_dev *vd)
 	struct net *n = vd->priv;
 
 	net_reset(vd);
-	tap_close(&n->tap);
+	net_tap_close(&n->tap);
 	for (unsigned int i = 0; i < n->n_pairs; i++)
 		free(n->qp[i].bounce);
 	free(n);
@@ -446,19 +446,19 @@ static int host_side(struct net *n, const struct virtio_net_opts *o, char *err, 
 	const char *name = n->tap.name;
 	int rc = 0;
 
-	if (o->has_host_mac && (rc = tap_set_mac(name, o->host_mac))) {
+	if (o->has_host_mac && (rc = net_tap_set_mac(name, o->host_mac))) {
 		snprintf(err, errlen, "tap '%s': host_mac: %s", name, strerror(-rc));
 		return rc;
 	}
-	if (o->mtu && (rc = tap_set_mtu(name, o->mtu))) {
+	if (o->mtu && (rc = net_tap_set_mtu(name, o->mtu))) {
 		snprintf(err, errlen, "tap '%s': mtu %u: %s", name, o->mtu, strerror(-rc));
 		return rc;
 	}
-	if (o->has_ip && n->tap.created && (rc = tap_set_ipv4(name, o->ip, o->mask))) {
+	if (o->has_ip && n->tap.created && (rc = net_tap_set_ipv4(name, o->ip, o->mask))) {
 		snprintf(err, errlen, "tap '%s': ip/mask: %s", name, strerror(-rc));
 		return rc;
 	}
-	if ((rc = tap_set_up(name)))
+	if ((rc = net_tap_set_up(name)))
 		snprintf(err, errlen, "tap '%s': up: %s", name, strerror(-rc));
 	return rc;
 }
@@ -481,8 +481,8 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, 
 	struct net *n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
-	rc = o->n_fds ? tap_adopt(&n->tap, o->fds, o->n_fds, err, errlen)
-		      : tap_open(&n->tap, o->tap, pairs, err, errlen);
+	rc = o->n_fds ? net_tap_adopt(&n->tap, o->fds, o->n_fds, err, errlen)
+		      : net_tap_open(&n->tap, o->tap, pairs, err, errlen);
 	if (rc) {
 		free(n);
 		return rc;
@@ -531,7 +531,7 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, 
 	*out = vd;
 	return 0;
 fail:
-	tap_close(&n->tap);
+	net_tap_close(&n->tap);
 	for (unsigned int i = 0; i < pairs; i++)
 		free(n->qp[i].bounce);
 	free(n);

@@ -49,19 +49,20 @@ static int setup_fd(int fd)
 	return 0;
 }
 
-static void tap_init(struct tap *t)
+static void net_tap_init(struct tap *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (unsigned int i = 0; i < TAP_MAX_QUEUES; i++)
 		t->fd[i] = -1;
 }
 
-int tap_open(struct tap *t, const char *name, unsigned int n_queues, char *err, unsigned int errlen)
+int net_tap_open(struct tap *t, const char *name, unsigned int n_queues, char *err,
+		 unsigned int errlen)
 {
 	struct ifreq ifr;
 	int rc;
 
-	tap_init(t);
+	net_tap_init(t);
 	if (!n_queues || n_queues > TAP_MAX_QUEUES) {
 		snprintf(err, errlen, "tap: %u queue pairs (1 to %u)", n_queues, TAP_MAX_QUEUES);
 		return -EINVAL;
@@ -109,16 +110,16 @@ int tap_open(struct tap *t, const char *name, unsigned int n_queues, char *err, 
 	t->offload_ok = probe_offloads(t->fd[0]);
 	return 0;
 fail:
-	tap_close(t);
+	net_tap_close(t);
 	return rc;
 }
 
-int tap_adopt(struct tap *t, const int *fds, unsigned int n, char *err, unsigned int errlen)
+int net_tap_adopt(struct tap *t, const int *fds, unsigned int n, char *err, unsigned int errlen)
 {
 	struct ifreq ifr;
 	int rc;
 
-	tap_init(t);
+	net_tap_init(t);
 	if (!n || n > TAP_MAX_QUEUES) {
 		snprintf(err, errlen, "tap: %u fds given (1 to %u)", n, TAP_MAX_QUEUES);
 		return -EINVAL;
@@ -163,14 +164,14 @@ fail:
 	return rc;
 }
 
-void tap_close(struct tap *t)
+void net_tap_close(struct tap *t)
 {
 	for (unsigned int i = 0; i < t->n_fds; i++)
 		close(t->fd[i]);
 	t->n_fds = 0;
 }
 
-int tap_set_offload(struct tap *t, unsigned int tun_flags)
+int net_tap_set_offload(struct tap *t, unsigned int tun_flags)
 {
 	for (unsigned int i = 0; i < t->n_fds; i++)
 		if (ioctl(t->fd[i], TUNSETOFFLOAD, tun_flags & t->offload_ok) < 0)
@@ -199,7 +200,7 @@ static void set_sin(struct sockaddr *sa, uint32_t addr_be)
 	memcpy(sa, &sin, sizeof(sin));
 }
 
-int tap_set_ipv4(const char *name, uint32_t addr_be, uint32_t mask_be)
+int net_tap_set_ipv4(const char *name, uint32_t addr_be, uint32_t mask_be)
 {
 	struct ifreq ifr = { 0 };
 	int rc;
@@ -213,7 +214,7 @@ int tap_set_ipv4(const char *name, uint32_t addr_be, uint32_t mask_be)
 	return if_ioctl(name, SIOCSIFNETMASK, &ifr);
 }
 
-int tap_set_mac(const char *name, const uint8_t mac[6])
+int net_tap_set_mac(const char *name, const uint8_t mac[6])
 {
 	struct ifreq ifr = { 0 };
 
@@ -222,14 +223,14 @@ int tap_set_mac(const char *name, const uint8_t mac[6])
 	return if_ioctl(name, SIOCSIFHWADDR, &ifr);
 }
 
-int tap_set_mtu(const char *name, unsigned int mtu)
+int net_tap_set_mtu(const char *name, unsigned int mtu)
 {
 	struct ifreq ifr = { .ifr_mtu = (int)mtu };
 
 	return if_ioctl(name, SIOCSIFMTU, &ifr);
 }
 
-int tap_get_mtu(const char *name, unsigned int *mtu)
+int net_tap_get_mtu(const char *name, unsigned int *mtu)
 {
 	struct ifreq ifr = { 0 };
 	int rc = if_ioctl(name, SIOCGIFMTU, &ifr);
@@ -239,7 +240,7 @@ int tap_get_mtu(const char *name, unsigned int *mtu)
 	return rc;
 }
 
-int tap_set_up(const char *name)
+int net_tap_set_up(const char *name)
 {
 	struct ifreq ifr = { 0 };
 	int rc = if_ioctl(name, SIOCGIFFLAGS, &ifr);

@@ -29,21 +29,21 @@ struct tap {
 /* Open n_queues queues of TAP `name` (created when absent; NULL or "" lets
  * the kernel pick "tapN"). The fds are non-blocking, close-on-exec, with a
  * 12-byte virtio_net_hdr_v1. err names the interface and the problem. */
-int tap_open(struct tap *t, const char *name, unsigned int n_queues, char *err,
-	     unsigned int errlen);
+int net_tap_open(struct tap *t, const char *name, unsigned int n_queues, char *err,
+		 unsigned int errlen);
 /* Adopt already opened TAP queue fds (taken over: tap_close closes them).
  * Checks each is a TAP with IFF_VNET_HDR and that they are one interface. */
-int tap_adopt(struct tap *t, const int *fds, unsigned int n, char *err, unsigned int errlen);
-void tap_close(struct tap *t);
+int net_tap_adopt(struct tap *t, const int *fds, unsigned int n, char *err, unsigned int errlen);
+void net_tap_close(struct tap *t);
 
 /* TUN_F_* offloads on every queue: what the reader (the guest) can take. */
-int tap_set_offload(struct tap *t, unsigned int tun_flags);
+int net_tap_set_offload(struct tap *t, unsigned int tun_flags);
 
 /* Host-side configuration by interface name; 0 or negative errno. */
-int tap_set_ipv4(const char *name, uint32_t addr_be, uint32_t mask_be);
-int tap_set_mac(const char *name, const uint8_t mac[6]);
-int tap_set_mtu(const char *name, unsigned int mtu);
-int tap_get_mtu(const char *name, unsigned int *mtu);
-int tap_set_up(const char *name);
+int net_tap_set_ipv4(const char *name, uint32_t addr_be, uint32_t mask_be);
+int net_tap_set_mac(const char *name, const uint8_t mac[6]);
+int net_tap_set_mtu(const char *name, unsigned int mtu);
+int net_tap_get_mtu(const char *name, unsigned int *mtu);
+int net_tap_set_up(const char *name);
 
 #endif

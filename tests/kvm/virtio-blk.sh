@@ -5,7 +5,7 @@
 # both sides, a read-only disk refusing writes, DISCARD; then flushed data
 # survives kill -9 of the VMM.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib-guest.sh"
+. "$(dirname "$0")/lib-netdev.sh"
 
 kernel=$T_TOP/build/kernel/bzImage
 if [[ ! -r $kernel ]]; then
@@ -45,28 +45,28 @@ echo "SVMM-FACT sum_vda_2m=$(head -c $((2 << 20)) /dev/vda | sha256sum | cut -d'
 blkdiscard -o 0 -l 1048576 /dev/vdc && echo "SVMM-FACT discard=ok"
 echo "SVMM-FACT zero_1m=$(head -c 1048576 /dev/vdc | tr -d '\0' | wc -c)"
 EOF
-g_initramfs "$d/initrd" "script:$d/check.sh"
+nd_initramfs "$d/initrd" "$d/check.sh"
 
 disks=(--disk "path=$d/a.raw,serial=disk-a" "path=$d/b.raw,readonly=on,serial=disk-b"
 	"path=$d/c.qcow2,serial=disk-c" "path=$d/d.qcow2,image_type=qcow2,serial=disk-d")
-timeout 300 "$T_SVMM" run --kernel "$kernel" --initramfs "$d/initrd" --cmdline "$G_CMDLINE" \
+timeout 300 "$T_SVMM" run --kernel "$kernel" --initramfs "$d/initrd" --cmdline "$ND_CMDLINE" \
 	--memory size=256M "${disks[@]}" --serial "file=$d/console.log" >"$d/out" 2>&1
 rc=$?
 t_eq "svmm exits 0 at guest power-off" 0 "$rc"
 log=$d/console.log
 for x in a b c d; do
 	v=vd$x
-	t_eq "disk $x is $v with its serial" "disk-$x" "$(g_fact "$log" "serial_$v")"
+	t_eq "disk $x is $v with its serial" "disk-$x" "$(nd_fact "$log" "serial_$v")"
 done
-t_eq "read-only disk is ro in the guest" 1 "$(g_fact "$log" ro_vdb)"
-t_eq "read-only disk refuses writes" refused "$(g_fact "$log" ro_write)"
-t_eq "read-only disk unchanged" "$(sha256sum <"$d/b.head" | cut -d' ' -f1)" "$(g_fact "$log" sum_vdb_head)"
-t_eq "guest reads the raw disk's exact bytes" "$sum_a" "$(g_fact "$log" sum_vda)"
-t_eq "guest reads back what it wrote to qcow2" "$sum_a" "$(g_fact "$log" sum_vdc)"
-t_eq "sparse disk is 8 GiB" $((8 << 30 >> 9)) "$(g_fact "$log" size_vdd)"
-t_eq "data written beyond 4 GiB reads back" "$(g_fact "$log" sum_vda_2m)" "$(g_fact "$log" sum_vdd_5g)"
-t_eq "DISCARD accepted" ok "$(g_fact "$log" discard)"
-t_eq "discarded range reads as zeros" 0 "$(g_fact "$log" zero_1m)"
+t_eq "read-only disk is ro in the guest" 1 "$(nd_fact "$log" ro_vdb)"
+t_eq "read-only disk refuses writes" refused "$(nd_fact "$log" ro_write)"
+t_eq "read-only disk unchanged" "$(sha256sum <"$d/b.head" | cut -d' ' -f1)" "$(nd_fact "$log" sum_vdb_head)"
+t_eq "guest reads the raw disk's exact bytes" "$sum_a" "$(nd_fact "$log" sum_vda)"
+t_eq "guest reads back what it wrote to qcow2" "$sum_a" "$(nd_fact "$log" sum_vdc)"
+t_eq "sparse disk is 8 GiB" $((8 << 30 >> 9)) "$(nd_fact "$log" size_vdd)"
+t_eq "data written beyond 4 GiB reads back" "$(nd_fact "$log" sum_vda_2m)" "$(nd_fact "$log" sum_vdd_5g)"
+t_eq "DISCARD accepted" ok "$(nd_fact "$log" discard)"
+t_eq "discarded range reads as zeros" 0 "$(nd_fact "$log" zero_1m)"
 t_ok "qcow2 image is clean after the guest's writes" qemu-img check -q "$d/c.qcow2"
 t_ok "sparse qcow2 image is clean" qemu-img check -q "$d/d.qcow2"
 qemu-img convert -O raw "$d/c.qcow2" "$d/c.raw"
@@ -78,9 +78,9 @@ cat >"$d/flush.sh" <<'EOF'
 dd if=/dev/vda of=/dev/vdb bs=1M count=4 conv=fsync 2>/dev/null && echo "SVMM-FLUSHED"
 while :; do dd if=/dev/urandom of=/dev/vdb bs=64k count=1 seek=100 2>/dev/null; done
 EOF
-g_initramfs "$d/initrd2" "script:$d/flush.sh"
+nd_initramfs "$d/initrd2" "$d/flush.sh"
 qemu-img create -q -f qcow2 "$d/e.qcow2" 64M
-"$T_SVMM" run --kernel "$kernel" --initramfs "$d/initrd2" --cmdline "$G_CMDLINE" --memory size=256M \
+"$T_SVMM" run --kernel "$kernel" --initramfs "$d/initrd2" --cmdline "$ND_CMDLINE" --memory size=256M \
 	--disk "path=$d/a.raw,readonly=on" "path=$d/e.qcow2" --serial "file=$d/flush.log" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 600); do grep -q SVMM-FLUSHED "$d/flush.log" 2>/dev/null && break; sleep 0.2; done
