@@ -121,6 +121,8 @@ void acpi_platform_default(struct acpi_platform *p, unsigned int ncpus, uint64_t
 	p->sleep_sts_port = LAYOUT_PM_PORT;
 	p->reset_port = LAYOUT_PM_PORT;
 	p->reset_value = ACPI_DEFAULT_RESET_VALUE;
+	p->com1_port = LAYOUT_COM1_PORT;
+	p->com1_irq = LAYOUT_COM1_IRQ;
 }
 
 static int bad(const char *field, const char *why)
@@ -161,6 +163,8 @@ static int check_platform(const struct acpi_platform *p)
 		return bad("nslots", "is above 32");
 	if (p->ged_base > UINT64_MAX - ACPI_GED_REGS_LEN)
 		return bad("ged_base", "wraps");
+	if (p->com1_port > 0xFFFF - 7)
+		return bad("com1_port", "leaves no room for the 8 registers");
 	if (!p->sleep_ctl_port || !p->sleep_sts_port || !p->reset_port)
 		return bad("sleep_ctl_port/sleep_sts_port/reset_port", "must be set");
 	return 0;
@@ -329,6 +333,24 @@ static void dsdt_ged(struct aml *a, const struct acpi_platform *p)
 	aml_close(a, d);
 }
 
+static void dsdt_com1(struct aml *a, const struct acpi_platform *p)
+{
+	struct aml rt;
+
+	size_t d = aml_device_open(a, "COM1");
+	aml_name_decl(a, "_HID");
+	aml_eisaid(a, "PNP0501");
+	aml_name_decl(a, "_UID");
+	aml_int(a, 0);
+	aml_name_decl(a, "_DDN");
+	aml_string(a, "COM1");
+	aml_init(&rt);
+	aml_rs_io(&rt, p->com1_port, p->com1_port, 1, 8);
+	aml_rs_irq(&rt, p->com1_irq, true, false);
+	name_crs(a, &rt);
+	aml_close(a, d);
+}
+
 static void dsdt_body(struct aml *a, const struct acpi_platform *p)
 {
 	/* S5: SLP_TYP for the sleep control register (HW-reduced). */
@@ -343,6 +365,8 @@ static void dsdt_body(struct aml *a, const struct acpi_platform *p)
 	size_t sb = aml_scope_open(a, "\\_SB_");
 	dsdt_pci(a, p);
 	dsdt_mbrd(a, p);
+	if (p->com1_port)
+		dsdt_com1(a, p);
 	dsdt_ged(a, p);
 	size_t d = aml_device_open(a, "PWRB");
 	aml_name_decl(a, "_HID");

@@ -35,6 +35,11 @@ struct acpi_platform {
 	 * ports; they may be one port that decodes the value written). */
 	uint16_t sleep_ctl_port, sleep_sts_port, reset_port;
 	uint8_t reset_value;
+	/* A 16550 (\_SB_.COM1, PNP0501) at com1_port/com1_irq; com1_port 0
+	 * leaves it out. A hardware-reduced guest has no legacy PIC and so
+	 * no implicit ISA IRQs: without it ttyS0 gets no interrupts. */
+	uint16_t com1_port;
+	uint32_t com1_irq;
 };
 
 /* _S5's SLP_TYP: S5 is a write of SLP_TYP << 2 | SLP_EN (0x20) = 0x34. */
@@ -45,7 +50,8 @@ struct acpi_platform {
 
 /* Fill p from vmm/layout.h for ncpus vCPUs with APIC IDs 0..n-1 and
  * ram_size bytes of RAM (which places the 64-bit window): bus 0, 32 slots,
- * GED at LAYOUT_GED_START/LAYOUT_GED_IRQ, sleep and reset registers all
+ * COM1 at LAYOUT_COM1_PORT/IRQ, GED at LAYOUT_GED_START/LAYOUT_GED_IRQ,
+ * sleep and reset registers all
  * on LAYOUT_PM_PORT with reset value 0xFE (devices/pm.c). */
 void acpi_platform_default(struct acpi_platform *p, unsigned int ncpus, uint64_t ram_size);
 
