@@ -123,6 +123,8 @@ void acpi_platform_default(struct acpi_platform *p, unsigned int ncpus, uint64_t
 	p->reset_value = ACPI_DEFAULT_RESET_VALUE;
 	p->com1_port = LAYOUT_COM1_PORT;
 	p->com1_irq = LAYOUT_COM1_IRQ;
+	p->rtc_port = LAYOUT_RTC_PORT;
+	p->rtc_irq = LAYOUT_RTC_IRQ;
 }
 
 static int bad(const char *field, const char *why)
@@ -165,6 +167,8 @@ static int check_platform(const struct acpi_platform *p)
 		return bad("ged_base", "wraps");
 	if (p->com1_port > 0xFFFF - 7)
 		return bad("com1_port", "leaves no room for the 8 registers");
+	if (p->rtc_port > 0xFFFF - 1)
+		return bad("rtc_port", "leaves no room for the 2 registers");
 	if (!p->sleep_ctl_port || !p->sleep_sts_port || !p->reset_port)
 		return bad("sleep_ctl_port/sleep_sts_port/reset_port", "must be set");
 	return 0;
@@ -333,20 +337,21 @@ static void dsdt_ged(struct aml *a, const struct acpi_platform *p)
 	aml_close(a, d);
 }
 
-static void dsdt_com1(struct aml *a, const struct acpi_platform *p)
+/* A legacy ISA device: _HID, _UID, then IO (len ports at port) and an
+ * edge, active-high interrupt. */
+static void dsdt_isa(struct aml *a, const char *name, const char *hid, uint16_t port, uint8_t len,
+		     uint32_t irq)
 {
 	struct aml rt;
 
-	size_t d = aml_device_open(a, "COM1");
+	size_t d = aml_device_open(a, name);
 	aml_name_decl(a, "_HID");
-	aml_eisaid(a, "PNP0501");
+	aml_eisaid(a, hid);
 	aml_name_decl(a, "_UID");
 	aml_int(a, 0);
-	aml_name_decl(a, "_DDN");
-	aml_string(a, "COM1");
 	aml_init(&rt);
-	aml_rs_io(&rt, p->com1_port, p->com1_port, 1, 8);
-	aml_rs_irq(&rt, p->com1_irq, true, false);
+	aml_rs_io(&rt, port, port, 1, len);
+	aml_rs_irq(&rt, irq, true, false);
 	name_crs(a, &rt);
 	aml_close(a, d);
 }
@@ -366,7 +371,9 @@ static void dsdt_body(struct aml *a, const struct acpi_platform *p)
 	dsdt_pci(a, p);
 	dsdt_mbrd(a, p);
 	if (p->com1_port)
-		dsdt_com1(a, p);
+		dsdt_isa(a, "COM1", "PNP0501", p->com1_port, 8, p->com1_irq);
+	if (p->rtc_port)
+		dsdt_isa(a, "RTC_", "PNP0B00", p->rtc_port, 2, p->rtc_irq);
 	dsdt_ged(a, p);
 	size_t d = aml_device_open(a, "PWRB");
 	aml_name_decl(a, "_HID");

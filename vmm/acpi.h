@@ -40,6 +40,10 @@ struct acpi_platform {
 	 * no implicit ISA IRQs: without it ttyS0 gets no interrupts. */
 	uint16_t com1_port;
 	uint32_t com1_irq;
+	/* The CMOS RTC (\_SB_.RTC_, PNP0B00) at rtc_port (2 ports)/rtc_irq,
+	 * for the same reason (rtc-cmos wants its IRQ); rtc_port 0: none. */
+	uint16_t rtc_port;
+	uint32_t rtc_irq;
 };
 
 /* _S5's SLP_TYP: S5 is a write of SLP_TYP << 2 | SLP_EN (0x20) = 0x34. */
@@ -50,7 +54,7 @@ struct acpi_platform {
 
 /* Fill p from vmm/layout.h for ncpus vCPUs with APIC IDs 0..n-1 and
  * ram_size bytes of RAM (which places the 64-bit window): bus 0, 32 slots,
- * COM1 at LAYOUT_COM1_PORT/IRQ, GED at LAYOUT_GED_START/LAYOUT_GED_IRQ,
+ * COM1 and the RTC at LAYOUT_COM1_* and LAYOUT_RTC_*, GED at LAYOUT_GED_START/LAYOUT_GED_IRQ,
  * sleep and reset registers all
  * on LAYOUT_PM_PORT with reset value 0xFE (devices/pm.c). */
 void acpi_platform_default(struct acpi_platform *p, unsigned int ncpus, uint64_t ram_size);

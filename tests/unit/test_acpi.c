@@ -142,6 +142,8 @@ static void pointers_and_checksums(void **state)
 	assert_int_equal(count(d, dlen, "\x0C\x41\xD0\x05\x01", 5), 1); /* PNP0501 */
 	/* COM1's IO descriptor: 0x3F8, 8 ports */
 	assert_int_equal(count(d, dlen, "\x47\x01\xF8\x03\xF8\x03\x01\x08", 8), 1);
+	assert_int_equal(count(d, dlen, "\x0C\x41\xD0\x0B\x00", 5), 1); /* PNP0B00 */
+	assert_int_equal(count(d, dlen, "\x47\x01\x70\x00\x70\x00\x01\x02", 8), 1);
 
 	/* acpi_table_find agrees with the manual walk */
 	size_t len;
