@@ -121,6 +121,10 @@ void acpi_platform_default(struct acpi_platform *p, unsigned int ncpus, uint64_t
 	p->sleep_sts_port = LAYOUT_PM_PORT;
 	p->reset_port = LAYOUT_PM_PORT;
 	p->reset_value = ACPI_DEFAULT_RESET_VALUE;
+	p->com1_port = LAYOUT_COM1_PORT;
+	p->com1_irq = LAYOUT_COM1_IRQ;
+	p->rtc_port = LAYOUT_RTC_PORT;
+	p->rtc_irq = LAYOUT_RTC_IRQ;
 }
 
 static int bad(const char *field, const char *why)
@@ -161,6 +165,10 @@ static int check_platform(const struct acpi_platform *p)
 		return bad("nslots", "is above 32");
 	if (p->ged_base > UINT64_MAX - ACPI_GED_REGS_LEN)
 		return bad("ged_base", "wraps");
+	if (p->com1_port > 0xFFFF - 7)
+		return bad("com1_port", "leaves no room for the 8 registers");
+	if (p->rtc_port > 0xFFFF - 1)
+		return bad("rtc_port", "leaves no room for the 2 registers");
 	if (!p->sleep_ctl_port || !p->sleep_sts_port || !p->reset_port)
 		return bad("sleep_ctl_port/sleep_sts_port/reset_port", "must be set");
 	return 0;
@@ -329,6 +337,25 @@ static void dsdt_ged(struct aml *a, const struct acpi_platform *p)
 	aml_close(a, d);
 }
 
+/* A legacy ISA device: _HID, _UID, then IO (len ports at port) and an
+ * edge, active-high interrupt. */
+static void dsdt_isa(struct aml *a, const char *name, const char *hid, uint16_t port, uint8_t len,
+		     uint32_t irq)
+{
+	struct aml rt;
+
+	size_t d = aml_device_open(a, name);
+	aml_name_decl(a, "_HID");
+	aml_eisaid(a, hid);
+	aml_name_decl(a, "_UID");
+	aml_int(a, 0);
+	aml_init(&rt);
+	aml_rs_io(&rt, port, port, 1, len);
+	aml_rs_irq(&rt, irq, true, false);
+	name_crs(a, &rt);
+	aml_close(a, d);
+}
+
 static void dsdt_body(struct aml *a, const struct acpi_platform *p)
 {
 	/* S5: SLP_TYP for the sleep control register (HW-reduced). */
@@ -343,6 +370,10 @@ static void dsdt_body(struct aml *a, const struct acpi_platform *p)
 	size_t sb = aml_scope_open(a, "\\_SB_");
 	dsdt_pci(a, p);
 	dsdt_mbrd(a, p);
+	if (p->com1_port)
+		dsdt_isa(a, "COM1", "PNP0501", p->com1_port, 8, p->com1_irq);
+	if (p->rtc_port)
+		dsdt_isa(a, "RTC_", "PNP0B00", p->rtc_port, 2, p->rtc_irq);
 	dsdt_ged(a, p);
 	size_t d = aml_device_open(a, "PWRB");
 	aml_name_decl(a, "_HID");

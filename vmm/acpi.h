@@ -35,6 +35,15 @@ struct acpi_platform {
 	 * ports; they may be one port that decodes the value written). */
 	uint16_t sleep_ctl_port, sleep_sts_port, reset_port;
 	uint8_t reset_value;
+	/* A 16550 (\_SB_.COM1, PNP0501) at com1_port/com1_irq; com1_port 0
+	 * leaves it out. A hardware-reduced guest has no legacy PIC and so
+	 * no implicit ISA IRQs: without it ttyS0 gets no interrupts. */
+	uint16_t com1_port;
+	uint32_t com1_irq;
+	/* The CMOS RTC (\_SB_.RTC_, PNP0B00) at rtc_port (2 ports)/rtc_irq,
+	 * for the same reason (rtc-cmos wants its IRQ); rtc_port 0: none. */
+	uint16_t rtc_port;
+	uint32_t rtc_irq;
 };
 
 /* _S5's SLP_TYP: S5 is a write of SLP_TYP << 2 | SLP_EN (0x20) = 0x34. */
@@ -45,7 +54,8 @@ struct acpi_platform {
 
 /* Fill p from vmm/layout.h for ncpus vCPUs with APIC IDs 0..n-1 and
  * ram_size bytes of RAM (which places the 64-bit window): bus 0, 32 slots,
- * GED at LAYOUT_GED_START/LAYOUT_GED_IRQ, sleep and reset registers all
+ * COM1 and the RTC at LAYOUT_COM1_* and LAYOUT_RTC_*, GED at LAYOUT_GED_START/LAYOUT_GED_IRQ,
+ * sleep and reset registers all
  * on LAYOUT_PM_PORT with reset value 0xFE (devices/pm.c). */
 void acpi_platform_default(struct acpi_platform *p, unsigned int ncpus, uint64_t ram_size);
 

@@ -71,6 +71,14 @@
 #define LAYOUT_PCI_IO_START    0x1000
 #define LAYOUT_PCI_IO_SIZE     0xf000
 
+/* COM1 (devices/serial.c), described in the DSDT so that a hardware-reduced
+ * guest (no legacy PIC, so no implicit ISA IRQs) routes its interrupt. */
+#define LAYOUT_COM1_PORT 0x3f8
+#define LAYOUT_COM1_IRQ	 4
+/* The CMOS RTC (devices/rtc.c), likewise in the DSDT. */
+#define LAYOUT_RTC_PORT 0x70
+#define LAYOUT_RTC_IRQ	8
+
 /* GSI of the ACPI GED (power button) interrupt: edge, active high. */
 #define LAYOUT_GED_IRQ 5
 

@@ -53,6 +53,12 @@ t_match "slot 5 has _SUN 5" 'Device \(S005\)[^}]*_ADR, 0x00050000[^}]*_SUN, 0x05
 t_match "slot 31 has _SUN 31" 'Device \(S031\)[^}]*_SUN, 0x1F' "$dsl"
 t_match "DSDT has the power button" 'EisaId \("PNP0C0C"\)' "$dsl"
 t_match "DSDT has the GED" '_HID, "ACPI0013"' "$dsl"
+t_match "DSDT has COM1 with IRQ 4" \
+	'Device \(COM1\)[^}]*EisaId \("PNP0501"\)[^}]*IO \(Decode16,[^)]*0x03F8,[^)]*0x08,[^}]*Interrupt \(ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, \)[^0]*0x00000004' \
+	"$dsl"
+t_match "DSDT has the RTC with IRQ 8" \
+	'Device \(RTC\)[^}]*EisaId \("PNP0B00"\)[^}]*IO \(Decode16,[^)]*0x0070,[^)]*0x02,[^}]*Interrupt \(ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, \)[^0]*0x00000008' \
+	"$dsl"
 t_match "DSDT has _S5" 'Name \(_S5, Package' "$dsl"
 
 out=$(cd "$d" && cp DSDT.dsl re.dsl && iasl re.dsl 2>&1)

@@ -139,6 +139,11 @@ static void pointers_and_checksums(void **state)
 	assert_int_equal(count(d, dlen, "ACPI0013", 8), 1);
 	assert_int_equal(count(d, dlen, "_S5_", 4), 1);
 	assert_int_equal(count(d, dlen, "\x0C\x41\xD0\x0C\x0C", 5), 1); /* PNP0C0C */
+	assert_int_equal(count(d, dlen, "\x0C\x41\xD0\x05\x01", 5), 1); /* PNP0501 */
+	/* COM1's IO descriptor: 0x3F8, 8 ports */
+	assert_int_equal(count(d, dlen, "\x47\x01\xF8\x03\xF8\x03\x01\x08", 8), 1);
+	assert_int_equal(count(d, dlen, "\x0C\x41\xD0\x0B\x00", 5), 1); /* PNP0B00 */
+	assert_int_equal(count(d, dlen, "\x47\x01\x70\x00\x70\x00\x01\x02", 8), 1);
 
 	/* acpi_table_find agrees with the manual walk */
 	size_t len;
@@ -212,6 +217,10 @@ static void bad_platforms_refused(void **state)
 	assert_int_equal(acpi_build(&p, m, SIZE, GPA, &rsdp), -EINVAL);
 	acpi_platform_default(&p, 1, 1ull << 30);
 	assert_int_equal(acpi_build(&p, m, SIZE, GPA + 8, &rsdp), -EINVAL); /* unaligned */
+	p.com1_port = 0xFFFC;
+	assert_int_equal(acpi_build(&p, m, SIZE, GPA, &rsdp), -EINVAL);
+	p.com1_port = 0; /* no COM1 is fine */
+	assert_true(acpi_build(&p, m, SIZE, GPA, &rsdp) > 0);
 	assert_int_equal(acpi_build(&p, m, 256, GPA, &rsdp), -ENOSPC);
 	/* the largest platform still fits the reserved area */
 	acpi_platform_default(&p, ACPI_MAX_CPUS, 1ull << 40);
