@@ -510,6 +510,8 @@ static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, char *err, size_t er
 		void *tables = guest_mem_ptr(&vm->mem, LAYOUT_ACPI_START, LAYOUT_ACPI_SIZE);
 
 		acpi_platform_default(&ap, cfg->ncpus, cfg->mem_size);
+		if (!vm->has_serial)
+			ap.com1_port = 0; /* no 16550 to describe */
 		ret = tables ? acpi_build(&ap, tables, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_START,
 					  &boot.rsdp_addr)
 			     : -EFAULT;
