@@ -10,6 +10,7 @@
 #include "vmm/cli.h"
 #include "vmm/cmd_net.h"
 #include "vmm/cmd_run.h"
+#include "vmm/cmd_seed.h"
 
 static int cmd_version(int argc, char **argv)
 {
@@ -26,6 +27,7 @@ static const struct svmm_cmd commands[] = {
 	{ "version", "print the version", cmd_version },
 	{ "run", "boot a kernel in a microVM (cloud-hypervisor flags)", cmd_run },
 	{ "net", "VM host networking: up, down, gc, lease, ls", cmd_net },
+	{ "seed", "build FAT images, cloud-init seeds and service disks", cmd_seed },
 	{ "api-selftest", NULL, cmd_api_selftest }, /* hidden: API tests, a VMM test double */
 	{ "acpi-dump", "write the ACPI tables to DIR (debug)", cmd_acpi_dump },
 };
