@@ -61,7 +61,7 @@ boot_once() {
 	t0=$(now_ms)
 	eval "$(vmm_cmd "$who" "$k" "$log")" 2>"$tmp/$who.err" &
 	pid=$!
-	for ((i = 0; i < 12000; i++)); do # 120 s at most
+	for ((i = 0; i < 9000; i++)); do # 90 s at most
 		grep -q SVMM-INIT-REACHED "$log" 2>/dev/null && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.01
