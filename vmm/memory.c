@@ -40,7 +40,9 @@ int guest_mem_alloc(struct guest_mem *m, uint64_t size, bool shared, bool hugepa
 			goto fail;
 		}
 	} else {
-		flags |= MAP_ANONYMOUS | MAP_NORESERVE | (hugepages ? MAP_HUGETLB : 0);
+		/* hugetlb pages are reserved at mmap time (no MAP_NORESERVE), so
+		 * too few of them fail here and not as a SIGBUS later. */
+		flags |= MAP_ANONYMOUS | (hugepages ? MAP_HUGETLB : MAP_NORESERVE);
 	}
 	if (mmap(base, size, PROT_READ | PROT_WRITE, flags, m->fd, 0) == MAP_FAILED) {
 		ret = -errno;

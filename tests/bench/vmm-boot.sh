@@ -21,7 +21,8 @@ runs=${BENCH_RUNS:-3}
 mem_mib=128
 cmdline="console=ttyS0 reboot=t panic=-1 quiet"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/svmm-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+# The last boot's logs stay in build/bench-logs for a look when a figure is n/a.
+trap 'mkdir -p "$top/build/bench-logs" && cp "$tmp"/*.log "$tmp"/*.err "$top/build/bench-logs/" 2>/dev/null; rm -rf "$tmp"' EXIT
 
 kernel=$(g_kernel) || { echo "no kernel to boot"; exit 0; }
 g_initramfs "$tmp/init.gz" sleep
@@ -60,7 +61,7 @@ boot_once() {
 	t0=$(now_ms)
 	eval "$(vmm_cmd "$who" "$k" "$log")" 2>"$tmp/$who.err" &
 	pid=$!
-	for ((i = 0; i < 60000; i++)); do
+	for ((i = 0; i < 9000; i++)); do # 90 s at most
 		grep -q SVMM-INIT-REACHED "$log" 2>/dev/null && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.01

@@ -63,6 +63,23 @@ check_guest bz-2cpu 2 256
 boot pvh-2cpu "$tmp/vmlinux" "$tmp/poweroff.gz" --cpus boot=2 --memory size=256M
 check_guest pvh-2cpu 2 256
 
+# Guest RAM from a memfd (shared=on, as vhost-user needs) and from
+# hugetlbfs (hugepages=on; 2 MiB pages reserved here for it).
+boot shared "$tmp/vmlinux" "$tmp/poweroff.gz" --memory size=256M,shared=on
+t_match "shared=on: /init reached" 'SVMM-INIT-REACHED' "$(cat "$tmp/shared.log")"
+t_eq "shared=on: exit status 0" 0 "$rc"
+if echo 160 >/proc/sys/vm/nr_hugepages 2>/dev/null && (($(cat /proc/sys/vm/nr_hugepages) >= 128)); then
+	boot huge "$tmp/vmlinux" "$tmp/poweroff.gz" --memory size=256M,hugepages=on
+	t_match "hugepages=on: /init reached" 'SVMM-INIT-REACHED' "$(cat "$tmp/huge.log")"
+	t_eq "hugepages=on: exit status 0" 0 "$rc"
+	echo 0 >/proc/sys/vm/nr_hugepages
+else
+	t_skip "hugepages=on boot" "cannot reserve 128 hugepages here"
+fi
+boot nohuge "$tmp/vmlinux" "$tmp/poweroff.gz" --memory size=256M,hugepages=on
+t_eq "hugepages=on without reserved pages: status 1" 1 "$rc"
+t_match "hugepages=on without reserved pages: says why" 'nr_hugepages' "$(cat "$tmp/nohuge.err")"
+
 # The project's own kernel (branch kernel, built into /var/cache/svmm/kernel)
 # when a build is there: its PVH vmlinux on 2 vCPUs, its bzImage on 1.
 if pk=$(g_project_kernel); then
