@@ -38,7 +38,8 @@ while IFS= read -r line; do
 		fi
 		got=${have[$sym]-}
 		if [[ $got != "$want" ]]; then
-			echo "$me: $frag:$lineno: $sym=$want requested, but the config has ${got:-it unset}${got:+$sym=$got} (missing dependency?)" >&2
+			if [[ -n $got ]]; then got="$sym=$got"; else got="it unset"; fi
+			echo "$me: $frag:$lineno: $sym=$want requested, but the config has $got (missing dependency?)" >&2
 			bad=$((bad + 1))
 		fi
 		n=$((n + 1))
