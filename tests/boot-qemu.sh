@@ -6,7 +6,8 @@
 #
 #   boot_qemu LOG MACHINE KERNEL INITRD SMP APPEND
 #     MACHINE: microvm or q35. Returns QEMU's status (124: timed out after
-#     $BOOT_TIMEOUT seconds, default 120). LOG gets the console.
+#     $BOOT_TIMEOUT seconds, default 120). LOG gets the console; with LOG
+#     "-" it goes to stdout (the sandbox has no /dev/stdout).
 #   boot_log_marker LOG   prints the "svmm-init: reached /init" line, if any
 #   boot_log_get LOG KEY  prints the value of a "svmm-init: KEY=value" line
 
@@ -22,12 +23,16 @@ boot_qemu() {
 		return 2
 		;;
 	esac
-	timeout -k 5 "$BOOT_TIMEOUT" qemu-system-x86_64 \
-		-accel kvm -M "$m" -cpu host -smp "$smp" -m 512 \
-		-nodefaults -display none -monitor none -no-reboot \
-		-serial stdio -kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 $append" \
-		</dev/null >"$log" 2>&1
+	local cmd=(timeout -k 5 "$BOOT_TIMEOUT" qemu-system-x86_64
+		-accel kvm -M "$m" -cpu host -smp "$smp" -m 512
+		-nodefaults -display none -monitor none -no-reboot
+		-serial stdio -kernel "$kernel" -initrd "$initrd"
+		-append "console=ttyS0 panic=-1 $append")
+	if [[ $log == - ]]; then
+		"${cmd[@]}" </dev/null 2>&1
+	else
+		"${cmd[@]}" </dev/null >"$log" 2>&1
+	fi
 }
 
 boot_log_marker() {

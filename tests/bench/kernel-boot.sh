@@ -47,19 +47,28 @@ tmp=$(mktemp -d /tmp/kernel-boot.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 zcat "$img/initramfs.cpio.gz" >"$tmp/initramfs.cpio"
 
-# one_boot MACHINE KERNEL INITRD: prints "to_init uptime to_exit" in seconds.
-one_boot() {
-	local machine=$1 kernel=$2 initrd=$3 t0 line t_init=- t_exit up
-	t0=$EPOCHREALTIME
+# stamp T0 FILE: copies stdin to stdout and writes to FILE the seconds from
+# T0 (an $EPOCHREALTIME) to the /init marker line, or "-" if none came.
+stamp() {
+	local t0=$1 file=$2 line seen=0
+	echo - >"$file"
 	while IFS= read -r line; do
-		if [[ $t_init == - && $line == *"svmm-init: reached /init"* ]]; then
-			t_init=$(echo "$EPOCHREALTIME - $t0" | bc)
+		if ((!seen)) && [[ $line == *"svmm-init: reached /init"* ]]; then
+			echo "$EPOCHREALTIME - $t0" | bc >"$file"
+			seen=1
 		fi
 		printf '%s\n' "$line"
-	done < <(boot_qemu /dev/stdout "$machine" "$kernel" "$initrd" 1 quiet) >"$tmp/log"
+	done
+}
+
+# one_boot MACHINE KERNEL INITRD: prints "to_init uptime to_exit" in seconds.
+one_boot() {
+	local machine=$1 kernel=$2 initrd=$3 t0 t_exit up
+	t0=$EPOCHREALTIME
+	boot_qemu - "$machine" "$kernel" "$initrd" 1 quiet | stamp "$t0" "$tmp/t_init" >"$tmp/log" || true
 	t_exit=$(echo "$EPOCHREALTIME - $t0" | bc)
 	up=$(boot_log_get "$tmp/log" uptime)
-	echo "$t_init ${up:--} $t_exit"
+	echo "$(cat "$tmp/t_init") ${up:--} $t_exit"
 }
 
 median() {
