@@ -32,6 +32,7 @@ boot() {
 	t_eq "$name: guest sees $smp CPUs" "$smp" "$(boot_log_get "$log" cpus)"
 	t_match "$name: our kernel (-svmm) runs" '^6\.1\.[0-9]+-svmm$' "$(boot_log_get "$log" kernel)"
 	t_eq "$name: the guest powered off (QEMU exited 0, no timeout)" 0 "$rc"
+	echo "# $name: guest uptime at /init: $(boot_log_get "$log" uptime) s"
 	if [[ $(boot_log_marker "$log") == "" || $rc != 0 ]]; then
 		echo "# --- console of $name (last 40 lines)"
 		tail -n 40 "$log" | sed 's/^/#   /'
