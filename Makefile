@@ -4,6 +4,9 @@
 #   make asan       ASan+UBSan build into build-asan/
 #   make check      every test (T=pattern runs a subset, TIER=unit|host|kvm one tier)
 #   make demo       the main job
+#   make kernel     the guest kernel: build/kernel/{vmlinux,bzImage} (cached
+#                   in /var/cache/svmm/kernel, see kernel-config/build.sh)
+#   make images     build/images/: initramfs.cpio.gz, oci/sample/
 #   make deps       install the Debian packages the build, tests and demo need
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format / format-check
@@ -92,6 +95,7 @@ deps:
 check: deps
 	$(MAKE) all
 	$(MAKE) asan
+	$(MAKE) kernel images
 	tests/run $(if $(TIER),--tier $(TIER)) $(T)
 
 demo: deps all
@@ -99,10 +103,26 @@ demo: deps all
 
 # Benchmarks print figures (and ratios against a peer run side by side);
 # they never assert times. BENCH=pattern runs a subset.
-bench: deps all
+bench: deps all kernel images
 	@set -e; for b in tests/bench/*.sh; do \
 		[ -x "$$b" ] || continue; case "$$b" in *"$(BENCH)"*) echo "=== $$b"; $$b ;; esac; \
 	done
+
+# The guest kernel: a no-op when the cache holds this configuration's build.
+kernel:
+	BUILD=$(BUILD) kernel-config/build.sh
+
+# Guest images, rebuilt when a script or busybox changes. Reproducible: the
+# same inputs give the same bytes (SOURCE_DATE_EPOCH sets the file times).
+IMG := $(BUILD)/images
+BUSYBOX := $(firstword $(wildcard /bin/busybox /usr/bin/busybox))
+images: $(IMG)/initramfs.cpio.gz $(IMG)/oci/sample/index.json
+
+$(IMG)/initramfs.cpio.gz: images/mk-initramfs images/placeholder-init images/busybox-tree.sh $(BUSYBOX)
+	images/mk-initramfs $@
+
+$(IMG)/oci/sample/index.json: images/mk-sample-oci images/busybox-tree.sh $(BUSYBOX)
+	images/mk-sample-oci $(IMG)/oci/sample
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
