@@ -64,9 +64,10 @@ $(BUILD)/libsvmm.a: $(LIB_OBJS)
 $(BUILD)/svmm: $(BUILD)/vmm/main.o $(BUILD)/libsvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The guest agent is PID 1 of the guest: static, no shared libraries.
+# The guest agent is PID 1 of the guest: static, no shared libraries
+# (Debian ships libjansson.a and libseccomp.a).
 $(BUILD)/svmm-agent: $(AGENT_SRCS:%.c=$(BUILD)/%.o)
-	$(CC) -static -o $@ $^
+	$(CC) -static -o $@ $^ -lseccomp -ljansson
 
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libsvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
@@ -106,8 +107,8 @@ IMG := $(BUILD)/images
 BUSYBOX := $(firstword $(wildcard /bin/busybox /usr/bin/busybox))
 images: $(IMG)/initramfs.cpio.gz $(IMG)/oci/sample/index.json
 
-$(IMG)/initramfs.cpio.gz: images/mk-initramfs images/placeholder-init images/busybox-tree.sh $(BUSYBOX)
-	images/mk-initramfs $@
+$(IMG)/initramfs.cpio.gz: images/mk-initramfs $(BUILD)/svmm-agent images/busybox-tree.sh $(BUSYBOX)
+	images/mk-initramfs --init $(BUILD)/svmm-agent $@
 
 $(IMG)/oci/sample/index.json: images/mk-sample-oci images/busybox-tree.sh $(BUSYBOX)
 	images/mk-sample-oci $(IMG)/oci/sample
