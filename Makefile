@@ -6,7 +6,7 @@
 #   make demo       the main job
 #   make kernel     the guest kernel: build/kernel/{vmlinux,bzImage} (cached
 #                   in /var/cache/svmm/kernel, see kernel-config/build.sh)
-#   make images     build/images/: initramfs.cpio.gz, oci/sample/
+#   make images     build/images/: initramfs.cpio.gz (the agent), initramfs-placeholder.cpio.gz, oci/sample/
 #   make deps       install the Debian packages the build, tests and demo need
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format / format-check
@@ -105,10 +105,15 @@ kernel:
 # same inputs give the same bytes (SOURCE_DATE_EPOCH sets the file times).
 IMG := $(BUILD)/images
 BUSYBOX := $(firstword $(wildcard /bin/busybox /usr/bin/busybox))
-images: $(IMG)/initramfs.cpio.gz $(IMG)/oci/sample/index.json
+images: $(IMG)/initramfs.cpio.gz $(IMG)/initramfs-placeholder.cpio.gz $(IMG)/oci/sample/index.json
 
 $(IMG)/initramfs.cpio.gz: images/mk-initramfs $(BUILD)/svmm-agent images/busybox-tree.sh $(BUSYBOX)
 	images/mk-initramfs --init $(BUILD)/svmm-agent $@
+
+# The shell placeholder /init: runs the kernel command line's "--" words, for
+# the kernel boot test and benchmark.
+$(IMG)/initramfs-placeholder.cpio.gz: images/mk-initramfs images/placeholder-init images/busybox-tree.sh $(BUSYBOX)
+	images/mk-initramfs $@
 
 $(IMG)/oci/sample/index.json: images/mk-sample-oci images/busybox-tree.sh $(BUSYBOX)
 	images/mk-sample-oci $(IMG)/oci/sample
