@@ -230,7 +230,8 @@ out:
 	return r;
 }
 
-int init_rootfs(const char *source, const char *type, const char *target, char *err, size_t errlen)
+int init_rootfs(const char *state, const char *source, const char *type, const char *target,
+		char *err, size_t errlen)
 {
 	if (!type || !strcmp(type, "dir")) {
 		if (!source || mount(source, target, NULL, MS_BIND | MS_REC, NULL) < 0) {
@@ -244,7 +245,11 @@ int init_rootfs(const char *source, const char *type, const char *target, char *
 		snprintf(err, errlen, "rootfs: no source for type %s", type);
 		return -EINVAL;
 	}
-	const char *lower = "/run/svmm/lower", *rw = "/run/svmm/rw";
+	char lower[PATH_MAX], rw[PATH_MAX], upper[PATH_MAX + 8], work[PATH_MAX + 8];
+	snprintf(lower, sizeof(lower), "%s/lower", state);
+	snprintf(rw, sizeof(rw), "%s/rw", state);
+	snprintf(upper, sizeof(upper), "%s/upper", rw);
+	snprintf(work, sizeof(work), "%s/work", rw);
 	mkdir_p(lower, 0755);
 	mkdir_p(rw, 0755);
 	mkdir_p(target, 0755);
@@ -265,15 +270,14 @@ int init_rootfs(const char *source, const char *type, const char *target, char *
 		return -EINVAL;
 	}
 	/* The writable layer: a tmpfs in the guest's memory. */
-	if (mount("tmpfs", rw, "tmpfs", 0, "mode=0755") < 0 ||
-	    mkdir_p("/run/svmm/rw/upper", 0755) < 0 || mkdir_p("/run/svmm/rw/work", 0755) < 0) {
+	if (mount("tmpfs", rw, "tmpfs", 0, "mode=0755") < 0 || mkdir_p(upper, 0755) < 0 ||
+	    mkdir_p(work, 0755) < 0) {
 		snprintf(err, errlen, "rootfs: cannot make the writable layer: %s",
 			 strerror(errno));
 		return -EINVAL;
 	}
-	char opts[512];
-	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", lower, rw,
-		 rw);
+	char opts[3 * PATH_MAX + 64];
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
 	if (mount("overlay", target, "overlay", 0, opts) < 0) {
 		snprintf(err, errlen, "rootfs: overlay on %s: %s", target, strerror(errno));
 		return -EINVAL;
@@ -313,9 +317,10 @@ void init_etc_files(const struct init_cfg *c, const char *rootfs)
 
 void init_poweroff(void)
 {
-	kill(-1, SIGKILL);
-	sync();
 	if (getpid() == 1) {
+		/* Only as the guest's init: elsewhere -1 is every process. */
+		kill(-1, SIGKILL);
+		sync();
 		reboot(RB_POWER_OFF);
 		alog("power off failed: %s", strerror(errno));
 		for (;;)

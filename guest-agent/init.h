@@ -33,9 +33,11 @@ void init_read_cmdline(struct init_cfg *c);
 /* Brings lo up, and the interface with the address, route, DNS asked. */
 int init_network(const struct init_cfg *c);
 /* Mounts the workload's root at target: source/type a block device with an
- * erofs (or ext4) file system under a tmpfs overlay, or a virtiofs tag, or
+ * erofs (or ext4) file system under a tmpfs overlay (its layers in
+ * state/lower and state/rw), or a virtiofs tag, or
  * "dir" for a directory already in the guest. */
-int init_rootfs(const char *source, const char *type, const char *target, char *err, size_t errlen);
+int init_rootfs(const char *state, const char *source, const char *type, const char *target,
+		char *err, size_t errlen);
 /* Writes /etc/resolv.conf and /etc/hosts into the root at rootfs. */
 void init_etc_files(const struct init_cfg *c, const char *rootfs);
 /* Kills what is left, syncs and powers off. Never returns. */

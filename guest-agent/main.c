@@ -21,7 +21,10 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -31,7 +34,6 @@
 #include "guest-agent/protocol.h"
 #include "guest-agent/util.h"
 
-#define ROOTFS		 "/run/svmm/rootfs"
 #define DEFAULT_CGROUP	 "/sys/fs/cgroup/svmm/workload"
 #define OUT_LIMIT	 (4u << 20) /* bytes queued per connection before dropping */
 #define STDIN_LIMIT	 (1u << 20) /* stdin bytes held per process before pausing the host */
@@ -51,6 +53,7 @@ struct conn {
 	int fd;
 	unsigned int serial;
 	bool hello, reading_paused, want_out;
+	bool handshake; /* --listen unix: expects "CONNECT PORT\n" first */
 	uint8_t *in;
 	size_t inlen;
 	struct outmsg *qhead, *qtail;
@@ -82,6 +85,12 @@ struct agent {
 	int main_status;
 	long long poweroff_at; /* 0: not yet */
 	long long boot_ms;
+	/* Test mode (not PID 1): tests/host runs the agent on the host. */
+	char state[PATH_MAX]; /* --state: the rootfs layers' mounts (/run/svmm) */
+	char rootfs[PATH_MAX + 16];
+	const char *root_dev;	 /* --root-dev: stands for /dev/vda */
+	const char *listen_unix; /* --listen unix:PATH: the hybrid vsock scheme */
+	bool cgroups;		 /* /sys/fs/cgroup is cgroup v2 */
 };
 
 static uint64_t wkey(enum watch_kind k, uint32_t v)
@@ -260,7 +269,7 @@ static void proc_maybe_exit(struct agent *a, struct proc *p, bool force)
 
 static void proc_read(struct agent *a, struct proc *p, int *fd, uint16_t type)
 {
-	uint8_t buf[AGENT_DATA_CHUNK];
+	static uint8_t buf[AGENT_DATA_CHUNK]; /* single-threaded: off the stack */
 	ssize_t n = read(*fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -359,7 +368,7 @@ static void on_start(struct agent *a, struct conn *c, uint32_t id, json_t *req)
 	json_t *rootfs = json_object_get(req, "rootfs");
 	const char *src = json_string_value(json_object_get(rootfs, "source"));
 	const char *type = json_string_value(json_object_get(rootfs, "type"));
-	const char *root = ROOTFS;
+	const char *root = a->rootfs;
 	if (!rootfs) {
 		/* No disk: spec.root.path is a directory already in the guest. */
 		root = json_string_value(json_object_get(json_object_get(spec, "root"), "path"));
@@ -367,13 +376,15 @@ static void on_start(struct agent *a, struct conn *c, uint32_t id, json_t *req)
 			send_error(a, c, id, 125, "START: no rootfs and no absolute root.path");
 			return;
 		}
-		mkdir_p(ROOTFS, 0755);
-		if (init_rootfs(root, "dir", ROOTFS, err, sizeof(err)) < 0) {
+		mkdir_p(a->rootfs, 0755);
+		if (init_rootfs(a->state, root, "dir", a->rootfs, err, sizeof(err)) < 0) {
 			send_error(a, c, id, 125, err);
 			return;
 		}
-		root = ROOTFS;
-	} else if (init_rootfs(src, type, ROOTFS, err, sizeof(err)) < 0) {
+		root = a->rootfs;
+	} else if (init_rootfs(a->state,
+			       a->root_dev && src && !strcmp(src, "/dev/vda") ? a->root_dev : src,
+			       type, a->rootfs, err, sizeof(err)) < 0) {
 		send_error(a, c, id, 125, err);
 		return;
 	}
@@ -388,13 +399,13 @@ static void on_start(struct agent *a, struct conn *c, uint32_t id, json_t *req)
 		snprintf(a->cgroup, sizeof(a->cgroup), "/sys/fs/cgroup%s", cgp);
 	else
 		snprintf(a->cgroup, sizeof(a->cgroup), "%s", DEFAULT_CGROUP);
-	if (ctr_cgroup_create(spec, a->cgroup, &e) < 0) {
+	if (a->cgroups && ctr_cgroup_create(spec, a->cgroup, &e) < 0) {
 		send_error(a, c, id, e.exit, e.msg);
 		return;
 	}
 	a->started = true;
 	a->spec = json_incref(spec);
-	if (ctr_start(spec, root, a->cgroup, &cp, &e) < 0) {
+	if (ctr_start(spec, root, a->cgroups ? a->cgroup : NULL, &cp, &e) < 0) {
 		send_error(a, c, id, e.exit, e.msg);
 		/* The workload could not start: that is its end. */
 		a->main_done = true;
@@ -426,7 +437,7 @@ static void on_exec(struct agent *a, struct conn *c, uint32_t id, json_t *req)
 		send_error(a, c, id, 125, "EXEC: no process object");
 		return;
 	}
-	if (ctr_exec(main->p.pid, a->spec, process, a->cgroup, &cp, &e) < 0) {
+	if (ctr_exec(main->p.pid, a->spec, process, a->cgroups ? a->cgroup : NULL, &cp, &e) < 0) {
 		send_error(a, c, id, e.exit, e.msg);
 		return;
 	}
@@ -533,7 +544,7 @@ static void on_frame(struct agent *a, struct conn *c, struct agent_hdr *h, uint8
 
 static void conn_read(struct agent *a, struct conn *c)
 {
-	uint8_t buf[65536];
+	static uint8_t buf[65536]; /* single-threaded: off the stack */
 	ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -551,6 +562,28 @@ static void conn_read(struct agent *a, struct conn *c)
 	c->in = nb;
 	memcpy(c->in + c->inlen, buf, n);
 	c->inlen += n;
+	if (c->handshake) {
+		/* What a hybrid vsock device does on the host side of the VMM. */
+		uint8_t *nl = memchr(c->in, '\n', c->inlen);
+		if (!nl) {
+			if (c->inlen > 64)
+				conn_close(a, c);
+			return;
+		}
+		if (strncmp((char *)c->in, "CONNECT ", 8) ||
+		    strtoul((char *)c->in + 8, NULL, 10) != a->cfg.port) {
+			conn_close(a, c);
+			return;
+		}
+		c->handshake = false;
+		if (send(c->fd, "OK 1\n", 5, MSG_NOSIGNAL) != 5) {
+			conn_close(a, c);
+			return;
+		}
+		size_t used = nl + 1 - c->in;
+		memmove(c->in, nl + 1, c->inlen - used);
+		c->inlen -= used;
+	}
 	size_t off = 0;
 	unsigned int serial = c->serial;
 	while (c->inlen - off >= AGENT_HDR_LEN) {
@@ -596,6 +629,7 @@ static void on_accept(struct agent *a)
 	c->fd = fd;
 	c->serial = ++a->conn_serial;
 	c->limit = OUT_LIMIT;
+	c->handshake = a->listen_unix != NULL;
 	c->next = a->conns;
 	a->conns = c;
 	ep_add(a, fd, EPOLLIN, wkey(W_CONN, c->serial));
@@ -619,6 +653,22 @@ static int listen_vsock(unsigned int port)
 				    .svm_port = port };
 	if (fd < 0)
 		return -errno;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 16) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	unlink(path);
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 16) < 0) {
 		int r = -errno;
 		close(fd);
@@ -706,7 +756,25 @@ static void loop(struct agent *a)
 int main(int argc, char **argv)
 {
 	struct agent a = { .lfd = -1 };
-	(void)argc;
+	struct statfs sfs;
+
+	snprintf(a.state, sizeof(a.state), "/run/svmm");
+	/* Options for running outside a VM (tests/host); the kernel hands
+	 * init no such words. */
+	for (int i = 1; getpid() != 1 && i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--listen") && !strncmp(argv[i + 1], "unix:", 5))
+			a.listen_unix = argv[i + 1] + 5;
+		else if (!strcmp(argv[i], "--state"))
+			snprintf(a.state, sizeof(a.state), "%s", argv[i + 1]);
+		else if (!strcmp(argv[i], "--root-dev"))
+			a.root_dev = argv[i + 1];
+		else {
+			alog("usage: %s [--listen unix:PATH] [--state DIR] [--root-dev FILE]",
+			     argv[0]);
+			return 2;
+		}
+	}
+	snprintf(a.rootfs, sizeof(a.rootfs), "%s/rootfs", a.state);
 
 	init_reroot(argv);
 	/* PID 1 takes its signals through a signalfd; the rest are ignored. */
@@ -735,9 +803,13 @@ int main(int argc, char **argv)
 		init_poweroff();
 	}
 	ep_add(&a, a.sfd, EPOLLIN, wkey(W_SIGNAL, 0));
-	a.lfd = listen_vsock(a.cfg.port);
+	a.cgroups = statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+	if (!a.cgroups)
+		alog("no cgroup v2 at /sys/fs/cgroup: cgroup limits are not applied");
+	a.lfd = a.listen_unix ? listen_unix(a.listen_unix) : listen_vsock(a.cfg.port);
 	if (a.lfd < 0) {
-		alog("cannot listen on vsock port %u: %s", a.cfg.port, strerror(-a.lfd));
+		alog("cannot listen on %s%s port %u: %s", a.listen_unix ? "unix:" : "vsock",
+		     a.listen_unix ? a.listen_unix : "", a.cfg.port, strerror(-a.lfd));
 		init_poweroff();
 	}
 	ep_add(&a, a.lfd, EPOLLIN, wkey(W_LISTEN, 0));

@@ -81,7 +81,8 @@ ssize_t read_file(const char *path, char *buf, size_t len)
 
 static int copy_file(const char *src, const char *dst, mode_t mode)
 {
-	char buf[65536];
+	/* Static: PID 1 starts on a small stack (the agent is single-threaded). */
+	static char buf[65536];
 	int in = open(src, O_RDONLY | O_CLOEXEC), out, r = 0;
 	if (in < 0)
 		return -errno;
@@ -117,7 +118,8 @@ int copy_tree(const char *src, const char *dst, const char *skip)
 		struct stat st;
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		snprintf(s, sizeof(s), "%s/%s", src, de->d_name);
+		/* "/" + name must read "/name": skip is compared with it. */
+		snprintf(s, sizeof(s), "%s/%s", strcmp(src, "/") ? src : "", de->d_name);
 		snprintf(t, sizeof(t), "%s/%s", dst, de->d_name);
 		if (skip && !strcmp(s, skip))
 			continue;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "vmm/cli.h"
+#include "vmm/cmd_run_image.h"
 
 static int cmd_version(int argc, char **argv)
 {
@@ -18,6 +19,10 @@ static int cmd_help(int argc, char **argv);
 static const struct svmm_cmd commands[] = {
 	{ "help", "show this help", cmd_help },
 	{ "version", "print the version", cmd_version },
+	/* The lead joins this with the plain-kernel `run` (vmm/cmd_run.c):
+	 * run dispatches to cmd_run_image when cmd_run_image_wanted(). */
+	{ "run", "run an OCI image or bundle in a microVM", cmd_run_image },
+	{ "exec", "run a command in a running svmm run --name NAME", cmd_exec },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
