@@ -21,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -39,13 +40,15 @@ struct launch {
 	json_t *spec;	 /* the whole config.json */
 	json_t *process; /* the process object to run */
 	const char *rootfs;
-	bool exec;    /* joining a running workload: no mounts, no pivot */
-	int sync_rd;  /* the child waits here until the agent set it up */
-	int err_wr;   /* the child reports failures here (close-on-exec) */
-	int pid_wr;   /* exec: the intermediate reports its child's pid */
-	int cg_procs; /* exec: the workload's cgroup.procs, or -1 */
-	int stdio[3]; /* the child's stdin, stdout, stderr */
-	int pty_slave;
+	bool exec;     /* joining a running workload: no mounts, no pivot */
+	int sync_rd;   /* the child waits here until the agent set it up */
+	int err_wr;    /* the child reports failures here (close-on-exec) */
+	int pid_wr;    /* exec: the intermediate reports its child's pid */
+	int cg_procs;  /* exec: the workload's cgroup.procs, or -1 */
+	int stdio[3];  /* the child's stdin, stdout, stderr */
+	int pty_slave; /* the child's terminal, opened in its own devpts */
+	int pty_sock;  /* the child sends the terminal's master here */
+	int pty_recv;  /* the agent's end of pty_sock */
 	pid_t target;
 };
 
@@ -311,18 +314,61 @@ static void setup_dev(struct launch *L)
 			  json_integer_value(json_object_get(d, "gid"))) < 0)
 			child_fail(L, 125, "linux.devices: chown %s: %s", path, strerror(errno));
 	}
-	if (L->pty_slave >= 0) {
+}
+
+/* Opens the terminal in the container's own devpts (so ttyname() works in
+ * it), makes it the controlling one, and hands the master to the agent. */
+static void open_terminal(struct launch *L)
+{
+	int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	char name[64];
+	if (m < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof(name)) != 0)
+		child_fail(L, 125, "cannot open a terminal in the container: %s", strerror(errno));
+	L->pty_slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (L->pty_slave < 0)
+		child_fail(L, 125, "cannot open %s: %s", name, strerror(errno));
+	if (ioctl(L->pty_slave, TIOCSCTTY, 0) < 0)
+		child_fail(L, 125, "cannot make the terminal controlling: %s", strerror(errno));
+	if (!L->exec) {
 		/* The terminal is the container's /dev/console too. */
-		char name[64];
-		snprintf(dst, sizeof(dst), "%s/dev/console", L->rootfs);
-		int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+		int fd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 		if (fd >= 0)
 			close(fd);
-		snprintf(name, sizeof(name), "/proc/self/fd/%d", L->pty_slave);
-		if (mount(name, dst, NULL, MS_BIND, NULL) < 0)
-			child_fail(L, 125, "cannot bind the terminal on /dev/console: %s",
-				   strerror(errno));
+		mount(name, "/dev/console", NULL, MS_BIND, NULL);
 	}
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = "t", .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &m, sizeof(int));
+	if (sendmsg(L->pty_sock, &msg, 0) != 1)
+		child_fail(L, 125, "cannot pass the terminal to the agent: %s", strerror(errno));
+	close(m);
+	close(L->pty_sock);
+}
+
+/* The agent's side of open_terminal: the master, or -1 if the child failed. */
+static int recv_terminal(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	int fd = -1;
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) == 1) {
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+		if (cm && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	}
+	return fd;
 }
 
 static void pivot(struct launch *L)
@@ -617,8 +663,6 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 
 	if (setsid() < 0)
 		child_fail(L, 125, "setsid: %s", strerror(errno));
-	if (L->pty_slave >= 0 && ioctl(L->pty_slave, TIOCSCTTY, 0) < 0)
-		child_fail(L, 125, "cannot make the terminal controlling: %s", strerror(errno));
 
 	if (!L->exec) {
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -647,6 +691,8 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 		}
 	}
 
+	if (L->pty_sock >= 0)
+		open_terminal(L);
 	for (int i = 0; i < 3; i++) {
 		int fd = L->pty_slave >= 0 ? L->pty_slave : L->stdio[i];
 		if (dup2(fd, i) < 0)
@@ -688,28 +734,18 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 static int stdio_open(json_t *proc, struct launch *L, struct ctr_proc *p, struct ctr_error *e)
 {
 	p->in = p->out = p->err = p->pty = -1;
-	L->pty_slave = -1;
+	L->pty_slave = L->pty_sock = L->pty_recv = -1;
 	for (int i = 0; i < 3; i++)
 		L->stdio[i] = -1;
 	if (json_is_true(json_object_get(proc, "terminal"))) {
-		p->pty = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (p->pty < 0 || grantpt(p->pty) < 0 || unlockpt(p->pty) < 0) {
-			ctr_err(e, 125, "cannot open a terminal: %s", strerror(errno));
+		/* The child opens it in its devpts and sends the master back. */
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+			ctr_err(e, 125, "socketpair: %s", strerror(errno));
 			return -errno;
 		}
-		L->pty_slave = open(ptsname(p->pty), O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (L->pty_slave < 0) {
-			ctr_err(e, 125, "cannot open %s: %s", ptsname(p->pty), strerror(errno));
-			return -errno;
-		}
-		json_t *size = json_object_get(proc, "consoleSize");
-		if (size) {
-			struct winsize ws = {
-				.ws_row = json_integer_value(json_object_get(size, "height")),
-				.ws_col = json_integer_value(json_object_get(size, "width")),
-			};
-			ioctl(p->pty, TIOCSWINSZ, &ws);
-		}
+		L->pty_recv = sv[0];
+		L->pty_sock = sv[1];
 		return 0;
 	}
 	int fds[3][2];
@@ -733,13 +769,35 @@ static void stdio_close_child_ends(struct launch *L)
 	for (int i = 0; i < 3; i++)
 		if (L->stdio[i] >= 0)
 			close(L->stdio[i]);
-	if (L->pty_slave >= 0)
-		close(L->pty_slave);
+	if (L->pty_sock >= 0)
+		close(L->pty_sock);
+	L->pty_sock = -1;
+}
+
+/* After releasing the child: its terminal's master, sized as asked. */
+static void stdio_take_terminal(struct launch *L, json_t *proc, struct ctr_proc *p)
+{
+	if (L->pty_recv < 0)
+		return;
+	p->pty = recv_terminal(L->pty_recv);
+	close(L->pty_recv);
+	L->pty_recv = -1;
+	json_t *size = json_object_get(proc, "consoleSize");
+	if (p->pty >= 0 && size) {
+		struct winsize ws = {
+			.ws_row = json_integer_value(json_object_get(size, "height")),
+			.ws_col = json_integer_value(json_object_get(size, "width")),
+		};
+		ioctl(p->pty, TIOCSWINSZ, &ws);
+	}
 }
 
 static void stdio_close_all(struct launch *L, struct ctr_proc *p)
 {
 	stdio_close_child_ends(L);
+	if (L->pty_recv >= 0)
+		close(L->pty_recv);
+	L->pty_recv = -1;
 	int *fds[] = { &p->in, &p->out, &p->err, &p->pty };
 	for (size_t i = 0; i < 4; i++) {
 		if (*fds[i] >= 0)
@@ -889,6 +947,7 @@ int ctr_start(json_t *spec, const char *rootfs, const char *cgroup, struct ctr_p
 	}
 	close(sync[1]);
 	stdio_close_child_ends(&L);
+	stdio_take_terminal(&L, L.process, p);
 	p->pid = pid;
 	if (collect_error(errp[0], pid, e) < 0) {
 		stdio_close_all(&L, p);
@@ -1034,6 +1093,7 @@ int ctr_exec(pid_t target, json_t *spec, json_t *process, const char *cgroup, st
 	}
 	close(sync[1]);
 	stdio_close_child_ends(&L);
+	stdio_take_terminal(&L, proc, p);
 	json_decref(proc);
 	p->pid = pid;
 	if (collect_error(errp[0], pid, e) < 0) {

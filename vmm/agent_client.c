@@ -101,6 +101,9 @@ static int connect_once(const char *ep, char *why, size_t wlen)
 			snprintf(why, wlen, "AF_VSOCK socket: %s", strerror(errno));
 			return -errno;
 		}
+		/* A CID not up yet must not hold the retry loop for long. */
+		struct timeval tv = { .tv_usec = 500000 };
+		setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv));
 		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 			int r = -errno;
 			snprintf(why, wlen, "vsock CID %lu port %u: %s", cid, port,
@@ -331,6 +334,12 @@ int agent_session_run(struct agent_conn *c, const struct agent_session *s, int *
 			sigaddset(&set, fwd[i]);
 	if (s->tty)
 		sigaddset(&set, SIGWINCH);
+	/* A background job of a shell starts with SIGINT ignored, which would
+	 * discard it before the signalfd sees it: default, then blocked. */
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, saved[NSIG];
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&set, sig) == 1)
+			sigaction(sig, &dfl, &saved[sig]);
 	sigprocmask(SIG_BLOCK, &set, &old);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (!in_open)
@@ -409,5 +418,8 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&set, sig) == 1)
+			sigaction(sig, &saved[sig], NULL);
 	return r;
 }
