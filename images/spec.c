@@ -239,13 +239,6 @@ int spec_apply(json_t *spec, const char *rootfs, const struct spec_overrides *o,
 		json_array_append_new(mounts,
 				      mount_obj(o->vols[i].guest, "virtiofs", o->vols[i].tag,
 						o->vols[i].ro ? "ro" : "rw"));
-	/* Non-root users keep capabilities only in the bounding set, as docker. */
-	json_t *user = json_object_get(proc, "user");
-	json_t *caps = json_object_get(proc, "capabilities");
-	if (caps && json_integer_value(json_object_get(user, "uid")) != 0) {
-		json_object_set_new(caps, "effective", json_array());
-		json_object_set_new(caps, "permitted", json_array());
-	}
 	if (!json_array_size(json_object_get(proc, "args"))) {
 		snprintf(err, errlen, "no command: the image has no Entrypoint or Cmd, give one");
 		return -EINVAL;
@@ -321,6 +314,12 @@ json_t *spec_from_image(json_t *imgcfg, const char *rootfs, const struct spec_ov
 	if (spec_apply(spec, rootfs, &rest, err, errlen) < 0) {
 		json_decref(spec);
 		return NULL;
+	}
+	/* Non-root users keep capabilities only in the bounding set, as docker. */
+	json_t *proc = json_object_get(spec, "process");
+	if (json_integer_value(json_object_get(json_object_get(proc, "user"), "uid")) != 0) {
+		json_object_set_new(caps, "effective", json_array());
+		json_object_set_new(caps, "permitted", json_array());
 	}
 	return spec;
 }
