@@ -41,8 +41,12 @@ KVMT_BINS := $(KVMT_SRCS:%.c=$(BUILD)/%)
 AGENT_SRCS := $(wildcard guest-agent/*.c)
 
 BINS := $(BUILD)/svmm
+# The agent is static: the sanitizers' runtimes do not link statically, so
+# the ASan+UBSan build leaves it out.
 ifneq ($(AGENT_SRCS),)
+ifeq ($(SANITIZE),)
 BINS += $(BUILD)/svmm-agent
+endif
 endif
 
 .PHONY: all asan check demo deps install clean format format-check unit kernel images bench

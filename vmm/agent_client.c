@@ -102,7 +102,7 @@ static int connect_once(const char *ep, char *why, size_t wlen)
 			return -errno;
 		}
 		/* A CID not up yet must not hold the retry loop for long. */
-		struct timeval tv = { .tv_usec = 500000 };
+		struct timeval tv = { .tv_usec = 100000 };
 		setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv));
 		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 			int r = -errno;

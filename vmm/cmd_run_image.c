@@ -390,8 +390,33 @@ static void remove_state(const char *state)
 	rmdir(state);
 }
 
+/* Phase times for benchmarks: SVMM_TIMING=1 prints them on stderr. */
+enum { PH_START, PH_IMAGE, PH_LAUNCH, PH_AGENT, PH_EXIT, PH_END, PH_N };
+
+static double ms_since(const struct timespec *t0, const struct timespec *t)
+{
+	return (t->tv_sec - t0->tv_sec) * 1e3 + (t->tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void print_timing(struct timespec *ph)
+{
+	static const char *const names[] = { "",	   "image+disk", "launch",
+					     "boot+agent", "workload",	 "shutdown" };
+	if (!getenv("SVMM_TIMING"))
+		return;
+	fprintf(stderr, "svmm-timing:");
+	for (int i = 1; i < PH_N; i++)
+		if (ph[i].tv_sec)
+			fprintf(stderr, " %s=%.1fms", names[i], ms_since(&ph[i - 1], &ph[i]));
+	if (ph[PH_END].tv_sec)
+		fprintf(stderr, " total=%.1fms", ms_since(&ph[PH_START], &ph[PH_END]));
+	fputc('\n', stderr);
+}
+
 int cmd_run_image(int argc, char **argv)
 {
+	struct timespec ph[PH_N] = { 0 };
+	clock_gettime(CLOCK_MONOTONIC, &ph[PH_START]);
 	struct run_args a = { 0 };
 	char err[1024], kernel[PATH_MAX], initrd[PATH_MAX], state[256], disk[PATH_MAX + 32];
 	char cmdline[1024], netw[512], console[PATH_MAX + 32], name[64];
@@ -470,10 +495,12 @@ int cmd_run_image(int argc, char **argv)
 		.console = console,
 	};
 	struct vm_handle vm = { .pid = -1 };
+	clock_gettime(CLOCK_MONOTONIC, &ph[PH_IMAGE]);
 	if (vm_launch(&vs, &vm, err, sizeof(err)) < 0) {
 		fail("%s", err);
 		goto out_spec;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &ph[PH_LAUNCH]);
 	struct agent_conn c;
 	/* Retry while the guest boots, as long as the VM runs. */
 	struct timespec t0, t1;
@@ -502,6 +529,7 @@ int cmd_run_image(int argc, char **argv)
 		fprintf(f, "%s\n", vm.endpoint);
 		fclose(f);
 	}
+	clock_gettime(CLOCK_MONOTONIC, &ph[PH_AGENT]);
 	json_t *start = json_pack("{s:O,s:{s:s,s:s}}", "spec", spec, "rootfs", "source", "/dev/vda",
 				  "type", "erofs");
 	if (agent_send_json(&c, AGENT_START, AGENT_ID_MAIN, start) < 0) {
@@ -521,6 +549,7 @@ int cmd_run_image(int argc, char **argv)
 	};
 	char *msg = NULL;
 	r = agent_session_run(&c, &s, &status, &msg);
+	clock_gettime(CLOCK_MONOTONIC, &ph[PH_EXIT]);
 	tty_restore();
 	if (r < 0) {
 		fail("lost the guest agent: %s; console: %s", c.err, console);
@@ -536,6 +565,8 @@ out_vm:
 		vm_kill(&vm);
 out_spec:
 	json_decref(spec);
+	clock_gettime(CLOCK_MONOTONIC, &ph[PH_END]);
+	print_timing(ph);
 out_state:
 	if (a.rm || status != EXIT_SVMM || access(console, F_OK) < 0)
 		remove_state(state);
