@@ -1122,33 +1122,33 @@ int ctr_cgroup_create(json_t *spec, const char *path, struct ctr_error *e)
 	char v[64];
 	int r;
 
-	/* Enable the controllers down to path's parent. */
-	char walk[PATH_MAX];
+	/* Create path, enabling the controllers top-down in every ancestor
+	 * (a cgroup can only enable what its parent enabled). */
+	static const char *const ctl[] = { "+cpu", "+memory", "+pids", "+io", "+cpuset" };
+	const size_t base = strlen("/sys/fs/cgroup");
+	char walk[PATH_MAX], sub[PATH_MAX + 32];
 	snprintf(walk, sizeof(walk), "%s", path);
-	for (char *s = walk + strlen("/sys/fs/cgroup"); (s = strchr(s + 1, '/'));) {
-		*s = 0;
-		mkdir(walk, 0755);
-		*s = '/';
+	size_t len = strlen(walk);
+	if (strncmp(walk, "/sys/fs/cgroup/", base + 1) || strstr(walk, "/..")) {
+		ctr_err(e, 125, "cgroup %s is not under /sys/fs/cgroup", path);
+		return -EINVAL;
 	}
-	if (mkdir_p(path, 0755) < 0) {
-		ctr_err(e, 125, "cannot create the cgroup %s: %s", path, strerror(errno));
-		return -errno;
+	for (size_t i = base; i <= len; i++) {
+		char c = walk[i];
+		if (c != '/' && c != 0)
+			continue;
+		walk[i] = 0; /* walk: an ancestor of path, or path */
+		if (i > base && mkdir(walk, 0755) < 0 && errno != EEXIST) {
+			ctr_err(e, 125, "cannot create the cgroup %s: %s", walk, strerror(errno));
+			return -errno;
+		}
+		if (c == '/') {
+			snprintf(sub, sizeof(sub), "%s/cgroup.subtree_control", walk);
+			for (size_t k = 0; k < sizeof(ctl) / sizeof(ctl[0]); k++)
+				write_file(sub, ctl[k]); /* one may be missing: best effort */
+		}
+		walk[i] = c;
 	}
-	snprintf(walk, sizeof(walk), "%s", path);
-	char *last = strrchr(walk, '/');
-	while (last && last > walk + strlen("/sys/fs/cgroup") - 1) {
-		*last = 0;
-		char sub[PATH_MAX + 32];
-		snprintf(sub, sizeof(sub), "%s/cgroup.subtree_control", walk);
-		/* Each may be missing from the kernel: enable one by one. */
-		static const char *const ctl[] = { "+cpu", "+memory", "+pids", "+io", "+cpuset" };
-		for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++)
-			write_file(sub, ctl[i]);
-		last = strrchr(walk, '/');
-		if (!strcmp(walk, "/sys/fs/cgroup"))
-			break;
-	}
-
 	json_t *mem = json_object_get(res, "memory");
 	json_t *x;
 	if ((x = json_object_get(mem, "limit")) && json_integer_value(x) > 0) {

@@ -157,6 +157,22 @@ PY
 		t_match "--cpus 2: the guest has 2 CPUs" '(^|
 )2(
 |$)' "$out"
+		# cgroup limits from linux.resources, seen in the workload's cgroup namespace.
+		local b=$tmp/cg-bundle
+		mkdir -p "$b"
+		cp -a "$(ls -d "$SVMM_IMAGE_CACHE"/*/rootfs | head -n1)" "$b/rootfs"
+		jq -n '{ociVersion: "1.0.2",
+			process: {args: ["/bin/sh", "-c", "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max"],
+				env: ["PATH=/bin"], cwd: "/", user: {uid: 0, gid: 0}},
+			root: {path: "rootfs"},
+			mounts: [{destination: "/proc", type: "proc", source: "proc"},
+				{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup"}],
+			linux: {namespaces: [{type: "pid"}, {type: "mount"}, {type: "cgroup"}],
+				resources: {memory: {limit: 67108864}, pids: {limit: 42},
+					cpu: {quota: 50000, period: 100000}}}}' >"$b/config.json"
+		out=$(svmm_run --rm --bundle "$b" 2>&1)
+		t_eq "cgroup limits: memory.max, pids.max, cpu.max" \
+			"$(printf '67108864\n42\n50000 100000')" "$out"
 		mkdir -p "$tmp/vol"
 		echo from-host >"$tmp/vol/hello"
 		out=$(svmm_run --rm -v "$tmp/vol:/data" --image "$img" -- \
