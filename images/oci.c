@@ -447,6 +447,24 @@ static int unpack(const struct image_opts *o, const char *dir, char **layers, co
 	return 0;
 }
 
+/* Unpacks the verified layers (when r is 0) into img's cache entry, and
+ * frees the lists either way. */
+static int unpack_into(const struct image_opts *o, struct image *img, int r, char **files,
+		       const char **digests, size_t n, json_t *config, char *err, size_t len)
+{
+	if (!r)
+		r = unpack(o, img->dir, files, digests, n, config, err, len);
+	for (size_t i = 0; i < n; i++)
+		free(files[i]);
+	free(files);
+	free(digests);
+	if (!r) {
+		img->config = json_incref(config);
+		pathf(img->rootfs, sizeof(img->rootfs), "%s/rootfs", img->dir);
+	}
+	return r;
+}
+
 static int cache_hit(struct image *img)
 {
 	char cfg[PATH_MAX];
@@ -522,16 +540,7 @@ static int prepare_layout(const char *layout, const char *tag, const struct imag
 		if ((r = image_verify_blob(files[i], d, err, len)) < 0)
 			break;
 	}
-	if (!r)
-		r = unpack(o, img->dir, files, digests, n, config, err, len);
-	for (i = 0; i < n; i++)
-		free(files[i]);
-	free(files);
-	free(digests);
-	if (!r) {
-		img->config = json_incref(config);
-		pathf(img->rootfs, sizeof(img->rootfs), "%s/rootfs", img->dir);
-	}
+	r = unpack_into(o, img, r, files, digests, n, config, err, len);
 unlock:
 	if (lock >= 0)
 		close(lock);
@@ -601,16 +610,7 @@ static int prepare_docker(const char *dir, const struct image_opts *o, struct im
 		/* diff_ids are of the uncompressed tar: docker save writes those. */
 		r = image_verify_blob(files[i], digests[i], err, len);
 	}
-	if (!r)
-		r = unpack(o, img->dir, files, digests, n, config, err, len);
-	for (i = 0; i < n; i++)
-		free(files[i]);
-	free(files);
-	free(digests);
-	if (!r) {
-		img->config = json_incref(config);
-		pathf(img->rootfs, sizeof(img->rootfs), "%s/rootfs", img->dir);
-	}
+	r = unpack_into(o, img, r, files, digests, n, config, err, len);
 unlock:
 	if (lock >= 0)
 		close(lock);
