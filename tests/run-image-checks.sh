@@ -108,6 +108,16 @@ run_image_checks() {
 	t_eq "exec of a missing command: 127" 127 "$?"
 	out=$(timeout 60 "$T_SVMM" exec -t "t$$" -- tty 2>&1)
 	t_match "exec -t: the process has a terminal" '^/dev/pts/[0-9]+' "$out"
+	local ep
+	ep=$(cat "/run/svmm/containers/t$$/endpoint")
+	out=$(timeout 60 python3 "$T_TOP/tests/agent-proto.py" "$ep" ping 2>&1)
+	t_match "health check: PING gets PONG with the echo" '"echo": ?"are-you-there"' "$out"
+	t_match "health check: PONG counts the running processes" '"processes": ?[1-9]' "$out"
+	out=$(timeout 90 python3 "$T_TOP/tests/agent-proto.py" "$ep" flood /tmp/flood-done 2>&1)
+	t_match "a host that reads nothing does not block the workload (20 MB written)" \
+		'finished-while-unread=True' "$out"
+	t_match "... the output past the 4 MiB queue is dropped and counted (lost_bytes)" \
+		'"lost_bytes": ?[1-9][0-9]{6,}' "$out"
 	timeout 60 "$T_SVMM" exec "t$$" -- kill -TERM 1
 	wait "$pid"
 	t_eq "the workload ended by exec'd kill: exit 0" 0 "$?"
