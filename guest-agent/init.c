@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/loop.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
@@ -230,6 +231,30 @@ out:
 	return r;
 }
 
+/* Attaches file read-only to a free loop device; its path in dev. */
+static int loop_attach(const char *file, char *dev, size_t len)
+{
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC), r = -1;
+	if (ctl < 0)
+		return -errno;
+	int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+	close(ctl);
+	if (n < 0)
+		return -errno;
+	snprintf(dev, len, "/dev/loop%d", n);
+	int lfd = open(dev, O_RDWR | O_CLOEXEC), ffd = open(file, O_RDONLY | O_CLOEXEC);
+	struct loop_config cfg = {
+		.fd = ffd, .info = { .lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR }
+	};
+	if (lfd >= 0 && ffd >= 0 && ioctl(lfd, LOOP_CONFIGURE, &cfg) == 0)
+		r = 0;
+	if (ffd >= 0)
+		close(ffd);
+	if (lfd >= 0)
+		close(lfd);
+	return r;
+}
+
 int init_rootfs(const char *state, const char *source, const char *type, const char *target,
 		char *err, size_t errlen)
 {
@@ -264,7 +289,15 @@ int init_rootfs(const char *state, const char *source, const char *type, const c
 	}
 	if (!strcmp(type, "9p"))
 		data = "trans=virtio,version=9p2000.L";
-	if (mount(source, lower, type, ro, data) < 0) {
+	int r = mount(source, lower, type, ro, data);
+	if (r < 0 && errno == ENOTBLK) {
+		/* A regular file (the host tier's disk) on a kernel without
+		 * file-backed erofs: through a loop device. */
+		char loopdev[64];
+		if (loop_attach(source, loopdev, sizeof(loopdev)) == 0)
+			r = mount(loopdev, lower, type, ro, data);
+	}
+	if (r < 0) {
 		snprintf(err, errlen, "rootfs: cannot mount %s (%s): %s", source, type,
 			 strerror(errno));
 		return -EINVAL;
