@@ -6,7 +6,7 @@
 #   make demo       the main job
 #   make kernel     the guest kernel: build/kernel/{vmlinux,bzImage} (cached
 #                   in /var/cache/svmm/kernel, see kernel-config/build.sh)
-#   make images     build/images/: initramfs.cpio.gz, oci/sample/
+#   make images     build/images/: initramfs.cpio.gz (the agent), initramfs-placeholder.cpio.gz, oci/sample/
 #   make deps       install the Debian packages the build, tests and demo need
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format / format-check
@@ -46,8 +46,12 @@ TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/%)
 
 BINS := $(BUILD)/svmm $(TOOL_BINS)
+# The agent is static: the sanitizers' runtimes do not link statically, so
+# the ASan+UBSan build leaves it out.
 ifneq ($(AGENT_SRCS),)
+ifeq ($(SANITIZE),)
 BINS += $(BUILD)/svmm-agent
+endif
 endif
 
 .PHONY: all asan check demo deps install clean format format-check unit kernel images bench
@@ -69,9 +73,10 @@ $(BUILD)/libsvmm.a: $(LIB_OBJS)
 $(BUILD)/svmm: $(BUILD)/vmm/main.o $(BUILD)/libsvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The guest agent is PID 1 of the guest: static, no shared libraries.
+# The guest agent is PID 1 of the guest: static, no shared libraries
+# (Debian ships libjansson.a and libseccomp.a).
 $(BUILD)/svmm-agent: $(AGENT_SRCS:%.c=$(BUILD)/%.o)
-	$(CC) -static -o $@ $^
+	$(CC) -static -o $@ $^ -lseccomp -ljansson
 
 $(TOOL_BINS): $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libsvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -116,9 +121,14 @@ kernel:
 # same inputs give the same bytes (SOURCE_DATE_EPOCH sets the file times).
 IMG := $(BUILD)/images
 BUSYBOX := $(firstword $(wildcard /bin/busybox /usr/bin/busybox))
-images: $(IMG)/initramfs.cpio.gz $(IMG)/oci/sample/index.json
+images: $(IMG)/initramfs.cpio.gz $(IMG)/initramfs-placeholder.cpio.gz $(IMG)/oci/sample/index.json
 
-$(IMG)/initramfs.cpio.gz: images/mk-initramfs images/placeholder-init images/busybox-tree.sh $(BUSYBOX)
+$(IMG)/initramfs.cpio.gz: images/mk-initramfs $(BUILD)/svmm-agent images/busybox-tree.sh $(BUSYBOX)
+	images/mk-initramfs --init $(BUILD)/svmm-agent $@
+
+# The shell placeholder /init: runs the kernel command line's "--" words, for
+# the kernel boot test and benchmark.
+$(IMG)/initramfs-placeholder.cpio.gz: images/mk-initramfs images/placeholder-init images/busybox-tree.sh $(BUSYBOX)
 	images/mk-initramfs $@
 
 $(IMG)/oci/sample/index.json: images/mk-sample-oci images/busybox-tree.sh $(BUSYBOX)

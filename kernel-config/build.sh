@@ -115,7 +115,10 @@ kmake -j"$jobs" vmlinux bzImage
 
 # The PVH entry point is an ELF note of owner "Xen", type 18
 # (XEN_ELFNOTE_PHYS32_ENTRY); a VMM that boots vmlinux directly needs it.
-readelf -n "$obj/vmlinux" | grep -qE '^ *Xen[[:space:]]+0x[0-9a-f]+[[:space:]]+.*(0x00000012|PHYS32_ENTRY)' ||
+# readelf separates the size from the type with a tab; its output is read
+# whole (grep -q closing the pipe early would fail it under pipefail).
+notes=$(readelf -n "$obj/vmlinux")
+grep -qE '^ *Xen[[:space:]]+0x[0-9a-f]+[[:space:]]+.*(0x00000012|PHYS32_ENTRY)' <<<"$notes" ||
 	die "$obj/vmlinux has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)"
 
 secs=$(($(date +%s) - t0))

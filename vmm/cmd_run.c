@@ -11,6 +11,7 @@
 
 #include "devices/chardev.h"
 #include "vmm/cli.h"
+#include "vmm/cmd_run_image.h"
 #include "vmm/config.h"
 #include "vmm/options.h"
 #include "vmm/vm.h"
@@ -313,6 +314,8 @@ static int run(struct run_args *a, int argc, char **argv)
 
 int cmd_run(int argc, char **argv)
 {
+	if (cmd_run_image_wanted(argc, argv)) /* --image or --bundle: docker run */
+		return cmd_run_image(argc, argv);
 	struct run_args a = { .vm = { .ncpus = 1, .mem_size = DEFAULT_MEM_SIZE } };
 
 	vm_config_init(&a.devs);

@@ -11,6 +11,7 @@
 #include "vmm/cmd_net.h"
 #include "vmm/cmd_run.h"
 #include "vmm/cmd_seed.h"
+#include "vmm/cmd_run_image.h"
 
 static int cmd_version(int argc, char **argv)
 {
@@ -25,11 +26,12 @@ static int cmd_help(int argc, char **argv);
 static const struct svmm_cmd commands[] = {
 	{ "help", "show this help", cmd_help },
 	{ "version", "print the version", cmd_version },
-	{ "run", "boot a kernel in a microVM (cloud-hypervisor flags)", cmd_run },
+	{ "run", "boot a kernel, or run an OCI image or bundle, in a microVM", cmd_run },
 	{ "net", "VM host networking: up, down, gc, lease, ls", cmd_net },
 	{ "seed", "build FAT images, cloud-init seeds and service disks", cmd_seed },
 	{ "api-selftest", NULL, cmd_api_selftest }, /* hidden: API tests, a VMM test double */
 	{ "acpi-dump", "write the ACPI tables to DIR (debug)", cmd_acpi_dump },
+	{ "exec", "run a command in a running svmm run --name NAME", cmd_exec },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -27,7 +27,7 @@ die() {
 	exit 1
 }
 
-for f in "$k/bzImage" "$k/vmlinux" "$img/initramfs.cpio.gz"; do
+for f in "$k/bzImage" "$k/vmlinux" "$img/initramfs-placeholder.cpio.gz"; do
 	[[ -r $f ]] || die "$f is missing: run 'make kernel images'"
 done
 
@@ -36,8 +36,8 @@ if [[ ${1:-} != --inside ]]; then
 	printf '  %-28s %10d bytes\n' "svmm vmlinux (PVH ELF)" "$(stat -L -c %s "$k/vmlinux")"
 	printf '  %-28s %10d bytes\n' "svmm bzImage" "$(stat -L -c %s "$k/bzImage")"
 	[[ -n $debian ]] && printf '  %-28s %10d bytes\n' "debian $(basename "$debian")" "$(stat -L -c %s "$debian")"
-	printf '  %-28s %10d bytes\n' "initramfs.cpio.gz" "$(stat -c %s "$img/initramfs.cpio.gz")"
-	printf '  %-28s %10d bytes\n' "initramfs (uncompressed)" "$(zcat "$img/initramfs.cpio.gz" | wc -c)"
+	printf '  %-28s %10d bytes\n' "initramfs-placeholder.cpio.gz" "$(stat -c %s "$img/initramfs-placeholder.cpio.gz")"
+	printf '  %-28s %10d bytes\n' "initramfs (uncompressed)" "$(zcat "$img/initramfs-placeholder.cpio.gz" | wc -c)"
 	[[ -n $debian ]] || die "no Debian kernel in /var/cache/svmm/sandbox (run tools/kvm-sandbox once)"
 	exec "$top/tools/kvm-sandbox" -- "$0" --inside
 fi
@@ -45,7 +45,7 @@ fi
 . "$top/tests/boot-qemu.sh"
 tmp=$(mktemp -d /tmp/kernel-boot.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-zcat "$img/initramfs.cpio.gz" >"$tmp/initramfs.cpio"
+zcat "$img/initramfs-placeholder.cpio.gz" >"$tmp/initramfs.cpio"
 
 # stamp T0 FILE: copies stdin to stdout and writes to FILE the seconds from
 # T0 (an $EPOCHREALTIME) to the /init marker line, or "-" if none came.
@@ -92,12 +92,12 @@ row() {
 echo "kernel-boot: time to /init, QEMU -accel kvm, 1 vCPU, 512 MiB, median of $runs"
 [[ -n ${SVMM_IN_SANDBOX:-} ]] && echo "  (in tools/kvm-sandbox: nested KVM under TCG, slower than hardware)"
 printf '  %-34s %10s %10s %10s\n' "" "to /init" "uptime" "to exit"
-row "microvm svmm bzImage" microvm "$k/bzImage" "$img/initramfs.cpio.gz"
-row "microvm svmm vmlinux (PVH)" microvm "$k/vmlinux" "$img/initramfs.cpio.gz"
+row "microvm svmm bzImage" microvm "$k/bzImage" "$img/initramfs-placeholder.cpio.gz"
+row "microvm svmm vmlinux (PVH)" microvm "$k/vmlinux" "$img/initramfs-placeholder.cpio.gz"
 row "microvm svmm bzImage, cpio (no gz)" microvm "$k/bzImage" "$tmp/initramfs.cpio"
-row "microvm debian vmlinuz" microvm "$debian" "$img/initramfs.cpio.gz"
-row "q35 svmm bzImage" q35 "$k/bzImage" "$img/initramfs.cpio.gz"
-row "q35 debian vmlinuz" q35 "$debian" "$img/initramfs.cpio.gz"
+row "microvm debian vmlinuz" microvm "$debian" "$img/initramfs-placeholder.cpio.gz"
+row "q35 svmm bzImage" q35 "$k/bzImage" "$img/initramfs-placeholder.cpio.gz"
+row "q35 debian vmlinuz" q35 "$debian" "$img/initramfs-placeholder.cpio.gz"
 
 ratio() {
 	local a=${med[$1]} b=${med[$2]}

@@ -13,6 +13,10 @@ if [[ ! -f $img/initramfs.cpio.gz ]]; then
 	t_fail "build/images/initramfs.cpio.gz exists" "not built: run 'make images'"
 else
 	t_pass "build/images/initramfs.cpio.gz exists"
+	mkdir "$tmp/agent"
+	(cd "$tmp/agent" && zcat "$img/initramfs.cpio.gz" | cpio -id --quiet init)
+	t_ok "its /init is the guest agent" cmp "$tmp/agent/init" "$T_BUILD/svmm-agent"
+	t_ok "the agent is a static executable" bash -c "ldd '$tmp/agent/init' 2>&1 | grep -q 'not a dynamic executable'"
 fi
 
 t_ok "mk-initramfs runs" "$T_TOP/images/mk-initramfs" "$tmp/a.cpio.gz"

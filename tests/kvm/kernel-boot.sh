@@ -9,7 +9,7 @@
 . "$T_TOP/tests/boot-qemu.sh"
 
 k=$T_BUILD/kernel
-initrd=$T_BUILD/images/initramfs.cpio.gz
+initrd=$T_BUILD/images/initramfs-placeholder.cpio.gz # /init: the shell placeholder
 missing=()
 for f in "$k/bzImage" "$k/vmlinux" "$initrd"; do [[ -r $f ]] || missing+=("$f"); done
 if ((${#missing[@]})); then
