@@ -12,6 +12,10 @@
 
 #include "vmm/vm_launch.h"
 
+#include <limits.h>
+
+#include "guest-agent/protocol.h"
+
 static void setenv_u(const char *k, unsigned long long v)
 {
 	char b[32];
@@ -19,15 +23,75 @@ static void setenv_u(const char *k, unsigned long long v)
 	setenv(k, b, 1);
 }
 
+/* svmm's own VMM: this very binary as `svmm run` with cloud-hypervisor's
+ * flags, the root file system as a read-only virtio-blk disk and the agent
+ * reached through the hybrid vsock socket. */
+static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen)
+{
+	char cpus[32], mem[64], disk[PATH_MAX + 32], vsock[PATH_MAX + 48], serial[PATH_MAX + 8];
+
+	if (s->nshares || s->nports) {
+		snprintf(err, errlen, "%s are not wired to svmm's VMM yet",
+			 s->nshares ? "volumes (-v)" : "published ports (-p)");
+		return -ENOTSUP;
+	}
+	if (!s->vsock_socket) {
+		snprintf(err, errlen, "no vsock socket path for the guest agent");
+		return -EINVAL;
+	}
+	snprintf(cpus, sizeof(cpus), "boot=%u", s->cpus ? s->cpus : 1);
+	snprintf(mem, sizeof(mem), "size=%lluM",
+		 (unsigned long long)(s->mem_mib ? s->mem_mib : 512));
+	snprintf(disk, sizeof(disk), "path=%s,readonly=on", s->disk);
+	snprintf(vsock, sizeof(vsock), "cid=%u,socket=%s", s->vsock_cid, s->vsock_socket);
+	snprintf(serial, sizeof(serial), s->console ? "file=%s" : "null", s->console);
+	char *argv[] = { "svmm",
+			 "run",
+			 "--kernel",
+			 (char *)s->kernel,
+			 "--initramfs",
+			 (char *)s->initrd,
+			 "--cmdline",
+			 (char *)s->cmdline,
+			 "--cpus",
+			 cpus,
+			 "--memory",
+			 mem,
+			 "--serial",
+			 serial,
+			 "--console",
+			 "off",
+			 "--vsock",
+			 vsock,
+			 s->disk ? "--disk" : NULL,
+			 disk,
+			 NULL };
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -errno;
+	}
+	if (pid == 0) {
+		setpgid(0, 0); /* the VM is not the terminal's: no Ctrl-C for it */
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+		}
+		execv("/proc/self/exe", argv);
+		fprintf(stderr, "svmm: cannot run the VMM: %s\n", strerror(errno));
+		_exit(125);
+	}
+	h->pid = pid;
+	snprintf(h->endpoint, sizeof(h->endpoint), "unix:%s:%u", s->vsock_socket, AGENT_VSOCK_PORT);
+	return 0;
+}
+
 int vm_launch(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen)
 {
 	const char *launcher = getenv("SVMM_LAUNCHER");
-	if (!launcher || !*launcher) {
-		snprintf(err, errlen,
-			 "svmm's VMM cannot boot workload VMs yet (the boot path lands with the "
-			 "VMM); set SVMM_LAUNCHER to a launcher program to run one");
-		return -ENOSYS;
-	}
+	if (!launcher || !*launcher)
+		return launch_native(s, h, err, errlen);
 	char shares[4096] = "", ports[1024] = "";
 	size_t n = 0;
 	for (size_t i = 0; i < s->nshares; i++)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Launching the VM that runs a workload: the interface `svmm run --image`
- * uses, which svmm's VMM implements. Until the VMM boots guests, the only
- * backend is an external launcher program named by $SVMM_LAUNCHER (the
- * tests' QEMU harness, tests/kvm/qemu-launcher.sh); without it vm_launch
- * says the VMM cannot boot guests yet.
+ * uses. By default svmm's own VMM runs it (this binary as `svmm run` with
+ * the root file system as a read-only disk and the hybrid vsock socket).
+ * $SVMM_LAUNCHER names an external launcher program instead (the tests'
+ * QEMU harness, tests/kvm/qemu-launcher.sh, a peer to compare with).
  *
  * The external launcher gets the VM as environment variables:
  *   SVMM_VM_KERNEL, SVMM_VM_INITRD, SVMM_VM_CMDLINE, SVMM_VM_DISK (the
