@@ -35,7 +35,12 @@ static void *vm_thread(void *arg)
 	v->status = vm_run(&v->params, v->err, sizeof(v->err));
 	if (v->err[0])
 		fprintf(stderr, "svmm: %s\n", v->err);
-	if (write(v->exit_efd, &one, sizeof(one)) < 0)
+	/* A VM that never ran failed its boot: vm.boot reports that, and the
+	 * VMM goes on serving. One that ran and ended is the guest's exit. */
+	pthread_mutex_lock(&v->ctl.lock);
+	bool ran = v->ctl.ran;
+	pthread_mutex_unlock(&v->ctl.lock);
+	if (ran && write(v->exit_efd, &one, sizeof(one)) < 0)
 		perror("svmm: exit eventfd");
 	return NULL;
 }
@@ -107,6 +112,7 @@ static int op_boot(void *ctx, const struct vm_config *cfg, char *err)
 	v->params.serial = &v->serial;
 
 	v->ctl.state = VM_CTL_STARTING;
+	v->ctl.ran = false;
 	v->ctl.err[0] = 0;
 	v->err[0] = 0;
 	rc = -pthread_create(&v->thread, NULL, vm_thread, v);

@@ -142,6 +142,7 @@ static void ctl_set(struct vm_ctl *c, struct vm *vm, int state, const char *err)
 	pthread_mutex_lock(&c->lock);
 	c->vm = vm;
 	c->state = state;
+	c->ran |= state == VM_CTL_RUNNING;
 	if (err && err[0] && !c->err[0])
 		snprintf(c->err, sizeof(c->err), "%s", err);
 	pthread_cond_broadcast(&c->cond);

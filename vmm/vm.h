@@ -41,6 +41,7 @@ struct vm_ctl {
 	pthread_cond_t cond;
 	struct vm *vm; /* while vCPUs run */
 	int state;     /* VM_CTL_STARTING, _RUNNING, _ENDED */
+	bool ran;      /* the vCPUs ran at least once */
 	char err[256]; /* why the start failed */
 };
 
