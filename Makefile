@@ -103,7 +103,7 @@ check: deps
 	$(MAKE) kernel images
 	tests/run $(if $(TIER),--tier $(TIER)) $(T)
 
-demo: deps all
+demo: deps all kernel images
 	tools/demo
 
 # Benchmarks print figures (and ratios against a peer run side by side);
