@@ -4,6 +4,9 @@
 #   make asan       ASan+UBSan build into build-asan/
 #   make check      every test (T=pattern runs a subset, TIER=unit|host|kvm one tier)
 #   make demo       the main job
+#   make kernel     the guest kernel: build/kernel/{vmlinux,bzImage} (cached
+#                   in /var/cache/svmm/kernel, see kernel-config/build.sh)
+#   make images     build/images/: initramfs.cpio.gz (the agent), initramfs-placeholder.cpio.gz, oci/sample/
 #   make deps       install the Debian packages the build, tests and demo need
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format / format-check
@@ -33,6 +36,8 @@ LIB_SRCS  := $(filter-out vmm/main.c,$(wildcard vmm/*.c vmm/*/*.c devices/*.c de
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+HOSTT_SRCS := $(wildcard tests/host/*.c)
+HOSTT_BINS := $(HOSTT_SRCS:%.c=$(BUILD)/%)
 KVMT_SRCS := $(wildcard tests/kvm/*.c)
 KVMT_BINS := $(KVMT_SRCS:%.c=$(BUILD)/%)
 AGENT_SRCS := $(wildcard guest-agent/*.c)
@@ -41,12 +46,16 @@ TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/%)
 
 BINS := $(BUILD)/svmm $(TOOL_BINS)
+# The agent is static: the sanitizers' runtimes do not link statically, so
+# the ASan+UBSan build leaves it out.
 ifneq ($(AGENT_SRCS),)
+ifeq ($(SANITIZE),)
 BINS += $(BUILD)/svmm-agent
+endif
 endif
 
 .PHONY: all asan check demo deps install clean format format-check unit kernel images bench
-all: $(BINS) $(UNIT_BINS) $(KVMT_BINS)
+all: $(BINS) $(UNIT_BINS) $(HOSTT_BINS) $(KVMT_BINS)
 
 $(BUILD)/.pkgcheck:
 	@pkg-config --exists --print-errors $(PKGS) || \
@@ -64,12 +73,17 @@ $(BUILD)/libsvmm.a: $(LIB_OBJS)
 $(BUILD)/svmm: $(BUILD)/vmm/main.o $(BUILD)/libsvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The guest agent is PID 1 of the guest: static, no shared libraries.
+# The guest agent is PID 1 of the guest: static, no shared libraries
+# (Debian ships libjansson.a and libseccomp.a).
 $(BUILD)/svmm-agent: $(AGENT_SRCS:%.c=$(BUILD)/%.o)
-	$(CC) -static -o $@ $^
+	$(CC) -static -o $@ $^ -lseccomp -ljansson
 
 $(TOOL_BINS): $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libsvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Host-tier C tests use cmocka too, but drive real tools and kernel objects.
+$(HOSTT_BINS): $(BUILD)/tests/host/%: $(BUILD)/tests/host/%.o $(BUILD)/libsvmm.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libsvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
@@ -86,17 +100,39 @@ deps:
 check: deps
 	$(MAKE) all
 	$(MAKE) asan
+	$(MAKE) kernel images
 	tests/run $(if $(TIER),--tier $(TIER)) $(T)
 
-demo: deps all
+demo: deps all kernel images
 	tools/demo
 
 # Benchmarks print figures (and ratios against a peer run side by side);
 # they never assert times. BENCH=pattern runs a subset.
-bench: deps all
+bench: deps all kernel images
 	@set -e; for b in tests/bench/*.sh; do \
 		[ -x "$$b" ] || continue; case "$$b" in *"$(BENCH)"*) echo "=== $$b"; $$b ;; esac; \
 	done
+
+# The guest kernel: a no-op when the cache holds this configuration's build.
+kernel:
+	BUILD=$(BUILD) kernel-config/build.sh
+
+# Guest images, rebuilt when a script or busybox changes. Reproducible: the
+# same inputs give the same bytes (SOURCE_DATE_EPOCH sets the file times).
+IMG := $(BUILD)/images
+BUSYBOX := $(firstword $(wildcard /bin/busybox /usr/bin/busybox))
+images: $(IMG)/initramfs.cpio.gz $(IMG)/initramfs-placeholder.cpio.gz $(IMG)/oci/sample/index.json
+
+$(IMG)/initramfs.cpio.gz: images/mk-initramfs $(BUILD)/svmm-agent images/busybox-tree.sh $(BUSYBOX)
+	images/mk-initramfs --init $(BUILD)/svmm-agent $@
+
+# The shell placeholder /init: runs the kernel command line's "--" words, for
+# the kernel boot test and benchmark.
+$(IMG)/initramfs-placeholder.cpio.gz: images/mk-initramfs images/placeholder-init images/busybox-tree.sh $(BUSYBOX)
+	images/mk-initramfs $@
+
+$(IMG)/oci/sample/index.json: images/mk-sample-oci images/busybox-tree.sh $(BUSYBOX)
+	images/mk-sample-oci $(IMG)/oci/sample
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -3,11 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/acpi.h"
 #include "vmm/api/selftest.h"
+#include "vmm/api_vm.h"
 #include "vmm/ch_main.h"
 #include "vmm/cli.h"
 #include "vmm/cmd_net.h"
+#include "vmm/cmd_run.h"
 #include "vmm/cmd_seed.h"
+#include "vmm/cmd_run_image.h"
 
 static int cmd_version(int argc, char **argv)
 {
@@ -22,9 +26,12 @@ static int cmd_help(int argc, char **argv);
 static const struct svmm_cmd commands[] = {
 	{ "help", "show this help", cmd_help },
 	{ "version", "print the version", cmd_version },
+	{ "run", "boot a kernel, or run an OCI image or bundle, in a microVM", cmd_run },
 	{ "net", "VM host networking: up, down, gc, lease, ls", cmd_net },
 	{ "seed", "build FAT images, cloud-init seeds and service disks", cmd_seed },
 	{ "api-selftest", NULL, cmd_api_selftest }, /* hidden: API tests, a VMM test double */
+	{ "acpi-dump", "write the ACPI tables to DIR (debug)", cmd_acpi_dump },
+	{ "exec", "run a command in a running svmm run --name NAME", cmd_exec },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -43,8 +50,16 @@ static int cmd_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	/* As cloud-hypervisor: by name, or when the first argument is a flag. */
-	if (ch_invoked(argc, argv))
-		return ch_main(argc, argv, NULL, NULL);
+	if (ch_invoked(argc, argv)) {
+		struct api_vm *vm;
+		if (api_vm_new(&vm) < 0) {
+			perror("cloud-hypervisor: error");
+			return 1;
+		}
+		int rc = ch_main(argc, argv, &api_vm_ops, vm);
+		api_vm_free(vm);
+		return rc;
+	}
 	if (argc < 2) {
 		cmd_help(0, NULL);
 		return 2;

@@ -99,6 +99,36 @@ int opt_get_bool(struct opt_list *l, const char *key, bool *out)
 	return v ? typed(l, key, "on or off", parse_bool(v, out)) : 0;
 }
 
+int opt_get_str(struct opt_list *l, const char *key, char *buf, size_t size)
+{
+	const char *v = opt_get(l, key);
+
+	if (!v)
+		return 0;
+	if (strlen(v) >= size) {
+		snprintf(l->err, sizeof(l->err), "option '%s=%s': longer than %zu characters", key,
+			 v, size - 1);
+		return -EINVAL;
+	}
+	memcpy(buf, v, strlen(v) + 1);
+	return 1;
+}
+
+int opt_get_unsupported(struct opt_list *l, const char *key)
+{
+	bool on = false;
+	int rc = opt_get_bool(l, key, &on);
+
+	if (rc < 0)
+		return rc;
+	if (on) {
+		snprintf(l->err, sizeof(l->err), "option '%s=%s': not supported by svmm", key,
+			 opt_get(l, key));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int opt_check_unused(struct opt_list *l)
 {
 	for (unsigned int i = 0; i < l->n; i++) {

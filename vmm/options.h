@@ -42,6 +42,13 @@ int opt_get_u64(struct opt_list *l, const char *key, uint64_t *out);
 int opt_get_size(struct opt_list *l, const char *key, uint64_t *out);
 int opt_get_bool(struct opt_list *l, const char *key, bool *out);
 
+/* A string copied into buf (size bytes, NUL included): 0 when absent, 1
+ * when found, -EINVAL (with l->err set) when it does not fit. */
+int opt_get_str(struct opt_list *l, const char *key, char *buf, size_t size);
+/* A cloud-hypervisor toggle svmm does not implement: 0 when absent or off,
+ * -EINVAL (with l->err set) when on or malformed. */
+int opt_get_unsupported(struct opt_list *l, const char *key);
+
 /* -EINVAL naming the first key no lookup used, so a typo is not ignored. */
 int opt_check_unused(struct opt_list *l);
 

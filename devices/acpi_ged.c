@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+/* ACPI Generic Event Device registers. */
+#include "devices/acpi_ged.h"
+
+#include <string.h>
+
+void acpi_ged_init(struct acpi_ged *g, uint32_t irq, const struct acpi_ged_ops *ops, void *opaque)
+{
+	memset(g, 0, sizeof(*g));
+	g->ops = ops;
+	g->opaque = opaque;
+	g->irq = irq;
+}
+
+static void ged_read(void *opaque, uint64_t off, void *data, unsigned int size)
+{
+	struct acpi_ged *g = opaque;
+	uint32_t v;
+
+	memset(data, 0, size);
+	if (off == ACPI_GED_REG_EVENT && size == 4) {
+		v = __atomic_exchange_n(&g->pending, 0, __ATOMIC_ACQ_REL);
+		memcpy(data, &v, 4);
+	}
+}
+
+static void ged_write(void *opaque, uint64_t off, const void *data, unsigned int size)
+{
+	struct acpi_ged *g = opaque;
+	uint32_t v;
+
+	if (off != ACPI_GED_REG_EJECT || size != 4)
+		return;
+	memcpy(&v, data, 4);
+	if (g->ops->on_eject)
+		g->ops->on_eject(g->opaque, v);
+}
+
+static const struct bus_ops ged_ops = { ged_read, ged_write };
+
+int acpi_ged_register(struct acpi_ged *g, struct bus *mmio, uint64_t base)
+{
+	return bus_register(mmio, base, ACPI_GED_REGS_LEN, &ged_ops, g, "acpi-ged");
+}
+
+void acpi_ged_press_power_button(struct acpi_ged *g)
+{
+	__atomic_fetch_or(&g->pending, ACPI_GED_EVT_POWER_BUTTON, __ATOMIC_ACQ_REL);
+	g->ops->raise_irq(g->opaque, g->irq);
+}

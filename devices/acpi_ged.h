@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The ACPI Generic Event Device of hardware-reduced ACPI: how the VMM
+ * tells the guest "the power button was pressed" (and hears a PCI slot's
+ * eject request). The DSDT's \_SB_.GED_ (vmm/acpi.c) maps these registers
+ * (MMIO, 8 bytes at LAYOUT_GED_START):
+ *   +0 EVENT  (32-bit read) pending event bits; a read returns and clears
+ *             them. _EVT reads it when the GED interrupt fires, and for
+ *             ACPI_GED_EVT_POWER_BUTTON notifies \_SB_.PWRB (PNP0C0C): the
+ *             guest then shuts down, ending with an S5 write to the sleep
+ *             control register (devices/pm.c).
+ *   +4 EJECT  (32-bit write) a slot number, written by a slot's _EJ0.
+ * Other offsets and sizes read as 0 and ignore writes.
+ *
+ * acpi_ged_press_power_button() may be called from any thread.
+ */
+#ifndef SVMM_DEVICES_ACPI_GED_H
+#define SVMM_DEVICES_ACPI_GED_H
+
+#include <stdint.h>
+
+#include "vmm/bus.h"
+
+#define ACPI_GED_REG_EVENT	  0x0
+#define ACPI_GED_REG_EJECT	  0x4
+#define ACPI_GED_REGS_LEN	  0x8
+#define ACPI_GED_EVT_POWER_BUTTON (1u << 3) /* cloud-hypervisor's bit */
+
+struct acpi_ged_ops {
+	/* Pulse (edge, active high) GSI irq, e.g. KVM_IRQ_LINE 1 then 0.
+	 * Required. */
+	void (*raise_irq)(void *opaque, uint32_t irq);
+	/* A slot's _EJ0 ran (hot-unplug request). Optional. */
+	void (*on_eject)(void *opaque, uint32_t slot);
+};
+
+struct acpi_ged {
+	const struct acpi_ged_ops *ops;
+	void *opaque;
+	uint32_t irq;
+	uint32_t pending; /* event bits, accessed atomically */
+};
+
+void acpi_ged_init(struct acpi_ged *g, uint32_t irq, const struct acpi_ged_ops *ops, void *opaque);
+/* Register the registers on mmio at base; negative errno from bus_register. */
+int acpi_ged_register(struct acpi_ged *g, struct bus *mmio, uint64_t base);
+void acpi_ged_press_power_button(struct acpi_ged *g);
+
+#endif

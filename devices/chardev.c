@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Console backends: off, null, tty, file, pty, socket. */
+#include "devices/chardev.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+int chardev_parse(struct chardev *c, const char *spec, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	c->out_fd = c->in_fd = c->listen_fd = -1;
+	const char *arg = NULL;
+
+	if (!strcmp(spec, "off"))
+		c->mode = CHARDEV_OFF;
+	else if (!strcmp(spec, "null"))
+		c->mode = CHARDEV_NULL;
+	else if (!strcmp(spec, "tty"))
+		c->mode = CHARDEV_TTY;
+	else if (!strcmp(spec, "pty"))
+		c->mode = CHARDEV_PTY;
+	else if (!strncmp(spec, "file=", 5))
+		c->mode = CHARDEV_FILE, arg = spec + 5;
+	else if (!strncmp(spec, "socket=", 7))
+		c->mode = CHARDEV_SOCKET, arg = spec + 7;
+	else {
+		snprintf(err, errlen, "'%s' is not one of %s", spec, CHARDEV_SYNTAX);
+		return -EINVAL;
+	}
+	if (arg) {
+		size_t max = c->mode == CHARDEV_SOCKET ? sizeof(((struct sockaddr_un *)0)->sun_path)
+						       : sizeof(c->path);
+		if (!*arg || strlen(arg) >= max) {
+			snprintf(err, errlen, "'%s': the path is empty or too long", spec);
+			return -EINVAL;
+		}
+		strcpy(c->path, arg);
+	}
+	return 0;
+}
+
+static int make_raw(struct chardev *c, int fd)
+{
+	struct termios t;
+
+	if (tcgetattr(fd, &c->saved) < 0)
+		return -errno;
+	t = c->saved;
+	cfmakeraw(&t);
+	t.c_oflag |= OPOST | ONLCR; /* keep "\n" as a line end on our side */
+	if (tcsetattr(fd, TCSANOW, &t) < 0)
+		return -errno;
+	c->tty_raw = true;
+	return 0;
+}
+
+int chardev_open(struct chardev *c, char *err, size_t errlen)
+{
+	int ret;
+
+	pthread_mutex_init(&c->lock, NULL);
+	switch (c->mode) {
+	case CHARDEV_OFF:
+	case CHARDEV_NULL:
+		return 0;
+	case CHARDEV_TTY:
+		c->out_fd = STDOUT_FILENO;
+		c->in_fd = STDIN_FILENO;
+		if (isatty(STDIN_FILENO)) {
+			ret = make_raw(c, STDIN_FILENO);
+			if (ret) {
+				snprintf(err, errlen, "tty: cannot set raw mode: %s",
+					 strerror(-ret));
+				return ret;
+			}
+		}
+		return 0;
+	case CHARDEV_FILE:
+		c->out_fd =
+			open(c->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
+		if (c->out_fd < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "file=%s: %s", c->path, strerror(errno));
+			return ret;
+		}
+		return 0;
+	case CHARDEV_PTY: {
+		int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0 || grantpt(fd) < 0 || unlockpt(fd) < 0 ||
+		    ptsname_r(fd, c->path, sizeof(c->path))) {
+			ret = -errno;
+			snprintf(err, errlen, "pty: %s", strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return ret;
+		}
+		struct termios t;
+		if (tcgetattr(fd, &t) == 0) {
+			cfmakeraw(&t);
+			tcsetattr(fd, TCSANOW, &t);
+		}
+		c->out_fd = c->in_fd = fd;
+		return 0;
+	}
+	case CHARDEV_SOCKET: {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		strcpy(sa.sun_path, c->path);
+		c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		unlink(c->path);
+		if (c->listen_fd < 0 ||
+		    bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		    listen(c->listen_fd, 1) < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "socket=%s: %s", c->path, strerror(errno));
+			if (c->listen_fd >= 0)
+				close(c->listen_fd);
+			c->listen_fd = -1;
+			return ret;
+		}
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
+void chardev_restore_tty(struct chardev *c)
+{
+	if (c->tty_raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &c->saved);
+}
+
+void chardev_close(struct chardev *c)
+{
+	chardev_restore_tty(c);
+	c->tty_raw = false;
+	switch (c->mode) {
+	case CHARDEV_FILE:
+	case CHARDEV_PTY:
+		if (c->out_fd >= 0)
+			close(c->out_fd);
+		break;
+	case CHARDEV_SOCKET:
+		if (c->in_fd >= 0)
+			close(c->in_fd);
+		if (c->listen_fd >= 0) {
+			close(c->listen_fd);
+			unlink(c->path);
+		}
+		break;
+	default:
+		break;
+	}
+	c->out_fd = c->in_fd = c->listen_fd = -1;
+}
+
+void chardev_write(struct chardev *c, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	pthread_mutex_lock(&c->lock);
+	while (len && c->out_fd >= 0) {
+		ssize_t n = write(c->out_fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (c->mode == CHARDEV_SOCKET) { /* the client went away */
+				close(c->out_fd);
+				c->out_fd = c->in_fd = -1;
+			}
+			break; /* a pty nobody reads, a full disk: drop */
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+int chardev_poll_fd(struct chardev *c)
+{
+	int fd;
+
+	pthread_mutex_lock(&c->lock);
+	fd = c->mode == CHARDEV_SOCKET && c->in_fd < 0 ? c->listen_fd : c->in_fd;
+	pthread_mutex_unlock(&c->lock);
+	return fd;
+}
+
+int chardev_read(struct chardev *c, void *buf, size_t len)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->mode == CHARDEV_SOCKET && c->in_fd < 0) {
+		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			c->in_fd = c->out_fd = fd;
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
+	int fd = c->in_fd;
+	pthread_mutex_unlock(&c->lock);
+	if (fd < 0)
+		return -EIO;
+	ssize_t n = read(fd, buf, len);
+	if (n > 0)
+		return (int)n;
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (c->mode == CHARDEV_SOCKET) {
+		pthread_mutex_lock(&c->lock);
+		if (c->in_fd == fd) {
+			close(fd);
+			c->in_fd = c->out_fd = -1;
+		}
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
+	if (c->mode == CHARDEV_PTY && n < 0 && errno == EIO) {
+		usleep(100000); /* no one has the pty open (yet): poll says readable */
+		return 0;
+	}
+	return -EIO;
+}

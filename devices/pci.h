@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * PCI bus 0: host bridge at 00.0 (Intel 8086:0d57, as cloud-hypervisor's),
+ * config space through ports 0xCF8/0xCFC and through ECAM, endpoints in
+ * slots 1..31 (one function each), BARs allocated from the windows, MSI-X.
+ *
+ * The PCI code owns each endpoint's type-0 header (IDs, command/status,
+ * BARs with sizing, capability list) and its MSI-X capability, table and
+ * PBA. The endpoint sees only its BAR accesses (bar_read/bar_write: BAR
+ * index and offset) and, if it wants, config accesses at 0x40 and above
+ * outside MSI-X (its own capabilities, e.g. virtio's).
+ *
+ * BAR accesses reach the bus through whole-window ranges registered once
+ * on the VMM's buses (pci_bus_register), so nothing is re-registered while
+ * vCPUs run. A BAR is live (decoded) while its command-register decode bit
+ * is on and it lies wholly inside its window; each change of a BAR's live
+ * address is reported through host ops bar_moved (the VMM moves its
+ * ioeventfds there).
+ *
+ * MSI-X: every change of a vector's effective state (address, data, and
+ * masked = !enable || function mask || entry mask) goes to msix_update:
+ * the VMM maps it to KVM GSI routing + irqfd. pci_msix_trigger() is the
+ * userspace delivery path: masked vectors set their PBA bit, and
+ * unmasking a pending vector sends it through msi_send.
+ *
+ * Locking: config cycles serialize on the bus lock (a writer lock), BAR
+ * accesses take it as readers, MSI-X state has a per-device lock. Host
+ * ops and device ops run with those locks held: they must not make config
+ * cycles or add devices (pci_msix_trigger is fine from bar hooks).
+ */
+#ifndef SVMM_DEVICES_PCI_H
+#define SVMM_DEVICES_PCI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/bus.h"
+
+#define PCI_SLOTS	     32
+#define PCI_NUM_BARS	     6
+#define PCI_CFG_SIZE	     256 /* stored config space; 256..4095 read as 0 */
+#define PCI_ECAM_BUS_SIZE    (1u << 20)
+#define PCI_MSIX_MAX_VECTORS 2048
+
+#define PCI_VENDOR_ID		    0x00
+#define PCI_DEVICE_ID		    0x02
+#define PCI_COMMAND		    0x04
+#define PCI_COMMAND_IO		    0x0001
+#define PCI_COMMAND_MEMORY	    0x0002
+#define PCI_COMMAND_MASTER	    0x0004
+#define PCI_COMMAND_INTX_DISABLE    0x0400
+#define PCI_STATUS		    0x06
+#define PCI_STATUS_CAP_LIST	    0x0010
+#define PCI_CLASS_REVISION	    0x08
+#define PCI_HEADER_TYPE		    0x0E
+#define PCI_BAR0		    0x10
+#define PCI_SUBSYSTEM_VENDOR_ID	    0x2C
+#define PCI_SUBSYSTEM_ID	    0x2E
+#define PCI_ROM_ADDRESS		    0x30
+#define PCI_CAPABILITY_LIST	    0x34
+#define PCI_INTERRUPT_LINE	    0x3C
+#define PCI_CAP_ID_VNDR		    0x09
+#define PCI_CAP_ID_MSIX		    0x11
+#define PCI_MSIX_FLAGS_ENABLE	    0x8000
+#define PCI_MSIX_FLAGS_MASKALL	    0x4000
+#define PCI_MSIX_ENTRY_SIZE	    16
+#define PCI_MSIX_ENTRY_CTRL_MASKBIT 1
+
+enum pci_bar_kind { PCI_BAR_NONE, PCI_BAR_IO, PCI_BAR_MEM32, PCI_BAR_MEM64 };
+
+struct pci_bar_info {
+	enum pci_bar_kind kind; /* a MEM64 BAR also takes the next index */
+	uint64_t size;		/* power of two; IO 4..256, memory >= 16 */
+	bool prefetchable;
+};
+
+struct pci_dev_info {
+	uint16_t vendor_id, device_id, subsys_vendor_id, subsys_id;
+	uint8_t revision;
+	uint32_t class_code; /* class << 16 | subclass << 8 | prog-if */
+	struct pci_bar_info bars[PCI_NUM_BARS];
+	/* MSI-X: msix_vectors 0 means none. The table and PBA sit in memory
+	 * BAR msix_bar at the given 8-aligned offsets. */
+	uint16_t msix_vectors;
+	uint8_t msix_bar;
+	uint32_t msix_table_off, msix_pba_off;
+};
+
+struct pci_dev_ops {
+	/* Config space at offsets 0x40..0xFF outside the MSI-X capability.
+	 * Return true when handled; otherwise the stored bytes are read and
+	 * writes are dropped (capabilities are read-only). Optional. */
+	bool (*cfg_read)(void *opaque, unsigned int off, void *data, unsigned int size);
+	bool (*cfg_write)(void *opaque, unsigned int off, const void *data, unsigned int size);
+	/* A BAR access outside the MSI-X table/PBA; off is within the BAR,
+	 * size 1, 2, 4 or 8. Optional (reads then return zeros). */
+	void (*bar_read)(void *opaque, unsigned int bar, uint64_t off, void *data,
+			 unsigned int size);
+	void (*bar_write)(void *opaque, unsigned int bar, uint64_t off, const void *data,
+			  unsigned int size);
+	/* BAR bar now decodes at new_addr (0: no longer), it did at old_addr
+	 * (0: was not); called after the host's bar_moved. Optional. */
+	void (*bar_moved)(void *opaque, unsigned int bar, uint64_t old_addr, uint64_t new_addr);
+};
+
+struct pci_dev;
+
+struct pci_host_ops {
+	/* BAR bar of d now decodes at new_addr (0: no longer decoded), it
+	 * did at old_addr (0: was not). Optional. */
+	void (*bar_moved)(void *opaque, struct pci_dev *d, unsigned int bar, uint64_t old_addr,
+			  uint64_t new_addr, uint64_t size);
+	/* A vector's effective state changed. Optional. */
+	void (*msix_update)(void *opaque, struct pci_dev *d, unsigned int vector, uint64_t addr,
+			    uint32_t data, bool masked);
+	/* Deliver one MSI (KVM_SIGNAL_MSI). Required for pci_msix_trigger. */
+	void (*msi_send)(void *opaque, uint64_t addr, uint32_t data);
+};
+
+struct pci_msix_entry {
+	uint32_t addr_lo, addr_hi, data, ctrl;
+};
+
+struct pci_msix_state {
+	uint64_t addr;
+	uint32_t data;
+	bool masked;
+};
+
+struct pci_bar {
+	enum pci_bar_kind kind;
+	uint64_t size;
+	uint64_t live; /* address while decoded, else 0 */
+};
+
+struct pci_dev {
+	struct pci_bus *bus; /* set by pci_bus_add */
+	unsigned int slot;
+	const struct pci_dev_ops *ops;
+	void *opaque;
+	uint8_t cfg[PCI_CFG_SIZE];
+	uint8_t wmask[PCI_CFG_SIZE];
+	unsigned int cap_end, last_cap; /* next free cap offset; last cap's offset */
+	struct pci_bar bar[PCI_NUM_BARS];
+
+	pthread_mutex_t msix_lock;
+	uint16_t msix_n;
+	uint8_t msix_cap, msix_bar;
+	uint32_t msix_table_off, msix_pba_off;
+	struct pci_msix_entry *msix_table;
+	uint64_t *msix_pba;
+	struct pci_msix_state *msix_seen; /* last state reported */
+};
+
+struct pci_bus_config {
+	uint64_t ecam_base;
+	uint32_t io_base, io_size;
+	uint64_t mmio32_base, mmio32_size;
+	uint64_t mmio64_base, mmio64_size; /* size 0: 64-bit BARs go below 4G */
+};
+
+struct pci_window {
+	struct pci_bus *bus;
+	uint64_t base;
+	bool io;
+};
+
+struct pci_bus {
+	struct pci_bus_config cfg;
+	const struct pci_host_ops *ops;
+	void *opaque;
+	pthread_rwlock_t lock;
+	uint32_t cf8; /* config address latch */
+	struct pci_dev *slots[PCI_SLOTS];
+	struct pci_dev host;
+	uint64_t io_next, mmio32_next, mmio64_next;
+	struct pci_window win[3]; /* I/O, 32-bit, 64-bit: bus_register opaques */
+};
+
+/* Set up bus 0 with its host bridge. -EINVAL for a bad window. */
+int pci_bus_init(struct pci_bus *b, const struct pci_bus_config *cfg,
+		 const struct pci_host_ops *ops, void *opaque);
+void pci_bus_free(struct pci_bus *b);
+/* Register 0xCF8..0xCFF and the I/O window on pio, bus 0's ECAM and the
+ * MMIO windows on mmio. Negative errno from bus_register; on failure
+ * nothing stays registered. */
+int pci_bus_register(struct pci_bus *b, struct bus *pio, struct bus *mmio);
+
+/* Build the header (and MSI-X) of an endpoint. -EINVAL with a message
+ * naming the bad field, -ENOMEM; on failure nothing is held (do not call
+ * pci_dev_free). */
+int pci_dev_init(struct pci_dev *d, const struct pci_dev_info *info, const struct pci_dev_ops *ops,
+		 void *opaque);
+void pci_dev_free(struct pci_dev *d);
+/* Append a capability: id, then body (len bytes, after the id and next
+ * bytes), dword aligned from 0x40 on. Call between pci_dev_init and
+ * pci_bus_add. Returns its config offset, or -ENOSPC. */
+int pci_dev_add_cap(struct pci_dev *d, uint8_t id, const void *body, unsigned int len);
+/* Plug d into slot (1..31), or the lowest free slot when slot < 0, and
+ * allocate its BARs. Returns the slot, -EBUSY, -ENOSPC (no slot or window
+ * space left), -EINVAL. */
+int pci_bus_add(struct pci_bus *b, struct pci_dev *d, int slot);
+
+/* A BAR's programmed address (what the guest wrote, decoded or not). */
+uint64_t pci_bar_addr(const struct pci_dev *d, unsigned int bar);
+
+/* Signal MSI-X vector: 1 when sent, 0 when masked (its PBA bit is set
+ * and it is sent on unmask), -EINVAL for a bad vector. */
+int pci_msix_trigger(struct pci_dev *d, unsigned int vector);
+
+/* One config cycle on bus 0 (what CF8/CFC and ECAM both end in): off in
+ * 0..4095, size 1, 2 or 4, naturally aligned; anything else reads as all
+ * ones and writes nothing. */
+void pci_config_access(struct pci_bus *b, unsigned int bus, unsigned int dev, unsigned int fn,
+		       unsigned int off, void *data, unsigned int size, bool is_write);
+
+#endif

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A 16550A UART (COM1: port 0x3f8, IRQ 4): the registers Linux's 8250
+ * driver probes (IER, IIR with FIFO bits, LCR, MCR with loopback, LSR,
+ * MSR, SCR, the divisor latch), a transmit-empty interrupt, and a receive
+ * FIFO fed from the chardev by an input thread.
+ *
+ * on_line, when set, is called with each complete output line (the VMM
+ * watches for the kernel's panic and power-off messages).
+ */
+#ifndef SVMM_DEVICES_SERIAL_H
+#define SVMM_DEVICES_SERIAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bus;
+struct chardev;
+struct kvm;
+
+#define SERIAL_COM1_BASE 0x3f8
+#define SERIAL_COM1_IRQ	 4
+#define SERIAL_RX_FIFO	 64
+
+struct serial {
+	pthread_mutex_t lock;
+	pthread_cond_t rx_room;
+	struct kvm *kvm;
+	struct chardev *cd;
+	uint32_t irq;
+	int irq_level;
+
+	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
+	bool thri; /* transmit-empty interrupt pending */
+	uint8_t rx[SERIAL_RX_FIFO];
+	unsigned int rx_head, rx_count;
+
+	char line[256]; /* the output line so far */
+	unsigned int line_len;
+	void (*on_line)(void *ctx, const char *line);
+	void *ctx;
+
+	pthread_t input;
+	bool input_running;
+	int stop_fd; /* eventfd that ends the input thread */
+};
+
+int serial_init(struct serial *s, struct kvm *kvm, struct chardev *cd, uint32_t irq);
+int serial_register(struct serial *s, struct bus *pio, uint16_t base);
+/* Start feeding input from the chardev (when it has any). */
+int serial_start(struct serial *s);
+/* Stop the input thread and free what init took. */
+void serial_destroy(struct serial *s);
+
+#endif

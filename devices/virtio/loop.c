@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+/* I/O threads waiting on tagged file descriptors. */
+#include "devices/virtio/loop.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define STOP_TAG 63
+
+static void *loop_main(void *arg)
+{
+	struct virtio_loop *l = arg;
+
+	l->run(l->opaque, VIRTIO_LOOP_START);
+	for (;;) {
+		struct epoll_event evs[16];
+		uint64_t fired = 0;
+		int n = epoll_wait(l->ep, evs, 16, -1);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++) {
+			unsigned int tag = (unsigned int)evs[i].data.u32;
+			uint64_t v;
+			if (tag == STOP_TAG)
+				return NULL;
+			if ((l->eventfd_tags >> tag & 1) && read(l->fds[tag], &v, sizeof(v)) < 0 &&
+			    errno != EAGAIN)
+				return NULL;
+			fired |= 1ULL << tag;
+		}
+		if (fired)
+			l->run(l->opaque, fired);
+	}
+	return NULL;
+}
+
+int virtio_loop_init(struct virtio_loop *l, void (*run)(void *opaque, uint64_t fired), void *opaque)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = STOP_TAG };
+
+	l->running = false;
+	l->inited = false;
+	l->run = run;
+	l->opaque = opaque;
+	l->eventfd_tags = 0;
+	for (unsigned int i = 0; i <= VIRTIO_LOOP_MAX_TAG; i++)
+		l->fds[i] = -1;
+	l->ep = epoll_create1(EPOLL_CLOEXEC);
+	l->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->ep < 0 || l->stop_efd < 0 || epoll_ctl(l->ep, EPOLL_CTL_ADD, l->stop_efd, &ev) < 0) {
+		int rc = -errno;
+		if (l->ep >= 0)
+			close(l->ep);
+		if (l->stop_efd >= 0)
+			close(l->stop_efd);
+		return rc;
+	}
+	l->inited = true;
+	return 0;
+}
+
+int virtio_loop_add(struct virtio_loop *l, int fd, uint32_t events, unsigned int tag, bool eventfd)
+{
+	struct epoll_event ev = { .events = events, .data.u32 = tag };
+
+	if (tag > VIRTIO_LOOP_MAX_TAG || l->fds[tag] >= 0 || fd < 0)
+		return -EINVAL;
+	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	l->fds[tag] = fd;
+	if (eventfd)
+		l->eventfd_tags |= 1ULL << tag;
+	return 0;
+}
+
+int virtio_loop_watch(struct virtio_loop *l, unsigned int tag, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u32 = tag };
+
+	if (tag > VIRTIO_LOOP_MAX_TAG || l->fds[tag] < 0)
+		return -EINVAL;
+	return epoll_ctl(l->ep, EPOLL_CTL_MOD, l->fds[tag], &ev) < 0 ? -errno : 0;
+}
+
+int virtio_loop_start(struct virtio_loop *l)
+{
+	int rc = -pthread_create(&l->thread, NULL, loop_main, l);
+	if (!rc)
+		l->running = true;
+	return rc;
+}
+
+void virtio_loop_stop(struct virtio_loop *l)
+{
+	uint64_t one = 1;
+
+	if (!l->inited)
+		return;
+	if (l->running) {
+		if (write(l->stop_efd, &one, sizeof(one)) != sizeof(one))
+			perror("svmm: virtio loop stop");
+		pthread_join(l->thread, NULL);
+		l->running = false;
+	}
+	close(l->ep);
+	close(l->stop_efd);
+	l->inited = false;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * An I/O thread for devices that wait on more than kicks (a TAP queue,
+ * sockets, another epoll set): each fd is added with a tag (0-62), and
+ * run() gets the set of tags that fired as a bit mask. Eventfds added as
+ * such are drained before run() sees them; other fds are left to run().
+ * run() is called once at start with every bit set, for work that was
+ * there before the thread began. Stopping wakes and joins the thread.
+ * (virtio_worker is the simpler form for devices that wait on eventfds.)
+ */
+#ifndef SVMM_DEVICES_VIRTIO_LOOP_H
+#define SVMM_DEVICES_VIRTIO_LOOP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VIRTIO_LOOP_MAX_TAG 62
+/* `fired` of the first call, made when the thread starts */
+#define VIRTIO_LOOP_START (~0ULL >> 1)
+
+struct virtio_loop {
+	pthread_t thread;
+	int ep, stop_efd;
+	bool inited, running;
+	uint64_t eventfd_tags; /* tags whose fd is an eventfd to drain */
+	int fds[VIRTIO_LOOP_MAX_TAG + 1];
+	void (*run)(void *opaque, uint64_t fired);
+	void *opaque;
+};
+
+/* Prepare l (no thread yet): then add fds and start. */
+int virtio_loop_init(struct virtio_loop *l, void (*run)(void *opaque, uint64_t fired),
+		     void *opaque);
+/* Watch fd for events (EPOLLIN, ...) under tag; an eventfd is drained. */
+int virtio_loop_add(struct virtio_loop *l, int fd, uint32_t events, unsigned int tag, bool eventfd);
+/* Change what the fd of tag is watched for (0: nothing, for now). Only
+ * from run() or before start. */
+int virtio_loop_watch(struct virtio_loop *l, unsigned int tag, uint32_t events);
+int virtio_loop_start(struct virtio_loop *l);
+/* Stop the thread (if started) and release what init made; nothing on a
+ * zeroed or stopped loop. */
+void virtio_loop_stop(struct virtio_loop *l);
+
+#endif

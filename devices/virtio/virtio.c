@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Transport-independent parts of a virtio device. */
+#include "devices/virtio/virtio.h"
+
+#include <stdio.h>
+#include <unistd.h>
+#include <string.h>
+
+uint64_t virtio_core_features(void)
+{
+	return (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_EVENT_IDX) |
+	       (1ULL << VIRTIO_F_INDIRECT_DESC);
+}
+
+void virtio_queue_notify(struct virtio_dev *d, unsigned int q)
+{
+	if (d->irq && virtq_should_notify(&d->vq[q]))
+		d->irq->queue(d->irq_opaque, q);
+}
+
+void virtio_dev_broken(struct virtio_dev *d, unsigned int q, const char *why)
+{
+	if (d->status & VIRTIO_STATUS_NEEDS_RESET)
+		return; /* say it once */
+	fprintf(stderr, "svmm: %s: queue %u: guest error: %s; device needs reset\n", d->name, q,
+		why);
+	d->status |= VIRTIO_STATUS_NEEDS_RESET;
+	if (d->irq)
+		d->irq->config(d->irq_opaque);
+}
+
+void virtio_config_copy(void *data, uint32_t off, unsigned int size, const void *cfg,
+			uint32_t cfg_size)
+{
+	memset(data, 0, size);
+	if (off < cfg_size)
+		memcpy(data, (const uint8_t *)cfg + off,
+		       size < cfg_size - off ? size : cfg_size - off);
+}
+
+void virtio_queue_serve(struct virtio_dev *d, unsigned int qi, struct virtq_chain *c,
+			unsigned int budget,
+			uint32_t (*handle)(void *opaque, struct virtq_chain *c), void *opaque)
+{
+	struct virtq *q = &d->vq[qi];
+	uint16_t before = q->used_idx;
+	char err[160];
+	int rc;
+
+	do {
+		while ((rc = virtq_pop(q, c, err, sizeof(err))) > 0) {
+			virtq_push(q, c->head, handle(opaque, c));
+			if (--budget == 0) {
+				uint64_t one = 1;
+				if (write(d->kick_fd[qi], &one, sizeof(one)) != sizeof(one))
+					continue; /* cannot come back later: go on now */
+				goto out;
+			}
+		}
+		if (rc < 0) {
+			virtio_dev_broken(d, qi, err);
+			break;
+		}
+	} while (virtq_enable_notify(q));
+out:
+	if (q->used_idx != before)
+		virtio_queue_notify(d, qi);
+}

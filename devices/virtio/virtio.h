@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The contract between a virtio device and its transport.
+ *
+ * A device (blk, rng, net, ...) fills a struct virtio_dev and an ops table;
+ * it never sees the transport. The transport (virtio-pci) negotiates
+ * features, sets up queues from the driver's writes, and calls activate()
+ * at DRIVER_OK and reset() when the driver resets the device. Each queue
+ * has a kick eventfd (bound to the notify address with ioeventfd) that the
+ * device's I/O thread waits on, and interrupts go back through the
+ * transport's irq callback (an irqfd under KVM).
+ */
+#ifndef SVMM_DEVICES_VIRTIO_VIRTIO_H
+#define SVMM_DEVICES_VIRTIO_VIRTIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/virtio/queue.h"
+
+/* Device types (virtio 1.x section 5). */
+#define VIRTIO_ID_NET	  1
+#define VIRTIO_ID_BLOCK	  2
+#define VIRTIO_ID_CONSOLE 3
+#define VIRTIO_ID_RNG	  4
+#define VIRTIO_ID_VSOCK	  19
+#define VIRTIO_ID_FS	  26
+
+/* Feature bits the core handles. */
+#define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTIO_F_EVENT_IDX     29
+#define VIRTIO_F_VERSION_1     32
+
+/* Device status bits. */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER	  2
+#define VIRTIO_STATUS_DRIVER_OK	  4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED	  128
+
+#define VIRTIO_MAX_QUEUES 16
+
+struct virtio_dev;
+
+struct virtio_dev_ops {
+	/* DRIVER_OK: queues are enabled; start serving them. */
+	int (*activate)(struct virtio_dev *d);
+	/* Driver reset: stop serving queues and forget in-flight requests. */
+	void (*reset)(struct virtio_dev *d);
+	/* Device-specific configuration space; offsets are checked against
+	 * config_size by the transport. config_write may be NULL (read-only). */
+	void (*config_read)(struct virtio_dev *d, uint32_t off, void *data, unsigned int size);
+	void (*config_write)(struct virtio_dev *d, uint32_t off, const void *data,
+			     unsigned int size);
+	/* Release everything at VM teardown. */
+	void (*free)(struct virtio_dev *d);
+};
+
+/* Filled by the transport: how a device raises an interrupt. */
+struct virtio_irq_ops {
+	void (*queue)(void *opaque, unsigned int q);
+	void (*config)(void *opaque);
+};
+
+struct virtio_dev {
+	/* Set by the device before it is given to a transport. */
+	const char *name;
+	uint16_t device_id;
+	uint64_t features; /* device features; the core adds VERSION_1, EVENT_IDX, INDIRECT */
+	uint32_t config_size;
+	unsigned int num_queues;
+	uint16_t queue_size_max;
+	const struct virtio_dev_ops *ops;
+	void *priv;
+
+	/* Managed by the transport. */
+	const struct guest_mem *mem;
+	uint64_t driver_features;
+	uint8_t status;
+	struct virtq vq[VIRTIO_MAX_QUEUES];
+	int kick_fd[VIRTIO_MAX_QUEUES]; /* eventfds, -1 when absent */
+	const struct virtio_irq_ops *irq;
+	void *irq_opaque;
+};
+
+/* Features every device offers on top of its own. */
+uint64_t virtio_core_features(void);
+static inline bool virtio_has(const struct virtio_dev *d, unsigned int bit)
+{
+	return d->driver_features & (1ULL << bit);
+}
+
+/* After pushing used buffers on queue q: interrupt the driver if it wants. */
+void virtio_queue_notify(struct virtio_dev *d, unsigned int q);
+/* The guest broke the rules on a queue: log why, set NEEDS_RESET and raise a
+ * configuration interrupt (virtio 1.x 2.1.2). */
+void virtio_dev_broken(struct virtio_dev *d, unsigned int q, const char *why);
+
+/* Serve the driver-to-device chains of queue qi: handle() each one (it
+ * returns the bytes it wrote into the chain), push it, and re-enable kicks
+ * once the queue is empty. After `budget` chains it stops and kicks the
+ * queue's own eventfd, so the device's thread comes back after its other
+ * queues had a turn. Interrupts the driver if it wants. c is scratch. */
+void virtio_queue_serve(struct virtio_dev *d, unsigned int qi, struct virtq_chain *c,
+			unsigned int budget,
+			uint32_t (*handle)(void *opaque, struct virtq_chain *c), void *opaque);
+
+/* config_read helper: copy [off, off+size) of a device's config structure
+ * of cfg_size bytes into data, zeros past its end. */
+void virtio_config_copy(void *data, uint32_t off, unsigned int size, const void *cfg,
+			uint32_t cfg_size);
+
+#endif

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Small file helpers for the guest agent. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest-agent/util.h"
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int write_fd_all(int fd, const char *s)
+{
+	size_t len = strlen(s), off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, s + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		off += n;
+	}
+	return 0;
+}
+
+int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = write_fd_all(fd, s);
+	close(fd);
+	if (r < 0)
+		errno = -r;
+	return r;
+}
+
+int write_file_create(const char *path, const char *s, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	int r = write_fd_all(fd, s);
+	close(fd);
+	return r;
+}
+
+ssize_t read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len - 1);
+	int err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	buf[n] = 0;
+	return n;
+}
+
+static int copy_file(const char *src, const char *dst, mode_t mode)
+{
+	/* Static: PID 1 starts on a small stack (the agent is single-threaded). */
+	static char buf[65536];
+	int in = open(src, O_RDONLY | O_CLOEXEC), out, r = 0;
+	if (in < 0)
+		return -errno;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 07777);
+	if (out < 0) {
+		r = -errno;
+		close(in);
+		return r;
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n == 0)
+			break;
+		if (n < 0 || write(out, buf, n) != n) {
+			r = -EIO;
+			break;
+		}
+	}
+	close(in);
+	close(out);
+	return r;
+}
+
+int copy_tree(const char *src, const char *dst, const char *skip)
+{
+	DIR *d = opendir(src);
+	struct dirent *de;
+	int r = 0;
+	if (!d)
+		return -errno;
+	while (r == 0 && (de = readdir(d))) {
+		char s[PATH_MAX], t[PATH_MAX];
+		struct stat st;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		/* "/" + name must read "/name": skip is compared with it. */
+		snprintf(s, sizeof(s), "%s/%s", strcmp(src, "/") ? src : "", de->d_name);
+		snprintf(t, sizeof(t), "%s/%s", dst, de->d_name);
+		if (skip && !strcmp(s, skip))
+			continue;
+		if (lstat(s, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdir(t, st.st_mode & 07777) < 0 && errno != EEXIST)
+				r = -errno;
+			else
+				r = copy_tree(s, t, skip);
+			chmod(t, st.st_mode & 07777);
+		} else if (S_ISLNK(st.st_mode)) {
+			char l[PATH_MAX];
+			ssize_t n = readlink(s, l, sizeof(l) - 1);
+			if (n < 0)
+				continue;
+			l[n] = 0;
+			if (symlink(l, t) < 0 && errno != EEXIST)
+				r = -errno;
+		} else if (S_ISREG(st.st_mode)) {
+			r = copy_file(s, t, st.st_mode);
+		} else {
+			mknod(t, st.st_mode, st.st_rdev);
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+void remove_tree(const char *path, const char *skip)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	struct stat root;
+	if (!d)
+		return;
+	if (fstat(dirfd(d), &root) < 0) {
+		closedir(d);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char p[PATH_MAX];
+		struct stat st;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", strcmp(path, "/") ? path : "", de->d_name);
+		if ((skip && !strcmp(p, skip)) || lstat(p, &st) < 0 || st.st_dev != root.st_dev)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			remove_tree(p, skip);
+			rmdir(p);
+		} else {
+			unlink(p);
+		}
+	}
+	closedir(d);
+}
+
+long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}

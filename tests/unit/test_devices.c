@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Unit tests for the platform devices: the 16550A registers as Linux's
+ * 8250 driver probes them, its output, the CMOS RTC, the MP table. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "devices/chardev.h"
+#include "devices/rtc.h"
+#include "devices/serial.h"
+#include "vmm/bus.h"
+#include "vmm/kvm.h"
+#include "vmm/layout.h"
+#include "vmm/memory.h"
+#include "vmm/mptable.h"
+
+static uint8_t in8(struct bus *b, uint64_t port)
+{
+	uint8_t v;
+	bus_access(b, port, &v, 1, false);
+	return v;
+}
+
+static void out8(struct bus *b, uint64_t port, uint8_t v)
+{
+	bus_access(b, port, &v, 1, true);
+}
+
+#define COM1 SERIAL_COM1_BASE
+
+static void serial_probe_and_output(void **state)
+{
+	char path[] = "/tmp/svmm-test-serial.XXXXXX", err[256], buf[64];
+	struct kvm kvm = { .vm_fd = -1 }; /* IRQ line ioctls fail quietly */
+	struct chardev cd;
+	struct serial s;
+	struct bus b;
+	char spec[64];
+	(void)state;
+
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	snprintf(spec, sizeof(spec), "file=%s", path);
+	assert_int_equal(chardev_parse(&cd, spec, err, sizeof(err)), 0);
+	assert_int_equal(chardev_open(&cd, err, sizeof(err)), 0);
+	bus_init(&b);
+	assert_int_equal(serial_init(&s, &kvm, &cd, 4), 0);
+	assert_int_equal(serial_register(&s, &b, COM1), 0);
+
+	/* IER reads back what was written (4 bits) */
+	out8(&b, COM1 + 1, 0x0f);
+	assert_int_equal(in8(&b, COM1 + 1), 0x0f);
+	out8(&b, COM1 + 1, 0);
+	assert_int_equal(in8(&b, COM1 + 1), 0);
+	/* loopback: MCR 0x1a (LOOP|OUT2|RTS) reads as MSR DCD|CTS */
+	out8(&b, COM1 + 4, 0x1a);
+	assert_int_equal(in8(&b, COM1 + 6) & 0xf0, 0x90);
+	out8(&b, COM1 + 4, 0x1f);
+	assert_int_equal(in8(&b, COM1 + 6) & 0xf0, 0xf0);
+	/* loopback carries a byte from THR to RBR */
+	out8(&b, COM1, 'x');
+	assert_int_equal(in8(&b, COM1 + 5) & 0x01, 0x01);
+	assert_int_equal(in8(&b, COM1), 'x');
+	assert_int_equal(in8(&b, COM1 + 5) & 0x01, 0);
+	out8(&b, COM1 + 4, 0x0b);
+	/* FIFO enabled: IIR bits 7:6 set, as a 16550A */
+	out8(&b, COM1 + 2, 0x07);
+	assert_int_equal(in8(&b, COM1 + 2) & 0xc0, 0xc0);
+	/* DLAB: divisor latch instead of RBR/IER */
+	out8(&b, COM1 + 3, 0x80);
+	out8(&b, COM1, 0x01);
+	out8(&b, COM1 + 1, 0x00);
+	assert_int_equal(in8(&b, COM1), 0x01);
+	out8(&b, COM1 + 3, 0x03);
+	/* scratch */
+	out8(&b, COM1 + 7, 0xa5);
+	assert_int_equal(in8(&b, COM1 + 7), 0xa5);
+	/* THRE interrupt: pending once enabled, acknowledged by reading IIR */
+	out8(&b, COM1 + 1, 0x02);
+	assert_int_equal(in8(&b, COM1 + 2) & 0x0f, 0x02);
+	assert_int_equal(in8(&b, COM1 + 2) & 0x0f, 0x01);
+	/* a transmitted byte raises it again */
+	out8(&b, COM1, 'o');
+	out8(&b, COM1, 'k');
+	out8(&b, COM1, '\n');
+	assert_int_equal(in8(&b, COM1 + 2) & 0x0f, 0x02);
+	/* LSR: transmitter empty */
+	assert_int_equal(in8(&b, COM1 + 5) & 0x60, 0x60);
+
+	serial_destroy(&s);
+	chardev_close(&cd);
+	bus_free(&b);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(read(fd, buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "ok\n");
+	close(fd);
+	unlink(path);
+}
+
+static int bcd(uint8_t v)
+{
+	return (v >> 4) * 10 + (v & 0xf);
+}
+
+static void rtc_host_time(void **state)
+{
+	struct rtc r;
+	struct bus b;
+	struct tm tm;
+	time_t now;
+	(void)state;
+
+	bus_init(&b);
+	rtc_init(&r);
+	assert_int_equal(rtc_register(&r, &b), 0);
+	out8(&b, 0x70, 0x0a);
+	assert_int_equal(in8(&b, 0x71) & 0x80, 0); /* UIP clear */
+	out8(&b, 0x70, 0x0d);
+	assert_int_equal(in8(&b, 0x71), 0x80); /* battery fine */
+
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	out8(&b, 0x70, 0x09);
+	assert_int_equal(bcd(in8(&b, 0x71)), tm.tm_year % 100);
+	out8(&b, 0x70, 0x32);
+	assert_int_equal(bcd(in8(&b, 0x71)), (tm.tm_year + 1900) / 100);
+	out8(&b, 0x70, 0x08);
+	assert_int_equal(bcd(in8(&b, 0x71)), tm.tm_mon + 1);
+	out8(&b, 0x70, 0x07);
+	assert_int_equal(bcd(in8(&b, 0x71)), tm.tm_mday);
+
+	/* binary mode, selected by register B */
+	out8(&b, 0x70, 0x0b);
+	out8(&b, 0x71, 0x06);
+	out8(&b, 0x70, 0x08);
+	assert_int_equal(in8(&b, 0x71), tm.tm_mon + 1);
+	/* NVRAM bytes are storage; bit 7 of the index (NMI) is ignored */
+	out8(&b, 0x70, 0x80 | 0x40);
+	out8(&b, 0x71, 0x77);
+	out8(&b, 0x70, 0x40);
+	assert_int_equal(in8(&b, 0x71), 0x77);
+	bus_free(&b);
+}
+
+static uint8_t sum(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+	while (n--)
+		s += *p++;
+	return s;
+}
+
+static void mptable_valid(void **state)
+{
+	struct guest_mem m;
+	(void)state;
+
+	assert_int_equal(guest_mem_alloc(&m, 64 << 20, false, false), 0);
+	assert_int_equal(mptable_write(&m, 4), 0);
+	uint8_t *mpf = guest_mem_ptr(&m, LAYOUT_MPTABLE_START, 16);
+	assert_memory_equal(mpf, "_MP_", 4);
+	assert_int_equal(sum(mpf, 16), 0);
+	uint32_t phys;
+	memcpy(&phys, mpf + 4, 4);
+	uint8_t *mpc = guest_mem_ptr(&m, phys, 44);
+	assert_non_null(mpc);
+	assert_memory_equal(mpc, "PCMP", 4);
+	uint16_t len;
+	memcpy(&len, mpc + 4, 2);
+	assert_int_equal(sum(mpc, len), 0);
+	/* four processor entries first, the BSP flagged */
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(mpc[44 + i * 20], 0);
+		assert_int_equal(mpc[44 + i * 20 + 1], i);
+		assert_int_equal(mpc[44 + i * 20 + 3], i == 0 ? 3 : 1);
+	}
+	assert_int_equal(mptable_write(&m, 200), -E2BIG);
+	guest_mem_free(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(serial_probe_and_output),
+		cmocka_unit_test(rtc_host_time),
+		cmocka_unit_test(mptable_valid),
+	};
+	return cmocka_run_group_tests_name("devices", tests, NULL, NULL);
+}

@@ -1,0 +1,685 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Unit tests for devices/pci.c: config cycles (CF8/CFC and ECAM), BAR
+ * sizing, allocation and decode, capabilities, MSI-X, hostile accesses. */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "devices/pci.h"
+#include "vmm/bus.h"
+#include "vmm/layout.h"
+
+#define ECAM	  LAYOUT_PCI_ECAM_START
+#define NVEC	  3
+#define TABLE_OFF 0x2000
+#define PBA_OFF	  0x3000
+
+struct host_log {
+	int moved, updates, sends;
+	unsigned int bar, vector;
+	uint64_t old_addr, new_addr, size, addr, sent_addr;
+	uint32_t data, sent_data;
+	bool masked;
+};
+
+struct endpoint {
+	struct pci_dev dev;
+	int bar_reads, bar_writes, cfg_hook_writes;
+	unsigned int bar;
+	uint64_t off;
+	uint32_t last;
+	uint8_t vcap; /* offset of its vendor capability */
+};
+
+struct fx {
+	struct bus pio, mmio;
+	struct pci_bus pb;
+	struct host_log log;
+	struct endpoint ep;
+};
+
+static void bar_moved(void *o, struct pci_dev *d, unsigned int bar, uint64_t old_addr,
+		      uint64_t new_addr, uint64_t size)
+{
+	struct host_log *l = o;
+	(void)d;
+	l->moved++;
+	l->bar = bar;
+	l->old_addr = old_addr;
+	l->new_addr = new_addr;
+	l->size = size;
+}
+
+static void msix_update(void *o, struct pci_dev *d, unsigned int v, uint64_t addr, uint32_t data,
+			bool masked)
+{
+	struct host_log *l = o;
+	(void)d;
+	l->updates++;
+	l->vector = v;
+	l->addr = addr;
+	l->data = data;
+	l->masked = masked;
+}
+
+static void msi_send(void *o, uint64_t addr, uint32_t data)
+{
+	struct host_log *l = o;
+	l->sends++;
+	l->sent_addr = addr;
+	l->sent_data = data;
+}
+
+static const struct pci_host_ops host_ops = { bar_moved, msix_update, msi_send };
+
+static void ep_bar_read(void *o, unsigned int bar, uint64_t off, void *data, unsigned int size)
+{
+	struct endpoint *e = o;
+	e->bar_reads++;
+	e->bar = bar;
+	e->off = off;
+	memset(data, 0x5A, size);
+}
+
+static void ep_bar_write(void *o, unsigned int bar, uint64_t off, const void *data,
+			 unsigned int size)
+{
+	struct endpoint *e = o;
+	e->bar_writes++;
+	e->bar = bar;
+	e->off = off;
+	e->last = 0;
+	memcpy(&e->last, data, size < 4 ? size : 4);
+}
+
+/* The vendor capability's byte 3 is writable through the hook. */
+static bool ep_cfg_write(void *o, unsigned int off, const void *data, unsigned int size)
+{
+	struct endpoint *e = o;
+	if (off != e->vcap + 3u || size != 1)
+		return false;
+	e->cfg_hook_writes++;
+	e->dev.cfg[off] = *(const uint8_t *)data;
+	return true;
+}
+
+static const struct pci_dev_ops ep_ops = { .cfg_write = ep_cfg_write,
+					   .bar_read = ep_bar_read,
+					   .bar_write = ep_bar_write };
+
+static const struct pci_dev_info ep_info = {
+	.vendor_id = 0x1AF4,
+	.device_id = 0x1041,
+	.subsys_vendor_id = 0x1AF4,
+	.subsys_id = 0x0001,
+	.revision = 1,
+	.class_code = 0x020000,
+	.bars = {
+		[0] = { PCI_BAR_MEM64, 0x80000, false },
+		[2] = { PCI_BAR_MEM32, 0x1000, false },
+		[4] = { PCI_BAR_IO, 0x20, false },
+	},
+	.msix_vectors = NVEC,
+	.msix_bar = 0,
+	.msix_table_off = TABLE_OFF,
+	.msix_pba_off = PBA_OFF,
+};
+
+static int setup(void **state)
+{
+	static struct fx f;
+	const struct pci_bus_config cfg = {
+		.ecam_base = ECAM,
+		.io_base = LAYOUT_PCI_IO_START,
+		.io_size = LAYOUT_PCI_IO_SIZE,
+		.mmio32_base = LAYOUT_PCI_MMIO_START,
+		.mmio32_size = LAYOUT_PCI_MMIO_SIZE,
+		.mmio64_base = 1ull << 32,
+		.mmio64_size = LAYOUT_PCI_MMIO64_SIZE,
+	};
+	const uint8_t vbody[4] = { 0x10, 0x01, 0x00, 0x00 };
+
+	memset(&f, 0, sizeof(f));
+	bus_init(&f.pio);
+	bus_init(&f.mmio);
+	assert_int_equal(pci_bus_init(&f.pb, &cfg, &host_ops, &f.log), 0);
+	assert_int_equal(pci_bus_register(&f.pb, &f.pio, &f.mmio), 0);
+	assert_int_equal(pci_dev_init(&f.ep.dev, &ep_info, &ep_ops, &f.ep), 0);
+	int off = pci_dev_add_cap(&f.ep.dev, PCI_CAP_ID_VNDR, vbody, sizeof(vbody));
+	assert_true(off >= 0x40);
+	f.ep.vcap = (uint8_t)off;
+	assert_int_equal(pci_bus_add(&f.pb, &f.ep.dev, -1), 1);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	pci_dev_free(&f->ep.dev);
+	pci_bus_free(&f->pb);
+	bus_free(&f->pio);
+	bus_free(&f->mmio);
+	return 0;
+}
+
+static uint32_t cf8(struct fx *f, unsigned int bus, unsigned int dev, unsigned int fn,
+		    unsigned int reg, unsigned int size)
+{
+	uint32_t a = 0x80000000u | bus << 16 | dev << 11 | fn << 8 | (reg & 0xFC), v = 0;
+	assert_true(bus_access(&f->pio, 0xCF8, &a, 4, true));
+	bus_access(&f->pio, 0xCFC + (reg & 3), &v, size, false);
+	return size == 4 ? v : v & ((1u << (8 * size)) - 1);
+}
+
+static void cf8_wr(struct fx *f, unsigned int dev, unsigned int reg, uint32_t v, unsigned int size)
+{
+	uint32_t a = 0x80000000u | dev << 11 | (reg & 0xFC);
+	bus_access(&f->pio, 0xCF8, &a, 4, true);
+	bus_access(&f->pio, 0xCFC + (reg & 3), &v, size, true);
+}
+
+static uint32_t ecam(struct fx *f, unsigned int bus, unsigned int dev, unsigned int fn,
+		     unsigned int reg, unsigned int size)
+{
+	uint32_t v = 0;
+	bus_access(&f->mmio, ECAM + ((uint64_t)bus << 20 | dev << 15 | fn << 12 | reg), &v, size,
+		   false);
+	return size == 4 ? v : v & ((1u << (8 * size)) - 1);
+}
+
+static void ecam_wr(struct fx *f, unsigned int dev, unsigned int reg, uint32_t v, unsigned int size)
+{
+	bus_access(&f->mmio, ECAM + (dev << 15 | reg), &v, size, true);
+}
+
+static void host_bridge_and_empty_slots(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(cf8(f, 0, 0, 0, 0, 4), 0x0d578086);
+	assert_int_equal(ecam(f, 0, 0, 0, 0, 4), 0x0d578086);
+	assert_int_equal(cf8(f, 0, 0, 0, 0x08, 4) >> 8, 0x060000);
+	assert_int_equal(cf8(f, 0, 0, 0, PCI_HEADER_TYPE, 1), 0);
+	assert_int_equal(cf8(f, 0, 2, 0, 0, 4), 0xFFFFFFFF); /* empty slot */
+	assert_int_equal(ecam(f, 0, 31, 0, 0, 4), 0xFFFFFFFF);
+	assert_int_equal(cf8(f, 0, 1, 1, 0, 4), 0xFFFFFFFF); /* function 1 */
+	assert_int_equal(cf8(f, 1, 1, 0, 0, 4), 0xFFFFFFFF); /* bus 1 */
+	/* ECAM of bus 1 is not decoded at all */
+	uint32_t v = 0;
+	assert_false(bus_access(&f->mmio, ECAM + (1u << 20), &v, 4, false));
+	assert_int_equal(v, 0xFFFFFFFF);
+	/* the config enable bit is required */
+	uint32_t a = 1u << 11;
+	bus_access(&f->pio, 0xCF8, &a, 4, true);
+	bus_access(&f->pio, 0xCFC, &v, 4, false);
+	assert_int_equal(v, 0xFFFFFFFF);
+	/* the address latch reads back */
+	bus_access(&f->pio, 0xCF8, &v, 4, false);
+	assert_int_equal(v, a);
+}
+
+static void both_paths_agree(void **state)
+{
+	struct fx *f = *state;
+
+	for (unsigned int dev = 0; dev < 3; dev++) {
+		for (unsigned int reg = 0; reg < 256; reg += 4)
+			assert_int_equal(cf8(f, 0, dev, 0, reg, 4), ecam(f, 0, dev, 0, reg, 4));
+		for (unsigned int reg = 0; reg < 64; reg++)
+			assert_int_equal(cf8(f, 0, dev, 0, reg, 1), ecam(f, 0, dev, 0, reg, 1));
+		for (unsigned int reg = 0; reg < 64; reg += 2)
+			assert_int_equal(cf8(f, 0, dev, 0, reg, 2), ecam(f, 0, dev, 0, reg, 2));
+	}
+	assert_int_equal(cf8(f, 0, 1, 0, 0, 4), 0x10411AF4);
+	assert_int_equal(cf8(f, 0, 1, 0, PCI_SUBSYSTEM_VENDOR_ID, 4), 0x00011AF4);
+	assert_int_equal(cf8(f, 0, 1, 0, PCI_CLASS_REVISION, 4), 0x02000001);
+	/* extended config space exists through ECAM and reads as zeros */
+	assert_int_equal(ecam(f, 0, 1, 0, 0x100, 4), 0);
+	assert_int_equal(ecam(f, 0, 1, 0, 0xFFC, 4), 0);
+	/* a write through one path is seen through the other */
+	cf8_wr(f, 1, PCI_INTERRUPT_LINE, 0x0B, 1);
+	assert_int_equal(ecam(f, 0, 1, 0, PCI_INTERRUPT_LINE, 1), 0x0B);
+	ecam_wr(f, 1, PCI_COMMAND, PCI_COMMAND_MASTER, 2);
+	assert_int_equal(cf8(f, 0, 1, 0, PCI_COMMAND, 2), PCI_COMMAND_MASTER);
+}
+
+static void bar_sizing_probe(void **state)
+{
+	struct fx *f = *state;
+	uint32_t saved[6];
+
+	for (unsigned int i = 0; i < 6; i++) {
+		saved[i] = cf8(f, 0, 1, 0, PCI_BAR0 + 4 * i, 4);
+		cf8_wr(f, 1, PCI_BAR0 + 4 * i, 0xFFFFFFFF, 4);
+	}
+	assert_int_equal(cf8(f, 0, 1, 0, PCI_BAR0, 4), 0xFFF80004); /* 512K, 64-bit */
+	assert_int_equal(cf8(f, 0, 1, 0, PCI_BAR0 + 4, 4), 0xFFFFFFFF);
+	assert_int_equal(cf8(f, 0, 1, 0, PCI_BAR0 + 8, 4), 0xFFFFF000); /* 4K, 32-bit */
+	assert_int_equal(cf8(f, 0, 1, 0, PCI_BAR0 + 12, 4), 0);
+	assert_int_equal(cf8(f, 0, 1, 0, PCI_BAR0 + 16, 4), 0xFFFFFFE1); /* 32 ports */
+	assert_int_equal(cf8(f, 0, 1, 0, PCI_BAR0 + 20, 4), 0);
+	cf8_wr(f, 1, PCI_ROM_ADDRESS, 0xFFFFF800, 4);
+	assert_int_equal(cf8(f, 0, 1, 0, PCI_ROM_ADDRESS, 4), 0); /* no ROM */
+	/* the host bridge has no BARs */
+	cf8_wr(f, 0, PCI_BAR0, 0xFFFFFFFF, 4);
+	assert_int_equal(cf8(f, 0, 0, 0, PCI_BAR0, 4), 0);
+	for (unsigned int i = 0; i < 6; i++)
+		cf8_wr(f, 1, PCI_BAR0 + 4 * i, saved[i], 4);
+	for (unsigned int i = 0; i < 6; i++)
+		assert_int_equal(cf8(f, 0, 1, 0, PCI_BAR0 + 4 * i, 4), saved[i]);
+	/* sizing with decode off never made a BAR live */
+	assert_int_equal(f->log.moved, 0);
+}
+
+static void bar_allocation_and_slots(void **state)
+{
+	struct fx *f = *state;
+	struct pci_dev more[3];
+	const struct pci_dev_info small = { .vendor_id = 0x1AF4,
+					    .device_id = 0x1042,
+					    .bars = { [0] = { PCI_BAR_MEM32, 0x100, false } } };
+
+	uint64_t b0 = pci_bar_addr(&f->ep.dev, 0), b2 = pci_bar_addr(&f->ep.dev, 2);
+	uint64_t b4 = pci_bar_addr(&f->ep.dev, 4);
+	assert_true(b0 >= (1ull << 32) && b0 % 0x80000 == 0);
+	assert_true(b2 >= LAYOUT_PCI_MMIO_START &&
+		    b2 + 0x1000 <= LAYOUT_PCI_MMIO_START + LAYOUT_PCI_MMIO_SIZE);
+	assert_true(b4 >= LAYOUT_PCI_IO_START && b4 % 0x20 == 0);
+
+	/* devices added in order get slots 2, 3; an explicit slot; busy */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pci_dev_init(&more[i], &small, NULL, NULL), 0);
+	assert_int_equal(pci_bus_add(&f->pb, &more[0], -1), 2);
+	assert_int_equal(pci_bus_add(&f->pb, &more[1], 5), 5);
+	assert_int_equal(pci_bus_add(&f->pb, &more[2], 5), -EBUSY);
+	assert_int_equal(pci_bus_add(&f->pb, &more[2], 0), -EINVAL);
+	assert_int_equal(pci_bus_add(&f->pb, &more[2], 32), -EINVAL);
+	assert_int_equal(pci_bus_add(&f->pb, &more[2], -1), 3);
+	assert_int_equal(cf8(f, 0, 5, 0, 0, 4), 0x10421AF4);
+	/* memory BARs are page aligned even when smaller */
+	assert_int_equal(pci_bar_addr(&more[0], 0) % 4096, 0);
+	assert_true(pci_bar_addr(&more[1], 0) != pci_bar_addr(&more[0], 0));
+	for (int i = 0; i < 3; i++) {
+		f->pb.slots[more[i].slot] = NULL;
+		pci_dev_free(&more[i]);
+	}
+}
+
+static void decode_moves_bars(void **state)
+{
+	struct fx *f = *state;
+	uint64_t b2 = pci_bar_addr(&f->ep.dev, 2);
+	uint32_t v = 0;
+
+	/* memory decode on: BAR0 and BAR2 go live */
+	cf8_wr(f, 1, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_int_equal(f->log.moved, 2);
+	assert_int_equal(f->log.bar, 2);
+	assert_int_equal(f->log.old_addr, 0);
+	assert_int_equal(f->log.new_addr, b2);
+	assert_int_equal(f->log.size, 0x1000);
+	assert_true(bus_access(&f->mmio, b2 + 0x10, &v, 4, false));
+	assert_int_equal(v, 0x5A5A5A5A);
+	assert_int_equal(f->ep.bar, 2);
+	assert_int_equal(f->ep.off, 0x10);
+	v = 0x1234;
+	bus_access(&f->mmio, b2 + 0x20, &v, 2, true);
+	assert_int_equal(f->ep.bar_writes, 1);
+	assert_int_equal(f->ep.last, 0x1234);
+	/* I/O BAR is not live without I/O decode */
+	bus_access(&f->pio, pci_bar_addr(&f->ep.dev, 4), &v, 1, false);
+	assert_int_equal(v & 0xFF, 0xFF);
+	cf8_wr(f, 1, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_IO, 2);
+	assert_int_equal(f->log.moved, 3);
+	assert_int_equal(f->log.bar, 4);
+	bus_access(&f->pio, pci_bar_addr(&f->ep.dev, 4) + 3, &v, 1, false);
+	assert_int_equal(f->ep.bar, 4);
+	assert_int_equal(f->ep.off, 3);
+
+	/* move BAR2 with decode off, as Linux does */
+	cf8_wr(f, 1, PCI_COMMAND, 0, 2);
+	assert_int_equal(f->log.new_addr, 0);
+	v = 0;
+	bus_access(&f->mmio, b2, &v, 4, false);
+	assert_int_equal(v, 0xFFFFFFFF);
+	cf8_wr(f, 1, PCI_BAR0 + 8, (uint32_t)b2 + 0x100000, 4);
+	int moved = f->log.moved;
+	cf8_wr(f, 1, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_int_equal(f->log.moved, moved + 2);
+	assert_true(f->log.bar == 2 || f->log.bar == 0);
+	assert_true(bus_access(&f->mmio, b2 + 0x100000 + 4, &v, 4, false));
+	assert_int_equal(f->ep.off, 4);
+	/* a BAR put outside its window is not decoded */
+	cf8_wr(f, 1, PCI_BAR0 + 8, 0x10000000, 4);
+	assert_int_equal(f->log.bar, 2);
+	assert_int_equal(f->log.new_addr, 0);
+	/* an access straddling the BAR's end is not the device's */
+	cf8_wr(f, 1, PCI_BAR0 + 8, (uint32_t)b2, 4);
+	int reads = f->ep.bar_reads;
+	uint64_t q = 0;
+	bus_access(&f->mmio, b2 + 0xFFC, &q, 8, false);
+	assert_int_equal(q, UINT64_MAX);
+	assert_int_equal(f->ep.bar_reads, reads);
+}
+
+static unsigned int find_cap(struct fx *f, unsigned int dev, uint8_t id)
+{
+	unsigned int off = cf8(f, 0, dev, 0, PCI_CAPABILITY_LIST, 1), n = 0;
+	assert_true(cf8(f, 0, dev, 0, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST);
+	while (off && n++ < 48) {
+		if (cf8(f, 0, dev, 0, off, 1) == id)
+			return off;
+		off = cf8(f, 0, dev, 0, off + 1, 1);
+	}
+	return 0;
+}
+
+static void capabilities(void **state)
+{
+	struct fx *f = *state;
+	unsigned int v = find_cap(f, 1, PCI_CAP_ID_VNDR);
+
+	assert_int_equal(v, f->ep.vcap);
+	assert_int_equal(cf8(f, 0, 1, 0, v + 2, 2), 0x0110);
+	/* capabilities are read-only unless the device's hook takes it */
+	cf8_wr(f, 1, v + 2, 0xAB, 1);
+	assert_int_equal(cf8(f, 0, 1, 0, v + 2, 1), 0x10);
+	cf8_wr(f, 1, v + 3, 0xCD, 1);
+	assert_int_equal(f->ep.cfg_hook_writes, 1);
+	assert_int_equal(ecam(f, 0, 1, 0, v + 3, 1), 0xCD);
+	/* read-only header fields stay */
+	cf8_wr(f, 1, PCI_VENDOR_ID, 0xDEADBEEF, 4);
+	assert_int_equal(cf8(f, 0, 1, 0, 0, 4), 0x10411AF4);
+	/* a full config space refuses more */
+	struct pci_dev d;
+	const struct pci_dev_info none = { .vendor_id = 1 };
+	uint8_t body[60] = { 0 };
+	assert_int_equal(pci_dev_init(&d, &none, NULL, NULL), 0);
+	int n = 0;
+	while (pci_dev_add_cap(&d, PCI_CAP_ID_VNDR, body, sizeof(body)) >= 0)
+		n++;
+	assert_int_equal(n, 3); /* 0x40, 0x80, 0xC0 */
+	assert_int_equal(pci_dev_add_cap(&d, PCI_CAP_ID_VNDR, body, 300), -ENOSPC);
+	assert_int_equal(pci_dev_add_cap(&d, PCI_CAP_ID_VNDR, NULL, 0), -ENOSPC);
+	/* the list still ends: 0x40 -> 0x80 -> 0xC0 -> 0 */
+	assert_int_equal(d.cfg[0xC1], 0);
+	/* a small cap fits into the last dword, then nothing more */
+	struct pci_dev e;
+	uint8_t big[0xBA] = { 0 };
+	assert_int_equal(pci_dev_init(&e, &none, NULL, NULL), 0);
+	assert_int_equal(pci_dev_add_cap(&e, PCI_CAP_ID_VNDR, big, sizeof(big)), 0x40);
+	assert_int_equal(pci_dev_add_cap(&e, PCI_CAP_ID_VNDR, NULL, 0), 0xFC);
+	assert_int_equal(pci_dev_add_cap(&e, PCI_CAP_ID_VNDR, NULL, 0), -ENOSPC);
+	assert_int_equal(e.cfg[0xFD], 0);
+	pci_dev_free(&e);
+	pci_dev_free(&d);
+}
+
+static void bar_wr32(struct fx *f, uint64_t a, uint32_t v)
+{
+	assert_true(bus_access(&f->mmio, a, &v, 4, true));
+}
+
+static uint32_t bar_rd32(struct fx *f, uint64_t a)
+{
+	uint32_t v = 0;
+	assert_true(bus_access(&f->mmio, a, &v, 4, false));
+	return v;
+}
+
+static void msix(void **state)
+{
+	struct fx *f = *state;
+	unsigned int cap = find_cap(f, 1, PCI_CAP_ID_MSIX);
+	uint64_t b0 = pci_bar_addr(&f->ep.dev, 0), t = b0 + TABLE_OFF, pba = b0 + PBA_OFF;
+
+	assert_true(cap >= 0x40);
+	assert_int_equal(cf8(f, 0, 1, 0, cap + 2, 2), NVEC - 1);
+	assert_int_equal(cf8(f, 0, 1, 0, cap + 4, 4), TABLE_OFF | 0);
+	assert_int_equal(cf8(f, 0, 1, 0, cap + 8, 4), PBA_OFF | 0);
+	cf8_wr(f, 1, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+
+	/* entries start masked; the table is not the device's */
+	assert_int_equal(bar_rd32(f, t + 12), 1);
+	int reads = f->ep.bar_reads;
+	bar_wr32(f, t + 0, 0xFEE00000);
+	bar_wr32(f, t + 4, 0);
+	bar_wr32(f, t + 8, 0x4041);
+	assert_int_equal(f->ep.bar_reads, reads);
+	assert_int_equal(f->ep.bar_writes, 0);
+	assert_int_equal(bar_rd32(f, t + 8), 0x4041);
+	/* address/data changes of a masked vector are reported, masked */
+	assert_int_equal(f->log.vector, 0);
+	assert_true(f->log.masked);
+	assert_int_equal(f->log.addr, 0xFEE00000);
+
+	/* unmasking the entry is not enough while MSI-X is disabled */
+	bar_wr32(f, t + 12, 0);
+	assert_true(f->log.masked);
+	assert_int_equal(pci_msix_trigger(&f->ep.dev, 0), 0);
+	assert_int_equal(bar_rd32(f, pba), 1);
+	/* enable: vector 0 unmasked, reported, and its pending message sent */
+	cf8_wr(f, 1, cap + 2, PCI_MSIX_FLAGS_ENABLE, 2);
+	assert_false(f->log.masked);
+	assert_int_equal(f->log.sends, 1);
+	assert_int_equal(f->log.sent_data, 0x4041);
+	assert_int_equal(bar_rd32(f, pba), 0);
+	assert_int_equal(cf8(f, 0, 1, 0, cap + 2, 2), PCI_MSIX_FLAGS_ENABLE | (NVEC - 1));
+	assert_int_equal(pci_msix_trigger(&f->ep.dev, 0), 1);
+	assert_int_equal(f->log.sends, 2);
+
+	/* vector 2 fires while masked: pending; unmask delivers */
+	bar_wr32(f, t + 32, 0xFEE01000);
+	bar_wr32(f, t + 40, 0x4042);
+	assert_int_equal(pci_msix_trigger(&f->ep.dev, 2), 0);
+	assert_int_equal(bar_rd32(f, pba), 1u << 2);
+	uint64_t q = 0;
+	assert_true(bus_access(&f->mmio, pba, &q, 8, false));
+	assert_int_equal(q, 1u << 2);
+	bar_wr32(f, pba, 0); /* PBA is read-only */
+	assert_int_equal(bar_rd32(f, pba), 1u << 2);
+	bar_wr32(f, t + 44, 0);
+	assert_int_equal(f->log.sends, 3);
+	assert_int_equal(f->log.sent_addr, 0xFEE01000);
+	assert_int_equal(f->log.sent_data, 0x4042);
+	assert_int_equal(bar_rd32(f, pba), 0);
+
+	/* function mask masks everything, and unmask resends pendings */
+	cf8_wr(f, 1, cap + 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL, 2);
+	assert_true(f->log.masked);
+	assert_int_equal(pci_msix_trigger(&f->ep.dev, 0), 0);
+	cf8_wr(f, 1, cap + 3, PCI_MSIX_FLAGS_ENABLE >> 8, 1);
+	assert_int_equal(f->log.sends, 4);
+	assert_int_equal(f->log.sent_data, 0x4041);
+
+	/* 8-byte table access, bad sizes and offsets are harmless */
+	q = 0xFEE02000;
+	assert_true(bus_access(&f->mmio, t + 16, &q, 8, true));
+	assert_int_equal(bar_rd32(f, t + 16), 0xFEE02000);
+	uint16_t w = 0xFFFF;
+	bus_access(&f->mmio, t + 24, &w, 2, true);
+	assert_int_equal(bar_rd32(f, t + 24), 0);
+	bar_wr32(f, t + 0, 0xFEE00003); /* low address bits are read-only */
+	assert_int_equal(bar_rd32(f, t + 0), 0xFEE00000);
+	assert_int_equal(pci_msix_trigger(&f->ep.dev, NVEC), -EINVAL);
+	assert_int_equal(pci_msix_trigger(&f->ep.dev, 1u << 31), -EINVAL);
+}
+
+static void hostile_config_cycles(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[8];
+	uint32_t v;
+
+	/* through the direct entry: bad sizes, offsets, alignment */
+	memset(buf, 0, sizeof(buf));
+	pci_config_access(&f->pb, 0, 1, 0, 4096, buf, 4, false);
+	assert_int_equal(buf[0], 0xFF);
+	memset(buf, 0, sizeof(buf));
+	pci_config_access(&f->pb, 0, 1, 0, 0, buf, 8, false);
+	assert_int_equal(buf[7], 0xFF);
+	memset(buf, 0, sizeof(buf));
+	pci_config_access(&f->pb, 0, 1, 0, 2, buf, 4, false);
+	assert_int_equal(buf[0], 0xFF);
+	pci_config_access(&f->pb, 0, 1, 0, 0, buf, 3, false);
+	pci_config_access(&f->pb, 0, 1, 0, 0, buf, 0, true);
+	pci_config_access(&f->pb, 0, 99, 0, 0, buf, 4, true);
+	pci_config_access(&f->pb, 0, 1, 9, 0, buf, 4, true);
+	pci_config_access(&f->pb, 300, 1, 0, 0, buf, 4, true);
+	v = 0xFFFFFFFF;
+	pci_config_access(&f->pb, 0, 1, 0, 0x400, &v, 4, true); /* extended: dropped */
+	assert_int_equal(ecam(f, 0, 1, 0, 0x400, 4), 0);
+
+	/* ECAM: 8-byte and unaligned accesses */
+	uint64_t q = 0;
+	bus_access(&f->mmio, ECAM + (1 << 15), &q, 8, false);
+	assert_int_equal(q, UINT64_MAX);
+	assert_int_equal(ecam(f, 0, 1, 0, 1, 2), 0xFFFF);
+	q = 0;
+	bus_access(&f->mmio, ECAM + (1 << 15) + PCI_COMMAND, &q, 8, true);
+
+	/* CF8/CFC: byte writes to the latch ignored, straddling data port */
+	uint32_t a = 0x80000000u | 1 << 11;
+	bus_access(&f->pio, 0xCF8, &a, 4, true);
+	uint8_t b = 0;
+	bus_access(&f->pio, 0xCF9, &b, 1, true);
+	bus_access(&f->pio, 0xCF8, &v, 4, false);
+	assert_int_equal(v, a);
+	v = 0;
+	assert_false(bus_access(&f->pio, 0xCFE, &v, 4, false)); /* past the range */
+	v = 0;
+	bus_access(&f->pio, 0xCFD, &v, 2, false); /* unaligned: ones */
+	assert_int_equal(v, 0xFFFF);
+	/* nothing above moved a BAR or touched the device */
+	assert_int_equal(f->log.moved, 0);
+	assert_int_equal(f->ep.bar_writes, 0);
+}
+
+/* vCPU-like threads hammer a BAR and the MSI-X table and trigger vectors
+ * while another toggles decode and moves the BAR through config cycles:
+ * no crash, no deadlock, and every access lands somewhere sane. */
+struct race {
+	struct fx *f;
+	uint64_t bar2, table;
+	volatile int stop;
+	unsigned long ops, bad; /* cmocka asserts belong to the main thread */
+};
+
+static void *race_bar(void *o)
+{
+	struct race *r = o;
+	uint32_t v;
+
+	while (!r->stop) {
+		v = 0;
+		bus_access(&r->f->mmio, r->bar2 + 8, &v, 4, false);
+		if (v != 0x5A5A5A5A && v != 0xFFFFFFFF)
+			__atomic_fetch_add(&r->bad, 1, __ATOMIC_RELAXED);
+		v = 0xFEE00000;
+		bus_access(&r->f->mmio, r->table, &v, 4, true);
+		v = 0;
+		bus_access(&r->f->mmio, r->table + 12, &v, 4, true);
+		pci_msix_trigger(&r->f->ep.dev, 0);
+		__atomic_fetch_add(&r->ops, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void concurrent_access(void **state)
+{
+	struct fx *f = *state;
+	struct race r = { .f = f, .bar2 = pci_bar_addr(&f->ep.dev, 2) };
+	unsigned int cap = find_cap(f, 1, PCI_CAP_ID_MSIX);
+	pthread_t t[2];
+
+	r.table = pci_bar_addr(&f->ep.dev, 0) + TABLE_OFF;
+	cf8_wr(f, 1, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, race_bar, &r), 0);
+	while (!__atomic_load_n(&r.ops, __ATOMIC_RELAXED))
+		sched_yield();
+	for (int i = 0; i < 2000 || __atomic_load_n(&r.ops, __ATOMIC_RELAXED) < 20000; i++) {
+		ecam_wr(f, 1, PCI_COMMAND, i & 1 ? PCI_COMMAND_MEMORY : 0, 2);
+		cf8_wr(f, 1, cap + 2, i & 2 ? PCI_MSIX_FLAGS_ENABLE : 0, 2);
+		(void)cf8(f, 0, 1, 0, PCI_BAR0 + 8, 4);
+	}
+	r.stop = 1;
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	assert_true(r.ops > 0);
+	assert_int_equal(r.bad, 0);
+	assert_true(f->log.moved >= 2000);
+}
+
+static void bad_devices_refused(void **state)
+{
+	(void)state;
+	struct pci_dev d;
+	struct pci_dev_info i;
+
+#define REFUSED(...)                                                         \
+	do {                                                                 \
+		i = ep_info;                                                 \
+		__VA_ARGS__;                                                 \
+		assert_int_equal(pci_dev_init(&d, &i, NULL, NULL), -EINVAL); \
+	} while (0)
+	REFUSED(i.bars[2].size = 0x1800);
+	REFUSED(i.bars[2].size = 8);
+	REFUSED(i.bars[4].size = 512);
+	REFUSED(i.bars[5] = (struct pci_bar_info){ PCI_BAR_MEM64, 0x1000, false });
+	REFUSED(i.bars[1] = (struct pci_bar_info){ PCI_BAR_MEM32, 0x1000, false });
+	REFUSED(i.bars[3].kind = 7);
+	REFUSED(i.msix_vectors = 2049);
+	REFUSED(i.msix_bar = 4); /* I/O */
+	REFUSED(i.msix_bar = 1); /* upper half of a 64-bit BAR */
+	REFUSED(i.msix_table_off = 0x7FFF8);
+	REFUSED(i.msix_table_off = 4);
+	REFUSED(i.msix_pba_off = TABLE_OFF + 16);
+	REFUSED(i.msix_bar = 2); /* table past a 4K BAR */
+#undef REFUSED
+
+	struct pci_bus pb;
+	struct pci_bus_config c = { .ecam_base = ECAM + 4096,
+				    .mmio32_base = 0xC0000000,
+				    .mmio32_size = 0x1000 };
+	assert_int_equal(pci_bus_init(&pb, &c, NULL, NULL), -EINVAL);
+	c.ecam_base = ECAM;
+	c.mmio32_size = 0;
+	assert_int_equal(pci_bus_init(&pb, &c, NULL, NULL), -EINVAL);
+	/* a tiny window runs out: -ENOSPC, and nothing was taken */
+	c.mmio32_size = 0x1000;
+	assert_int_equal(pci_bus_init(&pb, &c, NULL, NULL), 0);
+	i = ep_info;
+	i.msix_vectors = 0;
+	assert_int_equal(pci_dev_init(&d, &i, NULL, NULL), 0);
+	assert_int_equal(pci_bus_add(&pb, &d, -1), -ENOSPC);
+	assert_int_equal(pb.mmio32_next, 0xC0000000);
+	assert_null(pb.slots[1]);
+	pci_dev_free(&d);
+	pci_bus_free(&pb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(host_bridge_and_empty_slots, setup, teardown),
+		cmocka_unit_test_setup_teardown(both_paths_agree, setup, teardown),
+		cmocka_unit_test_setup_teardown(bar_sizing_probe, setup, teardown),
+		cmocka_unit_test_setup_teardown(bar_allocation_and_slots, setup, teardown),
+		cmocka_unit_test_setup_teardown(decode_moves_bars, setup, teardown),
+		cmocka_unit_test_setup_teardown(capabilities, setup, teardown),
+		cmocka_unit_test_setup_teardown(msix, setup, teardown),
+		cmocka_unit_test_setup_teardown(hostile_config_cycles, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_access, setup, teardown),
+		cmocka_unit_test(bad_devices_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

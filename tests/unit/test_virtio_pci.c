@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The virtio-pci transport on the real PCI bus code: the test plays a
+ * guest driver doing what Linux's virtio_pci_modern does, through ECAM
+ * config cycles and BAR MMIO on a struct bus, with virtio-rng behind it,
+ * until an MSI-X interrupt reports a filled buffer.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "devices/virtio/pci.h"
+#include "devices/virtio/rng.h"
+#include "tests/unit/fake_driver.h"
+
+#define ECAM	 0xe0000000ULL
+#define MMIO32	 0xc0000000ULL
+#define MMIO64	 0x100000000ULL
+#define MSI_ADDR 0xfee00000ULL
+
+struct fx {
+	struct fake_driver d; /* guest RAM and the irq eventfd */
+	struct bus pio, mmio;
+	struct pci_bus pci;
+	struct virtio_pci *vp;
+	int slot;
+	uint64_t bar0;
+	unsigned int msis, ioeventfds;
+	uint32_t last_msi_data;
+};
+
+static void msi_send(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct fx *f = opaque;
+	uint64_t one = 1;
+	assert_int_equal(addr, MSI_ADDR);
+	f->msis++;
+	f->last_msi_data = data;
+	assert_int_equal(write(f->d.irq_efd, &one, sizeof(one)), sizeof(one));
+}
+
+static const struct pci_host_ops host_ops = { .msi_send = msi_send };
+
+static int ioeventfd(void *opaque, uint64_t gpa, unsigned int len, int fd, bool assign)
+{
+	struct fx *f = opaque;
+	(void)gpa;
+	(void)len;
+	(void)fd;
+	f->ioeventfds += assign ? 1 : -1;
+	return 0;
+}
+
+static const struct virtio_pci_host_ops vp_host = { .ioeventfd = ioeventfd };
+
+static uint32_t cfg_rd(struct fx *f, unsigned int off, unsigned int size)
+{
+	uint32_t v = 0;
+	bus_access(&f->mmio, ECAM + ((uint64_t)f->slot << 15) + off, &v, size, false);
+	return v;
+}
+
+static void cfg_wr(struct fx *f, unsigned int off, uint32_t v, unsigned int size)
+{
+	bus_access(&f->mmio, ECAM + ((uint64_t)f->slot << 15) + off, &v, size, true);
+}
+
+static uint32_t bar_rd(struct fx *f, uint64_t off, unsigned int size)
+{
+	uint32_t v = 0;
+	bus_access(&f->mmio, f->bar0 + off, &v, size, false);
+	return v;
+}
+
+static void bar_wr(struct fx *f, uint64_t off, uint32_t v, unsigned int size)
+{
+	bus_access(&f->mmio, f->bar0 + off, &v, size, true);
+}
+
+/* Offsets found by walking the capability list, as a driver does. */
+struct caps {
+	uint32_t common, notify, isr, device, notify_mult;
+	int pcicfg, msix;
+};
+
+static struct caps walk_caps(struct fx *f)
+{
+	struct caps c = { .pcicfg = -1, .msix = -1 };
+	unsigned int n = 0;
+	assert_true(cfg_rd(f, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST);
+	for (unsigned int p = cfg_rd(f, PCI_CAPABILITY_LIST, 1); p; p = cfg_rd(f, p + 1, 1)) {
+		assert_true(++n < 16); /* no loop */
+		if (cfg_rd(f, p, 1) == PCI_CAP_ID_MSIX) {
+			c.msix = (int)p;
+			continue;
+		}
+		assert_int_equal(cfg_rd(f, p, 1), PCI_CAP_ID_VNDR);
+		uint32_t type = cfg_rd(f, p + 3, 1), off = cfg_rd(f, p + 8, 4);
+		assert_int_equal(cfg_rd(f, p + 4, 1), 0); /* BAR 0 */
+		switch (type) {
+		case 1:
+			c.common = off;
+			break;
+		case 2:
+			c.notify = off;
+			c.notify_mult = cfg_rd(f, p + 16, 4);
+			break;
+		case 3:
+			c.isr = off;
+			break;
+		case 4:
+			c.device = off;
+			break;
+		case 5:
+			c.pcicfg = (int)p;
+			break;
+		default:
+			fail_msg("unknown virtio cap type %u", type);
+		}
+	}
+	return c;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct virtio_dev *vd;
+	char err[128];
+
+	fd_init(&f->d);
+	bus_init(&f->pio);
+	bus_init(&f->mmio);
+	struct pci_bus_config cfg = {
+		.ecam_base = ECAM,
+		.io_base = 0x1000,
+		.io_size = 0xf000,
+		.mmio32_base = MMIO32,
+		.mmio32_size = 0x20000000,
+		.mmio64_base = MMIO64,
+		.mmio64_size = 1ULL << 30,
+	};
+	assert_int_equal(pci_bus_init(&f->pci, &cfg, &host_ops, f), 0);
+	assert_int_equal(pci_bus_register(&f->pci, &f->pio, &f->mmio), 0);
+	assert_int_equal(virtio_rng_create(&vd, "/dev/urandom", err, sizeof(err)), 0);
+	assert_int_equal(virtio_pci_create(&f->vp, vd, &f->d.mem, &vp_host, f), 0);
+	f->d.vd = vd;
+	f->slot = pci_bus_add(&f->pci, virtio_pci_dev(f->vp), -1);
+	assert_int_equal(f->slot, 1);
+	/* the guest sizes and places BAR 0 (64-bit), then turns decoding on */
+	cfg_wr(f, PCI_BAR0, 0xffffffff, 4);
+	cfg_wr(f, PCI_BAR0 + 4, 0xffffffff, 4);
+	uint32_t lo = cfg_rd(f, PCI_BAR0, 4);
+	assert_int_equal(lo & 0x6, 0x4); /* 64-bit memory BAR */
+	assert_int_equal(~(lo & ~0xfu) + 1, 0x8000);
+	f->bar0 = MMIO64 + 0x100000;
+	cfg_wr(f, PCI_BAR0, (uint32_t)f->bar0, 4);
+	cfg_wr(f, PCI_BAR0 + 4, (uint32_t)(f->bar0 >> 32), 4);
+	assert_int_equal(f->ioeventfds, 0);
+	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	assert_int_equal(f->ioeventfds, 1); /* the doorbell is bound */
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	virtio_pci_free(f->vp);
+	pci_bus_free(&f->pci);
+	bus_free(&f->pio);
+	bus_free(&f->mmio);
+	close(f->d.irq_efd);
+	free(f->d.ram);
+	free(f);
+	return 0;
+}
+
+static void identity_and_caps(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(cfg_rd(f, PCI_VENDOR_ID, 2), 0x1af4);
+	assert_int_equal(cfg_rd(f, PCI_DEVICE_ID, 2), 0x1040 + VIRTIO_ID_RNG);
+	assert_int_equal(cfg_rd(f, PCI_CLASS_REVISION, 1), 1); /* modern */
+	struct caps c = walk_caps(f);
+	assert_true(c.msix > 0 && c.pcicfg > 0);
+	assert_int_equal(c.common, 0);
+	assert_int_equal(c.notify_mult, 4);
+	assert_int_equal(bar_rd(f, c.common + 0x12, 2), 1); /* num_queues */
+}
+
+/* Linux's sequence: reset, ACK, DRIVER, features, FEATURES_OK, queues, DRIVER_OK. */
+static void driver_brings_device_up(void **state)
+{
+	struct fx *f = *state;
+	struct caps c = walk_caps(f);
+
+	bar_wr(f, 0x14, 0, 1);
+	assert_int_equal(bar_rd(f, 0x14, 1), 0);
+	bar_wr(f, 0x14, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
+	bar_wr(f, 0x00, 1, 4); /* device_feature_select = 1 */
+	uint32_t hi = bar_rd(f, 0x04, 4);
+	assert_true(hi & 1); /* VERSION_1 */
+	bar_wr(f, 0x08, 1, 4);
+	bar_wr(f, 0x0c, 1, 4); /* driver takes VERSION_1 */
+	bar_wr(f, 0x08, 0, 4);
+	bar_wr(f, 0x0c, 1u << VIRTIO_F_EVENT_IDX, 4);
+	bar_wr(f, 0x14,
+	       VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK, 1);
+	assert_true(bar_rd(f, 0x14, 1) & VIRTIO_STATUS_FEATURES_OK);
+	/* MSI-X: enable, program vector 1 for queue 0 */
+	cfg_wr(f, c.msix + 2, PCI_MSIX_FLAGS_ENABLE, 2);
+	uint64_t t = 0x4000 + 16; /* table entry 1 */
+	bar_wr(f, t, (uint32_t)MSI_ADDR, 4);
+	bar_wr(f, t + 4, 0, 4);
+	bar_wr(f, t + 8, 0x4041, 4);
+	bar_wr(f, t + 12, 0, 4); /* unmask */
+	bar_wr(f, 0x16, 0, 2);	 /* queue_select */
+	assert_int_equal(bar_rd(f, 0x18, 2), 256);
+	bar_wr(f, 0x18, FD_QSIZE, 2);
+	bar_wr(f, 0x1a, 1, 2);
+	assert_int_equal(bar_rd(f, 0x1a, 2), 1);
+	bar_wr(f, 0x20, FD_DESC_GPA, 4);
+	bar_wr(f, 0x28, FD_AVAIL_GPA, 4);
+	bar_wr(f, 0x30, FD_USED_GPA, 4);
+	bar_wr(f, 0x1c, 1, 2);
+	assert_int_equal(bar_rd(f, 0x1c, 2), 1);
+	bar_wr(f, 0x14, 0xf & ~VIRTIO_STATUS_NEEDS_RESET, 1); /* DRIVER_OK */
+	assert_true(bar_rd(f, 0x14, 1) & VIRTIO_STATUS_DRIVER_OK);
+
+	/* a buffer, then a kick through the notify region */
+	fd_desc(&f->d)[0] = (struct virtq_desc){ 0x10000, 32, VIRTQ_DESC_F_WRITE, 0 };
+	uint16_t *avail = (uint16_t *)(f->d.ram + FD_AVAIL_GPA);
+	avail[2] = 0;
+	__atomic_store_n(&avail[1], 1, __ATOMIC_RELEASE);
+	bar_wr(f, c.notify + 0 * c.notify_mult, 0, 2);
+	assert_int_equal(fd_wait_irq(&f->d), 1);
+	assert_int_equal(f->msis, 1);
+	assert_int_equal(f->last_msi_data, 0x4041);
+	assert_int_equal(fd_used(&f->d)[1], 1);
+	assert_true(bar_rd(f, c.isr, 1) & 1); /* ISR: queue interrupt, cleared on read */
+	assert_int_equal(bar_rd(f, c.isr, 1), 0);
+
+	/* reset stops the device and clears the negotiation */
+	bar_wr(f, 0x14, 0, 1);
+	assert_int_equal(bar_rd(f, 0x14, 1), 0);
+	bar_wr(f, 0x08, 1, 4);
+	assert_int_equal(bar_rd(f, 0x0c, 4), 0);
+}
+
+static void legacy_driver_refused(void **state)
+{
+	struct fx *f = *state;
+
+	bar_wr(f, 0x14, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
+	bar_wr(f, 0x08, 0, 4);
+	bar_wr(f, 0x0c, 0, 4); /* no VERSION_1 */
+	bar_wr(f, 0x14, 0xb, 1);
+	assert_false(bar_rd(f, 0x14, 1) & VIRTIO_STATUS_FEATURES_OK);
+	/* features not offered are refused too */
+	bar_wr(f, 0x08, 1, 4);
+	bar_wr(f, 0x0c, 1 | (1u << 30), 4);
+	bar_wr(f, 0x14, 0xb, 1);
+	assert_false(bar_rd(f, 0x14, 1) & VIRTIO_STATUS_FEATURES_OK);
+}
+
+static void hostile_accesses(void **state)
+{
+	struct fx *f = *state;
+
+	/* queue rings outside guest RAM: the queue does not come up */
+	bar_wr(f, 0x16, 0, 2);
+	bar_wr(f, 0x20, 0xfffff000, 4);
+	bar_wr(f, 0x24, 0x7fff, 4);
+	bar_wr(f, 0x1c, 1, 2);
+	assert_int_equal(bar_rd(f, 0x1c, 2), 0);
+	/* a queue size above the maximum is not enabled */
+	bar_wr(f, 0x20, FD_DESC_GPA, 4);
+	bar_wr(f, 0x24, 0, 4);
+	bar_wr(f, 0x18, 4096, 2);
+	bar_wr(f, 0x1c, 1, 2);
+	assert_int_equal(bar_rd(f, 0x1c, 2), 0);
+	/* a queue that does not exist */
+	bar_wr(f, 0x16, 9, 2);
+	assert_int_equal(bar_rd(f, 0x18, 2), 0);
+	bar_wr(f, 0x1c, 1, 2);
+	/* misaligned and wrong-width accesses to the common config */
+	assert_int_equal(bar_rd(f, 0x13, 2), 0);
+	bar_wr(f, 0x15, 0xff, 1); /* config_generation is read-only */
+	assert_int_equal(bar_rd(f, 0x15, 1), 0);
+	/* a notify for a queue that does not exist */
+	bar_wr(f, 0x3000 + 4 * 9, 0, 2);
+	/* device config of virtio-rng is empty: reads as zero, no crash */
+	assert_int_equal(bar_rd(f, 0x2000, 4), 0);
+	/* MSI vector beyond the table is refused */
+	bar_wr(f, 0x10, 100, 2);
+	assert_int_equal(bar_rd(f, 0x10, 2), 0xffff);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(identity_and_caps),
+		T(driver_brings_device_up),
+		T(legacy_driver_refused),
+		T(hostile_accesses),
+	};
+	return cmocka_run_group_tests_name("virtio_pci", tests, NULL, NULL);
+}

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The guest's virtio devices, from the configuration, in cloud-hypervisor's order. */
+#include "vmm/devices.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "devices/virtio/blk.h"
+#include "devices/virtio/fs.h"
+#include "devices/virtio/net.h"
+#include "devices/virtio/pci.h"
+#include "devices/virtio/rng.h"
+#include "devices/virtio/vsock.h"
+
+#define ERRLEN 256
+
+static int ioeventfd(void *opaque, uint64_t gpa, unsigned int len, int fd, bool assign)
+{
+	struct vm_devices *d = opaque;
+	return assign ? kvm_ioeventfd_add(d->kvm, fd, gpa, len, false, false, 0)
+		      : kvm_ioeventfd_del(d->kvm, fd, gpa, len, false, false, 0);
+}
+
+static const struct virtio_pci_host_ops host_ops = { .ioeventfd = ioeventfd };
+
+/* Put vd behind a transport in the next free slot. Frees vd on failure. */
+static int plug(struct vm_devices *d, struct virtio_dev *vd, struct pci_bus *bus,
+		const struct guest_mem *mem, char *err, size_t errlen)
+{
+	struct virtio_pci *vp;
+	int rc;
+
+	if (d->n == VM_MAX_PCI_DEVICES) {
+		vd->ops->free(vd);
+		snprintf(err, errlen, "%s: no PCI slot left (at most %u devices)", vd->name,
+			 VM_MAX_PCI_DEVICES);
+		return -ENOSPC;
+	}
+	rc = virtio_pci_create(&vp, vd, mem, &host_ops, d);
+	if (rc) {
+		vd->ops->free(vd);
+		snprintf(err, errlen, "%s: cannot create its PCI function: %s", vd->name,
+			 strerror(-rc));
+		return rc;
+	}
+	rc = pci_bus_add(bus, virtio_pci_dev(vp), -1);
+	if (rc < 0) {
+		virtio_pci_free(vp);
+		snprintf(err, errlen, "%s: cannot plug it into PCI: %s", vd->name, strerror(-rc));
+		return rc;
+	}
+	d->vp[d->n++] = vp;
+	return 0;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		if (b[i] > 0xff)
+			return -EINVAL;
+		mac[i] = (uint8_t)b[i];
+	}
+	return 0;
+}
+
+static int net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o, char *err,
+		    size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->tap, sizeof(o->tap), "%s", n->tap ? n->tap : "");
+	if (n->ip) {
+		o->has_ip = true;
+		if (inet_pton(AF_INET, n->ip, &o->ip) != 1 ||
+		    inet_pton(AF_INET, n->mask ? n->mask : "255.255.255.0", &o->mask) != 1) {
+			snprintf(err, errlen,
+				 "net[%zu]: ip '%s' or mask '%s' is not an IPv4 address", i, n->ip,
+				 n->mask ? n->mask : "");
+			return -EINVAL;
+		}
+	}
+	if (n->mac) {
+		o->has_mac = true;
+		if (parse_mac(n->mac, o->mac)) {
+			snprintf(err, errlen, "net[%zu]: mac '%s' is not a MAC address", i, n->mac);
+			return -EINVAL;
+		}
+	}
+	if (n->host_mac) {
+		o->has_host_mac = true;
+		if (parse_mac(n->host_mac, o->host_mac)) {
+			snprintf(err, errlen, "net[%zu]: host_mac '%s' is not a MAC address", i,
+				 n->host_mac);
+			return -EINVAL;
+		}
+	}
+	o->mtu = n->mtu;
+	o->num_queues = n->num_queues;
+	o->queue_size = (uint16_t)n->queue_size;
+	if (n->n_fds > TAP_MAX_QUEUES) {
+		snprintf(err, errlen, "net[%zu]: at most %u fds", i, TAP_MAX_QUEUES);
+		return -EINVAL;
+	}
+	for (size_t k = 0; k < n->n_fds; k++)
+		o->fds[k] = n->fds[k];
+	o->n_fds = (unsigned int)n->n_fds;
+	o->offload_tso = n->offload_tso;
+	o->offload_ufo = n->offload_ufo;
+	o->offload_csum = n->offload_csum;
+	snprintf(o->id, sizeof(o->id), "%s", n->id ? n->id : "");
+	return 0;
+}
+
+static enum disk_image_type image_type(enum image_type t)
+{
+	switch (t) {
+	case IMAGE_TYPE_RAW:
+		return DISK_IMAGE_RAW;
+	case IMAGE_TYPE_QCOW2:
+		return DISK_IMAGE_QCOW2;
+	default:
+		return DISK_IMAGE_AUTO;
+	}
+}
+
+int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct pci_bus *bus,
+		      struct kvm *kvm, const struct guest_mem *mem, char *err, size_t errlen)
+{
+	struct virtio_dev *vd;
+	char e[ERRLEN] = "";
+	int rc = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->kvm = kvm;
+	for (size_t i = 0; cfg && i < cfg->n_disks; i++) {
+		const struct disk_config *dc = &cfg->disks[i];
+		if (dc->image_type == IMAGE_TYPE_FIXED_VHD || dc->image_type == IMAGE_TYPE_VHDX) {
+			snprintf(err, errlen,
+				 "disk '%s': image_type: only raw and qcow2 are supported",
+				 dc->path);
+			rc = -ENOTSUP;
+			goto fail;
+		}
+		struct virtio_blk_opts o = {
+			.disk = { .path = dc->path,
+				  .readonly = dc->readonly,
+				  .direct = dc->direct,
+				  .type = image_type(dc->image_type) },
+			.serial = dc->serial ? dc->serial : dc->id,
+			.num_queues = dc->num_queues,
+			.queue_size = (uint16_t)dc->queue_size,
+		};
+		if ((rc = virtio_blk_create(&vd, &o, e, sizeof(e))) ||
+		    (rc = plug(d, vd, bus, mem, e, sizeof(e))))
+			goto fail_msg;
+	}
+	for (size_t i = 0; cfg && i < cfg->n_net; i++) {
+		struct virtio_net_opts o;
+		if ((rc = net_opts(&cfg->net[i], i, &o, err, errlen)))
+			goto fail;
+		if ((rc = virtio_net_create(&vd, &o, e, sizeof(e))) ||
+		    (rc = plug(d, vd, bus, mem, e, sizeof(e))))
+			goto fail_msg;
+	}
+	const char *rng = cfg && cfg->rng.src ? cfg->rng.src : VM_DEFAULT_RNG_SRC;
+	if ((rc = virtio_rng_create(&vd, rng, e, sizeof(e))) ||
+	    (rc = plug(d, vd, bus, mem, e, sizeof(e))))
+		goto fail_msg;
+	for (size_t i = 0; cfg && i < cfg->n_fs; i++) {
+		const struct fs_config *fc = &cfg->fs[i];
+		struct virtio_fs_opts o = { .num_queues = fc->num_queues,
+					    .queue_size = (uint16_t)fc->queue_size };
+		snprintf(o.tag, sizeof(o.tag), "%s", fc->tag ? fc->tag : "");
+		snprintf(o.socket, sizeof(o.socket), "%s", fc->socket ? fc->socket : "");
+		snprintf(o.id, sizeof(o.id), "%s", fc->id ? fc->id : "");
+		if ((rc = virtio_fs_create(&vd, &o, mem, e, sizeof(e))) ||
+		    (rc = plug(d, vd, bus, mem, e, sizeof(e))))
+			goto fail_msg;
+	}
+	if (cfg && cfg->has_vsock) {
+		struct virtio_vsock_opts o = { .cid = cfg->vsock.cid };
+		snprintf(o.socket, sizeof(o.socket), "%s",
+			 cfg->vsock.socket ? cfg->vsock.socket : "");
+		snprintf(o.id, sizeof(o.id), "%s", cfg->vsock.id ? cfg->vsock.id : "");
+		if ((rc = virtio_vsock_create(&vd, &o, e, sizeof(e))) ||
+		    (rc = plug(d, vd, bus, mem, e, sizeof(e))))
+			goto fail_msg;
+	}
+	return 0;
+fail_msg:
+	snprintf(err, errlen, "%s", e);
+fail:
+	vm_devices_free(d);
+	return rc;
+}
+
+void vm_devices_free(struct vm_devices *d)
+{
+	while (d->n)
+		virtio_pci_free(d->vp[--d->n]);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The guest's PCI devices, made from the cloud-hypervisor configuration in
+ * cloud-hypervisor's order, so they take the same slots: after the host
+ * bridge (00.0) come the disks, then net, rng, fs, vsock. With four disks
+ * the first NIC is in slot 5 (a systemd guest names it ens5).
+ * Each device sits behind the virtio-pci transport; its doorbells are KVM
+ * ioeventfds, its interrupts MSI-X messages.
+ */
+#ifndef SVMM_VMM_DEVICES_H
+#define SVMM_VMM_DEVICES_H
+
+#include <stddef.h>
+
+#include "devices/pci.h"
+#include "vmm/config.h"
+#include "vmm/kvm.h"
+#include "vmm/memory.h"
+
+#define VM_MAX_PCI_DEVICES (PCI_SLOTS - 1)
+
+struct virtio_pci;
+
+struct vm_devices {
+	struct kvm *kvm;
+	struct virtio_pci *vp[VM_MAX_PCI_DEVICES];
+	unsigned int n;
+};
+
+/* Create every device of cfg (NULL: only the rng, as cloud-hypervisor) and
+ * plug it into bus. err names the device and what is wrong with it. */
+int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct pci_bus *bus,
+		      struct kvm *kvm, const struct guest_mem *mem, char *err, size_t errlen);
+void vm_devices_free(struct vm_devices *d);
+
+#endif

@@ -1,0 +1,662 @@
+// SPDX-License-Identifier: Apache-2.0
+/* A VM's wiring, vCPU threads, exit handling and lifecycle. */
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "devices/acpi_ged.h"
+#include "devices/boot_timer.h"
+#include "devices/chardev.h"
+#include "devices/i8042.h"
+#include "devices/pci.h"
+#include "devices/pm.h"
+#include "devices/rtc.h"
+#include "devices/serial.h"
+#include "vmm/acpi.h"
+#include "vmm/bus.h"
+#include "vmm/cpuid.h"
+#include "vmm/devices.h"
+#include "vmm/kvm.h"
+#include "vmm/layout.h"
+#include "vmm/memory.h"
+#include "vmm/mptable.h"
+
+/* Why a VM stopped. */
+enum vm_stop { VM_RUNNING, VM_POWEROFF, VM_RESET, VM_SIGNAL, VM_ERROR };
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+};
+
+struct vm {
+	const struct vm_params *cfg;
+	struct kvm kvm;
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct kvm_cpuid2 *cpuid;
+	struct boot_entry entry;
+	struct vcpu *vcpus;
+
+	struct serial serial;
+	bool has_serial;
+	struct rtc rtc;
+	struct i8042 i8042;
+	struct boot_timer boot_timer;
+	struct pm pm;
+	struct pci_bus pci;
+	bool has_pci;
+	struct acpi_ged ged;
+	struct vm_devices devs;
+
+	pthread_mutex_t lock;
+	enum vm_stop stop; /* first reason wins */
+	char stop_msg[256];
+	int stop_fd; /* eventfd: the main thread wakes when stop is set */
+	atomic_bool stopping;
+	atomic_bool panicked; /* kept across reboots by vm_run */
+};
+
+static void vm_log(const struct vm *vm, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (vm->cfg->verbose < level)
+		return;
+	va_start(ap, fmt);
+	fputs("svmm: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void vm_request_stop(struct vm *vm, enum vm_stop why, const char *fmt, ...)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->stop == VM_RUNNING) {
+		vm->stop = why;
+		if (fmt) {
+			va_list ap;
+			va_start(ap, fmt);
+			vsnprintf(vm->stop_msg, sizeof(vm->stop_msg), fmt, ap);
+			va_end(ap);
+		}
+	}
+	atomic_store(&vm->stopping, true);
+	pthread_mutex_unlock(&vm->lock);
+	if (write(vm->stop_fd, &one, sizeof(one)) < 0) {
+		/* cannot fail: the counter is far from overflow */
+	}
+}
+
+static void on_reset(void *ctx)
+{
+	vm_request_stop(ctx, VM_RESET, "the guest reset the machine");
+}
+
+static void on_power_off(void *ctx)
+{
+	vm_request_stop(ctx, VM_POWEROFF, "the guest powered off");
+}
+
+void vm_ctl_init(struct vm_ctl *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+}
+
+void vm_ctl_destroy(struct vm_ctl *c)
+{
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+}
+
+static void ctl_set(struct vm_ctl *c, struct vm *vm, int state, const char *err)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->vm = vm;
+	c->state = state;
+	c->ran |= state == VM_CTL_RUNNING;
+	if (err && err[0] && !c->err[0])
+		snprintf(c->err, sizeof(c->err), "%s", err);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int vm_ctl_wait_started(struct vm_ctl *c, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&c->lock);
+	while (c->state == VM_CTL_STARTING)
+		pthread_cond_wait(&c->cond, &c->lock);
+	int rc = c->state == VM_CTL_RUNNING ? 0 : -EIO;
+	if (rc)
+		snprintf(err, errlen, "%s", c->err[0] ? c->err : "the VM ended");
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int vm_ctl_request(struct vm_ctl *c, enum vm_ctl_op op)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	struct vm *vm = c->vm;
+	if (!vm)
+		rc = -ESRCH;
+	else if (op == VM_CTL_SHUTDOWN)
+		vm_request_stop(vm, VM_SIGNAL, "shutdown requested");
+	else if (op == VM_CTL_REBOOT)
+		vm_request_stop(vm, VM_RESET, "reboot requested");
+	else
+		acpi_ged_press_power_button(&vm->ged);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+static void on_serial_line(void *ctx, const char *line)
+{
+	struct vm *vm = ctx;
+
+	if (strstr(line, "Kernel panic - not syncing")) {
+		if (!atomic_exchange(&vm->panicked, true))
+			fprintf(stderr, "svmm: guest kernel panic: %s\n", line);
+	} else if (strstr(line, "reboot: Power down") || strstr(line, "reboot: System halted")) {
+		/* With no ACPI Linux cannot power off: it halts every CPU with
+		 * interrupts off for good. Its last words say so. */
+		vm_request_stop(vm, VM_POWEROFF, "the guest powered off");
+	}
+}
+
+static void vcpu_fail(struct vcpu *v, const char *what)
+{
+	struct kvm_regs regs;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) == 0)
+		vm_request_stop(v->vm, VM_ERROR, "vCPU %u: %s (rip %#llx)", v->id, what,
+				(unsigned long long)regs.rip);
+	else
+		vm_request_stop(v->vm, VM_ERROR, "vCPU %u: %s", v->id, what);
+}
+
+static void handle_io(struct vcpu *v)
+{
+	struct kvm_run *r = v->run;
+	uint8_t *data = (uint8_t *)r + r->io.data_offset;
+
+	for (uint32_t i = 0; i < r->io.count; i++, data += r->io.size)
+		bus_access(&v->vm->pio, r->io.port, data, r->io.size,
+			   r->io.direction == KVM_EXIT_IO_OUT);
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	struct kvm_run *r = v->run;
+	sigset_t kick;
+	char what[96];
+
+	sigemptyset(&kick);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+
+	if (v->id == 0 && vm->cfg->verbose) {
+		struct timespec now, cpu;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+		long long us = (now.tv_sec - vm->cfg->start.tv_sec) * 1000000LL +
+			       (now.tv_nsec - vm->cfg->start.tv_nsec) / 1000;
+		vm_log(vm, 1, "first KVM_RUN at %lld us after start (%lld us of CPU)", us,
+		       cpu.tv_sec * 1000000LL + cpu.tv_nsec / 1000);
+	}
+
+	while (!atomic_load(&vm->stopping)) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			snprintf(what, sizeof(what), "KVM_RUN: %s", strerror(errno));
+			vcpu_fail(v, what);
+			break;
+		}
+		switch (r->exit_reason) {
+		case KVM_EXIT_IO:
+			handle_io(v);
+			break;
+		case KVM_EXIT_MMIO:
+			if (r->mmio.len <= 8)
+				bus_access(&vm->mmio, r->mmio.phys_addr, r->mmio.data, r->mmio.len,
+					   r->mmio.is_write);
+			break;
+		case KVM_EXIT_INTR:
+			break;
+		case KVM_EXIT_HLT:
+			vm_request_stop(vm, VM_POWEROFF, "vCPU %u halted", v->id);
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			vm_request_stop(vm, VM_RESET, "triple fault on vCPU %u", v->id);
+			break;
+		case KVM_EXIT_SYSTEM_EVENT:
+			switch (r->system_event.type) {
+			case KVM_SYSTEM_EVENT_SHUTDOWN:
+				on_power_off(vm);
+				break;
+			case KVM_SYSTEM_EVENT_RESET:
+				on_reset(vm);
+				break;
+			default:
+				if (!atomic_exchange(&vm->panicked, true))
+					fprintf(stderr, "svmm: guest crashed (system event %u)\n",
+						r->system_event.type);
+				on_reset(vm);
+			}
+			break;
+		case KVM_EXIT_FAIL_ENTRY:
+			snprintf(what, sizeof(what), "VM entry failed (reason %#llx)",
+				 (unsigned long long)r->fail_entry.hardware_entry_failure_reason);
+			vcpu_fail(v, what);
+			break;
+		case KVM_EXIT_INTERNAL_ERROR:
+			snprintf(what, sizeof(what), "KVM internal error %u", r->internal.suberror);
+			vcpu_fail(v, what);
+			break;
+		default:
+			snprintf(what, sizeof(what), "unhandled exit reason %u", r->exit_reason);
+			vcpu_fail(v, what);
+		}
+	}
+	return NULL;
+}
+
+static void kick_noop(int sig)
+{
+	(void)sig;
+}
+
+/* Stop and join every vCPU thread. */
+static void vcpus_stop(struct vm *vm)
+{
+	atomic_store(&vm->stopping, true);
+	for (unsigned int i = 0; i < vm->cfg->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->started)
+			continue;
+		v->run->immediate_exit = 1;
+		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+	}
+	for (unsigned int i = 0; i < vm->cfg->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (v->started)
+			pthread_join(v->thread, NULL);
+		v->started = false;
+	}
+}
+
+static void vm_teardown(struct vm *vm)
+{
+	if (vm->vcpus) {
+		vcpus_stop(vm);
+		for (unsigned int i = 0; i < vm->cfg->ncpus; i++) {
+			struct vcpu *v = &vm->vcpus[i];
+			if (v->run)
+				munmap(v->run, vm->kvm.vcpu_mmap_size);
+			if (v->fd >= 0)
+				close(v->fd);
+		}
+		free(vm->vcpus);
+		vm->vcpus = NULL;
+	}
+	if (vm->has_serial)
+		serial_destroy(&vm->serial);
+	vm->has_serial = false;
+	vm_devices_free(&vm->devs); /* stops their I/O threads first */
+	if (vm->has_pci)
+		pci_bus_free(&vm->pci);
+	vm->has_pci = false;
+	bus_free(&vm->pio);
+	bus_free(&vm->mmio);
+	kvm_close(&vm->kvm);
+	guest_mem_free(&vm->mem);
+}
+
+/* GED: the power button interrupt is an edge on an IOAPIC pin. */
+static void ged_raise_irq(void *ctx, uint32_t irq)
+{
+	struct vm *vm = ctx;
+
+	kvm_irq_line(&vm->kvm, irq, 1);
+	kvm_irq_line(&vm->kvm, irq, 0);
+}
+
+static const struct acpi_ged_ops ged_ops = { .raise_irq = ged_raise_irq };
+
+/* PCI: MSI-X messages from device threads go in with KVM_SIGNAL_MSI; the
+ * PCI code has already applied masking and pending bits. */
+static void pci_msi_send(void *ctx, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = ctx;
+
+	kvm_msi_signal(&vm->kvm, addr, data);
+}
+
+static const struct pci_host_ops pci_ops = { .msi_send = pci_msi_send };
+
+#define SETUP_FAIL(ret, ...)                        \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return ret;                         \
+	} while (0)
+
+static int vm_setup_devices(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_params *cfg = vm->cfg;
+	int ret;
+
+	bus_init(&vm->pio);
+	bus_init(&vm->mmio);
+	if (cfg->serial && cfg->serial->mode != CHARDEV_OFF) {
+		ret = serial_init(&vm->serial, &vm->kvm, cfg->serial, SERIAL_COM1_IRQ);
+		if (ret)
+			SETUP_FAIL(ret, "serial: %s", strerror(-ret));
+		vm->has_serial = true;
+		vm->serial.on_line = on_serial_line;
+		vm->serial.ctx = vm;
+		ret = serial_register(&vm->serial, &vm->pio, SERIAL_COM1_BASE);
+		if (ret)
+			SETUP_FAIL(ret, "serial: %s", strerror(-ret));
+	}
+	rtc_init(&vm->rtc);
+	vm->i8042 = (struct i8042){ .reset = on_reset, .ctx = vm };
+	vm->pm = (struct pm){ .power_off = on_power_off, .reset = on_reset, .ctx = vm };
+	boot_timer_init(&vm->boot_timer, &cfg->start, cfg->verbose ? stderr : NULL);
+	if ((ret = rtc_register(&vm->rtc, &vm->pio)) ||
+	    (ret = i8042_register(&vm->i8042, &vm->pio)) ||
+	    (ret = boot_timer_register(&vm->boot_timer, &vm->pio)) ||
+	    (ret = pm_register(&vm->pm, &vm->pio)))
+		SETUP_FAIL(ret, "platform devices: %s", strerror(-ret));
+
+	/* PCI bus 0: config ports, ECAM and the BAR windows. */
+	const struct pci_bus_config pcfg = {
+		.ecam_base = LAYOUT_PCI_ECAM_START,
+		.io_base = LAYOUT_PCI_IO_START,
+		.io_size = LAYOUT_PCI_IO_SIZE,
+		.mmio32_base = LAYOUT_PCI_MMIO_START,
+		.mmio32_size = LAYOUT_PCI_MMIO_SIZE,
+		.mmio64_base = layout_mmio64_start(cfg->mem_size),
+		.mmio64_size = LAYOUT_PCI_MMIO64_SIZE,
+	};
+	ret = pci_bus_init(&vm->pci, &pcfg, &pci_ops, vm);
+	if (ret)
+		SETUP_FAIL(ret, "PCI bus: %s", strerror(-ret));
+	vm->has_pci = true;
+	if ((ret = pci_bus_register(&vm->pci, &vm->pio, &vm->mmio)))
+		SETUP_FAIL(ret, "PCI bus: %s", strerror(-ret));
+	acpi_ged_init(&vm->ged, LAYOUT_GED_IRQ, &ged_ops, vm);
+	if ((ret = acpi_ged_register(&vm->ged, &vm->mmio, LAYOUT_GED_START)))
+		SETUP_FAIL(ret, "ACPI GED: %s", strerror(-ret));
+	/* err already names the device and the problem */
+	return vm_devices_create(&vm->devs, cfg->devices, &vm->pci, &vm->kvm, &vm->mem, err,
+				 errlen);
+}
+
+static int vm_setup_vcpus(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_params *cfg = vm->cfg;
+	int ret;
+
+	vm->vcpus = calloc(cfg->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		SETUP_FAIL(-ENOMEM, "out of memory");
+	for (unsigned int i = 0; i < cfg->ncpus; i++)
+		vm->vcpus[i] = (struct vcpu){ .vm = vm, .id = i, .fd = -1 };
+	for (unsigned int i = 0; i < cfg->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		ret = kvm_vcpu_create(&vm->kvm, i, &v->fd, &v->run);
+		if (ret)
+			SETUP_FAIL(ret, "vCPU %u: KVM_CREATE_VCPU: %s", i, strerror(-ret));
+		ret = cpuid_vcpu_set(v->fd, vm->cpuid, i, cfg->ncpus);
+		if (ret)
+			SETUP_FAIL(ret, "vCPU %u: KVM_SET_CPUID2: %s", i, strerror(-ret));
+		ret = msrs_vcpu_set(v->fd);
+		if (ret)
+			SETUP_FAIL(ret, "vCPU %u: KVM_SET_MSRS: %s", i, strerror(-ret));
+		/* The others wait in the in-kernel LAPIC for INIT/SIPI. */
+		if (i == 0) {
+			ret = boot_vcpu_setup(v->fd, &vm->mem, &vm->entry);
+			if (ret)
+				SETUP_FAIL(ret, "vCPU 0: boot registers: %s", strerror(-ret));
+		}
+	}
+	return 0;
+}
+
+/* Build the VM and run it to its end. Returns the stop reason (VM_ERROR with
+ * err set when set-up fails). */
+static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, char *err, size_t errlen)
+{
+	const struct vm_params *cfg = vm->cfg;
+	struct boot_config boot = cfg->boot;
+	char berr[BOOT_ERR_LEN];
+	int ret;
+
+	vm->stop = VM_RUNNING;
+	vm->stop_msg[0] = 0;
+	atomic_store(&vm->stopping, false);
+	vm->mem.fd = -1;
+
+	ret = kvm_open(&vm->kvm);
+	if (ret)
+		goto fail_kvm;
+	ret = kvm_vm_create(&vm->kvm);
+	if (ret) {
+		snprintf(err, errlen, "cannot create the VM: %s", strerror(-ret));
+		return VM_ERROR;
+	}
+	ret = guest_mem_alloc(&vm->mem, cfg->mem_size, cfg->mem_shared, cfg->mem_hugepages);
+	if (ret) {
+		snprintf(err, errlen, "--memory: cannot allocate %llu MiB%s: %s",
+			 (unsigned long long)(cfg->mem_size >> 20),
+			 cfg->mem_hugepages ? " of hugepages (are enough reserved? see "
+					      "/proc/sys/vm/nr_hugepages)"
+					    : "",
+			 strerror(-ret));
+		return VM_ERROR;
+	}
+	ret = guest_mem_register(&vm->mem, &vm->kvm);
+	if (ret) {
+		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
+		return VM_ERROR;
+	}
+	if (!vm->cpuid) {
+		ret = cpuid_supported(&vm->kvm, &vm->cpuid);
+		if (ret) {
+			snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
+			return VM_ERROR;
+		}
+		for (uint32_t i = 0; i < vm->cpuid->nent && cfg->verbose >= 2; i++) {
+			const struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+			vm_log(vm, 2, "cpuid %#010x.%u: %08x %08x %08x %08x", e->function, e->index,
+			       e->eax, e->ebx, e->ecx, e->edx);
+		}
+	}
+	if (vm_setup_devices(vm, err, errlen))
+		return VM_ERROR;
+	{
+		struct acpi_platform ap;
+		void *tables = guest_mem_ptr(&vm->mem, LAYOUT_ACPI_START, LAYOUT_ACPI_SIZE);
+
+		acpi_platform_default(&ap, cfg->ncpus, cfg->mem_size);
+		if (!vm->has_serial)
+			ap.com1_port = 0; /* no 16550 to describe */
+		ret = tables ? acpi_build(&ap, tables, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_START,
+					  &boot.rsdp_addr)
+			     : -EFAULT;
+		if (ret < 0) {
+			snprintf(err, errlen, "ACPI tables: %s", strerror(-ret));
+			return VM_ERROR;
+		}
+	}
+	ret = mptable_write(&vm->mem, cfg->ncpus);
+	if (ret) {
+		snprintf(err, errlen, "MP table: %s", strerror(-ret));
+		return VM_ERROR;
+	}
+	ret = boot_load(&vm->mem, &boot, &vm->entry, berr);
+	if (ret) {
+		snprintf(err, errlen, "%s", berr);
+		return VM_ERROR;
+	}
+	vm_log(vm, 1, "kernel: %s, entry %#llx, %u vCPU(s), %llu MiB",
+	       vm->entry.kind == BOOT_PVH ? "PVH ELF (32-bit entry)" : "bzImage (64-bit entry)",
+	       (unsigned long long)vm->entry.entry, cfg->ncpus,
+	       (unsigned long long)(cfg->mem_size >> 20));
+	if (vm_setup_vcpus(vm, err, errlen))
+		return VM_ERROR;
+	if (vm->has_serial && (ret = serial_start(&vm->serial))) {
+		snprintf(err, errlen, "serial input thread: %s", strerror(-ret));
+		return VM_ERROR;
+	}
+	for (unsigned int i = 0; i < cfg->ncpus; i++) {
+		ret = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
+		if (ret) {
+			snprintf(err, errlen, "vCPU %u thread: %s", i, strerror(ret));
+			return VM_ERROR;
+		}
+		vm->vcpus[i].started = true;
+	}
+	ctl_set(cfg->ctl, vm, VM_CTL_RUNNING, NULL);
+
+	/* Wait for the VM's end or a signal. */
+	while (!atomic_load(&vm->stopping)) {
+		struct pollfd p[2] = { { .fd = vm->stop_fd, .events = POLLIN },
+				       { .fd = sig_fd, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+				vm_request_stop(vm, VM_SIGNAL, "%s", strsignal((int)si.ssi_signo));
+		}
+		if (p[0].revents & POLLIN) {
+			uint64_t n;
+			if (read(vm->stop_fd, &n, sizeof(n)) < 0) {
+				/* nothing to do: the flag is what counts */
+			}
+		}
+	}
+	ctl_set(cfg->ctl, NULL, VM_CTL_STARTING, NULL); /* a reboot starts it again */
+	vcpus_stop(vm);
+	if (vm->stop == VM_ERROR)
+		snprintf(err, errlen, "%s", vm->stop_msg);
+	return vm->stop;
+
+fail_kvm:
+	snprintf(err, errlen, "%s", kvm_open_hint(ret));
+	return VM_ERROR;
+}
+
+int vm_run(const struct vm_params *cfg, char *err, size_t errlen)
+{
+	struct vm vm;
+	sigset_t sigs, kick;
+	struct sigaction sa = { .sa_handler = kick_noop };
+	int status = 1, sig_fd;
+
+	memset(&vm, 0, sizeof(vm));
+	vm.cfg = cfg;
+	err[0] = 0;
+	if (cfg->ncpus < 1 || cfg->ncpus > VM_MAX_CPUS) {
+		snprintf(err, errlen, "--cpus: boot=%u is out of range (1-%u)", cfg->ncpus,
+			 VM_MAX_CPUS);
+		ctl_set(cfg->ctl, NULL, VM_CTL_ENDED, err);
+		return 1;
+	}
+	pthread_mutex_init(&vm.lock, NULL);
+	vm.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	/* Termination signals arrive on a signalfd; vCPU threads are kicked
+	 * out of KVM_RUN with VCPU_KICK_SIGNAL, which only they unblock. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigemptyset(&kick);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
+	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
+	/* With no_signals the caller owns them: its mask stays as it is. */
+	if (!cfg->no_signals)
+		pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	pthread_sigmask(SIG_BLOCK, &kick, NULL);
+	sig_fd = cfg->no_signals ? -1 : signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm.stop_fd < 0 || (sig_fd < 0 && !cfg->no_signals)) {
+		snprintf(err, errlen, "eventfd/signalfd: %s", strerror(errno));
+		goto out;
+	}
+
+	for (unsigned int boots = 1;; boots++) {
+		enum vm_stop why = vm_boot_once(&vm, sig_fd, err, errlen);
+		vm_teardown(&vm);
+		switch (why) {
+		case VM_POWEROFF:
+			vm_log(&vm, 1, "%s", vm.stop_msg);
+			status = atomic_load(&vm.panicked) ? 1 : 0;
+			goto out;
+		case VM_SIGNAL:
+			vm_log(&vm, 1, "%s: shutting down", vm.stop_msg);
+			status = 0;
+			goto out;
+		case VM_RESET:
+			if (atomic_load(&vm.panicked)) {
+				fprintf(stderr,
+					"svmm: guest reset after a kernel panic: exiting\n");
+				status = 1;
+				goto out;
+			}
+			if (cfg->exit_on_reboot) {
+				vm_log(&vm, 1, "%s: exiting (--no-reboot)", vm.stop_msg);
+				status = 0;
+				goto out;
+			}
+			vm_log(&vm, 1, "%s: rebooting (boot %u)", vm.stop_msg, boots + 1);
+			continue;
+		default:
+			status = 1;
+			goto out;
+		}
+	}
+out:
+	ctl_set(cfg->ctl, NULL, VM_CTL_ENDED, err[0] ? err : "the VM ended");
+	free(vm.cpuid);
+	if (sig_fd >= 0)
+		close(sig_fd);
+	if (vm.stop_fd >= 0)
+		close(vm.stop_fd);
+	if (!cfg->no_signals)
+		pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+	return status;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One virtual machine, from KVM set-up to the end of its life: guest RAM,
+ * platform devices (16550 COM1, CMOS RTC, i8042, boot-timer port 0x80,
+ * ACPI PM port), the kernel, one thread per vCPU, and exit handling.
+ *
+ * Lifecycle (cloud-hypervisor's behaviour):
+ *   guest power-off (ACPI S5, or the kernel's "reboot: Power down" line on
+ *     the serial console when there is no ACPI)     -> exit status 0
+ *   guest reset (i8042 0xFE, ACPI reset, triple fault) -> the VM is
+ *     rebuilt from the same configuration and boots again; with
+ *     exit_on_reboot the VMM exits with status 0 instead
+ *   SIGTERM, SIGINT, SIGHUP                           -> clean stop, status 0
+ *   a guest kernel panic is reported on stderr; the guest's next reset or
+ *     power-off then ends the VMM with status 1 instead of rebooting
+ *   a vCPU that fails (KVM_RUN error, internal error, failed entry) stops
+ *     the whole VM                                    -> status 1
+ */
+#ifndef SVMM_VMM_VM_H
+#define SVMM_VMM_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "vmm/boot.h"
+
+#include <pthread.h>
+
+struct chardev;
+struct vm_config;
+struct vm;
+
+/*
+ * Control of a running VM from another thread (the REST API): give a
+ * struct vm_ctl in vm_params, wait for the start, then request. The VM
+ * registers itself while it runs; requests to no VM give -ESRCH.
+ */
+struct vm_ctl {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct vm *vm; /* while vCPUs run */
+	int state;     /* VM_CTL_STARTING, _RUNNING, _ENDED */
+	bool ran;      /* the vCPUs ran at least once */
+	char err[256]; /* why the start failed */
+};
+
+enum { VM_CTL_STARTING, VM_CTL_RUNNING, VM_CTL_ENDED };
+enum vm_ctl_op { VM_CTL_SHUTDOWN, VM_CTL_REBOOT, VM_CTL_POWER_BUTTON };
+
+void vm_ctl_init(struct vm_ctl *c);
+void vm_ctl_destroy(struct vm_ctl *c);
+/* Wait until the vCPUs run (0) or the VM failed to start or ended
+ * (-EIO, with the reason in err). */
+int vm_ctl_wait_started(struct vm_ctl *c, char *err, size_t errlen);
+int vm_ctl_request(struct vm_ctl *c, enum vm_ctl_op op);
+
+/* How to run one VM: the cloud-hypervisor configuration (devices) plus what
+ * only the svmm process decides (the serial back end, reboot policy). */
+struct vm_params {
+	struct boot_config boot;
+	unsigned int ncpus;
+	uint64_t mem_size;
+	bool mem_shared, mem_hugepages;
+	struct chardev *serial; /* NULL or mode off: no UART at all */
+	bool exit_on_reboot;
+	int verbose;
+	struct timespec start; /* process start (CLOCK_MONOTONIC), for timings */
+	/* Disks, net, rng, fs, vsock (vmm/config.h); NULL: none but the rng. */
+	const struct vm_config *devices;
+	/* The caller handles SIGTERM/SIGINT/SIGHUP itself (it stops the VM
+	 * through ctl); otherwise vm_run() takes them as a request to stop. */
+	bool no_signals;
+	struct vm_ctl *ctl; /* optional */
+};
+
+#define VM_MAX_CPUS 254
+
+/* Boot and run until the VM's end; returns the process exit status. A set-up
+ * error is described in err (naming the flag or file) with status 1. */
+int vm_run(const struct vm_params *cfg, char *err, size_t errlen);
+
+#endif
