@@ -3,7 +3,7 @@
  * Launching the VM that runs a workload: the interface `svmm run --image`
  * uses, which svmm's VMM implements. Until the VMM boots guests, the only
  * backend is an external launcher program named by $SVMM_LAUNCHER (the
- * tests' QEMU harness, tests/kvm/qemu-launcher.sh); without it vm_launch
+ * tests' QEMU harness, tests/launchers/qemu.sh); without it vm_launch
  * says the VMM cannot boot guests yet.
  *
  * The external launcher gets the VM as environment variables:

@@ -51,7 +51,7 @@ t_eq "no option is a module" "" "$(grep '=m$' "$k/config")"
 hdr=$(readelf -h "$k/vmlinux")
 t_match "vmlinux is a 64-bit ELF" 'Class: +ELF64' "$hdr"
 t_match "vmlinux is for x86-64" 'Machine: +Advanced Micro Devices X86-64' "$hdr"
-t_match "vmlinux has the PVH entry note (Xen, type 0x12)" 'Xen +0x[0-9a-f]+ +.*(0x00000012|PHYS32_ENTRY)' \
+t_match "vmlinux has the PVH entry note (Xen, type 0x12)" 'Xen[[:space:]]+0x[0-9a-f]+[[:space:]]+.*(0x00000012|PHYS32_ENTRY)' \
 	"$(readelf -n "$k/vmlinux")"
 t_eq "bzImage has the boot protocol magic HdrS at 0x202" HdrS "$(dd if="$k/bzImage" bs=1 skip=514 count=4 status=none)"
 t_match "build-info records the source and build time" 'source=linux-source-6.1 .*build_seconds=[0-9]+' \
