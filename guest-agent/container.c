@@ -40,15 +40,16 @@ struct launch {
 	json_t *spec;	 /* the whole config.json */
 	json_t *process; /* the process object to run */
 	const char *rootfs;
-	bool exec;     /* joining a running workload: no mounts, no pivot */
-	int sync_rd;   /* the child waits here until the agent set it up */
-	int err_wr;    /* the child reports failures here (close-on-exec) */
-	int pid_wr;    /* exec: the intermediate reports its child's pid */
-	int cg_procs;  /* exec: the workload's cgroup.procs, or -1 */
-	int stdio[3];  /* the child's stdin, stdout, stderr */
-	int pty_slave; /* the child's terminal, opened in its own devpts */
-	int pty_sock;  /* the child sends the terminal's master here */
-	int pty_recv;  /* the agent's end of pty_sock */
+	bool exec;	    /* joining a running workload: no mounts, no pivot */
+	int sync_rd;	    /* the child waits here until the agent set it up */
+	int err_wr;	    /* the child reports failures here (close-on-exec) */
+	int pid_wr;	    /* exec: the intermediate reports its child's pid */
+	int cg_procs;	    /* exec: the workload's cgroup.procs, or -1 */
+	int stdio[3];	    /* the child's stdin, stdout, stderr */
+	bool new_cgroup_ns; /* unshared once the child is in its cgroup */
+	int pty_slave;	    /* the child's terminal, opened in its own devpts */
+	int pty_sock;	    /* the child sends the terminal's master here */
+	int pty_recv;	    /* the agent's end of pty_sock */
 	pid_t target;
 };
 
@@ -660,6 +661,8 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 	if (read(L->sync_rd, &c, 1) != 1)
 		child_fail(L, 125, "the agent went away during setup");
 	close(L->sync_rd);
+	if (L->new_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
+		child_fail(L, 125, "cgroup namespace: %s", strerror(errno));
 
 	if (setsid() < 0)
 		child_fail(L, 125, "setsid: %s", strerror(errno));
@@ -904,6 +907,10 @@ int ctr_start(json_t *spec, const char *rootfs, const char *cgroup, struct ctr_p
 	L.sync_rd = sync[0];
 	L.err_wr = errp[1];
 
+	/* The cgroup namespace must be rooted at the workload's cgroup: the
+	 * child unshares it after the agent moved it there. */
+	L.new_cgroup_ns = flags & CLONE_NEWCGROUP;
+	flags &= ~CLONE_NEWCGROUP;
 	pid_t pid = syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, NULL);
 	if (pid < 0) {
 		ctr_err(e, 125, "clone (namespaces 0x%x): %s", flags, strerror(errno));

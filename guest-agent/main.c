@@ -262,7 +262,7 @@ static void proc_maybe_exit(struct agent *a, struct proc *p, bool force)
 		a->main_done = true;
 		a->main_status = p->status;
 		alog("workload exit status %d", p->status);
-		a->poweroff_at = now_ms() + (p->owner ? POWEROFF_WAIT_MS : 0);
+		a->poweroff_at = now_ms() + POWEROFF_WAIT_MS;
 	}
 	proc_free(a, p);
 }
@@ -692,10 +692,10 @@ static void loop(struct agent *a)
 				timeout = EXIT_DRAIN_MS;
 		}
 		if (a->main_done) {
-			bool pending = false;
-			for (struct conn *c = a->conns; c; c = c->next)
-				pending |= c->qhead != NULL;
-			if (!pending || now >= a->poweroff_at) {
+			/* Power off once the hosts closed their connections (a
+			 * vsock send only queues: powering off at once could lose
+			 * EXIT in flight), or at the deadline. */
+			if (!a->conns || now >= a->poweroff_at) {
 				alog("powering off");
 				init_poweroff();
 			}

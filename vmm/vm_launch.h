@@ -4,7 +4,7 @@
  * uses. By default svmm's own VMM runs it (this binary as `svmm run` with
  * the root file system as a read-only disk and the hybrid vsock socket).
  * $SVMM_LAUNCHER names an external launcher program instead (the tests'
- * QEMU harness, tests/kvm/qemu-launcher, a peer to compare with).
+ * QEMU harness, tests/launchers/qemu.sh, a peer to compare with).
  *
  * The external launcher gets the VM as environment variables:
  *   SVMM_VM_KERNEL, SVMM_VM_INITRD, SVMM_VM_CMDLINE, SVMM_VM_DISK (the

@@ -4,7 +4,7 @@
 # phases (SVMM_TIMING), against QEMU microvm booting the same kernel and the
 # placeholder initramfs (`-- true`), and Debian's crun running the same root
 # with no VM as the floor. Until svmm's VMM boots guests, svmm's VM is QEMU
-# microvm too (tests/kvm/qemu-launcher): the svmm figures are then QEMU's
+# microvm too (tests/launchers/qemu.sh): the svmm figures are then QEMU's
 # boot plus svmm's own work (image, disk, agent, protocol). Runs inside the
 # KVM sandbox. Prints figures (medians of $N runs); asserts nothing.
 set -uo pipefail
@@ -18,7 +18,7 @@ build=$top/build
 img=$build/images/oci/sample
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/svmm-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-export SVMM_LAUNCHER=$top/tests/kvm/qemu-launcher SVMM_IMAGE_CACHE=$tmp/cache SVMM_TIMING=1
+export SVMM_LAUNCHER=$top/tests/launchers/qemu.sh SVMM_IMAGE_CACHE=$tmp/cache SVMM_TIMING=1
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 now_ms() { date +%s%3N; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Images on the host (images/oci.c, images/spec.c) through `svmm run`, with
-# the agent on the host (tests/host/agent-launcher): test images this
+# the agent on the host (tests/launchers/agent-on-host.sh): test images this
 # test builds with tar, gzip, zstd, sha256sum and jq: layers as tar,
 # tar+gzip and tar+zstd; a whiteout in an upper layer hides the lower file;
 # an opaque directory; a corrupted blob refused naming its digest; a
@@ -11,7 +11,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 tmp=$(t_tmpdir)
-export SVMM_LAUNCHER=$T_TOP/tests/host/agent-launcher
+export SVMM_LAUNCHER=$T_TOP/tests/launchers/agent-on-host.sh
 export SVMM_IMAGE_CACHE=$tmp/cache
 export SVMM_KERNEL=/dev/null SVMM_INITRD=/dev/null # no VM: not used
 run() { timeout -k 5 120 "$T_SVMM" run --rm "$@"; }

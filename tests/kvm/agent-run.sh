@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # svmm run --image end to end in a VM: the project kernel and the agent
-# initramfs boot in QEMU microvm on KVM (tests/kvm/qemu-launcher, the
+# initramfs boot in QEMU microvm on KVM (tests/launchers/qemu.sh, the
 # test-only launcher until svmm's VMM boots guests), the root disk is the
 # image's erofs on virtio-blk, and svmm talks to the agent over vhost-vsock.
 # Checks: tests/run-image-checks.sh, plus network, CPUs and virtio-fs volumes.
@@ -19,7 +19,7 @@ done
 t_ok "/dev/kvm is usable" test -w /dev/kvm
 t_ok "vhost-vsock is there" test -c /dev/vhost-vsock
 tmp=$(t_tmpdir)
-export SVMM_LAUNCHER=$T_TOP/tests/kvm/qemu-launcher
+export SVMM_LAUNCHER=$T_TOP/tests/launchers/qemu.sh
 export SVMM_IMAGE_CACHE=$tmp/cache
 export IN_VM=1
 run_image_checks "$T_BUILD/images/oci/sample" "$tmp"

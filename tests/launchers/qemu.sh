@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# qemu-launcher.sh: a TEST-ONLY VM launcher for `svmm run --image` while
+# qemu.sh: a TEST-ONLY VM launcher for `svmm run --image` while
 # svmm's VMM cannot boot guests (vmm/vm_launch.h: SVMM_LAUNCHER). Boots
 # the VM svmm describes in SVMM_VM_* with QEMU microvm on KVM: the root
 # disk as a read-only virtio-blk device, vhost-vsock with the CID svmm
