@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # busybox-tree.sh: sourced by the image scripts. busybox_tree DIR puts
 # busybox-static at DIR/bin/busybox and one relative symbolic link per applet
 # where busybox would install it (bin, sbin, usr/bin, usr/sbin), so the tree

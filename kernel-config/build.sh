@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # kernel-config/build.sh: build svmm's guest kernel (`make kernel`).
 #
 #   kernel-config/build.sh [--config-only]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # check-config.sh: fail loudly when a kernel .config lost an option the
 # fragment asks for. Kconfig silently drops an option whose dependencies are
 # not met; this is where we notice.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # agent-proto.py: a small protocol client for tests (guest-agent/PROTOCOL.md),
 # independent of svmm's C client. Usage:
 #   agent-proto.py ENDPOINT ping             HELLO, PING; prints the PONG JSON

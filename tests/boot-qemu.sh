@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # boot-qemu.sh: sourced by the kernel boot test and benchmark. Boots a kernel
 # and initramfs with QEMU on KVM until the guest powers off, the serial
 # console going to a file. Until svmm boots guests itself, QEMU is the

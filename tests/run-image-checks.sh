@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # run-image-checks.sh: sourced by tests/host/run-image.sh (the agent on the
 # host, no VM) and tests/kvm/agent-run.sh (the agent in a QEMU microVM):
 # the same `svmm run --image` checks through whichever launcher

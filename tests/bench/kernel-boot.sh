@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # Benchmark: the guest kernel's size and how fast it reaches /init, against
 # Debian's generic kernel with the same initramfs. Prints figures, asserts
 # nothing. QEMU on KVM is the VMM until svmm boots guests itself; without a

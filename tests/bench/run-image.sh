@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # `svmm run --image sample -- true` from command start to exit, with its
 # phases (SVMM_TIMING), against QEMU microvm booting the same kernel and the
 # placeholder initramfs (`-- true`), and Debian's crun running the same root

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # make images: the initramfs and the sample OCI image layout are reproducible,
 # hold what they should, and every blob verifies against its descriptor; a
 # real OCI tool (umoci) unpacks the layout and applies its whiteouts.

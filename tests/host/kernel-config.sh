@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # The guest kernel configuration: check-config.sh catches dropped options,
 # and what `make kernel` built has every requested option, no modules, a
 # PVH entry note in vmlinux and a bootable bzImage header.

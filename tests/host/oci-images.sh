@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # Images on the host (images/oci.c, images/spec.c) through `svmm run`, with
 # the agent on the host (tests/launchers/agent-on-host.sh): test images this
 # test builds with tar, gzip, zstd, sha256sum and jq: layers as tar,

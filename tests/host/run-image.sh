@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # svmm run --image without a VM: the agent runs on the host
 # (tests/launchers/agent-on-host.sh) behind the hybrid vsock socket, so the image
 # code, the runtime spec, the protocol and the agent's containers are checked

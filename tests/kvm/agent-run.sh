@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # svmm run --image end to end in a VM: the project kernel and the agent
 # initramfs boot in QEMU microvm on KVM (tests/launchers/qemu.sh, the
 # test-only launcher until svmm's VMM boots guests), the root disk is the
 # image's erofs on virtio-blk, and svmm talks to the agent over vhost-vsock.
 # Checks: tests/run-image-checks.sh, plus network, CPUs and virtio-fs volumes.
+#
+# NOT EXECUTABLE (so not in the KVM tier) until it passes: its one run (QEMU
+# launcher) passed 49 checks, failed the cgroup limits and then hung on the
+# volumes; the agent fixes for both are untested in a VM. Run it with
+# `bash tests/kvm/agent-run.sh` inside tools/kvm-sandbox; chmod +x when green.
 . "$(dirname "$0")/../lib.sh"
 . "$T_TOP/tests/run-image-checks.sh"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # The guest kernel boots: QEMU on KVM (in the sandbox) boots build/kernel's
 # bzImage and its PVH vmlinux with build/images' initramfs, on microvm and
 # q35, and the console shows /init reached with the CPUs and command asked

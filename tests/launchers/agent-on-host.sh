@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # agent-on-host.sh: a TEST-ONLY launcher (vmm/vm_launch.h, SVMM_LAUNCHER)
 # that runs the guest agent on the host instead of in a VM, in a private
 # mount namespace: the agent listens on the hybrid vsock socket svmm names

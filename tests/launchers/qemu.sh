@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # qemu.sh: a TEST-ONLY VM launcher for `svmm run --image` while
 # svmm's VMM cannot boot guests (vmm/vm_launch.h: SVMM_LAUNCHER). Boots
 # the VM svmm describes in SVMM_VM_* with QEMU microvm on KVM: the root
