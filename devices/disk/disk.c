@@ -78,31 +78,30 @@ int disk_open(struct disk *d, const struct disk_open_opts *o, char *err, unsigne
 	d->align = o->direct ? 4096 : 1;
 	d->size = (uint64_t)st.st_size;
 
-	ssize_t n = pread(d->fd, magic, sizeof(magic), 0);
-	(void)n; /* with O_DIRECT a 4-byte read fails: the probe below handles it */
-	if (o->direct) {
-		int probe = open(o->path, O_RDONLY | O_CLOEXEC);
-		if (probe >= 0) {
-			n = pread(probe, magic, sizeof(magic), 0);
-			close(probe);
-		}
+	/* Headers and format metadata are small unaligned I/O: never O_DIRECT. */
+	d->meta_fd =
+		o->direct ? open(o->path, (o->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC) : d->fd;
+	if (d->meta_fd < 0) {
+		int rc = -errno;
+		close(d->fd);
+		return fail(err, errlen, rc, "disk '%s': %s", o->path, strerror(-rc));
 	}
+	if (pread(d->meta_fd, magic, sizeof(magic), 0) < 0)
+		memset(magic, 0, sizeof(magic));
 	bool is_qcow2 = !memcmp(magic, qcow2_magic, sizeof(magic));
 	enum disk_image_type type = o->type;
 	if (type == DISK_IMAGE_AUTO)
 		type = is_qcow2 ? DISK_IMAGE_QCOW2 : DISK_IMAGE_RAW;
 	if (type == DISK_IMAGE_QCOW2) {
 		if (!is_qcow2) {
-			close(d->fd);
+			disk_close(d);
 			return fail(err, errlen, -EINVAL,
 				    "disk '%s': image_type=qcow2 but the file has no qcow2 header",
 				    o->path);
 		}
 		int rc = qcow2_open(d, err, errlen);
-		if (rc < 0) {
-			close(d->fd);
-			d->fd = -1;
-		}
+		if (rc < 0)
+			disk_close(d);
 		return rc;
 	}
 	if (is_qcow2 && o->type == DISK_IMAGE_RAW)
@@ -119,7 +118,9 @@ void disk_close(struct disk *d)
 {
 	if (d->fmt && d->fmt->close)
 		d->fmt->close(d);
+	if (d->meta_fd >= 0 && d->meta_fd != d->fd)
+		close(d->meta_fd);
 	if (d->fd >= 0)
 		close(d->fd);
-	d->fd = -1;
+	d->fd = d->meta_fd = -1;
 }

@@ -47,7 +47,8 @@ struct disk_format {
 };
 
 struct disk {
-	int fd;
+	int fd;	       /* data I/O (O_DIRECT with direct=on) */
+	int meta_fd;   /* the format's own metadata I/O: buffered, never O_DIRECT */
 	uint64_t size; /* the guest-visible size in bytes */
 	bool readonly, direct;
 	uint32_t align; /* buffer and offset alignment that O_DIRECT needs, else 1 */

@@ -4,7 +4,8 @@
  * makes it: no backing file, no encryption, no external data file, no
  * compressed clusters, 16-bit refcounts.
  *
- * Metadata is written through with pwrite() before the data I/O is
+ * Metadata goes through its own buffered descriptor (the data one may be
+ * O_DIRECT) and is written through with pwrite() before the data I/O is
  * queued, in an order that keeps the image consistent if svmm is killed at
  * any point: a cluster's refcount is raised before anything points at it,
  * and a new L2 table is written before the L1 entry that points at it.
@@ -121,7 +122,7 @@ static uint64_t *table_get(struct qcow2 *q, struct disk *d, struct table_cache *
 		*rc = -ENOMEM;
 		return NULL;
 	}
-	*rc = pread_all(d->fd, victim->t, q->cluster_size, off);
+	*rc = pread_all(d->meta_fd, victim->t, q->cluster_size, off);
 	if (*rc) {
 		victim->off = 0;
 		return NULL;
@@ -165,12 +166,12 @@ static int refcount_set_one(struct qcow2 *q, struct disk *d, uint64_t host)
 		if (!b)
 			return -ENOMEM;
 		b[(blk >> q->cluster_bits) % q->rc_block_entries] = htobe16(1);
-		rc = ftruncate(d->fd, (off_t)q->next_free) ? -errno : 0;
+		rc = ftruncate(d->meta_fd, (off_t)q->next_free) ? -errno : 0;
 		if (!rc)
-			rc = pwrite_all(d->fd, b, q->cluster_size, blk);
+			rc = pwrite_all(d->meta_fd, b, q->cluster_size, blk);
 		if (!rc) {
 			uint64_t be = htobe64(blk);
-			rc = pwrite_all(d->fd, &be, 8, q->rc_table_offset + idx * 8);
+			rc = pwrite_all(d->meta_fd, &be, 8, q->rc_table_offset + idx * 8);
 		}
 		if (!rc) {
 			table_put(q, q->rcb, blk, b);
@@ -185,7 +186,7 @@ static int refcount_set_one(struct qcow2 *q, struct disk *d, uint64_t host)
 		return rc;
 	uint64_t i = cluster % q->rc_block_entries;
 	b[i] = htobe16(1);
-	return pwrite_all(d->fd, &b[i], 2, q->rc_table[idx] + i * 2);
+	return pwrite_all(d->meta_fd, &b[i], 2, q->rc_table[idx] + i * 2);
 }
 
 /* Take a new zeroed cluster past the end of the file, refcount first. */
@@ -203,7 +204,7 @@ static int alloc_cluster(struct qcow2 *q, struct disk *d, uint64_t *out)
 	}
 	uint64_t host = q->next_free;
 	q->next_free += q->cluster_size;
-	if (ftruncate(d->fd, (off_t)q->next_free))
+	if (ftruncate(d->meta_fd, (off_t)q->next_free))
 		return -errno;
 	rc = refcount_set_one(q, d, host);
 	if (rc)
@@ -227,10 +228,10 @@ static int l2_table(struct qcow2 *q, struct disk *d, uint64_t l1i, bool alloc, u
 		uint64_t *z = calloc(1, q->cluster_size);
 		if (!z)
 			return -ENOMEM;
-		rc = pwrite_all(d->fd, z, q->cluster_size, off); /* before L1 points at it */
+		rc = pwrite_all(d->meta_fd, z, q->cluster_size, off); /* before L1 points at it */
 		if (!rc) {
 			uint64_t be = htobe64(off | QCOW2_OFLAG_COPIED);
-			rc = pwrite_all(d->fd, &be, 8, q->l1_offset + l1i * 8);
+			rc = pwrite_all(d->meta_fd, &be, 8, q->l1_offset + l1i * 8);
 		}
 		if (!rc) {
 			q->l1[l1i] = off | QCOW2_OFLAG_COPIED;
@@ -285,7 +286,7 @@ static int qcow2_map(struct disk *d, uint64_t off, uint64_t len, bool write, str
 		} else {
 			/* a preallocated zero cluster: make its old bytes zeros */
 			uint8_t *z = calloc(1, q->cluster_size);
-			rc = z ? pwrite_all(d->fd, z, q->cluster_size, host) : -ENOMEM;
+			rc = z ? pwrite_all(d->meta_fd, z, q->cluster_size, host) : -ENOMEM;
 			free(z);
 			if (rc)
 				goto out;
@@ -296,7 +297,7 @@ static int qcow2_map(struct disk *d, uint64_t off, uint64_t len, bool write, str
 			goto out;
 		uint64_t be = htobe64(host | QCOW2_OFLAG_COPIED);
 		uint64_t l2off = q->l1[l1i] & QCOW2_OFFSET_MASK;
-		rc = pwrite_all(d->fd, &be, 8, l2off + l2i * 8);
+		rc = pwrite_all(d->meta_fd, &be, 8, l2off + l2i * 8);
 		if (rc)
 			goto out;
 		t[l2i] = be;
@@ -350,14 +351,14 @@ int qcow2_open(struct disk *d, char *err, unsigned int errlen)
 	const char *p = d->path;
 
 	memset(&h, 0, sizeof(h));
-	if (fstat(d->fd, &st) < 0)
+	if (fstat(d->meta_fd, &st) < 0)
 		return fail(err, errlen, -errno, "disk '%s': %s", p, strerror(errno));
-	rc = pread_all(d->fd, &h, 72, 0);
+	rc = pread_all(d->meta_fd, &h, 72, 0);
 	if (rc)
 		return fail(err, errlen, rc, "disk '%s': cannot read the qcow2 header", p);
 	uint32_t version = be32toh(h.version);
 	if (version == 3) {
-		rc = pread_all(d->fd, (uint8_t *)&h + 72, sizeof(h) - 72, 72);
+		rc = pread_all(d->meta_fd, (uint8_t *)&h + 72, sizeof(h) - 72, 72);
 		if (rc)
 			return fail(err, errlen, rc, "disk '%s': short qcow2 v3 header", p);
 	} else if (version != 2) {
@@ -439,8 +440,9 @@ int qcow2_open(struct disk *d, char *err, unsigned int errlen)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if ((rc = pread_all(d->fd, q->l1, q->l1_size * 8ULL, q->l1_offset)) ||
-	    (rc = pread_all(d->fd, q->rc_table, q->rc_table_entries * 8, q->rc_table_offset))) {
+	if ((rc = pread_all(d->meta_fd, q->l1, q->l1_size * 8ULL, q->l1_offset)) ||
+	    (rc = pread_all(d->meta_fd, q->rc_table, q->rc_table_entries * 8,
+			    q->rc_table_offset))) {
 		rc = fail(err, errlen, rc, "disk '%s': cannot read qcow2 tables", p);
 		goto fail;
 	}

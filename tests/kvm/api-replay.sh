@@ -84,7 +84,14 @@ t_cleanup "kill -9 $pid"
 for _ in $(seq 100); do [[ -S $sock ]] && break; sleep 0.1; done
 t_eq "vmm.ping" 200 "$(api GET vmm.ping)"
 t_eq "vm.create with the manager's body" 204 "$(api PUT vm.create "$d/create.json")"
-t_eq "vm.boot" 204 "$(api PUT vm.boot)"
+code=$(api PUT vm.boot)
+t_eq "vm.boot" 204 "$code"
+if [[ $code != 204 ]]; then
+	t_fail "vm.boot failed: the rest cannot run" "answer: $(cat "$d/resp")" \
+		"svmm: $(tail -n 5 "$d/svmm.out")"
+	t_done
+	exit 1
+fi
 up=
 for _ in $(seq 50); do
 	[[ -e /sys/class/net/$tap ]] && (($(cat /sys/class/net/$tap/flags) & 1)) && { up=1; break; }
