@@ -36,10 +36,12 @@ qemu-img create -q -f qcow2 "$m/data.qcow2" 20G
 cat >"$d/check.sh" <<'EOF'
 for v in vda vdb vdc vdd; do
 	echo "SVMM-FACT size_$v=$(cat /sys/block/$v/size 2>/dev/null) ro_$v=$(cat /sys/block/$v/ro 2>/dev/null)"
-	echo "SVMM-FACT label_$v=$(blkid /dev/$v 2>/dev/null | sed -n 's/.*LABEL="\([^"]*\)".*/\1/p')"
+	# the FAT volume label, from the boot sector / root directory
+	echo "SVMM-FACT label_$v=$(head -c 1048576 /dev/$v | grep -a -o -m1 'CIDATA\|SERVICEDISK' | head -n1)"
 done
 nic=$(ls /sys/class/net | grep -v lo | head -n1)
-echo "SVMM-FACT nic_bdf=$(basename "$(readlink /sys/class/net/$nic/device)")"
+# the NIC's device is the virtio device; its parent is the PCI function
+echo "SVMM-FACT nic_bdf=$(basename "$(readlink -f /sys/class/net/$nic/device/..)")"
 echo "SVMM-FACT slot5=$(cat /sys/bus/pci/slots/5/address 2>/dev/null)"
 echo "hello from the guest" | socat -t 5 - VSOCK-CONNECT:2:8000 && echo "SVMM-FACT vsock=sent"
 for e in /sys/class/input/event*; do
