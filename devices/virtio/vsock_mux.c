@@ -25,9 +25,12 @@
  * connection the host closed without its RST; then we reset it. */
 #define MUX_REQUEST_TIMEOUT_MS	2000
 #define MUX_SHUTDOWN_TIMEOUT_MS 2000
-#define MUX_SWEEP_MS		500
-#define VSOCK_HDR_LEN		sizeof(struct virtio_vsock_hdr)
-#define SHUT_BOTH		(VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND)
+#define MUX_SWEEP_MS		20
+/* How long a guest connect waits for room in a host listener's backlog
+ * (under the guest's own 2 s connect timeout). */
+#define MUX_BACKLOG_WAIT_MS 1500
+#define VSOCK_HDR_LEN	    sizeof(struct virtio_vsock_hdr)
+#define SHUT_BOTH	    (VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND)
 
 /* Control packets a connection owes the guest. */
 enum {
@@ -42,6 +45,7 @@ enum {
 enum conn_state {
 	CS_HOST_CMD,   /* host connected to PATH; reading "CONNECT <port>\n" */
 	CS_CONNECTING, /* REQUEST sent to the guest; waiting for its answer */
+	CS_BACKLOG,    /* guest REQUEST; PATH_port's backlog is full, retrying */
 	CS_ESTABLISHED,
 };
 
@@ -379,20 +383,40 @@ static void guest_rw(struct vsock_mux *m, struct vsock_conn *c, const struct iov
 	conn_update(m, c);
 }
 
-/* The guest asks for host port `port`: connect to PATH_port. */
+static int port_path(const struct vsock_mux *m, uint32_t port, struct sockaddr_un *sa)
+{
+	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s_%u", m->path, port);
+	return n < (int)sizeof(sa->sun_path) ? 0 : -ENAMETOOLONG;
+}
+
+/* The host listener took the connection: answer the guest. */
+static void guest_connected(struct vsock_mux *m, struct vsock_conn *c)
+{
+	c->state = CS_ESTABLISHED;
+	clear_deadline(m, c);
+	pend(m, c, P_RESPONSE);
+	conn_update(m, c);
+}
+
+/* The guest asks for host port `port`: connect to PATH_port. A listener
+ * whose backlog is full (a Unix connect says EAGAIN at once) is retried
+ * from the sweep until MUX_BACKLOG_WAIT_MS, as a blocking connect would. */
 static void guest_request(struct vsock_mux *m, const struct virtio_vsock_hdr *h)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = -1;
+	struct sockaddr_un sa;
+	struct vsock_conn *c;
+	int fd = -1, rc;
 
-	if (m->n_conns >= MUX_MAX_CONNS ||
-	    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", m->path, h->dst_port) >=
-		    (int)sizeof(sa.sun_path))
+	if (m->n_conns >= MUX_MAX_CONNS || port_path(m, h->dst_port, &sa) < 0)
 		goto refuse;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		goto refuse; /* nobody listens (or its backlog is full) */
-	struct vsock_conn *c = conn_new(m, fd, CS_ESTABLISHED);
+	if (fd < 0)
+		goto refuse;
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	if (rc && rc != -EAGAIN)
+		goto refuse; /* nobody listens */
+	c = conn_new(m, fd, CS_BACKLOG);
 	if (!c)
 		goto refuse;
 	c->local_port = h->dst_port;
@@ -400,13 +424,33 @@ static void guest_request(struct vsock_mux *m, const struct virtio_vsock_hdr *h)
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
 	hash_add(m, c);
-	pend(m, c, P_RESPONSE);
-	conn_update(m, c);
+	if (rc) {
+		set_deadline(m, c, MUX_BACKLOG_WAIT_MS);
+		conn_update(m, c); /* nothing to watch until connected */
+	} else {
+		guest_connected(m, c);
+	}
 	return;
 refuse:
 	if (fd >= 0)
 		close(fd);
 	stray_rst(m, h);
+}
+
+/* Retry a connect that met a full backlog; refuse it when time is up. */
+static void backlog_retry(struct vsock_mux *m, struct vsock_conn *c, uint64_t now)
+{
+	struct sockaddr_un sa;
+	int rc = port_path(m, c->local_port, &sa);
+
+	if (!rc)
+		rc = connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	if (!rc) {
+		guest_connected(m, c);
+	} else if ((rc != -EAGAIN && rc != -EINTR) || c->deadline <= now) {
+		clear_deadline(m, c);
+		conn_reset(m, c);
+	}
 }
 
 void vsock_mux_from_guest(struct vsock_mux *m, const struct virtio_vsock_hdr *h,
@@ -675,7 +719,9 @@ static void sweep(struct vsock_mux *m)
 	if (read(m->timer_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
 	for (struct vsock_conn *c = all_list(m); c; c = c->all_next) {
-		if (c->deadline && c->deadline <= now) {
+		if (c->state == CS_BACKLOG && c->deadline)
+			backlog_retry(m, c, now);
+		else if (c->deadline && c->deadline <= now) {
 			clear_deadline(m, c);
 			conn_reset(m, c); /* not freed here: the RST goes first */
 		}

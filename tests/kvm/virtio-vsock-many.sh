@@ -5,10 +5,17 @@
 # "CONNECT 6000" on PATH, answered "OK <port>"; 100 guest connections at
 # once; a stale socket file at PATH is replaced at start.
 #
-# NOT EXECUTABLE (so not in the KVM tier) until it passes: in the lead's CI
-# run only 57 of the 100 concurrent guest connections reached PATH_5001
-# (everything else here passed, and lives on in virtio-vsock.sh). Find out
-# whether the muxer or the test loses them, fix, then chmod +x.
+# The guest's connect gives up after 2 s (its default vsock connect
+# timeout); 100 socat processes forked at once in a nested, emulated guest
+# can take longer than that to be answered, so a connect that timed out is
+# tried again (at most 5 times) and the retries are reported.
+#
+# NOT EXECUTABLE (so not in the KVM tier) until it passes: in CI only 57 of
+# the 100 concurrent guest connections reached PATH_5001; with the retries
+# (and the muxer now waiting for room in a full host backlog instead of
+# refusing) a sandbox run got its CONNECT answered but the host's 32 MiB
+# write then met EPIPE and the VM did not power off. Find out why, fix,
+# then chmod +x.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-netdev.sh"
 
@@ -25,10 +32,17 @@ socat -u OPEN:/tmp/g2h VSOCK-CONNECT:2:5000 && echo "SVMM-FACT sent_g2h=ok"
 rm /tmp/g2h
 # 100 connections open at once, each saying who it is
 for i in $(seq 100); do
-	socat -u SYSTEM:"echo conn $i; sleep 3" VSOCK-CONNECT:2:5001 &
+	(
+		for try in 1 2 3 4 5; do
+			socat -u SYSTEM:"echo conn $i; sleep 5" VSOCK-CONNECT:2:5001 2>/dev/null && exit 0
+			echo "$i" >>/tmp/retries
+			sleep 1
+		done
+	) &
 done
 wait
 echo "SVMM-FACT many=done"
+echo "SVMM-FACT many_retries=$(cat /tmp/retries 2>/dev/null | wc -l)"
 socat -u VSOCK-LISTEN:6000 OPEN:/tmp/h2g,creat,trunc &
 sleep 0.5
 echo "SVMM-FACT listening=1"
@@ -44,7 +58,7 @@ sink=$!
 socat -u UNIX-LISTEN:"${sock}_5001",fork,backlog=128 OPEN:"$d/many",creat,append &
 many=$!
 t_cleanup "kill $sink $many"
-"$T_SVMM" run --kernel "$kernel" --initramfs "$d/initrd" --cmdline "$ND_CMDLINE" \
+timeout -k 5 600 "$T_SVMM" run --kernel "$kernel" --initramfs "$d/initrd" --cmdline "$ND_CMDLINE" \
 	--memory size=512M --serial "file=$d/console.log" --vsock "cid=5,socket=$sock" >"$d/out" 2>&1 &
 vmm=$!
 t_cleanup "kill -9 $vmm"
@@ -61,6 +75,7 @@ t_eq "guest connected to PATH_5000 and sent" ok "$(nd_fact "$log" sent_g2h)"
 wait "$sink"
 t_eq "guest -> host data intact" "$(nd_fact "$log" sum_g2h)" "$(sha256sum <"$d/g2h" | cut -d' ' -f1)"
 t_eq "100 concurrent connections, each heard" 100 "$(sort -u "$d/many" | grep -c '^conn ')"
+echo "# guest connects retried after the guest's 2 s timeout: $(nd_fact "$log" many_retries)"
 t_eq "host -> guest data intact" "$sum_h2g" "$(nd_fact "$log" sum_h2g)"
 t_ok "the socket file is removed at exit" test ! -e "$sock"
 t_done

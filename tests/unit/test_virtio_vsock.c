@@ -371,6 +371,41 @@ static void refused_gets_rst(void **state)
 	guest_free(g);
 }
 
+/* A host listener whose backlog is full: the guest's connect waits for
+ * room (answered once the host accepts) and is refused after a while. */
+static void full_backlog_waits(void **state)
+{
+	(void)state;
+	struct guest *g = guest_new();
+	char p[140];
+	snprintf(p, sizeof(p), "%s_2100", g->path);
+	int lfd = unix_listen(p);
+	assert_int_equal(listen(lfd, 0), 0); /* room for one queued connect */
+	assert_int_equal(guest_start(g), 0);
+	struct virtio_vsock_hdr h;
+
+	guest_send(g, VIRTIO_VSOCK_OP_REQUEST, 7001, 2100, NULL, 0, 65536, 0, 0);
+	guest_send(g, VIRTIO_VSOCK_OP_REQUEST, 7002, 2100, NULL, 0, 65536, 0, 0);
+	assert_int_equal(guest_recv(g, &h, NULL, 5000), 0);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RESPONSE);
+	assert_int_equal(h.dst_port, 7001);
+	/* the second waits: nothing for it until the host accepts */
+	assert_int_equal(guest_recv(g, &h, NULL, 300), -1);
+	int a = accept_timeout(lfd);
+	assert_true(a >= 0);
+	assert_int_equal(guest_recv(g, &h, NULL, 5000), 0);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RESPONSE);
+	assert_int_equal(h.dst_port, 7002);
+	/* nobody accepts any more: the third is refused, not left hanging */
+	guest_send(g, VIRTIO_VSOCK_OP_REQUEST, 7003, 2100, NULL, 0, 65536, 0, 0);
+	assert_int_equal(guest_recv(g, &h, NULL, 5000), 0);
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RST);
+	assert_int_equal(h.dst_port, 7003);
+	close(a);
+	close(lfd);
+	guest_free(g);
+}
+
 static void host_to_guest(void **state)
 {
 	(void)state;
@@ -636,6 +671,7 @@ int main(void)
 		cmocka_unit_test(parse),
 		cmocka_unit_test(guest_to_host),
 		cmocka_unit_test(refused_gets_rst),
+		cmocka_unit_test(full_backlog_waits),
 		cmocka_unit_test(host_to_guest),
 		cmocka_unit_test(timeouts),
 		cmocka_unit_test(hundred_connections),
