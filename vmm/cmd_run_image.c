@@ -436,18 +436,29 @@ int cmd_run_image(int argc, char **argv)
 		return r;
 
 	/* The run's state: the endpoint for svmm exec, the console, a bundle's disk. */
-	snprintf(name, sizeof(name), "%s", a.name ? a.name : "");
-	if (!a.name)
-		snprintf(name, sizeof(name), "run-%d", getpid());
-	snprintf(state, sizeof(state), "%s/%s", STATE_DIR, name);
 	if (mkdir("/run/svmm", 0755) < 0 && errno != EEXIST)
 		return fail("cannot create /run/svmm: %s", strerror(errno));
 	mkdir(STATE_DIR, 0700);
-	if (mkdir(state, 0700) < 0)
+	/* An unnamed run is run-PID; a failed run's kept state may hold that
+	 * name from an earlier process with the same PID: then run-PID-N. */
+	int made;
+	for (unsigned int n = 1;; n++) {
+		if (a.name)
+			snprintf(name, sizeof(name), "%s", a.name);
+		else if (n == 1)
+			snprintf(name, sizeof(name), "run-%d", getpid());
+		else
+			snprintf(name, sizeof(name), "run-%d-%u", getpid(), n);
+		snprintf(state, sizeof(state), "%s/%s", STATE_DIR, name);
+		made = mkdir(state, 0700) == 0 ? 0 : -errno;
+		if (made != -EEXIST || a.name || n == 1000)
+			break;
+	}
+	if (made < 0)
 		return fail("cannot create the run's state %s: %s", state,
-			    errno == EEXIST ? "a run of that name exists (remove it or pick "
+			    made == -EEXIST ? "a run of that name exists (remove it or pick "
 					      "another --name)"
-					    : strerror(errno));
+					    : strerror(-made));
 
 	struct spec_overrides ov = {
 		.cmd = a.cmd,

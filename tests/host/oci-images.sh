@@ -93,6 +93,14 @@ t_eq "image defaults: Entrypoint+Cmd, Env, WorkingDir, User (a name) with its gr
 out=$(run --image "$img" -u 0 -w / -e FROM_IMAGE=cli -- 'echo $FROM_IMAGE $(id -u) $(pwd)' 2>&1)
 t_eq "args replace Cmd (Entrypoint kept), -u -w -e override" "cli 0 /" "$out"
 
+# a failed run keeps its state; a later process with the same PID gets run-PID-2
+bash -c 'mkdir -p /run/svmm/containers/run-$$ && exec "$0" run --rm --image "$1" -- "echo pid-reused"' \
+	"$T_SVMM" "$img" >"$tmp/reuse.out" 2>&1 &
+pid=$!
+wait "$pid"
+t_eq "an unnamed run whose run-PID state is left over runs anyway" pid-reused "$(cat "$tmp/reuse.out")"
+t_ok "... and that old state is left alone" rmdir "/run/svmm/containers/run-$pid"
+
 hex=$(jq -r '.manifests[0].digest' "$img/index.json" | cut -d: -f2)
 root=$SVMM_IMAGE_CACHE/$hex/rootfs
 t_ok "unpacked into the cache by manifest digest" test -d "$root"
