@@ -30,11 +30,22 @@ pvh_from=$(g_pvh_vmlinux "$tmp/vmlinux")
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+# Waiting without forking (a fork per poll costs the nested guest dearly):
+# nap sleeps with a builtin, has FILE WORD tells whether FILE holds WORD.
+mkfifo "$tmp/nap"
+exec {nap_fd}<>"$tmp/nap"
+nap() { read -r -t "$1" -u "$nap_fd" _ || true; }
+has() {
+	local c=
+	read -r -d "" c 2>/dev/null <"$1"
+	[[ $c == *"$2"* ]]
+}
+
 # vmm_cmd WHO KERNEL LOG: the command line of one boot.
 vmm_cmd() {
 	local who=$1 k=$2 log=$3
 	if [[ $who == svmm ]]; then
-		echo "$svmm" run -v --kernel "$k" --initramfs "$tmp/init.gz" --cmdline "$cmdline" \
+		echo "$svmm" run -v --kernel "$k" --initramfs "$tmp/init.gz" --cmdline "'$cmdline'" \
 			--cpus boot=1 --memory size=${mem_mib}M --serial "file=$log"
 	else
 		echo qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=on,isa-serial=on \
@@ -59,12 +70,12 @@ boot_once() {
 	local who=$1 k=$2 log=$tmp/$1.log t0 t pid i out
 	rm -f "$log"
 	t0=$(now_ms)
-	eval "$(vmm_cmd "$who" "$k" "$log")" 2>"$tmp/$who.err" &
+	eval "exec $(vmm_cmd "$who" "$k" "$log")" 2>"$tmp/$who.err" & # $! is the VMM
 	pid=$!
 	for ((i = 0; i < 9000; i++)); do # 90 s at most
-		grep -q SVMM-INIT-REACHED "$log" 2>/dev/null && break
+		has "$log" SVMM-INIT-REACHED && break
 		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.01
+		nap 0.01
 	done
 	t=$(($(now_ms) - t0))
 	out=$(rss_beyond_ram "$pid" 2>/dev/null || echo "0 0")
@@ -81,8 +92,9 @@ first_run_us() {
 		2>/dev/null &
 	local pid=$! i
 	for ((i = 0; i < 3000; i++)); do
-		grep -q 'KVM_RUN' "$tmp/$who.strace" 2>/dev/null && break
-		sleep 0.01
+		has "$tmp/$who.strace" KVM_RUN && break
+		kill -0 "$pid" 2>/dev/null || break
+		nap 0.01
 	done
 	# the traced VMM's pid leads strace's first line; ending it ends strace
 	kill -TERM "$(awk 'NR == 1 { print $1 }' "$tmp/$who.strace")" 2>/dev/null
