@@ -28,12 +28,14 @@ head -c $((32 << 20)) /dev/urandom >/tmp/g2h
 echo "SVMM-FACT sum_g2h=$(sha256sum </tmp/g2h | cut -d' ' -f1)"
 socat -u OPEN:/tmp/g2h VSOCK-CONNECT:2:5000 && echo "SVMM-FACT sent_g2h=ok"
 rm /tmp/g2h
-# 100 connections, each saying who it is and then held open until the
-# host's transfer to port 6000 is over (the host counts them meanwhile)
+# 100 connections, each saying who it is and then held open (reading a
+# FIFO: no polling, which would load the emulated guest) until the host's
+# transfer to port 6000 is over; the host counts them meanwhile
+mkfifo /tmp/release
 for i in $(seq 100); do
 	(
 		for try in 1 2 3 4 5; do
-			socat -u SYSTEM:"echo conn $i; while [ ! -e /tmp/release ]; do sleep 1; done" \
+			socat -u SYSTEM:"echo conn $i; cat /tmp/release" \
 				VSOCK-CONNECT:2:5001,setsockopt=40:6:x1e000000000000000000000000000000 \
 				2>/dev/null && exit 0
 			echo "$i" >>/tmp/retries
@@ -47,7 +49,9 @@ sleep 0.5
 echo "SVMM-FACT listening=1"
 wait $lis
 echo "SVMM-FACT sum_h2g=$(sha256sum </tmp/h2g | cut -d' ' -f1)"
-touch /tmp/release
+exec 3<>/tmp/release # every reader's open returns; closing gives them EOF
+rm /tmp/release	     # and a late retry finds no FIFO, so does not wait
+exec 3>&-
 wait
 echo "SVMM-FACT many_retries=$(cat /tmp/retries 2>/dev/null | wc -l)"
 GUEST
