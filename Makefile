@@ -40,18 +40,22 @@ HOSTT_SRCS := $(wildcard tests/host/*.c)
 HOSTT_BINS := $(HOSTT_SRCS:%.c=$(BUILD)/%)
 KVMT_SRCS := $(wildcard tests/kvm/*.c)
 KVMT_BINS := $(KVMT_SRCS:%.c=$(BUILD)/%)
+# Programs that tests put into their guests: static, like the agent.
+GUESTT_SRCS := $(wildcard tests/guest/*.c)
+GUESTT_BINS := $(GUESTT_SRCS:%.c=$(BUILD)/%)
 AGENT_SRCS := $(wildcard guest-agent/*.c)
 # Each tools/NAME.c is a program of its own (build/NAME), linked with libsvmm.a.
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/%)
 
 BINS := $(BUILD)/svmm $(TOOL_BINS)
-# The agent is static: the sanitizers' runtimes do not link statically, so
-# the ASan+UBSan build leaves it out.
-ifneq ($(AGENT_SRCS),)
+# The agent and the guest programs are static: the sanitizers' runtimes do
+# not link statically, so the ASan+UBSan build leaves them out.
 ifeq ($(SANITIZE),)
+ifneq ($(AGENT_SRCS),)
 BINS += $(BUILD)/svmm-agent
 endif
+BINS += $(GUESTT_BINS)
 endif
 
 .PHONY: all asan check demo deps install clean format format-check unit kernel images bench
@@ -77,6 +81,9 @@ $(BUILD)/svmm: $(BUILD)/vmm/main.o $(BUILD)/libsvmm.a
 # (Debian ships libjansson.a and libseccomp.a).
 $(BUILD)/svmm-agent: $(AGENT_SRCS:%.c=$(BUILD)/%.o)
 	$(CC) -static -o $@ $^ -lseccomp -ljansson
+
+$(GUESTT_BINS): $(BUILD)/tests/guest/%: $(BUILD)/tests/guest/%.o
+	$(CC) -static -o $@ $^
 
 $(TOOL_BINS): $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libsvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
