@@ -4,14 +4,9 @@
 # host wrote (a 64 MiB file checksummed), writes, renames and unlinks, and
 # the host sees it; without --memory shared=on svmm refuses clearly.
 #
-# NOT EXECUTABLE (so not in the KVM tier) until it passes again: it passed
-# in the nested sandbox on 2026-11-23 morning, then in CI the guest mounted
-# the share and read a small file but the 64 MiB read never finished and
-# svmm exited 1; in four runs since, the sandbox hung (once idle, once with
-# soft lockups in the level-1 kernel). The FUSE path through the real
-# virtiofsd stays covered by tests/unit/test_virtio_fs.c. Find out whether
-# svmm (interrupt routing of the call eventfds, vring setup) or the nested
-# sandbox is at fault, fix, then chmod +x. The failure report below prints
+# It left the KVM tier for a day: in CI the 64 MiB read never finished, and
+# in the sandbox it hung or soft-locked the level-1 kernel. With the sandbox
+# on one level-1 vCPU (tools/kvm-sandbox) it passes; on failure it prints
 # svmm's output, the guest console and virtiofsd's log.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-netdev.sh"
