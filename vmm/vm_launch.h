@@ -6,6 +6,11 @@
  * $SVMM_LAUNCHER names an external launcher program instead (the tests'
  * QEMU harness, tests/launchers/qemu.sh, a peer to compare with).
  *
+ * svmm's VMM serves each share with a virtiofsd of its own
+ * ($SVMM_VIRTIOFSD, default /usr/lib/qemu/virtiofsd) on a socket next to
+ * vsock_socket; a read-only share is a read-only bind mount in that
+ * virtiofsd's own mount namespace, and the agent mounts it read-only.
+ *
  * The external launcher gets the VM as environment variables:
  *   SVMM_VM_KERNEL, SVMM_VM_INITRD, SVMM_VM_CMDLINE, SVMM_VM_DISK (the
  *   root file system image, attached read-only as the first virtio-blk
@@ -48,9 +53,13 @@ struct vm_spec {
 	const char *console; /* file for the serial console; NULL: discarded */
 };
 
+#define VM_MAX_SHARES 16
+
 struct vm_handle {
 	pid_t pid;
 	char endpoint[PATH_MAX + 64]; /* where the agent listens: agent_client.h */
+	pid_t fsd[VM_MAX_SHARES];     /* virtiofsd per share (native VMM); ended with the VM */
+	size_t nfsd;
 };
 
 /* Starts the VM. 0 or negative errno with err set. */

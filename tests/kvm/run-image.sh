@@ -3,7 +3,7 @@
 # svmm run --image on svmm's own VMM (no launcher): the project kernel with
 # the guest agent as PID 1, the sample image's erofs root on virtio-blk, the
 # agent over hybrid vsock. The workload's stdout, stderr and exit code come
-# back apart, as with docker run.
+# back apart, as with docker run; -v volumes through virtiofsd.
 . "$(dirname "$0")/../lib.sh"
 
 img=$T_BUILD/images/oci/sample
@@ -36,4 +36,17 @@ run -- /no/such/command >/dev/null 2>&1
 t_eq "a command that does not exist gives 127" 127 "$?"
 out=$(run -e SVMM_T=42 -w /tmp -u 1000:1000 -- sh -c 'echo "$SVMM_T $(pwd) $(id -u):$(id -g)"' 2>/dev/null)
 t_eq "env, cwd and user as asked" "42 /tmp 1000:1000" "$(tail -n1 <<<"$out")"
+# volumes: a virtiofsd per -v, the guest agent mounts the share
+mkdir -p "$tmp/vol"
+echo from-host >"$tmp/vol/hello"
+out=$(run -v "$tmp/vol:/data" -- sh -c 'cat /data/hello; echo from-guest >/data/out' 2>"$tmp/err")
+t_match "-v: the guest reads the host directory" from-host "$out$(cat "$tmp/err")"
+t_eq "-v: the host sees the guest's write" from-guest "$(cat "$tmp/vol/out" 2>/dev/null)"
+out=$(run -v "$tmp/vol:/data:ro" -- sh -c 'cat /data/hello; echo x >/data/out2' 2>&1)
+t_match "-v :ro: the guest reads" from-host "$out"
+t_match "-v :ro: writes fail" 'Read-only file system' "$out"
+t_ok "-v :ro: nothing written on the host" test ! -e "$tmp/vol/out2"
+t_ok "-v: no virtiofsd left behind" bash -c "! pgrep -f 'virtiofsd.*source=$tmp/vol'"
+out=$(run -v "$tmp/no-such-dir:/data" -- true 2>&1)
+t_match "-v with a missing host directory: a clear error" "no-such-dir" "$out"
 t_done
