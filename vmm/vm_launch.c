@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -18,6 +20,7 @@
 #include <limits.h>
 
 #include "guest-agent/protocol.h"
+#include "net/netvm.h"
 
 static void setenv_u(const char *k, unsigned long long v)
 {
@@ -110,20 +113,76 @@ static void stop_virtiofsd(struct vm_handle *h)
 	h->nfsd = 0;
 }
 
+/* The host network of a native VM: a lease, a TAP, NAT and the forwards.
+ * The guest's address goes on the kernel command line in cmd. */
+static int start_net(const struct vm_spec *s, struct vm_handle *h, char *cmd, size_t cmdlen,
+		     char *err, size_t errlen)
+{
+	struct fw_forward fwd[VM_MAX_PORTS];
+	struct net_err nerr;
+	char guest[16], host[16];
+	int rc;
+
+	if (s->nports > VM_MAX_PORTS) {
+		snprintf(err, errlen, "-p: at most %d ports", VM_MAX_PORTS);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < s->nports; i++)
+		fwd[i] = (struct fw_forward){ .proto = s->ports[i].udp ? IPPROTO_UDP : IPPROTO_TCP,
+					      .host_port = s->ports[i].host,
+					      .guest_port = s->ports[i].guest };
+	struct net_vm_config cfg = { .id = s->id, .fwd = fwd, .nfwd = s->nports };
+	h->net = calloc(1, sizeof(*h->net));
+	if (!h->net) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = net_vm_setup(h->net, &cfg, &nerr);
+	if (rc < 0) {
+		snprintf(err, errlen, "the VM's network: %s", nerr.msg);
+		free(h->net);
+		h->net = NULL;
+		return rc;
+	}
+	if (h->net->tap_fd >= 0) /* persistent: the VMM opens it by name */
+		close(h->net->tap_fd);
+	h->net->tap_fd = -1;
+	if (h->net->warning[0])
+		fprintf(stderr, "svmm: warning: %s\n", h->net->warning);
+	struct in_addr g = { htonl(h->net->lease.guest) }, gw = { htonl(h->net->lease.host) };
+	inet_ntop(AF_INET, &g, guest, sizeof(guest));
+	inet_ntop(AF_INET, &gw, host, sizeof(host));
+	if (snprintf(cmd, cmdlen, "%s svmm.ip=%s/%u svmm.gw=%s%s%s", s->cmdline, guest,
+		     h->net->lease.plen, host, s->dns ? " svmm.dns=" : "",
+		     s->dns ? s->dns : "") >= (int)cmdlen) {
+		snprintf(err, errlen, "the kernel command line is too long");
+		return -E2BIG;
+	}
+	return 0;
+}
+
+static void stop_net(struct vm_handle *h)
+{
+	struct net_err nerr;
+
+	if (!h->net)
+		return;
+	if (net_vm_teardown(h->net, &nerr) < 0)
+		fprintf(stderr, "svmm: removing the VM's network: %s\n", nerr.msg);
+	free(h->net);
+	h->net = NULL;
+}
+
 /* svmm's own VMM: this very binary as `svmm run` with cloud-hypervisor's
  * flags, the root file system as a read-only virtio-blk disk and the agent
  * reached through the hybrid vsock socket. */
 static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen)
 {
 	char cpus[32], mem[64], disk[PATH_MAX + 32], vsock[PATH_MAX + 48], serial[PATH_MAX + 8];
-	char fs[VM_MAX_SHARES][2 * PATH_MAX + 32], dir[PATH_MAX];
-	char *argv[32 + 2 * VM_MAX_SHARES];
+	char fs[VM_MAX_SHARES][2 * PATH_MAX + 32], dir[PATH_MAX], cmd[2048], tap[48];
+	char *argv[34 + 2 * VM_MAX_SHARES];
 	int n = 0, rc;
 
-	if (s->nports) {
-		snprintf(err, errlen, "published ports (-p) are not wired to svmm's VMM yet");
-		return -ENOTSUP;
-	}
 	if (s->nshares > VM_MAX_SHARES) {
 		snprintf(err, errlen, "-v: at most %d volumes", VM_MAX_SHARES);
 		return -E2BIG;
@@ -152,6 +211,12 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err
 			goto fail;
 		snprintf(fs[i], sizeof(fs[i]), "tag=%s,socket=%s", s->shares[i].tag, sock);
 	}
+	if (s->net_auto || s->nports) {
+		rc = start_net(s, h, cmd, sizeof(cmd), err, errlen);
+		if (rc < 0)
+			goto fail;
+		snprintf(tap, sizeof(tap), "tap=%s", h->net->lease.link);
+	}
 	snprintf(cpus, sizeof(cpus), "boot=%u", s->cpus ? s->cpus : 1);
 	snprintf(mem, sizeof(mem), "size=%lluM%s",
 		 (unsigned long long)(s->mem_mib ? s->mem_mib : 512),
@@ -166,7 +231,7 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err
 	argv[n++] = "--initramfs";
 	argv[n++] = (char *)s->initrd;
 	argv[n++] = "--cmdline";
-	argv[n++] = (char *)s->cmdline;
+	argv[n++] = h->net ? cmd : (char *)s->cmdline;
 	argv[n++] = "--cpus";
 	argv[n++] = cpus;
 	argv[n++] = "--memory";
@@ -180,6 +245,10 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err
 	if (s->disk) {
 		argv[n++] = "--disk";
 		argv[n++] = disk;
+	}
+	if (h->net) {
+		argv[n++] = "--net";
+		argv[n++] = tap;
 	}
 	for (size_t i = 0; i < s->nshares; i++) {
 		argv[n++] = "--fs";
@@ -208,6 +277,7 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err
 	return 0;
 fail:
 	stop_virtiofsd(h);
+	stop_net(h);
 	return rc;
 }
 
@@ -227,8 +297,8 @@ int vm_launch(const struct vm_spec *s, struct vm_handle *h, char *err, size_t er
 	}
 	n = 0;
 	for (size_t i = 0; i < s->nports && n < sizeof(ports); i++)
-		n += snprintf(ports + n, sizeof(ports) - n, "%s%u:%u", i ? " " : "",
-			      s->ports[i].host, s->ports[i].guest);
+		n += snprintf(ports + n, sizeof(ports) - n, "%s%u:%u%s", i ? " " : "",
+			      s->ports[i].host, s->ports[i].guest, s->ports[i].udp ? "/udp" : "");
 	pid_t pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -271,6 +341,7 @@ int vm_wait(struct vm_handle *h, int timeout_ms)
 		if (r == h->pid || (r < 0 && errno == ECHILD)) {
 			h->pid = -1;
 			stop_virtiofsd(h);
+			stop_net(h);
 			return 0;
 		}
 		if (waited >= timeout_ms)
@@ -289,4 +360,5 @@ void vm_kill(struct vm_handle *h)
 		h->pid = -1;
 	}
 	stop_virtiofsd(h);
+	stop_net(h);
 }
