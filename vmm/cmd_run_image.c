@@ -47,6 +47,8 @@ struct run_args {
 	struct vm_port ports[MAX_PORTS];
 	size_t nports;
 	bool tty, interactive, rm, readonly, quiet;
+	bool net_auto;
+	char dns[64];
 	char **cmd;
 };
 
@@ -74,15 +76,18 @@ static void usage(FILE *f)
 		   "  -u, --user U[:G]   the user (names are looked up in the image)\n"
 		   "  -t, --tty          give the workload a terminal\n"
 		   "  -i, --interactive  keep stdin open\n"
-		   "  --net ip=A/P,gw=G,dns=D  the guest's network\n"
-		   "  -p, --publish H:G  forward host TCP port H to guest port G\n"
+		   "  --net auto[,dns=D]  a TAP, an address from the host's pool and NAT\n"
+		   "                     (svmm's VMM; -p implies it)\n"
+		   "  --net ip=A/P,gw=G,dns=D  given addresses (with SVMM_LAUNCHER)\n"
+		   "  --net none         no network (the default without -p)\n"
+		   "  -p, --publish H:G[/udp]  forward host port H (TCP or UDP) to guest port G\n"
 		   "  -v, --volume HOST:GUEST[:ro]  share a host directory\n"
 		   "  --read-only        the root file system is read-only\n"
 		   "  --hostname NAME    the workload's host name\n"
 		   "  --name NAME        name the run (for svmm exec NAME)\n"
 		   "  --rm               remove the run's state when it ends\n"
 		   "  --kernel FILE, --initrd FILE  the guest kernel and agent initramfs\n"
-		   "environment: SVMM_LAUNCHER (the VM launcher, until the VMM boots guests),\n"
+		   "environment: SVMM_LAUNCHER (an external VM launcher instead of svmm's VMM),\n"
 		   "SVMM_IMAGE_CACHE (default " IMAGE_DEFAULT_CACHE ")\n");
 }
 
@@ -209,11 +214,11 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			if (*end != ':' || !h || h > 65535)
 				return fail("-p %s: expected HOST:GUEST ports", optarg);
 			g = strtoul(end + 1, &end, 10);
-			if ((*end && strcmp(end, "/tcp")) || !g || g > 65535)
-				return fail("-p %s: expected HOST:GUEST ports (TCP)", optarg);
+			if ((*end && strcmp(end, "/tcp") && strcmp(end, "/udp")) || !g || g > 65535)
+				return fail("-p %s: expected HOST:GUEST[/tcp|/udp] ports", optarg);
 			if (a->nports == MAX_PORTS)
 				return fail("-p: at most %d ports", MAX_PORTS);
-			a->ports[a->nports++] = (struct vm_port){ h, g };
+			a->ports[a->nports++] = (struct vm_port){ h, g, !strcmp(end, "/udp") };
 			break;
 		}
 		case 'v':
@@ -281,14 +286,47 @@ static int find_asset(const char *given, const char *env, const char *rel, char 
 	return -ENOENT;
 }
 
-/* --net ip=A/P,gw=G,dns=D -> kernel command line words. */
-static int net_cmdline(const char *net, char *out, size_t len)
+/* --net: none; auto[,dns=D] (svmm's VMM sets up the host side at launch);
+ * ip=A/P,gw=G,dns=D (a launcher's own network) -> kernel command line words. */
+static int net_parse(struct run_args *a, char *out, size_t len)
 {
+	bool launcher = getenv("SVMM_LAUNCHER") && *getenv("SVMM_LAUNCHER");
+	const char *net = a->net;
 	struct opt_list l;
 	char buf[512];
+
 	out[0] = 0;
-	if (!net || !strcmp(net, "none"))
+	if (net && !strcmp(net, "none")) {
+		if (a->nports)
+			return fail("-p needs a network, and --net is none");
 		return 0;
+	}
+	if (!net && !a->nports)
+		return 0;
+	if (!net || !strcmp(net, "auto") || !strncmp(net, "auto,", 5)) {
+		if (net && net[4]) {
+			snprintf(buf, sizeof(buf), "%s", net + 5);
+			if (opt_parse(&l, buf) < 0)
+				return fail("--net: %s", l.err);
+			const char *dns = opt_get(&l, "dns");
+			if (opt_check_unused(&l) < 0)
+				return fail("--net auto: %s (keys: dns)", l.err);
+			if (dns && (strlen(dns) >= sizeof(a->dns) || strpbrk(dns, " \t")))
+				return fail("--net auto: dns=%s is not an address", dns);
+			if (dns)
+				snprintf(a->dns, sizeof(a->dns), "%s", dns);
+		}
+		if (launcher)
+			return fail("%s: the launcher in SVMM_LAUNCHER makes its own network; "
+				    "give --net ip=A/P,gw=G",
+				    net ? "--net auto" : "-p");
+		a->net_auto = true;
+		return 0;
+	}
+	if (!launcher)
+		return fail("--net %s: svmm's VMM gives the guest an address from the host's pool: "
+			    "use --net auto[,dns=D]",
+			    net);
 	snprintf(buf, sizeof(buf), "%s", net);
 	if (opt_parse(&l, buf) < 0)
 		return fail("--net: %s", l.err);
@@ -432,7 +470,7 @@ int cmd_run_image(int argc, char **argv)
 		return fail("no agent initramfs (%s): give --initrd or SVMM_INITRD, or 'make "
 			    "images'",
 			    initrd);
-	if ((r = net_cmdline(a.net, netw, sizeof(netw))))
+	if ((r = net_parse(&a, netw, sizeof(netw))))
 		return r;
 
 	/* The run's state: the endpoint for svmm exec, the console, a bundle's disk. */
@@ -504,6 +542,9 @@ int cmd_run_image(int argc, char **argv)
 		.ports = a.ports,
 		.nports = a.nports,
 		.console = console,
+		.id = name,
+		.net_auto = a.net_auto,
+		.dns = a.dns[0] ? a.dns : NULL,
 	};
 	struct vm_handle vm = { .pid = -1 };
 	clock_gettime(CLOCK_MONOTONIC, &ph[PH_IMAGE]);

@@ -6,6 +6,17 @@
  * $SVMM_LAUNCHER names an external launcher program instead (the tests'
  * QEMU harness, tests/launchers/qemu.sh, a peer to compare with).
  *
+ * svmm's VMM serves each share with a virtiofsd of its own
+ * ($SVMM_VIRTIOFSD, default /usr/lib/qemu/virtiofsd) on a socket next to
+ * vsock_socket; a read-only share is a read-only bind mount in that
+ * virtiofsd's own mount namespace, and the agent mounts it read-only.
+ *
+ * With net_auto or ports, svmm's VMM gets a host network (net/netvm.h): an
+ * IP lease from the pool, a TAP, NAT out and the port forwards, all named
+ * after id; the guest learns its address from the kernel command line
+ * (svmm.ip=, svmm.gw=, svmm.dns=); all of it is removed when the VM ends
+ * (`svmm net gc` removes it when svmm itself was killed).
+ *
  * The external launcher gets the VM as environment variables:
  *   SVMM_VM_KERNEL, SVMM_VM_INITRD, SVMM_VM_CMDLINE, SVMM_VM_DISK (the
  *   root file system image, attached read-only as the first virtio-blk
@@ -13,7 +24,7 @@
  *   SVMM_VM_VSOCK_SOCKET (the Unix socket of the hybrid scheme: when the
  *   launcher creates it, svmm uses it instead),
  *   SVMM_VM_SHARES ("TAG=DIR[:ro] ..." virtio-fs shares), SVMM_VM_PORTS
- *   ("TCP_HOST:GUEST ..."), SVMM_VM_CONSOLE (a file for the console)
+ *   ("HOST:GUEST[/udp] ..."), SVMM_VM_CONSOLE (a file for the console)
  * and runs the VM in the foreground until it powers off.
  */
 #ifndef SVMM_VMM_VM_LAUNCH_H
@@ -25,6 +36,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct net_vm;
+
 struct vm_share {
 	const char *tag, *dir;
 	bool ro;
@@ -32,6 +45,7 @@ struct vm_share {
 
 struct vm_port {
 	uint16_t host, guest;
+	bool udp; /* else TCP */
 };
 
 struct vm_spec {
@@ -46,11 +60,20 @@ struct vm_spec {
 	const struct vm_port *ports;
 	size_t nports;
 	const char *console; /* file for the serial console; NULL: discarded */
+	const char *id;	     /* names the VM's lease and firewall rules (native VMM) */
+	bool net_auto;	     /* a host network even without ports (native VMM) */
+	const char *dns;     /* the guest's name server with net_auto, or NULL */
 };
+
+#define VM_MAX_SHARES 16
+#define VM_MAX_PORTS  32
 
 struct vm_handle {
 	pid_t pid;
 	char endpoint[PATH_MAX + 64]; /* where the agent listens: agent_client.h */
+	pid_t fsd[VM_MAX_SHARES];     /* virtiofsd per share (native VMM); ended with the VM */
+	size_t nfsd;
+	struct net_vm *net; /* the host network (native VMM), or NULL */
 };
 
 /* Starts the VM. 0 or negative errno with err set. */

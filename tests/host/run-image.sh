@@ -18,4 +18,21 @@ if [[ ! -f $sample/index.json || ! -x $T_BUILD/svmm-agent ]]; then
 	exit 1
 fi
 run_image_checks "$sample" "$tmp"
+
+# network flags are checked before anything starts
+neterr() { # expected-text, then svmm run arguments
+	local want=$1 out rc
+	shift
+	out=$("$T_SVMM" run --rm --image "$sample" "$@" -- true 2>&1)
+	rc=$?
+	t_eq "$* fails with 125" 125 "$rc"
+	t_match "$* says why" "$want" "$out"
+}
+neterr "expected HOST:GUEST" -p 80:90/sctp
+neterr "expected HOST:GUEST" -p 0:80
+neterr "-p needs a network" --net none -p 8080:80
+neterr "makes its own network" -p 8080:80
+neterr "makes its own network" --net auto
+neterr "keys: dns" --net auto,mtu=9000
+SVMM_LAUNCHER= neterr "use --net auto" --net ip=10.0.0.2/24
 t_done

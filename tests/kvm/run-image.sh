@@ -3,7 +3,8 @@
 # svmm run --image on svmm's own VMM (no launcher): the project kernel with
 # the guest agent as PID 1, the sample image's erofs root on virtio-blk, the
 # agent over hybrid vsock. The workload's stdout, stderr and exit code come
-# back apart, as with docker run.
+# back apart, as with docker run; -v volumes through virtiofsd; --net auto
+# and -p through a TAP, a lease and nf_tables.
 . "$(dirname "$0")/../lib.sh"
 
 img=$T_BUILD/images/oci/sample
@@ -36,4 +37,38 @@ run -- /no/such/command >/dev/null 2>&1
 t_eq "a command that does not exist gives 127" 127 "$?"
 out=$(run -e SVMM_T=42 -w /tmp -u 1000:1000 -- sh -c 'echo "$SVMM_T $(pwd) $(id -u):$(id -g)"' 2>/dev/null)
 t_eq "env, cwd and user as asked" "42 /tmp 1000:1000" "$(tail -n1 <<<"$out")"
+# volumes: a virtiofsd per -v, the guest agent mounts the share
+mkdir -p "$tmp/vol"
+echo from-host >"$tmp/vol/hello"
+out=$(run -v "$tmp/vol:/data" -- sh -c 'cat /data/hello; echo from-guest >/data/out' 2>"$tmp/err")
+t_match "-v: the guest reads the host directory" from-host "$out$(cat "$tmp/err")"
+t_eq "-v: the host sees the guest's write" from-guest "$(cat "$tmp/vol/out" 2>/dev/null)"
+out=$(run -v "$tmp/vol:/data:ro" -- sh -c 'cat /data/hello; echo x >/data/out2' 2>&1)
+t_match "-v :ro: the guest reads" from-host "$out"
+t_match "-v :ro: writes fail" 'Read-only file system' "$out"
+t_ok "-v :ro: nothing written on the host" test ! -e "$tmp/vol/out2"
+t_ok "-v: no virtiofsd left behind" bash -c "! pgrep -f 'virtiofsd.*source=$tmp/vol'"
+out=$(run -v "$tmp/no-such-dir:/data" -- true 2>&1)
+t_match "-v with a missing host directory: a clear error" "no-such-dir" "$out"
+# network: --net auto (an address from the pool, a TAP, NAT) and -p
+out=$(run --net auto,dns=192.0.2.53 -- sh -c 'ip -4 addr show; ip route; cat /etc/resolv.conf' 2>&1)
+t_match "--net auto: the guest has an address from the pool" 'inet 172\.30\.[0-9]+\.[0-9]+/30' "$out"
+t_match "--net auto: the default route is the host" 'default via 172\.30\.' "$out"
+t_match "--net auto: resolv.conf" 'nameserver 192\.0\.2\.53' "$out"
+run --name pub -p 18080:8080 -p 18053:5353/udp -- sh -c \
+	'echo hi-udp | nc -u -l -p 5353 & echo hi-from-guest | nc -l -p 8080; wait' >"$tmp/pub.out" 2>&1 &
+rp=$!
+got=
+for ((i = 0; i < 90 && -z $got; i++)); do
+	got=$(socat -T 5 - TCP:127.0.0.1:18080,connect-timeout=3 </dev/null 2>/dev/null) || sleep 1
+done
+t_eq "-p 18080:8080: the host reaches the guest's TCP server" hi-from-guest "$got"
+got=$(echo ping | socat -T 5 - UDP:127.0.0.1:18053 2>/dev/null)
+t_eq "-p 18053:5353/udp: the host reaches the guest's UDP server" hi-udp "$got"
+wait "$rp"
+t_eq "-p: the run ends with its workload" 0 "$?"
+t_eq "-p: no firewall rules of the run left" "" "$(nft list ruleset 2>/dev/null | grep -F vm-pub-)"
+t_eq "-p: no lease of the run left" "" "$(grep -s '^id=pub ' /run/svmm/net/leases)"
+out=$(run --net ip=10.0.0.2/24 -- true 2>&1)
+t_match "--net ip= on svmm's VMM: a clear error" "use --net auto" "$out"
 t_done

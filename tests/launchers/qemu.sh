@@ -21,7 +21,11 @@ if [[ -n $SVMM_VM_DISK ]]; then
 fi
 if [[ $SVMM_VM_CMDLINE == *svmm.ip=* ]]; then
 	fwd=
-	for p in $SVMM_VM_PORTS; do fwd+=",hostfwd=tcp:127.0.0.1:${p%%:*}-:${p##*:}"; done
+	for p in $SVMM_VM_PORTS; do
+		proto=tcp
+		[[ $p == */udp ]] && proto=udp p=${p%/udp}
+		fwd+=",hostfwd=$proto:127.0.0.1:${p%%:*}-:${p##*:}"
+	done
 	qemu+=(-netdev "user,id=n0$fwd" -device virtio-net-device,netdev=n0)
 fi
 pids=()
