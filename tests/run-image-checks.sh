@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # run-image-checks.sh: sourced by tests/host/run-image.sh (the agent on the
-# host, no VM) and tests/kvm/agent-run.sh (the agent in a QEMU microVM):
-# the same `svmm run --image` checks through whichever launcher
-# SVMM_LAUNCHER names. IN_VM=1 adds what needs the guest kernel (network,
-# cgroup limits, volumes over virtio-fs).
+# host, no VM) and tests/kvm/run-image.sh (the agent in a guest on svmm's
+# VMM): the same `svmm run --image` checks through svmm's VMM or whichever
+# launcher SVMM_LAUNCHER names. IN_VM=1 adds what needs the guest kernel
+# (network, CPUs and memory, cgroup limits, volumes over virtio-fs).
 #
 #   run_image_checks SAMPLE_IMAGE TMPDIR
 
@@ -157,16 +157,23 @@ PY
 	t_match "-t -i: the exit code comes back" 'status=5' "$out"
 
 	if [[ ${IN_VM:-0} == 1 ]]; then
-		out=$(svmm_run --rm --net ip=10.0.2.15/24,gw=10.0.2.2,dns=10.0.2.3 --image "$img" -- \
+		# a launcher's own network takes given addresses; svmm's VMM a lease
+		local net='ip=10.0.2.15/24,gw=10.0.2.2,dns=10.0.2.3' ip='10\.0\.2\.15/24' gw='10\.0\.2\.2'
+		if [[ -z ${SVMM_LAUNCHER:-} ]]; then
+			net='auto,dns=10.0.2.3' ip='172\.30\.[0-9]+\.[0-9]+/30' gw='172\.30\.[0-9.]+'
+		fi
+		out=$(svmm_run --rm --net "$net" --image "$img" -- \
 			sh -c 'ip -4 addr show; ip route; cat /etc/resolv.conf' 2>&1)
-		t_match "--net: the guest interface has the address" 'inet 10\.0\.2\.15/24' "$out"
-		t_match "--net: the default route" 'default via 10\.0\.2\.2' "$out"
-		t_match "--net: resolv.conf" 'nameserver 10\.0\.2\.3' "$out"
+		t_match "--net $net: the guest interface has its address" "inet $ip" "$out"
+		t_match "--net $net: the default route" "default via $gw" "$out"
+		t_match "--net $net: resolv.conf" 'nameserver 10\.0\.2\.3' "$out"
 		out=$(svmm_run --rm --cpus 2 --memory 256M --image "$img" -- \
 			sh -c 'grep -c ^processor /proc/cpuinfo; cat /sys/fs/cgroup/memory.max 2>/dev/null; cat /proc/self/cgroup' 2>&1)
 		t_match "--cpus 2: the guest has 2 CPUs" '(^|
 )2(
 |$)' "$out"
+		out=$(svmm_run --rm --memory 256M --image "$img" -- grep MemTotal /proc/meminfo 2>&1)
+		t_match "--memory 256M: the guest's memory" 'MemTotal: +2[0-9]{5} kB' "$out"
 		# cgroup limits from linux.resources, seen in the workload's cgroup namespace.
 		local b=$tmp/cg-bundle
 		mkdir -p "$b"

@@ -3,10 +3,10 @@
 # `svmm run --image sample -- true` from command start to exit, with its
 # phases (SVMM_TIMING), against QEMU microvm booting the same kernel and the
 # placeholder initramfs (`-- true`), and Debian's crun running the same root
-# with no VM as the floor. Until svmm's VMM boots guests, svmm's VM is QEMU
-# microvm too (tests/launchers/qemu.sh): the svmm figures are then QEMU's
-# boot plus svmm's own work (image, disk, agent, protocol). Runs inside the
-# KVM sandbox. Prints figures (medians of $N runs); asserts nothing.
+# with no VM as the floor. svmm runs its own VMM; SVMM_LAUNCHER, when set,
+# names another launcher for the svmm column (tests/launchers/qemu.sh: the
+# same agent and protocol in QEMU microvm). Runs inside the KVM sandbox.
+# Prints figures (medians of $N runs); asserts nothing.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 if [[ ${SVMM_IN_SANDBOX:-0} != 1 && ! -w /dev/kvm ]]; then
@@ -18,12 +18,12 @@ build=$top/build
 img=$build/images/oci/sample
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/svmm-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-export SVMM_LAUNCHER=$top/tests/launchers/qemu.sh SVMM_IMAGE_CACHE=$tmp/cache SVMM_TIMING=1
+export SVMM_IMAGE_CACHE=$tmp/cache SVMM_TIMING=1
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 now_ms() { date +%s%3N; }
 
-echo "svmm run --image sample -- true ($N runs, median; the first run unpacks, the rest hit the cache)"
+echo "svmm run --image sample -- true on ${SVMM_LAUNCHER:-svmm's VMM} ($N runs, median; the first run unpacks, the rest hit the cache)"
 "$build/svmm" run --rm --image "$img" -- true 2>"$tmp/first.err" >/dev/null
 sed -n 's/^svmm-timing: /  first run (unpack + mkfs.erofs): /p' "$tmp/first.err"
 for i in $(seq "$N"); do

@@ -3,7 +3,7 @@
 # svmm run --image without a VM: the agent runs on the host
 # (tests/launchers/agent-on-host.sh) behind the hybrid vsock socket, so the image
 # code, the runtime spec, the protocol and the agent's containers are checked
-# here; tests/kvm/agent-run.sh runs the same checks in a VM.
+# here; tests/kvm/run-image.sh runs the same checks in a guest on svmm's VMM.
 . "$(dirname "$0")/../lib.sh"
 . "$T_TOP/tests/run-image-checks.sh"
 
