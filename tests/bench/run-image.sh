@@ -23,7 +23,8 @@ export SVMM_IMAGE_CACHE=$tmp/cache SVMM_TIMING=1
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 now_ms() { date +%s%3N; }
 
-echo "svmm run --image sample -- true on ${SVMM_LAUNCHER:-svmm's VMM} ($N runs, median; the first run unpacks, the rest hit the cache)"
+vmm=${SVMM_LAUNCHER:-svmm\'s own VMM}
+echo "svmm run --image sample -- true on $vmm ($N runs, median; the first run unpacks, the rest hit the cache)"
 "$build/svmm" run --rm --image "$img" -- true 2>"$tmp/first.err" >/dev/null
 sed -n 's/^svmm-timing: /  first run (unpack + mkfs.erofs): /p' "$tmp/first.err"
 for i in $(seq "$N"); do
