@@ -9,7 +9,8 @@
 # Prints figures (medians of $N runs); asserts nothing.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-if [[ ${SVMM_IN_SANDBOX:-0} != 1 && ! -w /dev/kvm ]]; then
+# (the sandbox runs it directly where /dev/kvm is usable, KVM-PVM is not)
+if [[ ${SVMM_IN_SANDBOX:-0} != 1 ]]; then
 	exec "$top/tools/kvm-sandbox" -- "$0" "$@"
 fi
 . "$top/tests/boot-qemu.sh"
