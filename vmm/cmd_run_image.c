@@ -29,8 +29,6 @@
 
 #define EXIT_SVMM    125
 #define MAX_ENV	     256
-#define MAX_VOLS     16
-#define MAX_PORTS    16
 #define STATE_DIR    "/run/svmm/containers"
 #define BOOT_TIMEOUT 120000 /* ms for the agent to answer after launch */
 
@@ -41,10 +39,10 @@ struct run_args {
 	uint64_t mem;
 	const char *env[MAX_ENV];
 	size_t nenv;
-	struct spec_volume vols[MAX_VOLS];
-	char vol_tags[MAX_VOLS][16];
+	struct spec_volume vols[VM_MAX_SHARES];
+	char vol_tags[VM_MAX_SHARES][16];
 	size_t nvols;
-	struct vm_port ports[MAX_PORTS];
+	struct vm_port ports[VM_MAX_PORTS];
 	size_t nports;
 	bool tty, interactive, rm, readonly, quiet;
 	bool net_auto;
@@ -101,8 +99,8 @@ bool cmd_run_image_wanted(int argc, char **argv)
 
 static int parse_volume(struct run_args *a, char *spec)
 {
-	if (a->nvols == MAX_VOLS)
-		return fail("-v: at most %d volumes", MAX_VOLS);
+	if (a->nvols == VM_MAX_SHARES)
+		return fail("-v: at most %d volumes", VM_MAX_SHARES);
 	struct spec_volume *v = &a->vols[a->nvols];
 	char *guest = strchr(spec, ':');
 	if (!guest || spec[0] != '/' || guest[1] != '/')
@@ -216,8 +214,8 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			g = strtoul(end + 1, &end, 10);
 			if ((*end && strcmp(end, "/tcp") && strcmp(end, "/udp")) || !g || g > 65535)
 				return fail("-p %s: expected HOST:GUEST[/tcp|/udp] ports", optarg);
-			if (a->nports == MAX_PORTS)
-				return fail("-p: at most %d ports", MAX_PORTS);
+			if (a->nports == VM_MAX_PORTS)
+				return fail("-p: at most %d ports", VM_MAX_PORTS);
 			a->ports[a->nports++] = (struct vm_port){ h, g, !strcmp(end, "/udp") };
 			break;
 		}
@@ -290,7 +288,7 @@ static int find_asset(const char *given, const char *env, const char *rel, char 
  * ip=A/P,gw=G,dns=D (a launcher's own network) -> kernel command line words. */
 static int net_parse(struct run_args *a, char *out, size_t len)
 {
-	bool launcher = getenv("SVMM_LAUNCHER") && *getenv("SVMM_LAUNCHER");
+	bool launcher = !vm_launch_native();
 	const char *net = a->net;
 	struct opt_list l;
 	char buf[512];
@@ -523,7 +521,7 @@ int cmd_run_image(int argc, char **argv)
 	snprintf(console, sizeof(console), "%s/console.log", state);
 	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 quiet panic=-1 reboot=t%s%s%s", netw,
 		 a.hostname ? " svmm.hostname=" : "", a.hostname ? a.hostname : "");
-	struct vm_share shares[MAX_VOLS];
+	struct vm_share shares[VM_MAX_SHARES];
 	char vsock_sock[PATH_MAX];
 	snprintf(vsock_sock, sizeof(vsock_sock), "%s/vsock.sock", state);
 	for (size_t i = 0; i < a.nvols; i++)

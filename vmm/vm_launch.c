@@ -41,10 +41,6 @@ static int start_virtiofsd(const struct vm_share *sh, const char *sock, pid_t *p
 
 	if (!fsd || !*fsd)
 		fsd = VIRTIOFSD_DEFAULT;
-	if (stat(sh->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "-v %s: not a directory", sh->dir);
-		return -ENOTDIR;
-	}
 	if (access(fsd, X_OK) < 0) {
 		snprintf(err, errlen,
 			 "volumes need virtiofsd (%s: %s; install qemu-system-common or set "
@@ -161,10 +157,12 @@ static int start_net(const struct vm_spec *s, struct vm_handle *h, char *cmd, si
 	return 0;
 }
 
-static void stop_net(struct vm_handle *h)
+/* What a native VM had beside its VMM process: virtiofsds, the network. */
+static void release_host_side(struct vm_handle *h)
 {
 	struct net_err nerr;
 
+	stop_virtiofsd(h);
 	if (!h->net)
 		return;
 	if (net_vm_teardown(h->net, &nerr) < 0)
@@ -191,11 +189,10 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err
 		snprintf(err, errlen, "no vsock socket path for the guest agent");
 		return -EINVAL;
 	}
-	/* the shares' sockets live next to the agent's */
+	/* the shares' sockets live next to the agent's: dir keeps its '/' */
 	snprintf(dir, sizeof(dir), "%s", s->vsock_socket);
 	char *slash = strrchr(dir, '/');
-	snprintf(slash ? slash + 1 : dir, sizeof(dir) - (size_t)(slash ? slash + 1 - dir : 0), "%s",
-		 "");
+	*(slash ? slash + 1 : dir) = '\0';
 	h->nfsd = 0;
 	for (size_t i = 0; i < s->nshares; i++) {
 		char sock[PATH_MAX];
@@ -276,16 +273,21 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err
 	snprintf(h->endpoint, sizeof(h->endpoint), "unix:%s:%u", s->vsock_socket, AGENT_VSOCK_PORT);
 	return 0;
 fail:
-	stop_virtiofsd(h);
-	stop_net(h);
+	release_host_side(h);
 	return rc;
+}
+
+bool vm_launch_native(void)
+{
+	const char *launcher = getenv("SVMM_LAUNCHER");
+	return !launcher || !*launcher;
 }
 
 int vm_launch(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen)
 {
-	const char *launcher = getenv("SVMM_LAUNCHER");
-	if (!launcher || !*launcher)
+	if (vm_launch_native())
 		return launch_native(s, h, err, errlen);
+	const char *launcher = getenv("SVMM_LAUNCHER");
 	char shares[4096] = "", ports[1024] = "";
 	size_t n = 0;
 	for (size_t i = 0; i < s->nshares; i++)
@@ -340,8 +342,7 @@ int vm_wait(struct vm_handle *h, int timeout_ms)
 		pid_t r = waitpid(h->pid, &st, WNOHANG);
 		if (r == h->pid || (r < 0 && errno == ECHILD)) {
 			h->pid = -1;
-			stop_virtiofsd(h);
-			stop_net(h);
+			release_host_side(h);
 			return 0;
 		}
 		if (waited >= timeout_ms)
@@ -359,6 +360,5 @@ void vm_kill(struct vm_handle *h)
 		waitpid(h->pid, NULL, 0);
 		h->pid = -1;
 	}
-	stop_virtiofsd(h);
-	stop_net(h);
+	release_host_side(h);
 }

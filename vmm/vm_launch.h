@@ -66,7 +66,7 @@ struct vm_spec {
 };
 
 #define VM_MAX_SHARES 16
-#define VM_MAX_PORTS  32
+#define VM_MAX_PORTS  16
 
 struct vm_handle {
 	pid_t pid;
@@ -76,6 +76,8 @@ struct vm_handle {
 	struct net_vm *net; /* the host network (native VMM), or NULL */
 };
 
+/* Whether svmm's own VMM runs the VM ($SVMM_LAUNCHER unset or empty). */
+bool vm_launch_native(void);
 /* Starts the VM. 0 or negative errno with err set. */
 int vm_launch(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen);
 /* Waits up to timeout_ms for the VM to end; -ETIMEDOUT if it did not. */

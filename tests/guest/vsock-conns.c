@@ -38,10 +38,12 @@ static int start(struct conn *c, unsigned int cid, unsigned int port)
 	c->fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -errno;
-	if (setsockopt(c->fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv)) < 0)
-		return -errno;
-	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)
-		return -errno;
+	if (setsockopt(c->fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv)) < 0 ||
+	    (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)) {
+		int rc = -errno;
+		close(c->fd);
+		return rc;
+	}
 	return 0;
 }
 
@@ -91,12 +93,14 @@ int main(int argc, char **argv)
 				continue;
 			}
 			close(c->fd);
-			if (c->tries >= TRIES || (retries++, start(c, cid, port) < 0)) {
-				fprintf(stderr, "vsock-conns: connection %u: %s\n", i + 1,
-					strerror(err));
-				c->state = 2;
-				done++;
+			if (c->tries < TRIES) {
+				retries++;
+				if (start(c, cid, port) == 0)
+					continue;
 			}
+			fprintf(stderr, "vsock-conns: connection %u: %s\n", i + 1, strerror(err));
+			c->state = 2;
+			done++;
 		}
 	}
 	printf("SVMM-FACT conns_open=%u\nSVMM-FACT conns_retries=%u\n", open_n, retries);
