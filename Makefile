@@ -19,11 +19,14 @@ CFLAGS  ?= -O2 -g
 SANITIZE ?=
 
 # Debian's libfdt-dev ships no pkg-config file: it is linked by name.
-PKGS     := liburing libcrypto jansson libnftnl libmnl libarchive
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfdt
+# pkg-config is asked once, when a recipe first needs the flags, not when the
+# Makefile is parsed: `make deps` may install the -dev packages in this run.
+PKGS := liburing libcrypto jansson libnftnl libmnl libarchive
+once = $(eval $(1) := $$(shell $(2)))$($(1))
+PKG_CFLAGS = $(call once,PKG_CFLAGS,pkg-config --cflags $(PKGS))
+PKG_LIBS = $(call once,PKG_LIBS,pkg-config --libs $(PKGS)) -lfdt
 
-XCFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -MMD -MP $(PKG_CFLAGS)
+XCFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -MMD -MP $(PKG_CFLAGS)
 ifneq ($(SANITIZE),)
 XCFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
@@ -104,18 +107,22 @@ asan:
 deps:
 	@tools/install-deps
 
+# The targets that install packages build through a new make, which reads
+# this Makefile again with the packages in place (busybox, pkg-config).
 check: deps
 	$(MAKE) all
 	$(MAKE) asan
 	$(MAKE) kernel images
 	tests/run $(if $(TIER),--tier $(TIER)) $(T)
 
-demo: deps all kernel images
+demo: deps
+	$(MAKE) all kernel images
 	tools/demo
 
 # Benchmarks print figures (and ratios against a peer run side by side);
 # they never assert times. BENCH=pattern runs a subset.
-bench: deps all kernel images
+bench: deps
+	$(MAKE) all kernel images
 	@set -e; for b in tests/bench/*.sh; do \
 		[ -x "$$b" ] || continue; case "$$b" in *"$(BENCH)"*) echo "=== $$b"; $$b ;; esac; \
 	done

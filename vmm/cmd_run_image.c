@@ -441,8 +441,9 @@ static void print_timing(struct timespec *ph)
 	if (!getenv("SVMM_TIMING"))
 		return;
 	fprintf(stderr, "svmm-timing:");
+	/* A phase is printed only when both its ends were reached. */
 	for (int i = 1; i < PH_N; i++)
-		if (ph[i].tv_sec)
+		if (ph[i - 1].tv_sec && ph[i].tv_sec)
 			fprintf(stderr, " %s=%.1fms", names[i], ms_since(&ph[i - 1], &ph[i]));
 	if (ph[PH_END].tv_sec)
 		fprintf(stderr, " total=%.1fms", ms_since(&ph[PH_START], &ph[PH_END]));

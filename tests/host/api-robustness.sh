@@ -161,11 +161,22 @@ kill "$API_PID"
 wait "$API_PID"
 t_eq "SIGTERM: clean exit 0" 0 "$?"
 t_ok "SIGTERM: socket removed" test ! -e "$SOCK"
+# As cloud-hypervisor: a regular file at the path is replaced; a directory stays.
 echo keep >"$API_DIR/plain"
-out=$("$T_SVMM" --api-socket "path=$API_DIR/plain" 2>&1)
-t_eq "a regular file at the socket path: exit 1" 1 "$?"
-t_match "and it is named" "plain' exists and is not a socket" "$out"
-t_eq "the file is untouched" keep "$(cat "$API_DIR/plain")"
+sock_saved=$SOCK
+SOCK=$API_DIR/plain
+api_start
+req GET vmm.ping
+t_eq "a regular file at the socket path is replaced: the server answers there" 200 "$code"
+t_ok "and the path is now a socket" test -S "$SOCK"
+kill "$API_PID"
+wait "$API_PID"
+SOCK=$sock_saved
+mkdir "$API_DIR/adir"
+out=$("$T_SVMM" --api-socket "path=$API_DIR/adir" 2>&1)
+t_eq "a directory at the socket path: exit 1" 1 "$?"
+t_match "and it is named" "cannot listen on '$API_DIR/adir'" "$out"
+t_ok "the directory is untouched" test -d "$API_DIR/adir"
 out=$("$T_SVMM" --api-socket fd=0 </dev/null 2>&1)
 t_match "fd= that is not a socket is refused" "fd 0 is not a socket" "$out"
 

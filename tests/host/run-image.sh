@@ -35,4 +35,12 @@ neterr "makes its own network" -p 8080:80
 neterr "makes its own network" --net auto
 neterr "keys: dns" --net auto,mtu=9000
 SVMM_LAUNCHER= neterr "use --net auto" --net ip=10.0.0.2/24
+
+# SVMM_TIMING names only the phases that were measured: a VM that ends before
+# its agent answers has image+disk and launch, and no later phase.
+out=$(SVMM_TIMING=1 SVMM_LAUNCHER=/bin/false "$T_SVMM" run --rm --image "$sample" -- true 2>&1)
+t_eq "a VM that ends before its agent answers: 125" 125 "$?"
+line=$(grep '^svmm-timing:' <<<"$out")
+t_match "SVMM_TIMING prints the phases reached" \
+	'^svmm-timing: image\+disk=[0-9.]+ms launch=[0-9.]+ms total=[0-9.]+ms$' "$line"
 t_done

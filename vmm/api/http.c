@@ -270,25 +270,27 @@ int http_listen_path(const char *path, char *err)
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, 256, "'%.200s' exists and is not a socket", path);
-			return -EEXIST;
-		}
-		/* A socket file: stale unless something still accepts on it. */
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			goto sock_err;
-		rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-		int e = errno;
-		close(fd);
-		if (rc == 0 || e == EAGAIN) {
-			snprintf(err, 256, "'%.200s' is in use by a running server", path);
-			return -EADDRINUSE;
+	/*
+	 * As cloud-hypervisor does, whatever is at the path (a stale socket, a
+	 * regular file, a link) is removed before the bind; a directory is not.
+	 * Unlike it, a socket that a running server still accepts on is kept.
+	 */
+	if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		if (S_ISSOCK(st.st_mode)) {
+			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (fd < 0)
+				goto sock_err;
+			rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+			int e = errno;
+			close(fd);
+			if (rc == 0 || e == EAGAIN) {
+				snprintf(err, 256, "'%.200s' is in use by a running server", path);
+				return -EADDRINUSE;
+			}
 		}
 		if (unlink(path) < 0 && errno != ENOENT) {
 			rc = -errno;
-			snprintf(err, 256, "cannot remove stale socket '%.200s': %s", path,
+			snprintf(err, 256, "cannot remove '%.200s' before listening: %s", path,
 				 strerror(errno));
 			return rc;
 		}

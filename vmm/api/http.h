@@ -84,9 +84,9 @@ struct http_server {
 };
 
 /*
- * Listen on a Unix socket path. A stale socket file (nobody accepting) is
- * replaced; a live one is -EADDRINUSE, a file that is not a socket -EEXIST.
- * err (256 bytes) says which.
+ * Listen on a Unix socket path. Whatever is there but a directory is
+ * removed first, as cloud-hypervisor does, except a socket that a running
+ * server still accepts on (-EADDRINUSE). err (256 bytes) says what failed.
  */
 int http_listen_path(const char *path, char *err);
 /* Adopt an inherited listening socket: -ENOTSOCK / -EINVAL if it is not one. */
