@@ -41,6 +41,22 @@ has() {
 	[[ $c == *"$2"* ]]
 }
 
+# stop VMM WAITED: ends the VMM (TERM, then KILL after 10 s) and reaps
+# WAITED (the VMM itself, or strace around it), which then ends too.
+stop() {
+	local vmm=$1 waited=$2 i
+	[[ -n $vmm ]] && kill -TERM "$vmm" 2>/dev/null
+	for ((i = 0; i < 1000; i++)); do
+		kill -0 "$waited" 2>/dev/null || break
+		nap 0.01
+	done
+	if kill -0 "$waited" 2>/dev/null; then
+		[[ -n $vmm ]] && kill -KILL "$vmm" 2>/dev/null
+		kill -KILL "$waited" 2>/dev/null
+	fi
+	wait "$waited" 2>/dev/null
+}
+
 # vmm_cmd WHO KERNEL LOG: the command line of one boot.
 vmm_cmd() {
 	local who=$1 k=$2 log=$3
@@ -79,28 +95,28 @@ boot_once() {
 	done
 	t=$(($(now_ms) - t0))
 	out=$(rss_beyond_ram "$pid" 2>/dev/null || echo "0 0")
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	stop "$pid" "$pid"
 	grep -q SVMM-INIT-REACHED "$log" 2>/dev/null || { echo "fail fail fail"; return; }
 	echo "$t $out"
 }
 
 # first_run_us WHO KERNEL: µs from exec to the first KVM_RUN ioctl.
 first_run_us() {
-	local who=$1 k=$2
-	eval "strace -f -ttt -e trace=execve,ioctl -o '$tmp/$who.strace' $(vmm_cmd "$who" "$k" "$tmp/$who-s.log")" \
+	local who=$1 k=$2 st=$tmp/$1.strace
+	# A trace left by the other kernel's run would be read as this one's
+	# (the PVH half once waited forever on a VM nobody stopped).
+	rm -f "$st"
+	eval "strace -f -ttt -e trace=execve,ioctl -o '$st' $(vmm_cmd "$who" "$k" "$tmp/$who-s.log")" \
 		2>/dev/null &
 	local pid=$! i
-	for ((i = 0; i < 3000; i++)); do
-		has "$tmp/$who.strace" KVM_RUN && break
+	for ((i = 0; i < 3000; i++)); do # 30 s at most
+		has "$st" KVM_RUN && break
 		kill -0 "$pid" 2>/dev/null || break
 		nap 0.01
 	done
 	# the traced VMM's pid leads strace's first line; ending it ends strace
-	kill -TERM "$(awk 'NR == 1 { print $1 }' "$tmp/$who.strace")" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	awk '/execve\(/ && !t0 { t0 = $2 } /KVM_RUN/ { printf "%d\n", ($2 - t0) * 1e6; exit }' \
-		"$tmp/$who.strace"
+	stop "$(awk 'NR == 1 { print $1 }' "$st" 2>/dev/null)" "$pid"
+	awk '/execve\(/ && !t0 { t0 = $2 } /KVM_RUN/ { printf "%d\n", ($2 - t0) * 1e6; exit }' "$st" 2>/dev/null
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "n/a") }'; }
