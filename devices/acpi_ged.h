@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#include "vmm/bus.h"
+#include "vmm/kvm/bus.h"
 
 #define ACPI_GED_REG_EVENT	  0x0
 #define ACPI_GED_REG_EJECT	  0x4

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "devices/chardev.h"
-#include "vmm/bus.h"
-#include "vmm/kvm.h"
+#include "vmm/kvm/bus.h"
+#include "vmm/kvm/kvm.h"
 
 enum { RBR_THR_DLL, IER_DLM, IIR_FCR, LCR, MCR, LSR, MSR, SCR };
 

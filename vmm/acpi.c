@@ -9,7 +9,7 @@
 
 #include "devices/acpi_ged.h"
 #include "vmm/aml.h"
-#include "vmm/layout.h"
+#include "vmm/kvm/layout.h"
 
 #define HDR_LEN	   36
 #define RSDP_LEN   36

@@ -52,7 +52,7 @@ struct acpi_platform {
  * FADT for the port at LAYOUT_PM_PORT. */
 #define ACPI_DEFAULT_RESET_VALUE 0xFE
 
-/* Fill p from vmm/layout.h for ncpus vCPUs with APIC IDs 0..n-1 and
+/* Fill p from vmm/kvm/layout.h for ncpus vCPUs with APIC IDs 0..n-1 and
  * ram_size bytes of RAM (which places the 64-bit window): bus 0, 32 slots,
  * COM1 and the RTC at LAYOUT_COM1_* and LAYOUT_RTC_*, GED at LAYOUT_GED_START/LAYOUT_GED_IRQ,
  * sleep and reset registers all

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "vmm/acpi.h"
-#include "vmm/layout.h"
+#include "vmm/kvm/layout.h"
 #include "vmm/options.h"
 
 static int usage(void)

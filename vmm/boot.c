@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/layout.h"
-#include "vmm/memory.h"
+#include "vmm/kvm/layout.h"
+#include "vmm/kvm/memory.h"
 
 /* Offsets in the bzImage's first sectors and in boot_params (the same for
  * the setup header, which starts at 0x1f1 in both). */

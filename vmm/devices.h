@@ -14,8 +14,8 @@
 
 #include "devices/pci.h"
 #include "vmm/config.h"
-#include "vmm/kvm.h"
-#include "vmm/memory.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/kvm/memory.h"
 
 #define VM_MAX_PCI_DEVICES (PCI_SLOTS - 1)
 

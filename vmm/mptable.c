@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "vmm/layout.h"
-#include "vmm/memory.h"
+#include "vmm/kvm/layout.h"
+#include "vmm/kvm/memory.h"
 
 struct mpf_intel {
 	char signature[4]; /* "_MP_" */

@@ -26,12 +26,12 @@
 #include "devices/rtc.h"
 #include "devices/serial.h"
 #include "vmm/acpi.h"
-#include "vmm/bus.h"
-#include "vmm/cpuid.h"
+#include "vmm/kvm/bus.h"
+#include "vmm/kvm/cpuid.h"
 #include "vmm/devices.h"
-#include "vmm/kvm.h"
-#include "vmm/layout.h"
-#include "vmm/memory.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/kvm/layout.h"
+#include "vmm/kvm/memory.h"
 #include "vmm/mptable.h"
 
 /* Why a VM stopped. */

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "devices/virtio/queue.h"
-#include "vmm/memory.h"
+#include "vmm/kvm/memory.h"
 
 /* Feature bit in GET_FEATURES: the back-end speaks protocol features. */
 #define VHOST_USER_F_PROTOCOL_FEATURES 30

@@ -13,8 +13,8 @@
 
 #include "devices/acpi_ged.h"
 #include "vmm/acpi.h"
-#include "vmm/bus.h"
-#include "vmm/layout.h"
+#include "vmm/kvm/bus.h"
+#include "vmm/kvm/layout.h"
 
 #define GPA  LAYOUT_ACPI_START
 #define SIZE ((size_t)LAYOUT_ACPI_SIZE)

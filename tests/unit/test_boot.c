@@ -15,8 +15,8 @@
 #include <cmocka.h>
 
 #include "vmm/boot.h"
-#include "vmm/layout.h"
-#include "vmm/memory.h"
+#include "vmm/kvm/layout.h"
+#include "vmm/kvm/memory.h"
 
 #define MiB (1ULL << 20)
 

@@ -17,10 +17,10 @@
 #include "devices/chardev.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
-#include "vmm/bus.h"
-#include "vmm/kvm.h"
-#include "vmm/layout.h"
-#include "vmm/memory.h"
+#include "vmm/kvm/bus.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/kvm/layout.h"
+#include "vmm/kvm/memory.h"
 #include "vmm/mptable.h"
 
 static uint8_t in8(struct bus *b, uint64_t port)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* CPUID for each vCPU and the MSRs it boots with. */
-#include "vmm/cpuid.h"
+#include "vmm/kvm/cpuid.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "vmm/kvm.h"
+#include "vmm/kvm/kvm.h"
 
 #define CPUID_MAX_ENTRIES 256
 

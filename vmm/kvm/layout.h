@@ -29,8 +29,8 @@
  * Port I/O: 0x600 ACPI sleep control/status + reset (devices/pm.c),
  * 0xCF8-0xCFF PCI config, 0x1000-0xFFFF PCI I/O BAR window.
  */
-#ifndef SVMM_VMM_LAYOUT_H
-#define SVMM_VMM_LAYOUT_H
+#ifndef SVMM_VMM_KVM_LAYOUT_H
+#define SVMM_VMM_KVM_LAYOUT_H
 
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Port I/O and MMIO dispatch by address range. */
-#include "vmm/bus.h"
+#include "vmm/kvm/bus.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -8,8 +8,8 @@
  * APIC ID and a topology of one socket with ncpus cores, one thread each
  * (leaves 1, 4, 0xB, 0x1F and AMD 0x8000_0001/0x8000_0008/0x8000_001E).
  */
-#ifndef SVMM_VMM_CPUID_H
-#define SVMM_VMM_CPUID_H
+#ifndef SVMM_VMM_KVM_CPUID_H
+#define SVMM_VMM_KVM_CPUID_H
 
 #include <linux/kvm.h>
 

@@ -8,8 +8,8 @@
  * Registration happens before vCPUs run; bus_access() then runs from vCPU
  * threads without locking, and devices do their own locking.
  */
-#ifndef SVMM_VMM_BUS_H
-#define SVMM_VMM_BUS_H
+#ifndef SVMM_VMM_KVM_BUS_H
+#define SVMM_VMM_KVM_BUS_H
 
 #include <stdbool.h>
 #include <stdint.h>

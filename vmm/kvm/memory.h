@@ -4,8 +4,8 @@
  * huge pages, split into at most two guest-physical regions around the
  * 32-bit PCI hole (below LAYOUT_MEM_HOLE_START, and from 4 GiB up).
  */
-#ifndef SVMM_VMM_MEMORY_H
-#define SVMM_VMM_MEMORY_H
+#ifndef SVMM_VMM_KVM_MEMORY_H
+#define SVMM_VMM_KVM_MEMORY_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -9,8 +9,8 @@
  * /dev/kvm can fail so that the caller can say what to do (see
  * kvm_open_hint()).
  */
-#ifndef SVMM_VMM_KVM_H
-#define SVMM_VMM_KVM_H
+#ifndef SVMM_VMM_KVM_KVM_H
+#define SVMM_VMM_KVM_KVM_H
 
 #include <linux/kvm.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* /dev/kvm, the VM, its irqchip and PIT, vCPUs, GSI routing, irqfd, ioeventfd. */
-#include "vmm/kvm.h"
+#include "vmm/kvm/kvm.h"
 
 #include <errno.h>
 #include <fcntl.h>

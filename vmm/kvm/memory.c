@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Guest RAM: allocation, KVM slots, guest-physical to host translation. */
-#include "vmm/memory.h"
+#include "vmm/kvm/memory.h"
 
 #include <errno.h>
 #include <linux/memfd.h>
@@ -8,8 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmm/kvm.h"
-#include "vmm/layout.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/kvm/layout.h"
 
 #define SZ_2M (2ULL << 20)
 
