@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/acpi.h"
+#include "vmm/x86/acpi.h"
 #include "vmm/kvm/layout.h"
 #include "vmm/options.h"
 

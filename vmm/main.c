@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/acpi.h"
+#include "vmm/x86/acpi.h"
 #include "vmm/api/selftest.h"
 #include "vmm/api_vm.h"
 #include "vmm/ch_main.h"

@@ -25,14 +25,14 @@
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
-#include "vmm/acpi.h"
+#include "vmm/x86/acpi.h"
 #include "vmm/kvm/bus.h"
 #include "vmm/kvm/cpuid.h"
 #include "vmm/devices.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm/layout.h"
 #include "vmm/kvm/memory.h"
-#include "vmm/mptable.h"
+#include "vmm/x86/mptable.h"
 
 /* Why a VM stopped. */
 enum vm_stop { VM_RUNNING, VM_POWEROFF, VM_RESET, VM_SIGNAL, VM_ERROR };

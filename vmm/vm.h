@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "vmm/boot.h"
+#include "vmm/x86/boot.h"
 
 #include <pthread.h>
 

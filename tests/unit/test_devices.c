@@ -21,7 +21,7 @@
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm/layout.h"
 #include "vmm/kvm/memory.h"
-#include "vmm/mptable.h"
+#include "vmm/x86/mptable.h"
 
 static uint8_t in8(struct bus *b, uint64_t port)
 {

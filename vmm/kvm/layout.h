@@ -82,6 +82,13 @@
 /* GSI of the ACPI GED (power button) interrupt: edge, active high. */
 #define LAYOUT_GED_IRQ 5
 
+/* The ACPI GED's registers at LAYOUT_GED_START: the guest-visible contract
+ * between the DSDT (vmm/x86/acpi.c) and the device (devices/acpi_ged.c). */
+#define ACPI_GED_REG_EVENT	  0x0
+#define ACPI_GED_REG_EJECT	  0x4
+#define ACPI_GED_REGS_LEN	  0x8
+#define ACPI_GED_EVT_POWER_BUTTON (1u << 3) /* cloud-hypervisor's bit */
+
 /* Where guest RAM of ram_size bytes ends: below the hole, then from 4 GiB. */
 static inline uint64_t layout_ram_end(uint64_t ram_size)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* AML byte-code builder (ACPI 6.x, section 20 "ACPI Machine Language"). */
-#include "vmm/aml.h"
+#include "vmm/x86/aml.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -11,8 +11,8 @@
  * The E820 map: RAM [0, 0x9FC00), reserved MP table KiB, reserved ACPI area (LAYOUT_ACPI_*),
  * RAM [1 MiB, low end), reserved ECAM, RAM from 4 GiB.
  */
-#ifndef SVMM_VMM_BOOT_H
-#define SVMM_VMM_BOOT_H
+#ifndef SVMM_VMM_X86_BOOT_H
+#define SVMM_VMM_X86_BOOT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -6,8 +6,8 @@
  * interrupts. It lets a guest without ACPI bring up every vCPU; with an
  * ACPI MADT present Linux uses the MADT and ignores this table.
  */
-#ifndef SVMM_VMM_MPTABLE_H
-#define SVMM_VMM_MPTABLE_H
+#ifndef SVMM_VMM_X86_MPTABLE_H
+#define SVMM_VMM_X86_MPTABLE_H
 
 struct guest_mem;
 

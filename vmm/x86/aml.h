@@ -21,8 +21,8 @@
  * up a scope; segments are 1 to 4 of [A-Z0-9_] (not starting with a digit),
  * padded with '_'.
  */
-#ifndef SVMM_VMM_AML_H
-#define SVMM_VMM_AML_H
+#ifndef SVMM_VMM_X86_AML_H
+#define SVMM_VMM_X86_AML_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /* ACPI table construction (ACPI 6.3 layouts). */
-#include "vmm/acpi.h"
+#include "vmm/x86/acpi.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "devices/acpi_ged.h"
-#include "vmm/aml.h"
+#include "vmm/x86/aml.h"
 #include "vmm/kvm/layout.h"
 
 #define HDR_LEN	   36

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Kernel loading (bzImage and PVH ELF), E820, and the boot vCPU's registers. */
-#include "vmm/boot.h"
+#include "vmm/x86/boot.h"
 
 #include <elf.h>
 #include <errno.h>

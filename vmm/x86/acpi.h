@@ -8,10 +8,10 @@
  * Linux acpiphp needs to create /sys/bus/pci/slots/N), a PNP0C02 device
  * reserving the ECAM range, the GED (ACPI0013) whose _EVT notifies the
  * power button \_SB_.PWRB (PNP0C0C). Register offsets and event bits are
- * those of devices/acpi_ged.h.
+ * those of vmm/kvm/layout.h (ACPI_GED_*), which devices/acpi_ged.c implements.
  */
-#ifndef SVMM_VMM_ACPI_H
-#define SVMM_VMM_ACPI_H
+#ifndef SVMM_VMM_X86_ACPI_H
+#define SVMM_VMM_X86_ACPI_H
 
 #include <stddef.h>
 #include <stdint.h>

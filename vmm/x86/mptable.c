@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Intel MP table for guests without ACPI. */
-#include "vmm/mptable.h"
+#include "vmm/x86/mptable.h"
 
 #include <errno.h>
 #include <stdint.h>
