@@ -25,8 +25,8 @@
 #include <sys/un.h>
 #include <time.h>
 
-#include "devices/virtio/net.h"
-#include "devices/virtio/vsock.h"
+#include "devices/virtio/net/net.h"
+#include "devices/virtio/vsock/vsock.h"
 #include "tests/unit/fake_queues.h"
 
 #define QSIZE 256

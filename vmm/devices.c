@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "devices/virtio/blk.h"
-#include "devices/virtio/fs.h"
-#include "devices/virtio/net.h"
-#include "devices/virtio/pci.h"
-#include "devices/virtio/rng.h"
-#include "devices/virtio/vsock.h"
+#include "devices/virtio/blk/blk.h"
+#include "devices/virtio/fs/fs.h"
+#include "devices/virtio/net/net.h"
+#include "devices/virtio/transport/pci.h"
+#include "devices/virtio/rng/rng.h"
+#include "devices/virtio/vsock/vsock.h"
 
 #define ERRLEN 256
 

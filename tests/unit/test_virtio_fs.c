@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "devices/virtio/fs.h"
+#include "devices/virtio/fs/fs.h"
 #include "tests/unit/fake_queues.h"
 #include "tests/unit/virtiofsd.h"
 

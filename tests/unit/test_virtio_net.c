@@ -25,7 +25,7 @@
 
 #include <cmocka.h>
 
-#include "devices/virtio/net.h"
+#include "devices/virtio/net/net.h"
 #include "tests/unit/fake_queues.h"
 
 #define ETH_TEST 0x88b5 /* IEEE local experimental ethertype */

@@ -23,9 +23,9 @@
 
 #include <cmocka.h>
 
-#include "devices/virtio/fs.h"
-#include "devices/virtio/net.h"
-#include "devices/virtio/vsock.h"
+#include "devices/virtio/fs/fs.h"
+#include "devices/virtio/net/net.h"
+#include "devices/virtio/vsock/vsock.h"
 #include "tests/unit/fake_pci.h"
 #include "tests/unit/virtiofsd.h"
 

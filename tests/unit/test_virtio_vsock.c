@@ -24,8 +24,8 @@
 
 #include <cmocka.h>
 
-#include "devices/virtio/vsock.h"
-#include "devices/virtio/vsock_mux.h"
+#include "devices/virtio/vsock/vsock.h"
+#include "devices/virtio/vsock/vsock_mux.h"
 #include "tests/unit/fake_queues.h"
 
 #define GUEST_CID 3

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* vhost-user front end: messages, file descriptors and replies. */
-#include "devices/virtio/vhost_user.h"
+#include "devices/virtio/fs/vhost_user.h"
 
 #include <errno.h>
 #include <stddef.h>

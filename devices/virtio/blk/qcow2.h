@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The qcow2 format layer (see qcow2.c for what is and is not handled). */
-#ifndef SVMM_DEVICES_DISK_QCOW2_H
-#define SVMM_DEVICES_DISK_QCOW2_H
+#ifndef SVMM_DEVICES_VIRTIO_BLK_QCOW2_H
+#define SVMM_DEVICES_VIRTIO_BLK_QCOW2_H
 
-#include "devices/disk/disk.h"
+#include "devices/virtio/blk/disk.h"
 
 extern const struct disk_format disk_format_qcow2;
 

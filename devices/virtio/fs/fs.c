@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* virtio-fs: a vhost-user front end. */
-#include "devices/virtio/fs.h"
+#include "devices/virtio/fs/fs.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/loop.h"
-#include "devices/virtio/vhost_user.h"
+#include "devices/virtio/fs/vhost_user.h"
 #include "vmm/options.h"
 
 #define FS_QUEUE_SIZE_DEF 1024

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Opening disk images, probing their format, and the raw format. */
-#include "devices/disk/disk.h"
+#include "devices/virtio/blk/disk.h"
 
-#include "devices/disk/qcow2.h"
+#include "devices/virtio/blk/qcow2.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* virtio-rng: one request queue, filled from an entropy source file. */
-#include "devices/virtio/rng.h"
+#include "devices/virtio/rng/rng.h"
 
 #include <errno.h>
 #include <fcntl.h>

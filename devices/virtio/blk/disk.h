@@ -4,8 +4,8 @@
  * the image file, kept apart from the I/O engine (io_uring, in the device)
  * that moves the data. Formats: raw, and qcow2 (detected by its magic).
  */
-#ifndef SVMM_DEVICES_DISK_DISK_H
-#define SVMM_DEVICES_DISK_DISK_H
+#ifndef SVMM_DEVICES_VIRTIO_BLK_DISK_H
+#define SVMM_DEVICES_VIRTIO_BLK_DISK_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -24,8 +24,8 @@
  *
  * Not thread-safe: one thread (the device's) drives a muxer.
  */
-#ifndef SVMM_DEVICES_VIRTIO_VSOCK_MUX_H
-#define SVMM_DEVICES_VIRTIO_VSOCK_MUX_H
+#ifndef SVMM_DEVICES_VIRTIO_VSOCK_VSOCK_MUX_H
+#define SVMM_DEVICES_VIRTIO_VSOCK_VSOCK_MUX_H
 
 #include <linux/virtio_vsock.h>
 #include <stdbool.h>

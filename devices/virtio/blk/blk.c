@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* virtio-blk on io_uring. */
-#include "devices/virtio/blk.h"
+#include "devices/virtio/blk/blk.h"
 
 #include "devices/virtio/worker.h"
 

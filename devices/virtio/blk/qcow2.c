@@ -15,7 +15,7 @@
  * leaks` repairs it). New clusters are always taken past the end of the
  * file, which the file system fills with zeros.
  */
-#include "devices/disk/qcow2.h"
+#include "devices/virtio/blk/qcow2.h"
 
 #include <endian.h>
 #include <errno.h>

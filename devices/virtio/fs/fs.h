@@ -10,8 +10,8 @@
  * those as irqfds (virtio_fs_call_fd + virtio_fs_call_bound), a thread of
  * ours waits on them and raises the interrupt through d->irq.
  */
-#ifndef SVMM_DEVICES_VIRTIO_FS_H
-#define SVMM_DEVICES_VIRTIO_FS_H
+#ifndef SVMM_DEVICES_VIRTIO_FS_FS_H
+#define SVMM_DEVICES_VIRTIO_FS_FS_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* virtio-vsock: the device side of the queues; the muxer does the rest. */
-#include "devices/virtio/vsock.h"
+#include "devices/virtio/vsock/vsock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/loop.h"
-#include "devices/virtio/vsock_mux.h"
+#include "devices/virtio/vsock/vsock_mux.h"
 #include "vmm/options.h"
 
 #define VSOCK_QUEUE_SIZE 256

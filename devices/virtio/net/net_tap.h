@@ -9,8 +9,8 @@
  * queue fd is closed. One that existed before (persistent, made by `ip
  * tuntap add` or by whoever passed the fds) stays.
  */
-#ifndef SVMM_DEVICES_VIRTIO_NET_TAP_H
-#define SVMM_DEVICES_VIRTIO_NET_TAP_H
+#ifndef SVMM_DEVICES_VIRTIO_NET_NET_TAP_H
+#define SVMM_DEVICES_VIRTIO_NET_NET_TAP_H
 
 #include <net/if.h>
 #include <stdbool.h>

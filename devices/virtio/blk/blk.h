@@ -3,10 +3,10 @@
  * virtio-blk: a disk image served on io_uring, one ring and one I/O thread
  * per queue. Requests IN, OUT, FLUSH, GET_ID, DISCARD and WRITE_ZEROES.
  */
-#ifndef SVMM_DEVICES_VIRTIO_BLK_H
-#define SVMM_DEVICES_VIRTIO_BLK_H
+#ifndef SVMM_DEVICES_VIRTIO_BLK_BLK_H
+#define SVMM_DEVICES_VIRTIO_BLK_BLK_H
 
-#include "devices/disk/disk.h"
+#include "devices/virtio/blk/disk.h"
 #include "devices/virtio/virtio.h"
 
 struct virtio_blk_opts {

@@ -10,8 +10,8 @@
  * bound through the host's ioeventfd callback; interrupts go through
  * pci_msix_trigger, which honours masking and pending bits).
  */
-#ifndef SVMM_DEVICES_VIRTIO_PCI_H
-#define SVMM_DEVICES_VIRTIO_PCI_H
+#ifndef SVMM_DEVICES_VIRTIO_TRANSPORT_PCI_H
+#define SVMM_DEVICES_VIRTIO_TRANSPORT_PCI_H
 
 #include "devices/pci.h"
 #include "devices/virtio/virtio.h"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The hybrid vsock muxer: guest vsock streams <-> host Unix sockets. */
-#include "devices/virtio/vsock_mux.h"
+#include "devices/virtio/vsock/vsock_mux.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -8,13 +8,13 @@
  * on its two kicks and on the TAP queue (only while the guest has receive
  * buffers), so nothing spins.
  */
-#ifndef SVMM_DEVICES_VIRTIO_NET_H
-#define SVMM_DEVICES_VIRTIO_NET_H
+#ifndef SVMM_DEVICES_VIRTIO_NET_NET_H
+#define SVMM_DEVICES_VIRTIO_NET_NET_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/virtio/net_tap.h"
+#include "devices/virtio/net/net_tap.h"
 #include "devices/virtio/virtio.h"
 
 #define NET_ID_LEN 64

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-rng: entropy for the guest from the host's /dev/urandom. */
-#ifndef SVMM_DEVICES_VIRTIO_RNG_H
-#define SVMM_DEVICES_VIRTIO_RNG_H
+#ifndef SVMM_DEVICES_VIRTIO_RNG_RNG_H
+#define SVMM_DEVICES_VIRTIO_RNG_RNG_H
 
 #include "devices/virtio/virtio.h"
 

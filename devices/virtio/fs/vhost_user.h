@@ -10,8 +10,8 @@
  * Every request that changes state is sent with NEED_REPLY when the
  * back-end offers REPLY_ACK, so a refusal is seen where it happens.
  */
-#ifndef SVMM_DEVICES_VIRTIO_VHOST_USER_H
-#define SVMM_DEVICES_VIRTIO_VHOST_USER_H
+#ifndef SVMM_DEVICES_VIRTIO_FS_VHOST_USER_H
+#define SVMM_DEVICES_VIRTIO_FS_VHOST_USER_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* virtio 1.x modern PCI transport. */
-#include "devices/virtio/pci.h"
+#include "devices/virtio/transport/pci.h"
 
 #include <errno.h>
 #include <pthread.h>

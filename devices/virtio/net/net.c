@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* virtio-net on a TAP: queue-pair I/O threads, offloads, mergeable buffers. */
-#include "devices/virtio/net.h"
+#include "devices/virtio/net/net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -5,8 +5,8 @@
  * the config space, and one I/O thread that sleeps in epoll on the kicks
  * and the muxer's sockets.
  */
-#ifndef SVMM_DEVICES_VIRTIO_VSOCK_H
-#define SVMM_DEVICES_VIRTIO_VSOCK_H
+#ifndef SVMM_DEVICES_VIRTIO_VSOCK_VSOCK_H
+#define SVMM_DEVICES_VIRTIO_VSOCK_VSOCK_H
 
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* TAP interfaces for virtio-net, configured with plain ioctls. */
-#include "devices/virtio/net_tap.h"
+#include "devices/virtio/net/net_tap.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
