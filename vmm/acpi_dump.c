@@ -9,7 +9,7 @@
 
 #include "vmm/x86/acpi.h"
 #include "vmm/kvm/layout.h"
-#include "vmm/options.h"
+#include "vmm/config/options.h"
 
 static int usage(void)
 {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "devices/chardev.h"
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 #include "vmm/vm.h"
 
 struct api_vm {

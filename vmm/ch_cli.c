@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "vmm/api/http.h"
-#include "vmm/options.h"
+#include "vmm/config/options.h"
 
 enum arg_kind {
 	ARG_NONE,  /* a switch */

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 
 #include "vmm/api/server.h"
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 struct ch_args {
 	struct vm_config vm;

@@ -12,8 +12,8 @@
 #include "devices/chardev.h"
 #include "vmm/cli.h"
 #include "vmm/cmd_run_image.h"
-#include "vmm/config.h"
-#include "vmm/options.h"
+#include "vmm/config/config.h"
+#include "vmm/config/options.h"
 #include "vmm/vm.h"
 
 #define DEFAULT_MEM_SIZE (512ULL << 20)
@@ -118,7 +118,7 @@ static int set_console(struct run_args *a, char *v, char *err, size_t n)
 	return 0;
 }
 
-/* Device flags go through the cloud-hypervisor config parsers (vmm/config.h),
+/* Device flags go through the cloud-hypervisor config parsers (vmm/config/config.h),
  * the same ones the REST API's vm.create and the cloud-hypervisor front door
  * use; their messages already name the key. */
 #define DEVICE_FLAG(fn, parse)                                          \

@@ -24,7 +24,7 @@
 #include "images/spec.h"
 #include "vmm/agent_client.h"
 #include "vmm/cmd_run_image.h"
-#include "vmm/options.h"
+#include "vmm/config/options.h"
 #include "vmm/vm_launch.h"
 
 #define EXIT_SVMM    125

@@ -12,7 +12,7 @@
 #include "images/fat.h"
 #include "images/seed.h"
 #include "vmm/cmd_seed.h"
-#include "vmm/options.h"
+#include "vmm/config/options.h"
 
 #define MAX_SSH_KEYS  64
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

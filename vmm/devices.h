@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 #include "devices/pci.h"
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm/memory.h"
 

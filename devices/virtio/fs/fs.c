@@ -12,7 +12,7 @@
 
 #include "devices/virtio/loop.h"
 #include "devices/virtio/fs/vhost_user.h"
-#include "vmm/options.h"
+#include "vmm/config/options.h"
 
 #define FS_QUEUE_SIZE_DEF 1024
 #define FS_MAX_REQ_QUEUES (VIRTIO_MAX_QUEUES - 1)

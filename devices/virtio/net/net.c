@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/loop.h"
-#include "vmm/options.h"
+#include "vmm/config/options.h"
 
 #define NET_HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
 /* The largest frame a TAP hands over: a 64 KiB GSO packet, an Ethernet and

@@ -11,7 +11,7 @@
 
 #include "devices/virtio/loop.h"
 #include "devices/virtio/vsock/vsock_mux.h"
-#include "vmm/options.h"
+#include "vmm/config/options.h"
 
 #define VSOCK_QUEUE_SIZE 256
 #define VSOCK_RX	 0

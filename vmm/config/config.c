@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The VM configuration model: defaults, completion, validation. */
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* VmConfig <-> JSON, the shapes of cloud-hypervisor's REST API. */
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -13,8 +13,8 @@
  * VM_CONFIG_ERR_LEN bytes that names the field path ("disks[2].readonly: ...")
  * or the flag ("--disk: ...").
  */
-#ifndef SVMM_VMM_CONFIG_H
-#define SVMM_VMM_CONFIG_H
+#ifndef SVMM_VMM_CONFIG_CONFIG_H
+#define SVMM_VMM_CONFIG_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -7,8 +7,8 @@
  * point into the caller's buffer. Errors are negative errno; the message in
  * err names the offending key or value.
  */
-#ifndef SVMM_VMM_OPTIONS_H
-#define SVMM_VMM_OPTIONS_H
+#ifndef SVMM_VMM_CONFIG_OPTIONS_H
+#define SVMM_VMM_CONFIG_OPTIONS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /* cloud-hypervisor's device flags ("--disk path=..,readonly=on") into a vm_config. */
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/options.h"
+#include "vmm/config/options.h"
 
 /* One flag's parse: a private copy of the value split into pairs. */
 struct flag {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* cloud-hypervisor style "key=value,..." option lists. */
-#include "vmm/options.h"
+#include "vmm/config/options.h"
 
 #include <errno.h>
 #include <stdint.h>
