@@ -32,7 +32,7 @@ LDLIBS  += $(PKG_LIBS) -lpthread
 
 # Every product source but the entry points goes into libsvmm.a; the svmm
 # binary and the unit tests link against it. New files need no Makefile edit.
-LIB_SRCS  := $(filter-out vmm/main.c,$(wildcard vmm/*.c vmm/*/*.c devices/*.c devices/*/*.c devices/*/*/*.c net/*.c images/*.c))
+LIB_SRCS  := $(filter-out vmm/cli/main.c,$(wildcard vmm/*.c vmm/*/*.c devices/*.c devices/*/*.c devices/*/*/*.c net/*.c images/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
@@ -74,7 +74,7 @@ $(BUILD)/libsvmm.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/svmm: $(BUILD)/vmm/main.o $(BUILD)/libsvmm.a
+$(BUILD)/svmm: $(BUILD)/vmm/cli/main.o $(BUILD)/libsvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The guest agent is PID 1 of the guest: static, no shared libraries

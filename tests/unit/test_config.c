@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "vmm/ch_main.h"
+#include "vmm/cli/ch_main.h"
 #include "vmm/config/config.h"
 
 /* The body the blueprint manager sends (contract 1.4), with an unknown field. */

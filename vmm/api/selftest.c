@@ -8,7 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vmm/ch_main.h"
+#include "vmm/cli/ch_main.h"
 
 enum { OP_BOOT, OP_SHUTDOWN, OP_REBOOT, OP_POWER_BUTTON, OP_PAUSE, OP_RESUME, OP_NMI, N_OPS };
 static const char *const op_names[N_OPS] = { "boot",  "shutdown", "reboot", "power_button",

@@ -81,9 +81,4 @@ int acpi_build(const struct acpi_platform *p, void *mem, size_t size, uint64_t g
 long acpi_table_find(const void *mem, size_t size, uint64_t gpa, uint64_t rsdp_gpa, const char *sig,
 		     size_t *len);
 
-/* Debug subcommand (vmm/acpi_dump.c): "svmm acpi-dump [--cpus N]
- * [--memory SIZE] DIR" writes each table the VMM would build to
- * DIR/<SIG>.dat (RSDP, XSDT, FACP, APIC, MCFG, DSDT), for iasl -d. */
-int cmd_acpi_dump(int argc, char **argv);
-
 #endif

@@ -10,8 +10,8 @@
  * vmm.shutdown, SIGTERM/SIGINT, or the guest powering off (the VMM's
  * vmm_ops.exit_fd; the process then ends unless --no-shutdown).
  */
-#ifndef SVMM_VMM_CH_MAIN_H
-#define SVMM_VMM_CH_MAIN_H
+#ifndef SVMM_VMM_CLI_CH_MAIN_H
+#define SVMM_VMM_CLI_CH_MAIN_H
 
 #include <stdbool.h>
 

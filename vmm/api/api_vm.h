@@ -5,8 +5,8 @@
  * its vCPUs run; shutdown, reboot and the power button reach it through
  * struct vm_ctl; exit_fd turns readable when the guest ends itself.
  */
-#ifndef SVMM_VMM_API_VM_H
-#define SVMM_VMM_API_VM_H
+#ifndef SVMM_VMM_API_API_VM_H
+#define SVMM_VMM_API_API_VM_H
 
 #include "vmm/api/server.h"
 

@@ -3,15 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/x86/acpi.h"
 #include "vmm/api/selftest.h"
-#include "vmm/api_vm.h"
-#include "vmm/ch_main.h"
-#include "vmm/cli.h"
-#include "vmm/cmd_net.h"
-#include "vmm/cmd_run.h"
-#include "vmm/cmd_seed.h"
-#include "vmm/cmd_run_image.h"
+#include "vmm/api/api_vm.h"
+#include "vmm/cli/ch_main.h"
+#include "vmm/cli/cmd_acpi_dump.h"
+#include "vmm/cli/cli.h"
+#include "vmm/cli/cmd_net.h"
+#include "vmm/cli/cmd_run.h"
+#include "vmm/cli/cmd_seed.h"
+#include "vmm/run/cmd_run_image.h"
 
 static int cmd_version(int argc, char **argv)
 {

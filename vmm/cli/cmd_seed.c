@@ -11,7 +11,7 @@
 
 #include "images/fat.h"
 #include "images/seed.h"
-#include "vmm/cmd_seed.h"
+#include "vmm/cli/cmd_seed.h"
 #include "vmm/config/options.h"
 
 #define MAX_SSH_KEYS  64

@@ -27,8 +27,8 @@
  *   ("HOST:GUEST[/udp] ..."), SVMM_VM_CONSOLE (a file for the console)
  * and runs the VM in the foreground until it powers off.
  */
-#ifndef SVMM_VMM_VM_LAUNCH_H
-#define SVMM_VMM_VM_LAUNCH_H
+#ifndef SVMM_VMM_RUN_VM_LAUNCH_H
+#define SVMM_VMM_RUN_VM_LAUNCH_H
 
 #include <limits.h>
 #include <stdbool.h>

@@ -2,8 +2,8 @@
 /*
  * svmm run --image/--bundle: prepare the image (images/oci.c), build the
  * runtime spec (images/spec.c) and the root disk (images/rootfs_disk.c),
- * launch the VM (vmm/vm_launch.c), then drive the guest agent
- * (vmm/agent_client.c) until the workload's exit status comes back.
+ * launch the VM (vmm/run/vm_launch.c), then drive the guest agent
+ * (vmm/run/agent_client.c) until the workload's exit status comes back.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,10 +22,10 @@
 #include "images/oci.h"
 #include "images/rootfs_disk.h"
 #include "images/spec.h"
-#include "vmm/agent_client.h"
-#include "vmm/cmd_run_image.h"
+#include "vmm/run/agent_client.h"
+#include "vmm/run/cmd_run_image.h"
 #include "vmm/config/options.h"
-#include "vmm/vm_launch.h"
+#include "vmm/run/vm_launch.h"
 
 #define EXIT_SVMM    125
 #define MAX_ENV	     256

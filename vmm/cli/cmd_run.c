@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* svmm run: parse cloud-hypervisor style flags, boot the VM. */
-#include "vmm/cmd_run.h"
+#include "vmm/cli/cmd_run.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "devices/chardev.h"
-#include "vmm/cli.h"
-#include "vmm/cmd_run_image.h"
+#include "vmm/cli/cli.h"
+#include "vmm/run/cmd_run_image.h"
 #include "vmm/config/config.h"
 #include "vmm/config/options.h"
 #include "vmm/vm.h"

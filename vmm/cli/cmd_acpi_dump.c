@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* svmm acpi-dump: write the ACPI tables to files, to check them with iasl. */
+#include "vmm/cli/cmd_acpi_dump.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -6,8 +6,8 @@
  *            [--memory size=S,shared=on|off,hugepages=on|off]
  *            [--serial MODE] [--console MODE] [--no-reboot] [-v]...
  */
-#ifndef SVMM_VMM_CMD_RUN_H
-#define SVMM_VMM_CMD_RUN_H
+#ifndef SVMM_VMM_CLI_CMD_RUN_H
+#define SVMM_VMM_CLI_CMD_RUN_H
 
 int cmd_run(int argc, char **argv);
 

@@ -12,8 +12,8 @@
  *                        "CONNECT PORT\n", expect "OK ...\n"
  * PORT defaults to AGENT_VSOCK_PORT.
  */
-#ifndef SVMM_VMM_AGENT_CLIENT_H
-#define SVMM_VMM_AGENT_CLIENT_H
+#ifndef SVMM_VMM_RUN_AGENT_CLIENT_H
+#define SVMM_VMM_RUN_AGENT_CLIENT_H
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/agent_client.h"
+#include "vmm/run/agent_client.h"
 
 static int cerr(struct agent_conn *c, int r, const char *fmt, ...)
 {

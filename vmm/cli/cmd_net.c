@@ -24,7 +24,7 @@
 #include "net/firewall.h"
 #include "net/lease.h"
 #include "net/netvm.h"
-#include "vmm/cmd_net.h"
+#include "vmm/cli/cmd_net.h"
 
 struct net_args {
 	struct net_vm_config cfg;

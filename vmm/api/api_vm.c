@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The REST API's VM operations on the VMM core. */
-#include "vmm/api_vm.h"
+#include "vmm/api/api_vm.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/vm_launch.h"
+#include "vmm/run/vm_launch.h"
 
 #include <limits.h>
 

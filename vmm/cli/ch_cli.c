@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* cloud-hypervisor's command line into struct ch_args. */
-#include "vmm/ch_main.h"
+#include "vmm/cli/ch_main.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* svmm as cloud-hypervisor: set up, serve the API, wait for the end. */
-#include "vmm/ch_main.h"
+#include "vmm/cli/ch_main.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "vmm/api/events.h"
-#include "vmm/cli.h"
+#include "vmm/cli/cli.h"
 
 /* A build without a VMM core: everything but boot is unreachable. */
 static int novmm_boot(void *ctx, const struct vm_config *cfg, char *err)

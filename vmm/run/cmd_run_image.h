@@ -5,8 +5,8 @@
  * workload of a running `svmm run --name NAME`. Exit status as docker: the
  * workload's, 125 for svmm's own errors, 126 not executable, 127 not found.
  */
-#ifndef SVMM_VMM_CMD_RUN_IMAGE_H
-#define SVMM_VMM_CMD_RUN_IMAGE_H
+#ifndef SVMM_VMM_RUN_CMD_RUN_IMAGE_H
+#define SVMM_VMM_RUN_CMD_RUN_IMAGE_H
 
 #include <stdbool.h>
 

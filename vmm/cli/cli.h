@@ -4,10 +4,10 @@
  * entered with the arguments after its name (argv[0] is the name).
  * It returns the process exit status.
  */
-#ifndef SVMM_VMM_CLI_H
-#define SVMM_VMM_CLI_H
+#ifndef SVMM_VMM_CLI_CLI_H
+#define SVMM_VMM_CLI_CLI_H
 
-#define SVMM_VERSION "0.1.0"
+#include "vmm/version.h" /* SVMM_VERSION */
 
 struct svmm_cmd {
 	const char *name;
