@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/api/selftest.h"
 #include "vmm/api/api_vm.h"
 #include "vmm/cli/ch_main.h"
 #include "vmm/cli/cmd_acpi_dump.h"
@@ -29,7 +28,6 @@ static const struct svmm_cmd commands[] = {
 	{ "run", "boot a kernel, or run an OCI image or bundle, in a microVM", cmd_run },
 	{ "net", "VM host networking: up, down, gc, lease, ls", cmd_net },
 	{ "seed", "build FAT images, cloud-init seeds and service disks", cmd_seed },
-	{ "api-selftest", NULL, cmd_api_selftest }, /* hidden: API tests, a VMM test double */
 	{ "acpi-dump", "write the ACPI tables to DIR (debug)", cmd_acpi_dump },
 	{ "exec", "run a command in a running svmm run --name NAME", cmd_exec },
 };

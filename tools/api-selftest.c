@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-/* svmm api-selftest: ch_main() with a recording test double for the VMM. */
-#include "vmm/api/selftest.h"
-
+/*
+ * api-selftest [cloud-hypervisor flags]: a TEST program for the API host
+ * tests (tests/host/api-*.sh). It runs the real cloud-hypervisor front end
+ * (ch_main: flags, socket, HTTP server, state machine, events) with a TEST
+ * DOUBLE in place of the VMM: its vmm_ops boot nothing, they record each
+ * call (readable through vm.counters as {"api-selftest": {"boot": N, ...}}
+ * and on stderr), boot fails when the kernel file cannot be opened, and
+ * power-button behaves like a guest that powers itself off in response (its
+ * exit_fd fires). Only tests about the API layer use it; real guests come
+ * with the VMM core.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,13 +114,13 @@ static const struct vmm_ops selftest_ops = {
 	.exit_fd = st_exit_fd,
 };
 
-int cmd_api_selftest(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	struct selftest t = { 0 };
 
 	t.exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t.exit_fd < 0) {
-		perror("svmm api-selftest: eventfd");
+		perror("api-selftest: eventfd");
 		return 1;
 	}
 	int status = ch_main(argc, argv, &selftest_ops, &t);
