@@ -8,6 +8,10 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "devices/virtio/fs/fs.h"
+#include "devices/virtio/net/net.h"
+#include "devices/virtio/vsock/vsock.h"
+
 static const char *const console_names[] = {
 	[CONSOLE_OFF] = "Off",	 [CONSOLE_PTY] = "Pty",	      [CONSOLE_TTY] = "Tty",
 	[CONSOLE_FILE] = "File", [CONSOLE_SOCKET] = "Socket", [CONSOLE_NULL] = "Null",
@@ -282,6 +286,29 @@ static bool valid_mac(const char *s)
 					 &b[4], &b[5], &tail) == 6;
 }
 
+/* An IPv4 netmask: ones then zeros (the host part is 0...01...1). */
+static bool valid_netmask(const char *s)
+{
+	unsigned int a, b, c, d;
+	if (!valid_ipv4(s) || sscanf(s, "%u.%u.%u.%u", &a, &b, &c, &d) != 4)
+		return false;
+	uint32_t host = ~(a << 24 | b << 16 | c << 8 | d);
+	return !(host & (host + 1));
+}
+
+/* The group bit of the first octet (a valid_mac). */
+static bool multicast_mac(const char *s)
+{
+	unsigned int b0;
+	return sscanf(s, "%2x", &b0) == 1 && (b0 & 1);
+}
+
+/* A virtqueue size the devices take: a power of two, 2 to 32768. */
+static bool valid_queue_size(uint64_t v)
+{
+	return is_pow2(v) && v >= 2 && v <= 32768;
+}
+
 #define FAIL(...)                                              \
 	do {                                                   \
 		snprintf(err, VM_CONFIG_ERR_LEN, __VA_ARGS__); \
@@ -370,29 +397,63 @@ int vm_config_validate(const struct vm_config *c, char *err)
 		const struct net_config *n = &c->net[i];
 		if (n->ip && !valid_ipv4(n->ip))
 			FAIL("net[%zu].ip: '%s' is not an IPv4 address", i, n->ip);
-		if (n->mask && !valid_ipv4(n->mask))
+		if (n->mask && !valid_netmask(n->mask))
 			FAIL("net[%zu].mask: '%s' is not an IPv4 netmask", i, n->mask);
 		if (n->mask && !n->ip)
 			FAIL("net[%zu].mask: given without an ip", i);
 		if (n->mac && !valid_mac(n->mac))
 			FAIL("net[%zu].mac: '%s' is not a MAC address", i, n->mac);
+		if (n->mac && multicast_mac(n->mac))
+			FAIL("net[%zu].mac: '%s' is a multicast address", i, n->mac);
 		if (n->host_mac && !valid_mac(n->host_mac))
 			FAIL("net[%zu].host_mac: '%s' is not a MAC address", i, n->host_mac);
-		if (n->num_queues < 2 || n->num_queues % 2)
-			FAIL("net[%zu].num_queues: %u is not an even number of at least 2", i,
-			     n->num_queues);
-		if (!is_pow2(n->queue_size))
-			FAIL("net[%zu].queue_size: %u is not a power of two", i, n->queue_size);
+		if (n->mtu && (n->mtu < NET_MTU_MIN || n->mtu > NET_MTU_MAX))
+			FAIL("net[%zu].mtu: %u is out of range (%d to %d)", i, n->mtu, NET_MTU_MIN,
+			     NET_MTU_MAX);
+		if (n->num_queues < 2 || n->num_queues % 2 || n->num_queues > 2 * TAP_MAX_QUEUES)
+			FAIL("net[%zu].num_queues: %u is not an even number of 2 to %d (a receive "
+			     "and a transmit queue per pair)",
+			     i, n->num_queues, 2 * TAP_MAX_QUEUES);
+		if (!valid_queue_size(n->queue_size))
+			FAIL("net[%zu].queue_size: %u is not a power of two, 2 to 32768", i,
+			     n->queue_size);
+		if (n->n_fds && n->n_fds != n->num_queues / 2)
+			FAIL("net[%zu].fd: %zu given, one fd per queue pair (num_queues / 2) is "
+			     "needed",
+			     i, n->n_fds);
 		if (n->vhost_user && !n->vhost_socket)
 			FAIL("net[%zu]: vhost_user needs vhost_socket", i);
+		if (n->vhost_user)
+			FAIL("net[%zu].vhost_user: not supported by svmm", i);
+		if (n->iommu)
+			FAIL("net[%zu].iommu: not supported by svmm", i);
 		if (n->tap && strlen(n->tap) >= 16)
 			FAIL("net[%zu].tap: '%s' is longer than 15 characters", i, n->tap);
+		if (n->tap && (!*n->tap || strchr(n->tap, '/')))
+			FAIL("net[%zu].tap: '%s' is not an interface name", i, n->tap);
+		if (n->id && strlen(n->id) >= NET_ID_LEN)
+			FAIL("net[%zu].id: longer than %d bytes", i, NET_ID_LEN - 1);
 	}
 	for (size_t i = 0; i < c->n_fs; i++) {
+		const struct fs_config *f = &c->fs[i];
 		if (!c->memory.shared)
 			FAIL("fs[%zu]: virtio-fs needs memory.shared=true", i);
-		if (!c->fs[i].num_queues)
+		if (!f->tag || !*f->tag || strlen(f->tag) > FS_TAG_LEN)
+			FAIL("fs[%zu].tag: a tag of 1 to %d bytes is needed", i, FS_TAG_LEN);
+		if (!f->socket || !*f->socket || strlen(f->socket) >= FS_PATH_LEN)
+			FAIL("fs[%zu].socket: the back-end's socket path (below %d bytes) is "
+			     "needed",
+			     i, FS_PATH_LEN);
+		if (!f->num_queues)
 			FAIL("fs[%zu].num_queues: must be at least 1", i);
+		if (f->num_queues > FS_MAX_REQ_QUEUES)
+			FAIL("fs[%zu].num_queues: %u is more than %d request queues", i,
+			     f->num_queues, FS_MAX_REQ_QUEUES);
+		if (!valid_queue_size(f->queue_size))
+			FAIL("fs[%zu].queue_size: %u is not a power of two, 2 to 32768", i,
+			     f->queue_size);
+		if (f->id && strlen(f->id) >= FS_ID_LEN)
+			FAIL("fs[%zu].id: longer than %d bytes", i, FS_ID_LEN - 1);
 	}
 	for (size_t i = 0; i < c->n_pmem; i++)
 		if (!c->pmem[i].file)
@@ -401,8 +462,19 @@ int vm_config_validate(const struct vm_config *c, char *err)
 		if (c->vsock.cid < VM_MIN_VSOCK_CID)
 			FAIL("vsock.cid: %llu is below %d", (unsigned long long)c->vsock.cid,
 			     VM_MIN_VSOCK_CID);
+		if (c->vsock.cid > UINT32_MAX - 1)
+			FAIL("vsock.cid: %llu is above %u", (unsigned long long)c->vsock.cid,
+			     UINT32_MAX - 1);
 		if (!c->vsock.socket)
 			FAIL("vsock.socket: missing");
+		/* the mux binds SOCKET and connects SOCKET_PORT */
+		if (!*c->vsock.socket || strlen(c->vsock.socket) >= VSOCK_PATH_LEN - 11)
+			FAIL("vsock.socket: a Unix socket path below %d bytes is needed",
+			     VSOCK_PATH_LEN - 11);
+		if (c->vsock.iommu)
+			FAIL("vsock.iommu: not supported by svmm");
+		if (c->vsock.id && strlen(c->vsock.id) >= VSOCK_ID_LEN)
+			FAIL("vsock.id: longer than %d bytes", VSOCK_ID_LEN - 1);
 	}
 	if (c->has_balloon && c->balloon.size >= c->memory.size)
 		FAIL("balloon.size: must be below memory.size");

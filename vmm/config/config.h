@@ -7,7 +7,9 @@
  * (config_json.c) and cloud-hypervisor's command-line flags (config_cli.c).
  * vm_config_to_json() gives it back for GET /vm.info. Strings are owned by the
  * struct (malloc'd, NULL when absent); vm_config_free() releases everything.
- * Nothing here knows about KVM or devices: the VMM only reads the struct.
+ * Nothing here knows about KVM; of the devices, vm_config_validate() knows
+ * their limits only (from their headers), so that what it passes they take.
+ * The VMM only reads the struct.
  *
  * Errors are negative errno with a message in a caller's buffer of
  * VM_CONFIG_ERR_LEN bytes that names the field path ("disks[2].readonly: ...")
@@ -195,7 +197,11 @@ int vm_config_complete(struct vm_config *c);
 /* cloud-hypervisor's validate(), run at vm.boot (an error there is a 400):
  * a kernel or firmware and not both, 1 <= boot_vcpus <= max_vcpus, memory,
  * a File console with a file, vsock cid >= 3, fs needing shared memory,
- * queue counts and sizes, unique device ids. -EINVAL with err. */
+ * queue counts and sizes, unique device ids; and what svmm's devices cannot
+ * take: a multicast guest MAC, a netmask that is not ones then zeros, an MTU
+ * outside 68..65535, fds that are not one per queue pair, net vhost_user,
+ * net and vsock iommu, fs tags over 36 bytes, over-long ids and socket
+ * paths. -EINVAL with err. */
 int vm_config_validate(const struct vm_config *c, char *err);
 
 /* Names as cloud-hypervisor spells them in JSON ("Off", "Pty", ... /

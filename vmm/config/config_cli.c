@@ -302,6 +302,9 @@ int vm_config_parse_net(struct vm_config *c, const char *s, char *err)
 	}
 	if ((v = opt_get(&f.l, "fd")))
 		T(parse_fd_list(&f, v, n));
+	/* One fd per queue pair: without num_queues=, the queues follow the fds. */
+	if (n->n_fds && !opt_get(&f.l, "num_queues"))
+		n->num_queues = (uint32_t)(2 * n->n_fds);
 	T(vm_config_complete(c));
 	rc = 0;
 out:

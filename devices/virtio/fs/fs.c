@@ -12,10 +12,8 @@
 
 #include "devices/virtio/loop.h"
 #include "devices/virtio/fs/vhost_user.h"
-#include "vmm/config/options.h"
 
 #define FS_QUEUE_SIZE_DEF 1024
-#define FS_MAX_REQ_QUEUES (VIRTIO_MAX_QUEUES - 1)
 
 struct virtio_fs_config {
 	uint8_t tag[FS_TAG_LEN];
@@ -221,73 +219,5 @@ fail:
 		if (f->call_fd[q] >= 0)
 			close(f->call_fd[q]);
 	free(f);
-	return rc;
-}
-
-int virtio_fs_parse(struct virtio_fs_opts *o, const char *arg, char *err, unsigned int errlen)
-{
-	struct opt_list l;
-	const char *v;
-	uint64_t u;
-	int rc;
-	char *copy = strdup(arg ? arg : "");
-
-	if (!copy)
-		return -ENOMEM;
-	memset(o, 0, sizeof(*o));
-	o->num_queues = 1;
-	o->queue_size = FS_QUEUE_SIZE_DEF;
-	rc = opt_parse(&l, copy);
-	if (rc)
-		goto opt_err;
-	v = opt_get(&l, "tag");
-	if (!v || !*v || strlen(v) > FS_TAG_LEN) {
-		snprintf(err, errlen, "--fs: tag=%s: a tag of 1 to %d bytes is needed",
-			 v ? v : "(missing)", FS_TAG_LEN);
-		rc = -EINVAL;
-		goto out;
-	}
-	snprintf(o->tag, sizeof(o->tag), "%s", v);
-	v = opt_get(&l, "socket");
-	if (!v || !*v || strlen(v) >= FS_PATH_LEN) {
-		snprintf(err, errlen, "--fs: socket=%s: the back-end's socket path is needed",
-			 v ? v : "(missing)");
-		rc = -EINVAL;
-		goto out;
-	}
-	snprintf(o->socket, sizeof(o->socket), "%s", v);
-	if ((rc = opt_get_u64(&l, "num_queues", &u)) < 0)
-		goto opt_err;
-	if (rc) {
-		if (!u || u > FS_MAX_REQ_QUEUES) {
-			snprintf(err, errlen, "--fs: num_queues=%s: 1 to %d request queues",
-				 opt_get(&l, "num_queues"), FS_MAX_REQ_QUEUES);
-			rc = -EINVAL;
-			goto out;
-		}
-		o->num_queues = (unsigned int)u;
-	}
-	if ((rc = opt_get_u64(&l, "queue_size", &u)) < 0)
-		goto opt_err;
-	if (rc) {
-		if (u < 2 || u > 32768 || (u & (u - 1))) {
-			snprintf(err, errlen, "--fs: queue_size=%s: a power of two, 2 to 32768",
-				 opt_get(&l, "queue_size"));
-			rc = -EINVAL;
-			goto out;
-		}
-		o->queue_size = (uint16_t)u;
-	}
-	if ((rc = opt_get_str(&l, "id", o->id, sizeof(o->id))) < 0)
-		goto opt_err;
-	rc = opt_check_unused(&l);
-	if (rc < 0)
-		goto opt_err;
-	rc = 0;
-	goto out;
-opt_err:
-	snprintf(err, errlen, "--fs: %s", l.err);
-out:
-	free(copy);
 	return rc;
 }

@@ -18,11 +18,13 @@
 
 #include "devices/virtio/virtio.h"
 
-#define FS_TAG_LEN  36 /* virtio_fs_config.tag: not NUL-terminated when full */
-#define FS_PATH_LEN 108
-#define FS_ID_LEN   64
+#define FS_TAG_LEN	  36 /* virtio_fs_config.tag: not NUL-terminated when full */
+#define FS_PATH_LEN	  108
+#define FS_ID_LEN	  64
+#define FS_MAX_REQ_QUEUES (VIRTIO_MAX_QUEUES - 1) /* and the hiprio queue */
 
-/* `--fs tag=TAG,socket=PATH[,num_queues=N,queue_size=N,id=ID]` */
+/* One device, as the VM makes it from an fs_config (vmm/devices.c) that
+ * vm_config_validate() has checked against the limits above. */
 struct virtio_fs_opts {
 	char tag[FS_TAG_LEN + 1];
 	char socket[FS_PATH_LEN];
@@ -30,8 +32,6 @@ struct virtio_fs_opts {
 	uint16_t queue_size;	 /* default 1024 */
 	char id[FS_ID_LEN];
 };
-
-int virtio_fs_parse(struct virtio_fs_opts *o, const char *arg, char *err, unsigned int errlen);
 
 /* Connect to the back-end and make a device ready for a transport. mem is
  * the guest RAM the back-end will map: -EINVAL with "virtio-fs needs

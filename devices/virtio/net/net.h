@@ -17,11 +17,12 @@
 #include "devices/virtio/net/net_tap.h"
 #include "devices/virtio/virtio.h"
 
-#define NET_ID_LEN 64
+#define NET_ID_LEN  64
+#define NET_MTU_MIN 68
+#define NET_MTU_MAX 65535
 
-/* `--net` as cloud-hypervisor takes it:
- * tap=NAME,ip=A,mask=M,mac=MAC,host_mac=MAC,mtu=N,num_queues=N,queue_size=N,
- * fd=N|fd=[N,N,...],id=ID,iommu=off,offload_tso=on,offload_ufo=on,offload_csum=on */
+/* One device, as the VM makes it from a net_config (vmm/devices.c) that
+ * vm_config_validate() has checked against the limits above. */
 struct virtio_net_opts {
 	char tap[IFNAMSIZ]; /* "" with no tap= and no fd=: the kernel names it */
 	bool has_ip;	    /* set the host side's address (mask defaults to /24) */
@@ -37,9 +38,6 @@ struct virtio_net_opts {
 	bool offload_tso, offload_ufo, offload_csum; /* default on */
 	char id[NET_ID_LEN];
 };
-
-/* Parse one `--net` value into o (defaults filled in). err names the key. */
-int virtio_net_parse(struct virtio_net_opts *o, const char *arg, char *err, unsigned int errlen);
 
 /* Open (or create, or adopt) the TAP, configure its host side and make a
  * device ready for a transport. A TAP created here goes away with the

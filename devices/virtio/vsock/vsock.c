@@ -11,7 +11,6 @@
 
 #include "devices/virtio/loop.h"
 #include "devices/virtio/vsock/vsock_mux.h"
-#include "vmm/config/options.h"
 
 #define VSOCK_QUEUE_SIZE 256
 #define VSOCK_RX	 0
@@ -202,48 +201,4 @@ int virtio_vsock_create(struct virtio_dev **out, const struct virtio_vsock_opts 
 		vd->kick_fd[i] = -1;
 	*out = vd;
 	return 0;
-}
-
-int virtio_vsock_parse(struct virtio_vsock_opts *o, const char *arg, char *err, unsigned int errlen)
-{
-	struct opt_list l;
-	const char *v;
-	int rc;
-	char *copy = strdup(arg ? arg : "");
-
-	if (!copy)
-		return -ENOMEM;
-	memset(o, 0, sizeof(*o));
-	rc = opt_parse(&l, copy);
-	if (rc)
-		goto opt_err;
-	if ((rc = opt_get_u64(&l, "cid", &o->cid)) < 0)
-		goto opt_err;
-	if (!rc || o->cid < 3 || o->cid > UINT32_MAX - 1) {
-		snprintf(err, errlen, "--vsock: cid=%s: a guest CID of 3 or more is needed",
-			 rc ? opt_get(&l, "cid") : "(missing)");
-		rc = -EINVAL;
-		goto out;
-	}
-	v = opt_get(&l, "socket");
-	if (!v || !*v || strlen(v) >= VSOCK_PATH_LEN - 11) {
-		snprintf(err, errlen, "--vsock: socket=%s: a Unix socket path is needed%s",
-			 v ? v : "(missing)", v && *v ? " (too long)" : "");
-		rc = -EINVAL;
-		goto out;
-	}
-	snprintf(o->socket, sizeof(o->socket), "%s", v);
-	if ((rc = opt_get_str(&l, "id", o->id, sizeof(o->id))) < 0 ||
-	    (rc = opt_get_unsupported(&l, "iommu")) < 0)
-		goto opt_err;
-	rc = opt_check_unused(&l);
-	if (rc < 0)
-		goto opt_err;
-	rc = 0;
-	goto out;
-opt_err:
-	snprintf(err, errlen, "--vsock: %s", l.err);
-out:
-	free(copy);
-	return rc;
 }

@@ -15,16 +15,13 @@
 #define VSOCK_PATH_LEN 108
 #define VSOCK_ID_LEN   64
 
-/* `--vsock cid=N,socket=PATH[,id=ID,iommu=off]` */
+/* The device, as the VM makes it from the vsock_config (vmm/devices.c) that
+ * vm_config_validate() has checked against the limits above. */
 struct virtio_vsock_opts {
 	uint64_t cid; /* at least 3 (0-2 are reserved) */
 	char socket[VSOCK_PATH_LEN];
 	char id[VSOCK_ID_LEN];
 };
-
-/* Parse one `--vsock` value; err names the key at fault. */
-int virtio_vsock_parse(struct virtio_vsock_opts *o, const char *arg, char *err,
-		       unsigned int errlen);
 
 /* Bind the host socket (replacing a stale one) and make a device ready for
  * a transport. The socket file is removed when the device is freed. */
