@@ -10,6 +10,7 @@
 #   make deps       install the Debian packages the build, tests and demo need
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format / format-check
+#   make layers     check that each source floor includes only from lower ones
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -154,5 +155,11 @@ format:
 	clang-format -i $(FMT_SRCS)
 format-check:
 	clang-format --dry-run -Werror $(FMT_SRCS)
+
+# Each floor of the source tree includes only from the floors below it
+# (the table is in tools/check-layers; tests/host/layers.sh runs it too).
+.PHONY: layers
+layers:
+	tools/check-layers
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
