@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for vmm/config*.c: VmConfig from JSON and flags, defaults, errors. */
+/* Unit tests for vmm/config/config*.c: VmConfig from JSON and flags, defaults, errors. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
