@@ -429,7 +429,7 @@ int vm_config_validate(const struct vm_config *c, char *err)
 			FAIL("net[%zu].iommu: not supported by svmm", i);
 		if (n->tap && strlen(n->tap) >= 16)
 			FAIL("net[%zu].tap: '%s' is longer than 15 characters", i, n->tap);
-		if (n->tap && (!*n->tap || strchr(n->tap, '/')))
+		if (n->tap && strchr(n->tap, '/'))
 			FAIL("net[%zu].tap: '%s' is not an interface name", i, n->tap);
 		if (n->id && strlen(n->id) >= NET_ID_LEN)
 			FAIL("net[%zu].id: longer than %d bytes", i, NET_ID_LEN - 1);
