@@ -10,6 +10,7 @@
 #   make deps       install the Debian packages the build, tests and demo need
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format / format-check
+#   make layers     check that each source floor includes only from lower ones
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -35,7 +36,7 @@ LDLIBS  += $(PKG_LIBS) -lpthread
 
 # Every product source but the entry points goes into libsvmm.a; the svmm
 # binary and the unit tests link against it. New files need no Makefile edit.
-LIB_SRCS  := $(filter-out vmm/main.c,$(wildcard vmm/*.c vmm/*/*.c devices/*.c devices/*/*.c net/*.c images/*.c))
+LIB_SRCS  := $(filter-out vmm/cli/main.c,$(wildcard vmm/*.c vmm/*/*.c devices/*.c devices/*/*.c devices/*/*/*.c net/*.c images/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
@@ -77,7 +78,7 @@ $(BUILD)/libsvmm.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/svmm: $(BUILD)/vmm/main.o $(BUILD)/libsvmm.a
+$(BUILD)/svmm: $(BUILD)/vmm/cli/main.o $(BUILD)/libsvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The guest agent is PID 1 of the guest: static, no shared libraries
@@ -167,5 +168,11 @@ format:
 	clang-format -i $(FMT_SRCS)
 format-check:
 	clang-format --dry-run -Werror $(FMT_SRCS)
+
+# Each floor of the source tree includes only from the floors below it
+# (the table is in tools/check-layers; tests/host/layers.sh runs it too).
+.PHONY: layers
+layers:
+	tools/check-layers
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -2,8 +2,8 @@
 /*
  * The ACPI Generic Event Device of hardware-reduced ACPI: how the VMM
  * tells the guest "the power button was pressed" (and hears a PCI slot's
- * eject request). The DSDT's \_SB_.GED_ (vmm/acpi.c) maps these registers
- * (MMIO, 8 bytes at LAYOUT_GED_START):
+ * eject request). The DSDT's \_SB_.GED_ (vmm/x86/acpi.c) maps these registers
+ * (MMIO, 8 bytes at LAYOUT_GED_START; the offsets are in vmm/kvm/layout.h):
  *   +0 EVENT  (32-bit read) pending event bits; a read returns and clears
  *             them. _EVT reads it when the GED interrupt fires, and for
  *             ACPI_GED_EVT_POWER_BUTTON notifies \_SB_.PWRB (PNP0C0C): the
@@ -19,12 +19,8 @@
 
 #include <stdint.h>
 
-#include "vmm/bus.h"
-
-#define ACPI_GED_REG_EVENT	  0x0
-#define ACPI_GED_REG_EJECT	  0x4
-#define ACPI_GED_REGS_LEN	  0x8
-#define ACPI_GED_EVT_POWER_BUTTON (1u << 3) /* cloud-hypervisor's bit */
+#include "vmm/kvm/bus.h"
+#include "vmm/kvm/layout.h" /* ACPI_GED_REG_*, ACPI_GED_EVT_* */
 
 struct acpi_ged_ops {
 	/* Pulse (edge, active high) GSI irq, e.g. KVM_IRQ_LINE 1 then 0.

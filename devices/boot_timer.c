@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "vmm/bus.h"
+#include "vmm/kvm/bus.h"
 
 static const char *phase(uint8_t code)
 {

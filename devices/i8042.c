@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "vmm/bus.h"
+#include "vmm/kvm/bus.h"
 
 #define STATUS_OBF	0x01
 #define STATUS_SYS	0x04

@@ -35,7 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/bus.h"
+#include "vmm/kvm/bus.h"
 
 #define PCI_SLOTS	     32
 #define PCI_NUM_BARS	     6

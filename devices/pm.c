@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "vmm/bus.h"
+#include "vmm/kvm/bus.h"
 
 static void pm_read(void *opaque, uint64_t off, void *data, unsigned int size)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "vmm/bus.h"
+#include "vmm/kvm/bus.h"
 
 enum {
 	RTC_SEC = 0x00,

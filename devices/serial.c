@@ -10,8 +10,7 @@
 #include <unistd.h>
 
 #include "devices/chardev.h"
-#include "vmm/bus.h"
-#include "vmm/kvm.h"
+#include "vmm/kvm/bus.h"
 
 enum { RBR_THR_DLL, IER_DLM, IIR_FCR, LCR, MCR, LSR, MSR, SCR };
 
@@ -39,7 +38,7 @@ static void update_irq(struct serial *s)
 
 	if (level != s->irq_level) {
 		s->irq_level = level;
-		kvm_irq_line(s->kvm, s->irq, level);
+		s->set_irq(s->irq_opaque, s->irq, level);
 	}
 }
 
@@ -188,10 +187,12 @@ static void serial_write(void *opaque, uint64_t off, const void *data, unsigned 
 
 static const struct bus_ops serial_ops = { .read = serial_read, .write = serial_write };
 
-int serial_init(struct serial *s, struct kvm *kvm, struct chardev *cd, uint32_t irq)
+int serial_init(struct serial *s, struct chardev *cd, uint32_t irq,
+		void (*set_irq)(void *opaque, uint32_t irq, int level), void *opaque)
 {
 	memset(s, 0, sizeof(*s));
-	s->kvm = kvm;
+	s->set_irq = set_irq;
+	s->irq_opaque = opaque;
 	s->cd = cd;
 	s->irq = irq;
 	s->stop_fd = eventfd(0, EFD_CLOEXEC);

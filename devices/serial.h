@@ -7,6 +7,11 @@
  *
  * on_line, when set, is called with each complete output line (the VMM
  * watches for the kernel's panic and power-off messages).
+ *
+ * The device drives its interrupt line through set_irq (required), given at
+ * init with its opaque: level 1 raises GSI irq, 0 lowers it (the VMM wires it
+ * to KVM_IRQ_LINE). It is called only when the level changes, with the
+ * device's lock held.
  */
 #ifndef SVMM_DEVICES_SERIAL_H
 #define SVMM_DEVICES_SERIAL_H
@@ -17,7 +22,6 @@
 
 struct bus;
 struct chardev;
-struct kvm;
 
 #define SERIAL_COM1_BASE 0x3f8
 #define SERIAL_COM1_IRQ	 4
@@ -26,7 +30,8 @@ struct kvm;
 struct serial {
 	pthread_mutex_t lock;
 	pthread_cond_t rx_room;
-	struct kvm *kvm;
+	void (*set_irq)(void *opaque, uint32_t irq, int level);
+	void *irq_opaque;
 	struct chardev *cd;
 	uint32_t irq;
 	int irq_level;
@@ -46,7 +51,8 @@ struct serial {
 	int stop_fd; /* eventfd that ends the input thread */
 };
 
-int serial_init(struct serial *s, struct kvm *kvm, struct chardev *cd, uint32_t irq);
+int serial_init(struct serial *s, struct chardev *cd, uint32_t irq,
+		void (*set_irq)(void *opaque, uint32_t irq, int level), void *opaque);
 int serial_register(struct serial *s, struct bus *pio, uint16_t base);
 /* Start feeding input from the chardev (when it has any). */
 int serial_start(struct serial *s);

@@ -858,18 +858,6 @@ static int collect_error(int err_rd, pid_t pid, struct ctr_error *e)
 	return 0;
 }
 
-static const char *ns_path(json_t *spec, int flag)
-{
-	json_t *nss = json_object_get(json_object_get(spec, "linux"), "namespaces"), *ns;
-	size_t i;
-	json_array_foreach(nss, i, ns)
-	{
-		if (ns_flag(json_string_value(json_object_get(ns, "type"))) == flag)
-			return json_string_value(json_object_get(ns, "path"));
-	}
-	return NULL;
-}
-
 int ctr_start(json_t *spec, const char *rootfs, const char *cgroup, struct ctr_proc *p,
 	      struct ctr_error *e)
 {
@@ -935,7 +923,6 @@ int ctr_start(json_t *spec, const char *rootfs, const char *cgroup, struct ctr_p
 	}
 	close(sync[0]);
 	close(errp[1]);
-	(void)ns_path;
 	if ((flags & CLONE_NEWUSER) && write_id_maps(spec, pid, e) < 0)
 		goto fail_child;
 	if (cgroup) {

@@ -2,7 +2,7 @@
 /*
  * The svmm host <-> guest agent protocol, version 1 (guest-agent/PROTOCOL.md
  * is the full description). Shared by the agent (guest-agent/) and the host
- * client (vmm/agent_client.c); header-only so both build it without a
+ * client (vmm/run/agent_client.c); header-only so both build it without a
  * common library.
  *
  * A stream connection (vsock, or a Unix socket for the hybrid vsock scheme)

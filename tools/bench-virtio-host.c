@@ -25,8 +25,9 @@
 #include <sys/un.h>
 #include <time.h>
 
-#include "devices/virtio/net.h"
-#include "devices/virtio/vsock.h"
+#include "devices/virtio/net/net.h"
+#include "devices/virtio/vsock/vsock.h"
+#include "tests/unit/config_opts.h"
 #include "tests/unit/fake_queues.h"
 
 #define QSIZE 256
@@ -61,13 +62,10 @@ static struct virtio_dev *net_dev(const char *spec)
 	struct virtio_net_opts o;
 	struct virtio_dev *vd;
 	char err[256];
-	char *copy = strdup(spec);
-	if (virtio_net_parse(&o, copy, err, sizeof(err)) ||
-	    virtio_net_create(&vd, &o, err, sizeof(err))) {
+	if (net_opts_from(spec, &o, err) || virtio_net_create(&vd, &o, err, sizeof(err))) {
 		fprintf(stderr, "bench: %s\n", err);
 		exit(1);
 	}
-	free(copy);
 	return vd;
 }
 

@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 static const struct command {
 	const char *name;

@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "devices/virtio/blk.h"
-#include "devices/virtio/fs.h"
-#include "devices/virtio/net.h"
-#include "devices/virtio/pci.h"
-#include "devices/virtio/rng.h"
-#include "devices/virtio/vsock.h"
+#include "devices/virtio/blk/blk.h"
+#include "devices/virtio/fs/fs.h"
+#include "devices/virtio/net/net.h"
+#include "devices/virtio/transport/pci.h"
+#include "devices/virtio/rng/rng.h"
+#include "devices/virtio/vsock/vsock.h"
 
 #define ERRLEN 256
 
@@ -69,8 +69,8 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-static int net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o, char *err,
-		    size_t errlen)
+int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o, char *err,
+		size_t errlen)
 {
 	memset(o, 0, sizeof(*o));
 	snprintf(o->tap, sizeof(o->tap), "%s", n->tap ? n->tap : "");
@@ -114,6 +114,24 @@ static int net_opts(const struct net_config *n, size_t i, struct virtio_net_opts
 	o->offload_csum = n->offload_csum;
 	snprintf(o->id, sizeof(o->id), "%s", n->id ? n->id : "");
 	return 0;
+}
+
+void vm_fs_opts(const struct fs_config *fc, struct virtio_fs_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->num_queues = fc->num_queues;
+	o->queue_size = (uint16_t)fc->queue_size;
+	snprintf(o->tag, sizeof(o->tag), "%s", fc->tag ? fc->tag : "");
+	snprintf(o->socket, sizeof(o->socket), "%s", fc->socket ? fc->socket : "");
+	snprintf(o->id, sizeof(o->id), "%s", fc->id ? fc->id : "");
+}
+
+void vm_vsock_opts(const struct vsock_config *vc, struct virtio_vsock_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->cid = vc->cid;
+	snprintf(o->socket, sizeof(o->socket), "%s", vc->socket ? vc->socket : "");
+	snprintf(o->id, sizeof(o->id), "%s", vc->id ? vc->id : "");
 }
 
 static enum disk_image_type image_type(enum image_type t)
@@ -161,7 +179,7 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 	}
 	for (size_t i = 0; cfg && i < cfg->n_net; i++) {
 		struct virtio_net_opts o;
-		if ((rc = net_opts(&cfg->net[i], i, &o, err, errlen)))
+		if ((rc = vm_net_opts(&cfg->net[i], i, &o, err, errlen)))
 			goto fail;
 		if ((rc = virtio_net_create(&vd, &o, e, sizeof(e))) ||
 		    (rc = plug(d, vd, bus, mem, e, sizeof(e))))
@@ -172,21 +190,15 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 	    (rc = plug(d, vd, bus, mem, e, sizeof(e))))
 		goto fail_msg;
 	for (size_t i = 0; cfg && i < cfg->n_fs; i++) {
-		const struct fs_config *fc = &cfg->fs[i];
-		struct virtio_fs_opts o = { .num_queues = fc->num_queues,
-					    .queue_size = (uint16_t)fc->queue_size };
-		snprintf(o.tag, sizeof(o.tag), "%s", fc->tag ? fc->tag : "");
-		snprintf(o.socket, sizeof(o.socket), "%s", fc->socket ? fc->socket : "");
-		snprintf(o.id, sizeof(o.id), "%s", fc->id ? fc->id : "");
+		struct virtio_fs_opts o;
+		vm_fs_opts(&cfg->fs[i], &o);
 		if ((rc = virtio_fs_create(&vd, &o, mem, e, sizeof(e))) ||
 		    (rc = plug(d, vd, bus, mem, e, sizeof(e))))
 			goto fail_msg;
 	}
 	if (cfg && cfg->has_vsock) {
-		struct virtio_vsock_opts o = { .cid = cfg->vsock.cid };
-		snprintf(o.socket, sizeof(o.socket), "%s",
-			 cfg->vsock.socket ? cfg->vsock.socket : "");
-		snprintf(o.id, sizeof(o.id), "%s", cfg->vsock.id ? cfg->vsock.id : "");
+		struct virtio_vsock_opts o;
+		vm_vsock_opts(&cfg->vsock, &o);
 		if ((rc = virtio_vsock_create(&vd, &o, e, sizeof(e))) ||
 		    (rc = plug(d, vd, bus, mem, e, sizeof(e))))
 			goto fail_msg;

@@ -13,13 +13,16 @@
 #include <stddef.h>
 
 #include "devices/pci.h"
-#include "vmm/config.h"
-#include "vmm/kvm.h"
-#include "vmm/memory.h"
+#include "vmm/config/config.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/kvm/memory.h"
 
 #define VM_MAX_PCI_DEVICES (PCI_SLOTS - 1)
 
+struct virtio_fs_opts;
+struct virtio_net_opts;
 struct virtio_pci;
+struct virtio_vsock_opts;
 
 struct vm_devices {
 	struct kvm *kvm;
@@ -32,5 +35,12 @@ struct vm_devices {
 int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct pci_bus *bus,
 		      struct kvm *kvm, const struct guest_mem *mem, char *err, size_t errlen);
 void vm_devices_free(struct vm_devices *d);
+
+/* One device's options from its entry of a validated config, as
+ * vm_devices_create() makes them (i numbers the entry in messages). */
+int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o, char *err,
+		size_t errlen);
+void vm_fs_opts(const struct fs_config *f, struct virtio_fs_opts *o);
+void vm_vsock_opts(const struct vsock_config *v, struct virtio_vsock_opts *o);
 
 #endif

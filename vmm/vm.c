@@ -25,14 +25,14 @@
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
-#include "vmm/acpi.h"
-#include "vmm/bus.h"
-#include "vmm/cpuid.h"
+#include "vmm/x86/acpi.h"
+#include "vmm/kvm/bus.h"
+#include "vmm/kvm/cpuid.h"
 #include "vmm/devices.h"
-#include "vmm/kvm.h"
-#include "vmm/layout.h"
-#include "vmm/memory.h"
-#include "vmm/mptable.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/kvm/layout.h"
+#include "vmm/kvm/memory.h"
+#include "vmm/x86/mptable.h"
 
 /* Why a VM stopped. */
 enum vm_stop { VM_RUNNING, VM_POWEROFF, VM_RESET, VM_SIGNAL, VM_ERROR };
@@ -344,6 +344,14 @@ static void vm_teardown(struct vm *vm)
 	guest_mem_free(&vm->mem);
 }
 
+/* COM1: a level on its IOAPIC pin while an interrupt is pending. */
+static void serial_set_irq(void *ctx, uint32_t irq, int level)
+{
+	struct vm *vm = ctx;
+
+	kvm_irq_line(&vm->kvm, irq, level);
+}
+
 /* GED: the power button interrupt is an edge on an IOAPIC pin. */
 static void ged_raise_irq(void *ctx, uint32_t irq)
 {
@@ -380,7 +388,7 @@ static int vm_setup_devices(struct vm *vm, char *err, size_t errlen)
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 	if (cfg->serial && cfg->serial->mode != CHARDEV_OFF) {
-		ret = serial_init(&vm->serial, &vm->kvm, cfg->serial, SERIAL_COM1_IRQ);
+		ret = serial_init(&vm->serial, cfg->serial, SERIAL_COM1_IRQ, serial_set_irq, vm);
 		if (ret)
 			SETUP_FAIL(ret, "serial: %s", strerror(-ret));
 		vm->has_serial = true;

@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "vmm/boot.h"
+#include "vmm/x86/boot.h"
 
 #include <pthread.h>
 
@@ -66,7 +66,7 @@ struct vm_params {
 	bool exit_on_reboot;
 	int verbose;
 	struct timespec start; /* process start (CLOCK_MONOTONIC), for timings */
-	/* Disks, net, rng, fs, vsock (vmm/config.h); NULL: none but the rng. */
+	/* Disks, net, rng, fs, vsock (vmm/config/config.h); NULL: none but the rng. */
 	const struct vm_config *devices;
 	/* The caller handles SIGTERM/SIGINT/SIGHUP itself (it stops the VM
 	 * through ctl); otherwise vm_run() takes them as a request to stop. */

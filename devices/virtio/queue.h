@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "vmm/memory.h"
+#include "vmm/kvm/memory.h"
 
 #define VIRTQ_MAX_SIZE 32768u
 /* Most segments one chain may have; longer chains are refused. */

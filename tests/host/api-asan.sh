@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 asan=$T_TOP/build-asan
-if [[ ! -x $asan/svmm || ! -x $asan/svmm-remote ]]; then
+if [[ ! -x $asan/svmm || ! -x $asan/svmm-remote || ! -x $asan/api-selftest ]]; then
 	t_skip "API tests under ASan" "no build-asan/ (run make asan)"
 	t_done
 	exit

@@ -1,6 +1,6 @@
 # Helpers for the tests/host/api-*.sh tests (sourced after tests/lib.sh).
 #
-#   api_start [FLAGS...]   start `svmm api-selftest --api-socket $SOCK FLAGS`
+#   api_start [FLAGS...]   start `api-selftest --api-socket $SOCK FLAGS`
 #                          (the real API server, flags and lifecycle, with a
 #                          recording TEST DOUBLE as the VMM); sets API_PID
 #   api_start_bin BIN ARGS start another command line that serves $SOCK
@@ -9,6 +9,8 @@
 #   raw BYTES              send raw bytes (printf %b) and print the answer
 #   ping_ok WHAT           checks that vmm.ping still answers 200
 #   wait_gone PID SECS     waits for a process to end; 0 if it did
+# $API_SELFTEST is that test program (tools/api-selftest.c, built into $T_BUILD).
+API_SELFTEST=${API_SELFTEST:-$T_BUILD/api-selftest}
 API_DIR=$(mktemp -d "${TMPDIR:-/tmp}/svmm-api.XXXXXX")
 t_cleanup "rm -rf '$API_DIR'"
 SOCK=$API_DIR/api.sock
@@ -32,7 +34,7 @@ api_start_bin() {
 }
 
 api_start() {
-	api_start_bin "$T_SVMM" api-selftest --api-socket "$SOCK" "$@"
+	api_start_bin "$API_SELFTEST" --api-socket "$SOCK" "$@"
 }
 
 req() {

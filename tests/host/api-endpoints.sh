@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every cloud-hypervisor endpoint: status codes, JSON shapes, the state
 # machine and --event-monitor events, driven with curl over the real API
-# server. The VM side is svmm api-selftest's recording TEST DOUBLE (no guest):
+# server. The VM side is the recording TEST DOUBLE of tools/api-selftest.c (no guest):
 # these checks are about the API layer only.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/api-common.bash"

@@ -2,7 +2,7 @@
 # build/svmm-remote (ch-remote's commands), svmm invoked as cloud-hypervisor
 # (by name and by flags), a payload on the command line, the process
 # lifecycle the blueprint manager relies on (API level), --log-file,
-# --seccomp. Servers that need a VM use `svmm api-selftest` (real API server
+# --seccomp. Servers that need a VM use build/api-selftest, tools/api-selftest.c (real API server
 # and front end, a recording TEST DOUBLE for the VMM); the others run the
 # plain svmm binary, which has no VMM core yet.
 . "$(dirname "$0")/../lib.sh"
@@ -125,16 +125,16 @@ wait_gone "$API_PID" 5
 t_eq "CLI payload: events" '["vmm/starting","vm/booting","vm/booted","vm/shutdown","vm/deleted","vmm/shutdown"]' \
 	"$(jq -s -c '[.[]|"\(.source)/\(.event)"]' "$EV")"
 # --event-monitor fd=N: an inherited descriptor.
-api_start_bin "$T_SVMM" api-selftest --api-socket "$SOCK" --event-monitor fd=7 7>"$API_DIR/fd-events.json"
+api_start_bin "$API_SELFTEST" --api-socket "$SOCK" --event-monitor fd=7 7>"$API_DIR/fd-events.json"
 t_ok "svmm-remote --api-socket=PATH form" "$REMOTE" "--api-socket=$SOCK" ping
 "$REMOTE" --api-socket "$SOCK" shutdown-vmm
 wait_gone "$API_PID" 5
 t_eq "--event-monitor fd=7" '["vmm/starting","vmm/shutdown"]' \
 	"$(jq -s -c '[.[]|"\(.source)/\(.event)"]' "$API_DIR/fd-events.json")"
-out=$("$T_SVMM" api-selftest --api-socket "$SOCK" --event-monitor fd=213 2>&1)
+out=$("$API_SELFTEST" --api-socket "$SOCK" --event-monitor fd=213 2>&1)
 t_match "--event-monitor fd= that is not open is refused" "fd 213 is not open" "$out"
 
-out=$("$T_SVMM" api-selftest --kernel "$API_DIR/missing" 2>&1)
+out=$("$API_SELFTEST" --kernel "$API_DIR/missing" 2>&1)
 t_eq "CLI payload that cannot boot: exit 1" 1 "$?"
 t_match "and says why" "missing" "$out"
 t_done

@@ -3,7 +3,7 @@
 # JSON, wrong types, oversized heads and bodies, wrong methods, unknown paths,
 # slow and idle clients, keep-alive and pipelining, stale and live socket
 # files, an inherited listening fd. After each bad request, vmm.ping must
-# still answer. The server is `svmm api-selftest` (real server, VMM TEST
+# still answer. The server is build/api-selftest, tools/api-selftest.c (real server, VMM TEST
 # DOUBLE) or the plain svmm binary where no VM is involved.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/api-common.bash"

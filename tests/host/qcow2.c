@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "devices/virtio/blk.h"
+#include "devices/virtio/blk/blk.h"
 #include "tests/unit/fake_driver.h"
 
 #define HDR_GPA	   0x4000

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# agent-on-host.sh: a TEST-ONLY launcher (vmm/vm_launch.h, SVMM_LAUNCHER)
+# agent-on-host.sh: a TEST-ONLY launcher (vmm/run/vm_launch.h, SVMM_LAUNCHER)
 # that runs the guest agent on the host instead of in a VM, in a private
 # mount namespace: the agent listens on the hybrid vsock socket svmm names
 # (SVMM_VM_VSOCK_SOCKET) and takes the root disk (SVMM_VM_DISK, an erofs

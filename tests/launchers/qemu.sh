@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # qemu.sh: a TEST-ONLY VM launcher for `svmm run --image` while
-# svmm's VMM cannot boot guests (vmm/vm_launch.h: SVMM_LAUNCHER). Boots
+# svmm's VMM cannot boot guests (vmm/run/vm_launch.h: SVMM_LAUNCHER). Boots
 # the VM svmm describes in SVMM_VM_* with QEMU microvm on KVM: the root
 # disk as a read-only virtio-blk device, vhost-vsock with the CID svmm
 # picked, user networking (with SVMM_VM_PORTS forwarded) when the kernel

@@ -10,7 +10,7 @@
 #ifndef SVMM_TESTS_UNIT_FAKE_PCI_H
 #define SVMM_TESTS_UNIT_FAKE_PCI_H
 
-#include "devices/virtio/pci.h"
+#include "devices/virtio/transport/pci.h"
 #include "tests/unit/fake_queues.h"
 
 #define FP_ECAM	    0xe0000000ULL

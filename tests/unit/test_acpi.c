@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for vmm/acpi.c and devices/acpi_ged.c: table layout, pointers,
+/* Unit tests for vmm/x86/acpi.c and devices/acpi_ged.c: table layout, pointers,
  * checksums, and the GED/PM registers. */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,9 +12,9 @@
 #include <cmocka.h>
 
 #include "devices/acpi_ged.h"
-#include "vmm/acpi.h"
-#include "vmm/bus.h"
-#include "vmm/layout.h"
+#include "vmm/x86/acpi.h"
+#include "vmm/kvm/bus.h"
+#include "vmm/kvm/layout.h"
 
 #define GPA  LAYOUT_ACPI_START
 #define SIZE ((size_t)LAYOUT_ACPI_SIZE)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Unit tests for the agent protocol framing (guest-agent/protocol.h) and
- * the host client (vmm/agent_client.c) over real socket pairs. */
+ * the host client (vmm/run/agent_client.c) over real socket pairs. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "vmm/agent_client.h"
+#include "vmm/run/agent_client.h"
 
 static void header_round_trip(void **state)
 {

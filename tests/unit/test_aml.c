@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for vmm/aml.c: AML encodings. */
+/* Unit tests for vmm/x86/aml.c: AML encodings. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "vmm/aml.h"
+#include "vmm/x86/aml.h"
 
 #define assert_bytes(a, ...)                                         \
 	do {                                                         \

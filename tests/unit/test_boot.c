@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for vmm/boot.c with synthetic kernels: the bzImage zero page,
+/* Unit tests for vmm/x86/boot.c with synthetic kernels: the bzImage zero page,
  * the PVH start info, the E820 map, and refusals. */
 #include <elf.h>
 #include <errno.h>
@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "vmm/boot.h"
-#include "vmm/layout.h"
-#include "vmm/memory.h"
+#include "vmm/x86/boot.h"
+#include "vmm/kvm/layout.h"
+#include "vmm/kvm/memory.h"
 
 #define MiB (1ULL << 20)
 

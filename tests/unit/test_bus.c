@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for vmm/bus.c: range registration and dispatch. */
+/* Unit tests for vmm/kvm/bus.c: range registration and dispatch. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "vmm/bus.h"
+#include "vmm/kvm/bus.h"
 
 struct dev {
 	uint64_t last_off;

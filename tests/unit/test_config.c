@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for vmm/config*.c: VmConfig from JSON and flags, defaults, errors. */
+/* Unit tests for vmm/config/config*.c: VmConfig from JSON and flags, defaults, errors. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "vmm/ch_main.h"
-#include "vmm/config.h"
+#include "vmm/cli/ch_main.h"
+#include "vmm/config/config.h"
 
 /* The body the blueprint manager sends (contract 1.4), with an unknown field. */
 static const char manager_body[] =
@@ -217,6 +217,33 @@ static void validation(void **state)
 		  "\"net\":[{\"id\":\"x\"}]}",
 		  "'x' is used twice" },
 		{ "{\"payload\":{\"kernel\":\"k\"},\"memory\":{\"size\":1000}}", "memory.size" },
+		/* what the devices cannot take (once their own parsers checked it) */
+		{ "{\"payload\":{\"kernel\":\"k\"},\"net\":[{\"mac\":\"01:00:5e:00:00:01\"}]}",
+		  "net[0].mac: '01:00:5e:00:00:01' is a multicast address" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"net\":[{\"ip\":\"10.0.0.1\",\"mask\":"
+		  "\"255.0.255.0\"}]}",
+		  "net[0].mask" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"net\":[{\"mtu\":67}]}", "net[0].mtu" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"net\":[{\"num_queues\":16}]}",
+		  "net[0].num_queues" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"net\":[{\"fds\":[3],\"num_queues\":4}]}",
+		  "net[0].fd" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"net\":[{\"iommu\":true}]}",
+		  "net[0].iommu: not supported" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"memory\":{\"size\":1073741824,\"shared\":true}"
+		  ",\"fs\":[{\"tag\":"
+		  "\"0123456789012345678901234567890123456\",\"socket\":\"s\"}]}",
+		  "fs[0].tag" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"memory\":{\"size\":1073741824,\"shared\":true}"
+		  ",\"fs\":[{\"tag\":"
+		  "\"t\",\"socket\":\"s\",\"queue_size\":3}]}",
+		  "fs[0].queue_size" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"vsock\":{\"cid\":4294967295,\"socket\":\"s\"}"
+		  "}",
+		  "vsock.cid" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"vsock\":{\"cid\":3,\"socket\":\"s\",\"iommu\":"
+		  "true}}",
+		  "vsock.iommu: not supported" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_int_equal(from_text(&c, cases[i].body, err), 0);
@@ -302,6 +329,7 @@ static void command_line(void **state)
 	assert_string_equal(a.vm.net[0].mac, "12:34:56:78:9a:bc");
 	assert_int_equal(a.vm.net[0].n_fds, 2);
 	assert_int_equal(a.vm.net[0].fds[1], 4);
+	assert_int_equal(a.vm.net[0].num_queues, 4); /* one pair per fd, as cloud-hypervisor */
 	assert_string_equal(a.vm.rng.src, "/dev/random");
 	assert_int_equal(a.vm.vsock.cid, 5);
 	assert_int_equal(a.vm.serial.mode, CONSOLE_FILE);

@@ -17,11 +17,10 @@
 #include "devices/chardev.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
-#include "vmm/bus.h"
-#include "vmm/kvm.h"
-#include "vmm/layout.h"
-#include "vmm/memory.h"
-#include "vmm/mptable.h"
+#include "vmm/kvm/bus.h"
+#include "vmm/kvm/layout.h"
+#include "vmm/kvm/memory.h"
+#include "vmm/x86/mptable.h"
 
 static uint8_t in8(struct bus *b, uint64_t port)
 {
@@ -37,10 +36,17 @@ static void out8(struct bus *b, uint64_t port, uint8_t v)
 
 #define COM1 SERIAL_COM1_BASE
 
+/* The serial's interrupt line (what the VMM wires to KVM_IRQ_LINE). */
+static void serial_irq(void *opaque, uint32_t irq, int level)
+{
+	*(int *)opaque = level;
+	(void)irq;
+}
+
 static void serial_probe_and_output(void **state)
 {
 	char path[] = "/tmp/svmm-test-serial.XXXXXX", err[256], buf[64];
-	struct kvm kvm = { .vm_fd = -1 }; /* IRQ line ioctls fail quietly */
+	int irq_level = 0;
 	struct chardev cd;
 	struct serial s;
 	struct bus b;
@@ -53,14 +59,16 @@ static void serial_probe_and_output(void **state)
 	assert_int_equal(chardev_parse(&cd, spec, err, sizeof(err)), 0);
 	assert_int_equal(chardev_open(&cd, err, sizeof(err)), 0);
 	bus_init(&b);
-	assert_int_equal(serial_init(&s, &kvm, &cd, 4), 0);
+	assert_int_equal(serial_init(&s, &cd, 4, serial_irq, &irq_level), 0);
 	assert_int_equal(serial_register(&s, &b, COM1), 0);
 
 	/* IER reads back what was written (4 bits) */
 	out8(&b, COM1 + 1, 0x0f);
 	assert_int_equal(in8(&b, COM1 + 1), 0x0f);
+	assert_int_equal(irq_level, 1); /* THRE enabled with THR empty: raised through set_irq */
 	out8(&b, COM1 + 1, 0);
 	assert_int_equal(in8(&b, COM1 + 1), 0);
+	assert_int_equal(irq_level, 0);
 	/* loopback: MCR 0x1a (LOOP|OUT2|RTS) reads as MSR DCD|CTS */
 	out8(&b, COM1 + 4, 0x1a);
 	assert_int_equal(in8(&b, COM1 + 6) & 0xf0, 0x90);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for vmm/memory.c: layout around the PCI hole, alignment, and
+/* Unit tests for vmm/kvm/memory.c: layout around the PCI hole, alignment, and
  * the bounds checks of guest_mem_ptr(). */
 #include <errno.h>
 #include <setjmp.h>
@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "vmm/layout.h"
-#include "vmm/memory.h"
+#include "vmm/kvm/layout.h"
+#include "vmm/kvm/memory.h"
 
 #define MiB (1ULL << 20)
 

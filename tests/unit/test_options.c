@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for vmm/options.c: cloud-hypervisor style option lists. */
+/* Unit tests for vmm/config/options.c: cloud-hypervisor style option lists. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "vmm/options.h"
+#include "vmm/config/options.h"
 
 static void parses_pairs_and_brackets(void **state)
 {

@@ -13,8 +13,8 @@
 #include <cmocka.h>
 
 #include "devices/pci.h"
-#include "vmm/bus.h"
-#include "vmm/layout.h"
+#include "vmm/kvm/bus.h"
+#include "vmm/kvm/layout.h"
 
 #define ECAM	  LAYOUT_PCI_ECAM_START
 #define NVEC	  3

@@ -20,7 +20,8 @@
 
 #include <cmocka.h>
 
-#include "devices/virtio/fs.h"
+#include "devices/virtio/fs/fs.h"
+#include "tests/unit/config_opts.h"
 #include "tests/unit/fake_queues.h"
 #include "tests/unit/virtiofsd.h"
 
@@ -50,7 +51,7 @@ static void fuse_round_trip(void **state)
 	struct virtio_fs_opts o;
 	char err[256] = "", spec[200];
 	snprintf(spec, sizeof(spec), "tag=myfs,socket=%s,queue_size=%d", d.sock, QSIZE);
-	assert_int_equal(virtio_fs_parse(&o, spec, err, sizeof(err)), 0);
+	assert_int_equal(fs_opts_from(spec, &o, err), 0);
 	struct virtio_dev *vd;
 	int rc = virtio_fs_create(&vd, &o, &s.f.mem, err, sizeof(err));
 	if (rc) {
@@ -123,8 +124,7 @@ static void needs_shared_memory(void **state)
 	struct virtio_fs_opts o;
 	struct virtio_dev *vd;
 	char err[256];
-	assert_int_equal(virtio_fs_parse(&o, "tag=t,socket=/nonexistent.sock", err, sizeof(err)),
-			 0);
+	assert_int_equal(fs_opts_from("tag=t,socket=/nonexistent.sock", &o, err), 0);
 	assert_int_equal(virtio_fs_create(&vd, &o, &mem, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "virtio-fs needs --memory shared=on"));
 	/* shared memory but no back-end: the socket is named */
@@ -138,32 +138,28 @@ static void parse(void **state)
 	(void)state;
 	struct virtio_fs_opts o;
 	char err[256];
-	assert_int_equal(virtio_fs_parse(&o,
-					 "tag=data,socket=/run/fs.sock,num_queues=2,"
-					 "queue_size=512,id=fs0",
-					 err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		fs_opts_from("tag=data,socket=/run/fs.sock,num_queues=2,queue_size=512,id=fs0", &o,
+			     err),
+		0);
 	assert_string_equal(o.tag, "data");
 	assert_string_equal(o.id, "fs0");
 	assert_int_equal(o.num_queues, 2);
 	assert_int_equal(o.queue_size, 512);
-	assert_int_equal(
-		virtio_fs_parse(&o,
-				"tag=a,socket=/x,id=0123456789012345678901234567890123456789"
-				"012345678901234567890123456789",
-				err, sizeof(err)),
-		-EINVAL);
-	assert_non_null(strstr(err, "'id="));
-	assert_int_equal(virtio_fs_parse(&o, "socket=/x", err, sizeof(err)), -EINVAL);
+	assert_int_equal(fs_opts_from("tag=a,socket=/x,id=0123456789012345678901234567890123456789"
+				      "012345678901234567890123456789",
+				      &o, err),
+			 -EINVAL);
+	assert_non_null(strstr(err, "id"));
+	assert_int_equal(fs_opts_from("socket=/x", &o, err), -EINVAL);
 	assert_non_null(strstr(err, "tag"));
-	assert_int_equal(virtio_fs_parse(&o, "tag=a", err, sizeof(err)), -EINVAL);
+	assert_int_equal(fs_opts_from("tag=a", &o, err), -EINVAL);
 	assert_non_null(strstr(err, "socket"));
-	assert_int_equal(virtio_fs_parse(&o, "tag=a,socket=/x,queue_size=3", err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(fs_opts_from("tag=a,socket=/x,queue_size=3", &o, err), -EINVAL);
 	assert_non_null(strstr(err, "queue_size"));
-	assert_int_equal(virtio_fs_parse(&o, "tag=0123456789012345678901234567890123456,socket=/x",
-					 err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+		fs_opts_from("tag=0123456789012345678901234567890123456,socket=/x", &o, err),
+		-EINVAL);
 }
 
 int main(void)

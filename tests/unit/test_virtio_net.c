@@ -25,7 +25,8 @@
 
 #include <cmocka.h>
 
-#include "devices/virtio/net.h"
+#include "devices/virtio/net/net.h"
+#include "tests/unit/config_opts.h"
 #include "tests/unit/fake_queues.h"
 
 #define ETH_TEST 0x88b5 /* IEEE local experimental ethertype */
@@ -76,7 +77,7 @@ static struct virtio_dev *make_net(const char *spec)
 	struct virtio_net_opts o;
 	struct virtio_dev *vd;
 	char err[256] = "";
-	int rc = virtio_net_parse(&o, spec, err, sizeof(err));
+	int rc = net_opts_from(spec, &o, err);
 	if (rc)
 		print_error("parse '%s': %s\n", spec, err);
 	assert_int_equal(rc, 0);
@@ -93,20 +94,20 @@ static void parse_defaults_and_errors(void **state)
 	struct virtio_net_opts o;
 	char err[256];
 
-	assert_int_equal(virtio_net_parse(&o, "tap=tap-tngl-1,ip=172.30.0.1", err, sizeof(err)), 0);
+	assert_int_equal(net_opts_from("tap=tap-tngl-1,ip=172.30.0.1", &o, err), 0);
 	assert_string_equal(o.tap, "tap-tngl-1");
 	assert_true(o.has_ip);
 	assert_int_equal(o.ip, inet_addr("172.30.0.1"));
 	assert_int_equal(o.mask, inet_addr("255.255.255.0"));
-	assert_false(o.has_mac);
+	assert_true(o.has_mac); /* the config's random one: locally administered, unicast */
+	assert_int_equal(o.mac[0] & 3, 2);
 	assert_int_equal(o.num_queues, 2);
 	assert_int_equal(o.queue_size, 256);
 
-	assert_int_equal(virtio_net_parse(&o,
-					  "tap=t0,ip=10.0.0.1,mask=255.255.0.0,mac=52:54:00:aa:bb:"
-					  "cc,host_mac=02:00:00:00:00:01,mtu=9000,num_queues=4,"
-					  "queue_size=1024,offload_ufo=off",
-					  err, sizeof(err)),
+	assert_int_equal(net_opts_from("tap=t0,ip=10.0.0.1,mask=255.255.0.0,mac=52:54:00:aa:bb:"
+				       "cc,host_mac=02:00:00:00:00:01,mtu=9000,num_queues=4,"
+				       "queue_size=1024,offload_ufo=off",
+				       &o, err),
 			 0);
 	assert_int_equal(o.mask, inet_addr("255.255.0.0"));
 	assert_int_equal(o.mac[5], 0xcc);
@@ -117,7 +118,7 @@ static void parse_defaults_and_errors(void **state)
 	assert_false(o.offload_ufo);
 	assert_true(o.offload_tso);
 
-	assert_int_equal(virtio_net_parse(&o, "fd=[5,6]", err, sizeof(err)), 0);
+	assert_int_equal(net_opts_from("fd=[5,6]", &o, err), 0);
 	assert_int_equal(o.n_fds, 2);
 	assert_int_equal(o.fds[1], 6);
 	assert_int_equal(o.num_queues, 4);
@@ -126,7 +127,7 @@ static void parse_defaults_and_errors(void **state)
 		{ "mac=52:54:00:aa:bb", "mac" },
 		{ "mac=01:00:00:00:00:01", "multicast" },
 		{ "ip=300.1.1.1", "ip" },
-		{ "mask=255.255.255.0", "without ip" },
+		{ "mask=255.255.255.0", "without an ip" },
 		{ "ip=10.0.0.1,mask=255.0.255.0", "mask" },
 		{ "num_queues=3", "num_queues" },
 		{ "queue_size=100", "queue_size" },
@@ -143,7 +144,7 @@ static void parse_defaults_and_errors(void **state)
 	};
 	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_equal(virtio_net_parse(&o, bad[i][0], err, sizeof(err)), -EINVAL);
+		assert_int_equal(net_opts_from(bad[i][0], &o, err), -EINVAL);
 		if (!strstr(err, bad[i][1]))
 			fail_msg("'%s': message '%s' does not name '%s'", bad[i][0], err,
 				 bad[i][1]);
@@ -239,7 +240,7 @@ static void existing_tap_stays(void **state)
 	char err[256];
 	fd = open("/dev/null", O_RDWR);
 	snprintf(spec, sizeof(spec), "fd=%d", fd);
-	assert_int_equal(virtio_net_parse(&o, spec, err, sizeof(err)), 0);
+	assert_int_equal(net_opts_from(spec, &o, err), 0);
 	assert_true(virtio_net_create(&vd, &o, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "not a TAP"));
 	close(fd);

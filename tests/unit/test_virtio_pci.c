@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "devices/virtio/pci.h"
-#include "devices/virtio/rng.h"
+#include "devices/virtio/transport/pci.h"
+#include "devices/virtio/rng/rng.h"
 #include "tests/unit/fake_driver.h"
 
 #define ECAM	 0xe0000000ULL

@@ -23,9 +23,10 @@
 
 #include <cmocka.h>
 
-#include "devices/virtio/fs.h"
-#include "devices/virtio/net.h"
-#include "devices/virtio/vsock.h"
+#include "devices/virtio/fs/fs.h"
+#include "devices/virtio/net/net.h"
+#include "devices/virtio/vsock/vsock.h"
+#include "tests/unit/config_opts.h"
 #include "tests/unit/fake_pci.h"
 #include "tests/unit/virtiofsd.h"
 
@@ -42,9 +43,7 @@ static void net_on_pci(void **state)
 	struct virtio_net_opts o;
 	struct virtio_dev *vd;
 	char err[256];
-	assert_int_equal(
-		virtio_net_parse(&o, "tap=svp0,mac=52:54:00:ab:cd:ef,mtu=1400", err, sizeof(err)),
-		0);
+	assert_int_equal(net_opts_from("tap=svp0,mac=52:54:00:ab:cd:ef,mtu=1400", &o, err), 0);
 	assert_int_equal(virtio_net_create(&vd, &o, err, sizeof(err)), 0);
 	struct fpci p;
 	fq_init(&p.s, false);
@@ -204,7 +203,7 @@ static void fs_on_pci(void **state)
 	struct virtio_fs_opts o;
 	char err[256], spec[200];
 	snprintf(spec, sizeof(spec), "tag=pcifs,socket=%s,queue_size=%d", d.sock, QSIZE);
-	assert_int_equal(virtio_fs_parse(&o, spec, err, sizeof(err)), 0);
+	assert_int_equal(fs_opts_from(spec, &o, err), 0);
 	struct virtio_dev *vd;
 	assert_int_equal(virtio_fs_create(&vd, &o, &p.s.f.mem, err, sizeof(err)), 0);
 	assert_int_equal(fp_plug(&p, vd), 0);

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "devices/virtio/rng.h"
+#include "devices/virtio/rng/rng.h"
 #include "tests/unit/fake_driver.h"
 
 static void fills_buffers(void **state)

@@ -24,8 +24,9 @@
 
 #include <cmocka.h>
 
-#include "devices/virtio/vsock.h"
-#include "devices/virtio/vsock_mux.h"
+#include "devices/virtio/vsock/vsock.h"
+#include "devices/virtio/vsock/vsock_mux.h"
+#include "tests/unit/config_opts.h"
 #include "tests/unit/fake_queues.h"
 
 #define GUEST_CID 3
@@ -56,7 +57,7 @@ static int guest_start(struct guest *g)
 	struct virtio_vsock_opts o;
 	char err[256], spec[200];
 	snprintf(spec, sizeof(spec), "cid=%d,socket=%s", GUEST_CID, g->path);
-	assert_int_equal(virtio_vsock_parse(&o, spec, err, sizeof(err)), 0);
+	assert_int_equal(vsock_opts_from(spec, &o, err), 0);
 	int rc = virtio_vsock_create(&g->vd, &o, err, sizeof(err));
 	if (rc)
 		return rc;
@@ -646,22 +647,19 @@ static void parse(void **state)
 	(void)state;
 	struct virtio_vsock_opts o;
 	char err[256];
-	assert_int_equal(virtio_vsock_parse(&o, "cid=42,socket=/run/x.sock", err, sizeof(err)), 0);
+	assert_int_equal(vsock_opts_from("cid=42,socket=/run/x.sock", &o, err), 0);
 	assert_int_equal(o.cid, 42);
 	assert_string_equal(o.socket, "/run/x.sock");
-	assert_int_equal(virtio_vsock_parse(&o, "socket=/run/x.sock", err, sizeof(err)), -EINVAL);
+	assert_int_equal(vsock_opts_from("socket=/run/x.sock", &o, err), -EINVAL);
 	assert_non_null(strstr(err, "cid"));
-	assert_int_equal(virtio_vsock_parse(&o, "cid=2,socket=/x", err, sizeof(err)), -EINVAL);
-	assert_int_equal(virtio_vsock_parse(&o, "cid=3", err, sizeof(err)), -EINVAL);
+	assert_int_equal(vsock_opts_from("cid=2,socket=/x", &o, err), -EINVAL);
+	assert_int_equal(vsock_opts_from("cid=3", &o, err), -EINVAL);
 	assert_non_null(strstr(err, "socket"));
-	assert_int_equal(virtio_vsock_parse(&o, "cid=3,socket=/x,color=red", err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(vsock_opts_from("cid=3,socket=/x,color=red", &o, err), -EINVAL);
 	assert_non_null(strstr(err, "color"));
-	assert_int_equal(virtio_vsock_parse(&o, "cid=3,socket=/x,iommu=on", err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(vsock_opts_from("cid=3,socket=/x,iommu=on", &o, err), -EINVAL);
 	assert_non_null(strstr(err, "iommu"));
-	assert_int_equal(
-		virtio_vsock_parse(&o, "cid=3,socket=/x,iommu=off,id=v0", err, sizeof(err)), 0);
+	assert_int_equal(vsock_opts_from("cid=3,socket=/x,iommu=off,id=v0", &o, err), 0);
 	assert_string_equal(o.id, "v0");
 }
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/options.h"
+#include "vmm/config/options.h"
 
 int event_monitor_open(struct event_monitor *m, const char *spec, char *err)
 {

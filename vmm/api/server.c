@@ -9,7 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vmm/cli.h"
+#include "vmm/version.h"
 
 #define API_PREFIX "/api/v1/"
 

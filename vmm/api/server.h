@@ -27,7 +27,7 @@
 
 #include "vmm/api/events.h"
 #include "vmm/api/http.h"
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 #define VMM_ERR_LEN 256
 

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+/* virtio-fs: a vhost-user front end. */
+#include "devices/virtio/fs/fs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "devices/virtio/loop.h"
+#include "devices/virtio/fs/vhost_user.h"
+
+#define FS_QUEUE_SIZE_DEF 1024
+
+struct virtio_fs_config {
+	uint8_t tag[FS_TAG_LEN];
+	uint32_t num_request_queues;
+} __attribute__((packed));
+
+struct fs {
+	struct virtio_dev vdev;
+	struct virtio_fs_config config;
+	struct vhost_user vu;
+	int call_fd[VIRTIO_MAX_QUEUES];
+	bool call_bound[VIRTIO_MAX_QUEUES];
+	bool started[VIRTIO_MAX_QUEUES];
+	struct virtio_loop loop; /* forwards call eventfds to d->irq */
+};
+
+/* Back-end interrupts -> the transport's interrupt callback. */
+static void fs_forward(void *opaque, uint64_t fired)
+{
+	struct fs *f = opaque;
+
+	if (fired == VIRTIO_LOOP_START)
+		return; /* nothing signalled yet */
+	for (unsigned int q = 0; q < f->vdev.num_queues; q++)
+		if ((fired >> q & 1) && f->started[q] && !f->call_bound[q] && f->vdev.irq)
+			f->vdev.irq->queue(f->vdev.irq_opaque, q);
+}
+
+static int forward_start(struct fs *f)
+{
+	int rc = virtio_loop_init(&f->loop, fs_forward, f);
+
+	for (unsigned int q = 0; !rc && q < f->vdev.num_queues; q++)
+		if (f->started[q] && !f->call_bound[q])
+			rc = virtio_loop_add(&f->loop, f->call_fd[q], EPOLLIN, q, true);
+	if (!rc)
+		rc = virtio_loop_start(&f->loop);
+	if (rc)
+		virtio_loop_stop(&f->loop);
+	return rc;
+}
+
+static void fs_reset(struct virtio_dev *vd);
+
+static int fs_activate(struct virtio_dev *vd)
+{
+	struct fs *f = vd->priv;
+	const char *step = "SET_FEATURES";
+	int rc;
+
+	/* what the driver took, the protocol bit added */
+	rc = vhost_user_set_features(&f->vu, vd->driver_features);
+	if (!rc) {
+		step = "SET_MEM_TABLE";
+		rc = vhost_user_set_mem_table(&f->vu, vd->mem);
+	}
+	for (unsigned int q = 0; !rc && q < vd->num_queues; q++) {
+		if (!vd->vq[q].ready)
+			continue;
+		step = "vring setup";
+		rc = vhost_user_setup_vring(&f->vu, q, &vd->vq[q], vd->kick_fd[q], f->call_fd[q]);
+		f->started[q] = !rc;
+	}
+	if (!rc) {
+		step = "interrupt thread";
+		rc = forward_start(f);
+	}
+	if (rc) {
+		fprintf(stderr, "svmm: virtio-fs: back-end '%s': %s: %s\n", f->vu.path, step,
+			strerror(-rc));
+		fs_reset(vd);
+	}
+	return rc;
+}
+
+static void fs_reset(struct virtio_dev *vd)
+{
+	struct fs *f = vd->priv;
+
+	/* GET_VRING_BASE stops a ring in the back-end */
+	for (unsigned int q = 0; q < vd->num_queues; q++) {
+		uint32_t base;
+		if (f->started[q] && vhost_user_get_vring_base(&f->vu, q, &base) < 0)
+			fprintf(stderr,
+				"svmm: virtio-fs: back-end '%s': GET_VRING_BASE %u failed\n",
+				f->vu.path, q);
+		f->started[q] = false;
+	}
+	virtio_loop_stop(&f->loop);
+}
+
+static void fs_config_read(struct virtio_dev *vd, uint32_t off, void *data, unsigned int size)
+{
+	struct fs *f = vd->priv;
+
+	virtio_config_copy(data, off, size, &f->config, sizeof(f->config));
+}
+
+static void fs_free(struct virtio_dev *vd)
+{
+	struct fs *f = vd->priv;
+
+	fs_reset(vd);
+	vhost_user_close(&f->vu);
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		if (f->call_fd[q] >= 0)
+			close(f->call_fd[q]);
+	free(f);
+}
+
+static const struct virtio_dev_ops fs_ops = {
+	.activate = fs_activate,
+	.reset = fs_reset,
+	.config_read = fs_config_read,
+	.free = fs_free,
+};
+
+int virtio_fs_call_fd(const struct virtio_dev *vd, unsigned int q)
+{
+	const struct fs *f = vd->priv;
+	return q < vd->num_queues ? f->call_fd[q] : -1;
+}
+
+void virtio_fs_call_bound(struct virtio_dev *vd, unsigned int q)
+{
+	struct fs *f = vd->priv;
+	if (q < vd->num_queues)
+		f->call_bound[q] = true;
+}
+
+int virtio_fs_create(struct virtio_dev **out, const struct virtio_fs_opts *o,
+		     const struct guest_mem *mem, char *err, unsigned int errlen)
+{
+	unsigned int nreq = o->num_queues ? o->num_queues : 1;
+	int rc;
+
+	if (!mem || mem->fd < 0) {
+		snprintf(err, errlen,
+			 "virtio-fs needs --memory shared=on (the back-end maps "
+			 "guest memory through its memfd)");
+		return -EINVAL;
+	}
+	if (nreq > FS_MAX_REQ_QUEUES) {
+		snprintf(err, errlen, "--fs num_queues=%u: at most %u", nreq, FS_MAX_REQ_QUEUES);
+		return -EINVAL;
+	}
+	struct fs *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		f->call_fd[q] = -1;
+	rc = vhost_user_connect(&f->vu, o->socket, err, errlen);
+	if (rc) {
+		free(f);
+		return rc;
+	}
+	uint64_t need = virtio_core_features();
+	if ((f->vu.features & need) != need) {
+		snprintf(err, errlen,
+			 "vhost-user socket '%s': the back-end lacks VERSION_1, EVENT_IDX or "
+			 "INDIRECT_DESC (features 0x%llx)",
+			 o->socket, (unsigned long long)f->vu.features);
+		rc = -ENOTSUP;
+		goto fail;
+	}
+	if (f->vu.max_queues && f->vu.max_queues < nreq + 1) {
+		snprintf(err, errlen,
+			 "vhost-user socket '%s': the back-end serves %u queues, %u "
+			 "needed (num_queues=%u plus the high-priority queue)",
+			 o->socket, f->vu.max_queues, nreq + 1, nreq);
+		rc = -EINVAL;
+		goto fail;
+	}
+	for (unsigned int q = 0; q < nreq + 1; q++) {
+		f->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (f->call_fd[q] < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "virtio-fs: eventfd: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	memcpy(f->config.tag, o->tag, strnlen(o->tag, FS_TAG_LEN));
+	f->config.num_request_queues = nreq;
+
+	struct virtio_dev *vd = &f->vdev;
+	vd->name = "virtio-fs";
+	vd->device_id = VIRTIO_ID_FS;
+	/* the back-end's device-specific features (bits 0-23); the transport
+	 * adds the core's, and nothing else (no packed ring, no logging) */
+	vd->features = f->vu.features & 0xffffffULL;
+	vd->config_size = sizeof(f->config);
+	vd->num_queues = nreq + 1;
+	vd->queue_size_max = o->queue_size ? o->queue_size : FS_QUEUE_SIZE_DEF;
+	vd->ops = &fs_ops;
+	vd->priv = f;
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		vd->kick_fd[i] = -1;
+	*out = vd;
+	return 0;
+fail:
+	vhost_user_close(&f->vu);
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		if (f->call_fd[q] >= 0)
+			close(f->call_fd[q]);
+	free(f);
+	return rc;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtio-fs as a vhost-user front end: the device (tag, request queues) is
+ * ours, the queues are served by a back-end such as virtiofsd over the
+ * vhost-user socket, straight from guest memory. So guest RAM must be a
+ * shared memfd (`--memory shared=on`).
+ *
+ * Queue 0 is the high-priority queue, 1..num_queues the request queues.
+ * The back-end signals a call eventfd per queue. Until a transport binds
+ * those as irqfds (virtio_fs_call_fd + virtio_fs_call_bound), a thread of
+ * ours waits on them and raises the interrupt through d->irq.
+ */
+#ifndef SVMM_DEVICES_VIRTIO_FS_FS_H
+#define SVMM_DEVICES_VIRTIO_FS_FS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/virtio/virtio.h"
+
+#define FS_TAG_LEN	  36 /* virtio_fs_config.tag: not NUL-terminated when full */
+#define FS_PATH_LEN	  108
+#define FS_ID_LEN	  64
+#define FS_MAX_REQ_QUEUES (VIRTIO_MAX_QUEUES - 1) /* and the hiprio queue */
+
+/* One device, as the VM makes it from an fs_config (vmm/devices.c) that
+ * vm_config_validate() has checked against the limits above. */
+struct virtio_fs_opts {
+	char tag[FS_TAG_LEN + 1];
+	char socket[FS_PATH_LEN];
+	unsigned int num_queues; /* request queues; default 1 */
+	uint16_t queue_size;	 /* default 1024 */
+	char id[FS_ID_LEN];
+};
+
+/* Connect to the back-end and make a device ready for a transport. mem is
+ * the guest RAM the back-end will map: -EINVAL with "virtio-fs needs
+ * --memory shared=on" when it has no memfd. */
+int virtio_fs_create(struct virtio_dev **out, const struct virtio_fs_opts *o,
+		     const struct guest_mem *mem, char *err, unsigned int errlen);
+
+/* The call eventfd of queue q (valid from create to free), for a transport
+ * to bind as an irqfd; after virtio_fs_call_bound(vd, q) (before DRIVER_OK)
+ * our forwarding thread leaves that queue to it. */
+int virtio_fs_call_fd(const struct virtio_dev *vd, unsigned int q);
+void virtio_fs_call_bound(struct virtio_dev *vd, unsigned int q);
+
+#endif

@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: Apache-2.0
+/* virtio-net on a TAP: queue-pair I/O threads, offloads, mergeable buffers. */
+#include "devices/virtio/net/net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "devices/virtio/loop.h"
+
+#define NET_HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
+/* The largest frame a TAP hands over: a 64 KiB GSO packet, an Ethernet and
+ * VLAN header, and our vnet header in front. */
+#define NET_MAX_FRAME (65535u + 14 + 4 + NET_HDR_LEN)
+/* Chains or frames one queue handles before it yields to the other. */
+#define NET_BUDGET	   256
+#define NET_QUEUE_SIZE_DEF 256
+#define NET_CONFIG_SIZE	   12 /* mac, status, max_virtqueue_pairs, mtu */
+/* readv takes at most IOV_MAX (1024) segments: one is the bounce buffer. */
+#define NET_RX_SEGS (VIRTQ_MAX_SEGS - 1)
+/* Most buffers one received frame may take (mergeable). */
+#define NET_RX_MAX_BUFS 1024
+
+/* loop tags */
+enum { EV_RX_KICK, EV_TX_KICK, EV_CTRL_KICK, EV_TAP };
+#define FIRED(t) (1ULL << (t))
+
+struct net;
+
+/* One receive/transmit queue pair on one TAP queue. */
+struct net_qp {
+	struct net *net;
+	unsigned int idx; /* pair number: rx queue 2*idx, tx queue 2*idx+1 */
+	int tap_fd;
+	struct virtio_loop loop;
+	bool tap_polled; /* EPOLLIN on the TAP is armed (the guest has rx buffers) */
+
+	struct virtq_chain txc;
+	/* Receive: a chain popped but not yet filled (the TAP had nothing). */
+	struct virtq_chain rxc;
+	bool rxc_valid;
+	struct iovec rxiov[NET_RX_SEGS + 1];
+	/* A frame larger than its first buffer (mergeable): the rest waits in
+	 * bounce until further buffers come. */
+	uint8_t *bounce;
+	bool pending;
+	uint32_t over_len, over_done;
+	uint16_t heads[NET_RX_MAX_BUFS];
+	uint32_t lens[NET_RX_MAX_BUFS];
+	unsigned int n_heads;
+	uint8_t *num_buffers[2]; /* where the first header's num_buffers lives */
+	uint64_t rx_dropped, tx_dropped;
+};
+
+struct net {
+	struct virtio_dev vdev;
+	struct virtio_net_config config;
+	struct tap tap;
+	unsigned int n_pairs;
+	bool has_ctrl;
+	struct virtq_chain ctrlc;
+	struct net_qp qp[TAP_MAX_QUEUES];
+};
+
+static bool mrg(const struct net *n)
+{
+	return virtio_has(&n->vdev, VIRTIO_NET_F_MRG_RXBUF);
+}
+
+static void tap_poll(struct net_qp *qp, bool on)
+{
+	if (qp->tap_polled != on && virtio_loop_watch(&qp->loop, EV_TAP, on ? EPOLLIN : 0) == 0)
+		qp->tap_polled = on;
+}
+
+/* Store num_buffers (little endian, bytes 10-11 of the first header). */
+static void set_num_buffers(struct net_qp *qp, uint16_t n)
+{
+	*qp->num_buffers[0] = (uint8_t)n;
+	*qp->num_buffers[1] = (uint8_t)(n >> 8);
+}
+
+/* Pointer to byte `off` of a chain's writable segments, NULL past its end. */
+static uint8_t *in_byte(const struct virtq_chain *c, size_t off)
+{
+	for (unsigned int i = 0; i < c->n_in; i++) {
+		if (off < c->in[i].iov_len)
+			return (uint8_t *)c->in[i].iov_base + off;
+		off -= c->in[i].iov_len;
+	}
+	return NULL;
+}
+
+/* Next receive chain: the one kept from last time, or a new one.
+ * 1 with a chain, 0 when the guest has none, -EIO when it broke the queue. */
+static int rx_chain(struct net_qp *qp)
+{
+	struct virtq *q = &qp->net->vdev.vq[2 * qp->idx];
+	char err[160];
+
+	if (qp->rxc_valid)
+		return 1;
+	int rc = virtq_pop(q, &qp->rxc, err, sizeof(err));
+	if (rc < 0)
+		virtio_dev_broken(&qp->net->vdev, 2 * qp->idx, err);
+	qp->rxc_valid = rc > 0;
+	return rc;
+}
+
+/* Push the chains of the pending frame, all at once (the driver wants a
+ * mergeable frame's buffers consecutive in the used ring). */
+static void rx_finish(struct net_qp *qp)
+{
+	struct virtq *q = &qp->net->vdev.vq[2 * qp->idx];
+
+	set_num_buffers(qp, (uint16_t)qp->n_heads);
+	for (unsigned int i = 0; i < qp->n_heads; i++)
+		virtq_push(q, qp->heads[i], qp->lens[i]);
+	qp->pending = false;
+	qp->n_heads = 0;
+}
+
+/* Give the remaining bytes of a frame to further buffers. 1 when the frame
+ * is complete, 0 when the guest has no more buffers yet, -EIO. */
+static int rx_continue(struct net_qp *qp)
+{
+	struct virtq *q = &qp->net->vdev.vq[2 * qp->idx];
+
+	while (qp->over_done < qp->over_len) {
+		int rc = rx_chain(qp);
+		if (rc <= 0)
+			return rc;
+		qp->rxc_valid = false;
+		size_t n = buf_to_iov(qp->rxc.in, qp->rxc.n_in, 0, qp->bounce + qp->over_done,
+				      qp->over_len - qp->over_done);
+		qp->over_done += (uint32_t)n;
+		qp->heads[qp->n_heads] = qp->rxc.head;
+		qp->lens[qp->n_heads] = (uint32_t)n;
+		qp->n_heads++;
+		if (qp->over_done < qp->over_len &&
+		    (qp->n_heads == q->size || qp->n_heads == NET_RX_MAX_BUFS)) {
+			/* the guest's whole ring cannot hold the frame: drop it */
+			for (unsigned int i = 0; i < qp->n_heads; i++)
+				qp->lens[i] = 0;
+			qp->rx_dropped++;
+			break;
+		}
+	}
+	rx_finish(qp);
+	return 1;
+}
+
+/* Move frames from the TAP into the guest's receive buffers. */
+static void rx_run(struct net_qp *qp)
+{
+	struct net *n = qp->net;
+	struct virtq *q = &n->vdev.vq[2 * qp->idx];
+	uint16_t before = q->used_idx;
+	int frames = 0, rc;
+
+	for (;;) {
+		if (qp->pending) {
+			rc = rx_continue(qp);
+			if (rc < 0)
+				return;
+			if (!rc)
+				goto no_buffers;
+		}
+		if (frames++ == NET_BUDGET)
+			break;
+		rc = rx_chain(qp);
+		if (rc < 0)
+			return;
+		if (!rc)
+			goto no_buffers;
+		struct virtq_chain *c = &qp->rxc;
+		unsigned int nseg = c->n_in < NET_RX_SEGS ? c->n_in : NET_RX_SEGS;
+		size_t cap = 0;
+		for (unsigned int i = 0; i < nseg; i++) {
+			qp->rxiov[i] = c->in[i];
+			cap += c->in[i].iov_len;
+		}
+		qp->rxiov[nseg] = (struct iovec){ qp->bounce, NET_MAX_FRAME };
+		ssize_t len = readv(qp->tap_fd, qp->rxiov, (int)nseg + 1);
+		if (len < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				tap_poll(qp, false); /* the TAP is gone: stop listening */
+			break;			     /* keep the chain for the next frame */
+		}
+		qp->rxc_valid = false;
+		if (cap < NET_HDR_LEN || (size_t)len < NET_HDR_LEN ||
+		    ((size_t)len > cap && !mrg(n))) {
+			/* no room for the header, or the frame does not fit */
+			virtq_push(q, c->head, 0);
+			qp->rx_dropped++;
+			continue;
+		}
+		qp->num_buffers[0] = in_byte(c, 10);
+		qp->num_buffers[1] = in_byte(c, 11);
+		qp->heads[0] = c->head;
+		qp->lens[0] = (uint32_t)((size_t)len < cap ? (size_t)len : cap);
+		qp->n_heads = 1;
+		qp->pending = true;
+		if ((size_t)len > cap) {
+			/* the bytes past the first buffer are at the start of bounce */
+			qp->over_len = (uint32_t)((size_t)len - cap);
+			qp->over_done = 0;
+		} else {
+			qp->over_len = qp->over_done = 0;
+		}
+	}
+	tap_poll(qp, true);
+	goto out;
+no_buffers:
+	/* Sleep on the rx kick, not on the TAP, until buffers come. */
+	if (virtq_enable_notify(q)) {
+		uint64_t one = 1;
+		/* more arrived meanwhile: come back through the kick */
+		if (write(qp->net->vdev.kick_fd[2 * qp->idx], &one, sizeof(one)) < 0)
+			tap_poll(qp, true);
+	} else {
+		tap_poll(qp, false);
+	}
+out:
+	if (q->used_idx != before)
+		virtio_queue_notify(&n->vdev, 2 * qp->idx);
+}
+
+/* A frame from the guest to the TAP: header and frame go as they are. */
+static uint32_t tx_one(void *opaque, struct virtq_chain *c)
+{
+	struct net_qp *qp = opaque;
+
+	if (c->out_len < NET_HDR_LEN || writev(qp->tap_fd, c->out, (int)c->n_out) < 0)
+		qp->tx_dropped++; /* bad header, or the kernel refused it */
+	return 0;
+}
+
+/* A control command: only VQ_PAIRS_SET is offered (with MQ). */
+static uint32_t ctrl_one(void *opaque, struct virtq_chain *c)
+{
+	struct net *n = opaque;
+	struct virtio_net_ctrl_hdr h;
+	uint16_t pairs;
+	uint8_t ack = VIRTIO_NET_ERR;
+
+	if (!c->in_len)
+		return 0;
+	if (iov_to_buf(c->out, c->n_out, 0, &h, sizeof(h)) == sizeof(h) &&
+	    h.class == VIRTIO_NET_CTRL_MQ && h.cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET &&
+	    iov_to_buf(c->out, c->n_out, sizeof(h), &pairs, 2) == 2 && pairs >= 1 &&
+	    pairs <= n->n_pairs)
+		ack = VIRTIO_NET_OK;
+	/* the ack is the last writable byte */
+	*in_byte(c, c->in_len - 1) = ack;
+	return 1;
+}
+
+static void qp_run(void *opaque, uint64_t fired)
+{
+	struct net_qp *qp = opaque;
+
+	if (fired & FIRED(EV_TX_KICK))
+		virtio_queue_serve(&qp->net->vdev, 2 * qp->idx + 1, &qp->txc, NET_BUDGET, tx_one,
+				   qp);
+	if (fired & (FIRED(EV_RX_KICK) | FIRED(EV_TAP)))
+		rx_run(qp);
+	/* the control queue belongs to pair 0's thread */
+	if ((fired & FIRED(EV_CTRL_KICK)) && qp->net->has_ctrl && !qp->idx &&
+	    qp->net->vdev.vq[2 * qp->net->n_pairs].ready)
+		virtio_queue_serve(&qp->net->vdev, 2 * qp->net->n_pairs, &qp->net->ctrlc,
+				   NET_BUDGET, ctrl_one, qp->net);
+}
+
+static void qp_stop(struct net_qp *qp)
+{
+	virtio_loop_stop(&qp->loop);
+	qp->rxc_valid = false;
+	qp->pending = false;
+	qp->n_heads = 0;
+}
+
+static int qp_start(struct net_qp *qp)
+{
+	struct net *n = qp->net;
+	int ctrl = n->has_ctrl && !qp->idx ? n->vdev.kick_fd[2 * n->n_pairs] : -1;
+	int rc = virtio_loop_init(&qp->loop, qp_run, qp);
+
+	if (rc)
+		return rc;
+	qp->tap_polled = true;
+	if ((rc = virtio_loop_add(&qp->loop, n->vdev.kick_fd[2 * qp->idx], EPOLLIN, EV_RX_KICK,
+				  true)) ||
+	    (rc = virtio_loop_add(&qp->loop, n->vdev.kick_fd[2 * qp->idx + 1], EPOLLIN, EV_TX_KICK,
+				  true)) ||
+	    (rc = virtio_loop_add(&qp->loop, qp->tap_fd, EPOLLIN, EV_TAP, false)) ||
+	    (ctrl >= 0 && (rc = virtio_loop_add(&qp->loop, ctrl, EPOLLIN, EV_CTRL_KICK, true))) ||
+	    (rc = virtio_loop_start(&qp->loop)))
+		virtio_loop_stop(&qp->loop);
+	return rc;
+}
+
+static unsigned int tun_offloads(const struct net *n)
+{
+	unsigned int f = 0;
+
+	if (virtio_has(&n->vdev, VIRTIO_NET_F_GUEST_CSUM))
+		f |= TUN_F_CSUM;
+	if (virtio_has(&n->vdev, VIRTIO_NET_F_GUEST_TSO4))
+		f |= TUN_F_TSO4;
+	if (virtio_has(&n->vdev, VIRTIO_NET_F_GUEST_TSO6))
+		f |= TUN_F_TSO6;
+	if (virtio_has(&n->vdev, VIRTIO_NET_F_GUEST_ECN))
+		f |= TUN_F_TSO_ECN;
+	if (virtio_has(&n->vdev, VIRTIO_NET_F_GUEST_UFO))
+		f |= TUN_F_UFO;
+	return f;
+}
+
+static void net_reset(struct virtio_dev *vd);
+
+static int net_activate(struct virtio_dev *vd)
+{
+	struct net *n = vd->priv;
+	int rc = net_tap_set_offload(&n->tap, tun_offloads(n));
+
+	if (rc) {
+		fprintf(stderr, "svmm: virtio-net: tap '%s': TUNSETOFFLOAD: %s\n", n->tap.name,
+			strerror(-rc));
+		return rc;
+	}
+	for (unsigned int i = 0; i < n->n_pairs; i++) {
+		if (!vd->vq[2 * i].ready || !vd->vq[2 * i + 1].ready)
+			continue;
+		rc = qp_start(&n->qp[i]);
+		if (rc) {
+			net_reset(vd);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void net_reset(struct virtio_dev *vd)
+{
+	struct net *n = vd->priv;
+
+	for (unsigned int i = 0; i < n->n_pairs; i++)
+		qp_stop(&n->qp[i]);
+	net_tap_set_offload(&n->tap, 0);
+}
+
+static void net_config_read(struct virtio_dev *vd, uint32_t off, void *data, unsigned int size)
+{
+	struct net *n = vd->priv;
+	struct virtio_net_config c = n->config;
+
+	c.status = __atomic_load_n(&n->config.status, __ATOMIC_ACQUIRE);
+	virtio_config_copy(data, off, size, &c, NET_CONFIG_SIZE);
+}
+
+static void net_free(struct virtio_dev *vd)
+{
+	struct net *n = vd->priv;
+
+	net_reset(vd);
+	net_tap_close(&n->tap);
+	for (unsigned int i = 0; i < n->n_pairs; i++)
+		free(n->qp[i].bounce);
+	free(n);
+}
+
+static const struct virtio_dev_ops net_ops = {
+	.activate = net_activate,
+	.reset = net_reset,
+	.config_read = net_config_read,
+	.free = net_free,
+};
+
+const char *virtio_net_tap_name(const struct virtio_dev *vd)
+{
+	const struct net *n = vd->priv;
+	return n->tap.name;
+}
+
+void virtio_net_set_link(struct virtio_dev *vd, bool up)
+{
+	struct net *n = vd->priv;
+
+	__atomic_store_n(&n->config.status, up ? VIRTIO_NET_S_LINK_UP : 0, __ATOMIC_RELEASE);
+	if (vd->irq && (vd->status & VIRTIO_STATUS_DRIVER_OK))
+		vd->irq->config(vd->irq_opaque);
+}
+
+static uint64_t net_features(const struct net *n, const struct virtio_net_opts *o)
+{
+	unsigned int ok = n->tap.offload_ok;
+	uint64_t f = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
+		     (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+
+	if (o->mtu)
+		f |= 1ULL << VIRTIO_NET_F_MTU;
+	if (n->has_ctrl)
+		f |= (1ULL << VIRTIO_NET_F_CTRL_VQ) | (1ULL << VIRTIO_NET_F_MQ);
+	if (!o->offload_csum)
+		return f;
+	/* guest to host: the TAP takes partial checksums and GSO as they are */
+	f |= 1ULL << VIRTIO_NET_F_CSUM;
+	if (o->offload_tso)
+		f |= (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |
+		     (1ULL << VIRTIO_NET_F_HOST_ECN);
+	if (o->offload_ufo && (ok & TUN_F_UFO))
+		f |= 1ULL << VIRTIO_NET_F_HOST_UFO;
+	/* host to guest: what TUNSETOFFLOAD can ask of this kernel */
+	if (!(ok & TUN_F_CSUM))
+		return f;
+	f |= 1ULL << VIRTIO_NET_F_GUEST_CSUM;
+	if (o->offload_tso) {
+		if (ok & TUN_F_TSO4)
+			f |= 1ULL << VIRTIO_NET_F_GUEST_TSO4;
+		if (ok & TUN_F_TSO6)
+			f |= 1ULL << VIRTIO_NET_F_GUEST_TSO6;
+		if ((ok & TUN_F_TSO_ECN) && (ok & (TUN_F_TSO4 | TUN_F_TSO6)))
+			f |= 1ULL << VIRTIO_NET_F_GUEST_ECN;
+	}
+	if (o->offload_ufo && (ok & TUN_F_UFO))
+		f |= 1ULL << VIRTIO_NET_F_GUEST_UFO;
+	return f;
+}
+
+/* Configure the host side of a TAP: CH sets no address on a TAP that
+ * existed already (the blueprint manager relies on it not failing). */
+static int host_side(struct net *n, const struct virtio_net_opts *o, char *err, unsigned int errlen)
+{
+	const char *name = n->tap.name;
+	int rc = 0;
+
+	if (o->has_host_mac && (rc = net_tap_set_mac(name, o->host_mac))) {
+		snprintf(err, errlen, "tap '%s': host_mac: %s", name, strerror(-rc));
+		return rc;
+	}
+	if (o->mtu && (rc = net_tap_set_mtu(name, o->mtu))) {
+		snprintf(err, errlen, "tap '%s': mtu %u: %s", name, o->mtu, strerror(-rc));
+		return rc;
+	}
+	if (o->has_ip && n->tap.created && (rc = net_tap_set_ipv4(name, o->ip, o->mask))) {
+		snprintf(err, errlen, "tap '%s': ip/mask: %s", name, strerror(-rc));
+		return rc;
+	}
+	if ((rc = net_tap_set_up(name)))
+		snprintf(err, errlen, "tap '%s': up: %s", name, strerror(-rc));
+	return rc;
+}
+
+int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, char *err,
+		      unsigned int errlen)
+{
+	unsigned int pairs = (o->num_queues ? o->num_queues : 2) / 2;
+	int rc;
+
+	if (!pairs || pairs > TAP_MAX_QUEUES) {
+		snprintf(err, errlen, "net: num_queues=%u (2 to %u, even)", o->num_queues,
+			 2 * TAP_MAX_QUEUES);
+		return -EINVAL;
+	}
+	if (o->n_fds && o->n_fds != pairs) {
+		snprintf(err, errlen, "net: %u fd= given for %u queue pairs", o->n_fds, pairs);
+		return -EINVAL;
+	}
+	struct net *n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	rc = o->n_fds ? net_tap_adopt(&n->tap, o->fds, o->n_fds, err, errlen)
+		      : net_tap_open(&n->tap, o->tap, pairs, err, errlen);
+	if (rc) {
+		free(n);
+		return rc;
+	}
+	n->n_pairs = pairs;
+	n->has_ctrl = pairs > 1;
+	rc = host_side(n, o, err, errlen);
+	if (rc)
+		goto fail;
+	for (unsigned int i = 0; i < pairs; i++) {
+		struct net_qp *qp = &n->qp[i];
+		qp->net = n;
+		qp->idx = i;
+		qp->tap_fd = n->tap.fd[i];
+		qp->bounce = malloc(NET_MAX_FRAME);
+		if (!qp->bounce) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+	}
+	if (o->has_mac) {
+		memcpy(n->config.mac, o->mac, 6);
+	} else {
+		if (getrandom(n->config.mac, 6, 0) != 6) {
+			rc = -EIO;
+			snprintf(err, errlen, "net: no random MAC: getrandom failed");
+			goto fail;
+		}
+		n->config.mac[0] = (n->config.mac[0] & 0xfe) | 0x02; /* unicast, local */
+	}
+	n->config.status = VIRTIO_NET_S_LINK_UP;
+	n->config.max_virtqueue_pairs = (uint16_t)pairs;
+	n->config.mtu = (uint16_t)o->mtu;
+
+	struct virtio_dev *vd = &n->vdev;
+	vd->name = "virtio-net";
+	vd->device_id = VIRTIO_ID_NET;
+	vd->features = net_features(n, o);
+	vd->config_size = NET_CONFIG_SIZE;
+	vd->num_queues = 2 * pairs + (n->has_ctrl ? 1 : 0);
+	vd->queue_size_max = o->queue_size ? o->queue_size : NET_QUEUE_SIZE_DEF;
+	vd->ops = &net_ops;
+	vd->priv = n;
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		vd->kick_fd[i] = -1;
+	*out = vd;
+	return 0;
+fail:
+	net_tap_close(&n->tap);
+	for (unsigned int i = 0; i < pairs; i++)
+		free(n->qp[i].bounce);
+	free(n);
+	return rc;
+}

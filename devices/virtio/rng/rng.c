@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+/* virtio-rng: one request queue, filled from an entropy source file. */
+#include "devices/virtio/rng/rng.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devices/virtio/worker.h"
+
+/* At most this much entropy per request: the guest asks again for more. */
+#define RNG_MAX_CHUNK 4096u
+
+struct rng {
+	struct virtio_dev vdev;
+	int fd;
+	struct virtio_worker worker;
+	struct virtq_chain chain;
+};
+
+static void rng_run(void *opaque)
+{
+	struct rng *r = opaque;
+	struct virtq *q = &r->vdev.vq[0];
+	uint16_t before = q->used_idx;
+	char err[160];
+	int rc;
+
+	do {
+		while ((rc = virtq_pop(q, &r->chain, err, sizeof(err))) > 0) {
+			uint32_t done = 0;
+			for (unsigned int i = 0; i < r->chain.n_in && done < RNG_MAX_CHUNK; i++) {
+				size_t want = r->chain.in[i].iov_len;
+				if (want > RNG_MAX_CHUNK - done)
+					want = RNG_MAX_CHUNK - done;
+				ssize_t n = read(r->fd, r->chain.in[i].iov_base, want);
+				if (n <= 0)
+					break;
+				done += (uint32_t)n;
+			}
+			virtq_push(q, r->chain.head, done);
+		}
+		if (rc < 0) {
+			virtio_dev_broken(&r->vdev, 0, err);
+			break;
+		}
+	} while (virtq_enable_notify(q));
+	if (q->used_idx != before)
+		virtio_queue_notify(&r->vdev, 0);
+}
+
+static int rng_activate(struct virtio_dev *vd)
+{
+	struct rng *r = vd->priv;
+	if (!vd->vq[0].ready)
+		return 0;
+	return virtio_worker_start(&r->worker, &vd->kick_fd[0], 1, rng_run, r);
+}
+
+static void rng_reset(struct virtio_dev *vd)
+{
+	struct rng *r = vd->priv;
+	virtio_worker_stop(&r->worker);
+}
+
+static void rng_config_read(struct virtio_dev *vd, uint32_t off, void *data, unsigned int size)
+{
+	(void)vd;
+	(void)off;
+	memset(data, 0, size); /* virtio-rng has no configuration */
+}
+
+static void rng_free(struct virtio_dev *vd)
+{
+	struct rng *r = vd->priv;
+	virtio_worker_stop(&r->worker);
+	close(r->fd);
+	free(r);
+}
+
+static const struct virtio_dev_ops rng_ops = {
+	.activate = rng_activate,
+	.reset = rng_reset,
+	.config_read = rng_config_read,
+	.free = rng_free,
+};
+
+int virtio_rng_create(struct virtio_dev **out, const char *src, char *err, unsigned int errlen)
+{
+	struct rng *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		int rc = -errno;
+		snprintf(err, errlen, "rng src '%s': %s", src, strerror(errno));
+		free(r);
+		return rc;
+	}
+	struct virtio_dev *vd = &r->vdev;
+	vd->name = "virtio-rng";
+	vd->device_id = VIRTIO_ID_RNG;
+	vd->num_queues = 1;
+	vd->queue_size_max = 256;
+	vd->ops = &rng_ops;
+	vd->priv = r;
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		vd->kick_fd[i] = -1;
+	*out = vd;
+	return 0;
+}

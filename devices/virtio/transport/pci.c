@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: Apache-2.0
+/* virtio 1.x modern PCI transport. */
+#include "devices/virtio/transport/pci.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define VIRTIO_PCI_VENDOR      0x1af4
+#define VIRTIO_PCI_DEVICE_BASE 0x1040 /* + device type, modern only */
+
+#define VIRTIO_PCI_CAP_COMMON_CFG 1
+#define VIRTIO_PCI_CAP_NOTIFY_CFG 2
+#define VIRTIO_PCI_CAP_ISR_CFG	  3
+#define VIRTIO_PCI_CAP_DEVICE_CFG 4
+#define VIRTIO_PCI_CAP_PCI_CFG	  5
+
+#define VIRTIO_MSI_NO_VECTOR 0xffff
+
+/* BAR 0 layout. */
+#define BAR_COMMON     0x0000
+#define BAR_ISR	       0x1000
+#define BAR_DEVICE     0x2000
+#define BAR_NOTIFY     0x3000
+#define BAR_MSIX_TABLE 0x4000
+#define BAR_MSIX_PBA   0x5000
+#define BAR_SIZE       0x8000
+#define REGION_SIZE    0x1000
+#define NOTIFY_MULT    4
+
+/* virtio_pci_common_cfg offsets. */
+#define CC_DFSELECT	 0x00
+#define CC_DF		 0x04
+#define CC_GFSELECT	 0x08
+#define CC_GF		 0x0c
+#define CC_MSIX		 0x10
+#define CC_NUMQ		 0x12
+#define CC_STATUS	 0x14
+#define CC_CFGGENERATION 0x15
+#define CC_Q_SELECT	 0x16
+#define CC_Q_SIZE	 0x18
+#define CC_Q_MSIX	 0x1a
+#define CC_Q_ENABLE	 0x1c
+#define CC_Q_NOFF	 0x1e
+#define CC_Q_DESCLO	 0x20
+#define CC_Q_DESCHI	 0x24
+#define CC_Q_AVAILLO	 0x28
+#define CC_Q_AVAILHI	 0x2c
+#define CC_Q_USEDLO	 0x30
+#define CC_Q_USEDHI	 0x34
+#define CC_SIZE		 0x38
+
+/* virtio_pci_cap after the id and next bytes. */
+struct vcap {
+	uint8_t cap_len, cfg_type, bar, id, pad[2];
+	uint32_t offset, length;
+} __attribute__((packed));
+
+struct vcap_notify {
+	struct vcap cap;
+	uint32_t mult;
+} __attribute__((packed));
+
+struct vcap_pcicfg {
+	struct vcap cap;
+	uint8_t data[4];
+} __attribute__((packed));
+
+struct virtio_pci {
+	struct pci_dev pci;
+	struct virtio_dev *vd;
+	const struct virtio_pci_host_ops *ops;
+	void *opaque;
+	pthread_mutex_t lock; /* common configuration */
+	uint32_t dfselect, gfselect;
+	uint16_t q_select, config_vector;
+	uint16_t q_vector[VIRTIO_MAX_QUEUES];
+	uint8_t isr;
+	uint8_t generation;
+	uint64_t notify_gpa; /* where the doorbells are bound, 0 when not */
+	int pcicfg_off;	     /* offset of the PCI_CFG capability */
+};
+
+static uint64_t offered(const struct virtio_pci *vp)
+{
+	return vp->vd->features | virtio_core_features();
+}
+
+/* --- interrupts ------------------------------------------------------- */
+
+static void irq_queue(void *opaque, unsigned int q)
+{
+	struct virtio_pci *vp = opaque;
+	uint16_t v = q < VIRTIO_MAX_QUEUES ? vp->q_vector[q] : VIRTIO_MSI_NO_VECTOR;
+
+	__atomic_or_fetch(&vp->isr, 1, __ATOMIC_SEQ_CST);
+	if (v != VIRTIO_MSI_NO_VECTOR)
+		pci_msix_trigger(&vp->pci, v);
+}
+
+static void irq_config(void *opaque)
+{
+	struct virtio_pci *vp = opaque;
+
+	__atomic_or_fetch(&vp->isr, 2, __ATOMIC_SEQ_CST);
+	if (vp->config_vector != VIRTIO_MSI_NO_VECTOR)
+		pci_msix_trigger(&vp->pci, vp->config_vector);
+}
+
+static const struct virtio_irq_ops irq_ops = { irq_queue, irq_config };
+
+/* --- device status and reset ------------------------------------------ */
+
+static void device_reset(struct virtio_pci *vp)
+{
+	struct virtio_dev *vd = vp->vd;
+
+	if (vd->status & VIRTIO_STATUS_DRIVER_OK)
+		vd->ops->reset(vd);
+	for (unsigned int i = 0; i < vd->num_queues; i++) {
+		virtq_reset(&vd->vq[i]);
+		vd->vq[i].size = vd->queue_size_max;
+		vp->q_vector[i] = VIRTIO_MSI_NO_VECTOR;
+	}
+	vd->status = 0;
+	vd->driver_features = 0;
+	vp->config_vector = VIRTIO_MSI_NO_VECTOR;
+	vp->dfselect = vp->gfselect = 0;
+	vp->q_select = 0;
+	vp->isr = 0;
+}
+
+static void set_status(struct virtio_pci *vp, uint8_t status)
+{
+	struct virtio_dev *vd = vp->vd;
+	uint8_t old = vd->status;
+
+	if (!status) {
+		device_reset(vp);
+		return;
+	}
+	if ((status & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
+		uint64_t f = vd->driver_features;
+		/* features we did not offer, or a legacy driver: refuse */
+		if ((f & ~offered(vp)) || !(f & (1ULL << VIRTIO_F_VERSION_1)))
+			status &= ~VIRTIO_STATUS_FEATURES_OK;
+	}
+	if ((status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
+		vd->status = status;
+		if (!(status & VIRTIO_STATUS_FEATURES_OK) || vd->ops->activate(vd) < 0) {
+			fprintf(stderr, "svmm: %s: cannot start the device\n", vd->name);
+			vd->status =
+				(status & ~VIRTIO_STATUS_DRIVER_OK) | VIRTIO_STATUS_NEEDS_RESET;
+		}
+		return;
+	}
+	vd->status = status | (old & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+/* --- common configuration --------------------------------------------- */
+
+static struct virtq *selected(struct virtio_pci *vp)
+{
+	return vp->q_select < vp->vd->num_queues ? &vp->vd->vq[vp->q_select] : NULL;
+}
+
+static uint32_t common_read(struct virtio_pci *vp, unsigned int off)
+{
+	struct virtio_dev *vd = vp->vd;
+	struct virtq *q = selected(vp);
+
+	switch (off) {
+	case CC_DFSELECT:
+		return vp->dfselect;
+	case CC_DF:
+		return vp->dfselect < 2 ? (uint32_t)(offered(vp) >> (32 * vp->dfselect)) : 0;
+	case CC_GFSELECT:
+		return vp->gfselect;
+	case CC_GF:
+		return vp->gfselect < 2 ? (uint32_t)(vd->driver_features >> (32 * vp->gfselect))
+					: 0;
+	case CC_MSIX:
+		return vp->config_vector;
+	case CC_NUMQ:
+		return vd->num_queues;
+	case CC_STATUS:
+		return vd->status;
+	case CC_CFGGENERATION:
+		return vp->generation;
+	case CC_Q_SELECT:
+		return vp->q_select;
+	}
+	if (!q)
+		return 0; /* a queue that does not exist reads as size 0 */
+	switch (off) {
+	case CC_Q_SIZE:
+		return q->size;
+	case CC_Q_MSIX:
+		return vp->q_vector[vp->q_select];
+	case CC_Q_ENABLE:
+		return q->ready;
+	case CC_Q_NOFF:
+		return vp->q_select;
+	case CC_Q_DESCLO:
+		return (uint32_t)q->desc_gpa;
+	case CC_Q_DESCHI:
+		return (uint32_t)(q->desc_gpa >> 32);
+	case CC_Q_AVAILLO:
+		return (uint32_t)q->avail_gpa;
+	case CC_Q_AVAILHI:
+		return (uint32_t)(q->avail_gpa >> 32);
+	case CC_Q_USEDLO:
+		return (uint32_t)q->used_gpa;
+	case CC_Q_USEDHI:
+		return (uint32_t)(q->used_gpa >> 32);
+	}
+	return 0;
+}
+
+static void set_lo(uint64_t *v, uint32_t lo)
+{
+	*v = (*v & ~0xffffffffULL) | lo;
+}
+static void set_hi(uint64_t *v, uint32_t hi)
+{
+	*v = (*v & 0xffffffffULL) | ((uint64_t)hi << 32);
+}
+
+static void common_write(struct virtio_pci *vp, unsigned int off, uint32_t val)
+{
+	struct virtio_dev *vd = vp->vd;
+	struct virtq *q = selected(vp);
+	bool features_locked = vd->status & VIRTIO_STATUS_FEATURES_OK;
+
+	switch (off) {
+	case CC_DFSELECT:
+		vp->dfselect = val;
+		return;
+	case CC_GFSELECT:
+		vp->gfselect = val;
+		return;
+	case CC_GF:
+		if (vp->gfselect < 2 && !features_locked) {
+			unsigned int sh = 32 * vp->gfselect;
+			vd->driver_features = (vd->driver_features & ~(0xffffffffULL << sh)) |
+					      ((uint64_t)val << sh);
+		}
+		return;
+	case CC_MSIX:
+		vp->config_vector = val < vp->pci.msix_n ? val : VIRTIO_MSI_NO_VECTOR;
+		return;
+	case CC_STATUS:
+		set_status(vp, (uint8_t)val);
+		return;
+	case CC_Q_SELECT:
+		vp->q_select = val;
+		return;
+	}
+	/* Queue fields: only for an existing queue, and not while it runs. */
+	if (!q || q->ready)
+		return;
+	switch (off) {
+	case CC_Q_SIZE:
+		q->size = val;
+		break;
+	case CC_Q_MSIX:
+		vp->q_vector[vp->q_select] = val < vp->pci.msix_n ? val : VIRTIO_MSI_NO_VECTOR;
+		break;
+	case CC_Q_ENABLE:
+		if (val != 1)
+			break;
+		if (q->size > vd->queue_size_max) {
+			fprintf(stderr, "svmm: %s: queue %u: size %u above %u\n", vd->name,
+				vp->q_select, q->size, vd->queue_size_max);
+			break;
+		}
+		q->event_idx = virtio_has(vd, VIRTIO_F_EVENT_IDX);
+		q->indirect = virtio_has(vd, VIRTIO_F_INDIRECT_DESC);
+		if (virtq_enable(q, vd->mem) < 0)
+			fprintf(stderr,
+				"svmm: %s: queue %u: rings outside guest memory or misaligned\n",
+				vd->name, vp->q_select);
+		break;
+	case CC_Q_DESCLO:
+		set_lo(&q->desc_gpa, val);
+		break;
+	case CC_Q_DESCHI:
+		set_hi(&q->desc_gpa, val);
+		break;
+	case CC_Q_AVAILLO:
+		set_lo(&q->avail_gpa, val);
+		break;
+	case CC_Q_AVAILHI:
+		set_hi(&q->avail_gpa, val);
+		break;
+	case CC_Q_USEDLO:
+		set_lo(&q->used_gpa, val);
+		break;
+	case CC_Q_USEDHI:
+		set_hi(&q->used_gpa, val);
+		break;
+	}
+}
+
+/* Field widths: an access must hit one whole field (or half of a 64-bit one). */
+static unsigned int common_width(unsigned int off)
+{
+	if (off < CC_MSIX)
+		return 4;
+	if (off < CC_STATUS)
+		return 2;
+	if (off < CC_Q_SELECT)
+		return 1;
+	if (off < CC_Q_DESCLO)
+		return 2;
+	return off < CC_SIZE ? 4 : 0;
+}
+
+/* --- BAR accesses -------------------------------------------------------- */
+
+static void kick(struct virtio_pci *vp, unsigned int q)
+{
+	uint64_t one = 1;
+	if (q < vp->vd->num_queues && vp->vd->kick_fd[q] >= 0 &&
+	    write(vp->vd->kick_fd[q], &one, sizeof(one)) < 0)
+		perror("svmm: virtio-pci: kick");
+}
+
+static void bar_access(struct virtio_pci *vp, uint64_t off, void *data, unsigned int size,
+		       bool is_write)
+{
+	struct virtio_dev *vd = vp->vd;
+	uint32_t v = 0;
+
+	if (size > 4 || !size) {
+		if (!is_write)
+			memset(data, 0, size);
+		return;
+	}
+	if (is_write)
+		memcpy(&v, data, size);
+	if (off < BAR_COMMON + CC_SIZE) { /* BAR_COMMON is 0 */
+		unsigned int o = off - BAR_COMMON;
+		pthread_mutex_lock(&vp->lock);
+		if (common_width(o) == size && !(o % size)) {
+			if (is_write)
+				common_write(vp, o, v);
+			else
+				v = common_read(vp, o);
+		} else {
+			v = 0;
+		}
+		pthread_mutex_unlock(&vp->lock);
+	} else if (off == BAR_ISR && size == 1) {
+		if (!is_write) /* reading clears it */
+			v = __atomic_exchange_n(&vp->isr, 0, __ATOMIC_SEQ_CST);
+	} else if (off >= BAR_DEVICE && off - BAR_DEVICE < vd->config_size &&
+		   size <= vd->config_size - (off - BAR_DEVICE)) {
+		uint32_t o = off - BAR_DEVICE;
+		if (!is_write)
+			vd->ops->config_read(vd, o, &v, size);
+		else if (vd->ops->config_write)
+			vd->ops->config_write(vd, o, &v, size);
+	} else if (off >= BAR_NOTIFY && off < BAR_NOTIFY + REGION_SIZE) {
+		if (is_write)
+			kick(vp, (off - BAR_NOTIFY) / NOTIFY_MULT);
+	}
+	if (!is_write)
+		memcpy(data, &v, size);
+}
+
+static void pci_bar_read(void *opaque, unsigned int bar, uint64_t off, void *data,
+			 unsigned int size)
+{
+	if (bar == 0)
+		bar_access(opaque, off, data, size, false);
+	else
+		memset(data, 0, size);
+}
+
+static void pci_bar_write(void *opaque, unsigned int bar, uint64_t off, const void *data,
+			  unsigned int size)
+{
+	if (bar == 0)
+		bar_access(opaque, off, (void *)data, size, true);
+}
+
+/* VIRTIO_PCI_CAP_PCI_CFG: a window into the BARs through config space. */
+static bool pcicfg_access(struct virtio_pci *vp, unsigned int off, void *data, unsigned int size,
+			  bool is_write)
+{
+	unsigned int data_off = vp->pcicfg_off + 2 + offsetof(struct vcap_pcicfg, data);
+
+	if (vp->pcicfg_off <= 0 || off < data_off || off + size > data_off + 4)
+		return false;
+	uint8_t *cap = vp->pci.cfg + vp->pcicfg_off + 2;
+	struct vcap c;
+	memcpy(&c, cap, sizeof(c));
+	if (c.bar != 0 || (c.length != 1 && c.length != 2 && c.length != 4) || off != data_off ||
+	    size < c.length || c.offset % c.length) {
+		if (!is_write)
+			memset(data, 0, size);
+		return true;
+	}
+	bar_access(vp, c.offset, data, c.length, is_write);
+	return true;
+}
+
+static bool pci_cfg_read(void *opaque, unsigned int off, void *data, unsigned int size)
+{
+	return pcicfg_access(opaque, off, data, size, false);
+}
+
+static bool pci_cfg_write(void *opaque, unsigned int off, const void *data, unsigned int size)
+{
+	struct virtio_pci *vp = opaque;
+	unsigned int cap = vp->pcicfg_off + 2;
+
+	if (vp->pcicfg_off > 0 && off >= cap + 2 && off + size <= cap + sizeof(struct vcap)) {
+		/* bar, offset and length of the window are the driver's to set */
+		memcpy(vp->pci.cfg + off, data, size);
+		return true;
+	}
+	return pcicfg_access(vp, off, (void *)data, size, true);
+}
+
+/* BAR 0 moved: move the doorbells' ioeventfds with it. */
+static void pci_bar_moved(void *opaque, unsigned int bar, uint64_t old_addr, uint64_t new_addr)
+{
+	struct virtio_pci *vp = opaque;
+	struct virtio_dev *vd = vp->vd;
+
+	if (bar != 0 || !vp->ops || !vp->ops->ioeventfd)
+		return;
+	for (unsigned int i = 0; i < vd->num_queues; i++) {
+		uint64_t off = BAR_NOTIFY + i * NOTIFY_MULT;
+		if (old_addr)
+			vp->ops->ioeventfd(vp->opaque, old_addr + off, 4, vd->kick_fd[i], false);
+		if (new_addr &&
+		    vp->ops->ioeventfd(vp->opaque, new_addr + off, 4, vd->kick_fd[i], true) < 0)
+			fprintf(stderr, "svmm: %s: no ioeventfd for queue %u; kicks exit to svmm\n",
+				vd->name, i);
+	}
+	vp->notify_gpa = new_addr;
+}
+
+static const struct pci_dev_ops vp_pci_ops = {
+	.bar_moved = pci_bar_moved,
+	.cfg_read = pci_cfg_read,
+	.cfg_write = pci_cfg_write,
+	.bar_read = pci_bar_read,
+	.bar_write = pci_bar_write,
+};
+
+/* --- creation ------------------------------------------------------------ */
+
+static uint32_t class_of(uint16_t device_id)
+{
+	switch (device_id) {
+	case VIRTIO_ID_NET:
+		return 0x020000; /* network controller */
+	case VIRTIO_ID_BLOCK:
+		return 0x018000; /* mass storage, other */
+	case VIRTIO_ID_CONSOLE:
+		return 0x078000; /* communication, other */
+	default:
+		return 0x00ff00; /* unclassified */
+	}
+}
+
+static int add_vcap(struct virtio_pci *vp, uint8_t type, uint32_t off, uint32_t len)
+{
+	struct vcap c = {
+		.cap_len = sizeof(c) + 2, .cfg_type = type, .bar = 0, .offset = off, .length = len
+	};
+	return pci_dev_add_cap(&vp->pci, PCI_CAP_ID_VNDR, &c, sizeof(c));
+}
+
+int virtio_pci_create(struct virtio_pci **out, struct virtio_dev *vd, const struct guest_mem *mem,
+		      const struct virtio_pci_host_ops *ops, void *opaque)
+{
+	int rc;
+
+	if (vd->num_queues > VIRTIO_MAX_QUEUES || vd->config_size > REGION_SIZE)
+		return -EINVAL;
+	struct virtio_pci *vp = calloc(1, sizeof(*vp));
+	if (!vp)
+		return -ENOMEM;
+	vp->vd = vd;
+	vp->ops = ops;
+	vp->opaque = opaque;
+	pthread_mutex_init(&vp->lock, NULL);
+	vd->mem = mem;
+	vd->irq = &irq_ops;
+	vd->irq_opaque = vp;
+
+	struct pci_dev_info info = {
+		.vendor_id = VIRTIO_PCI_VENDOR,
+		.device_id = VIRTIO_PCI_DEVICE_BASE + vd->device_id,
+		.subsys_vendor_id = VIRTIO_PCI_VENDOR,
+		.subsys_id = VIRTIO_PCI_DEVICE_BASE + vd->device_id,
+		.revision = 1,
+		.class_code = class_of(vd->device_id),
+		.bars = { [0] = { .kind = PCI_BAR_MEM64, .size = BAR_SIZE } },
+		.msix_vectors = vd->num_queues + 1,
+		.msix_bar = 0,
+		.msix_table_off = BAR_MSIX_TABLE,
+		.msix_pba_off = BAR_MSIX_PBA,
+	};
+	rc = pci_dev_init(&vp->pci, &info, &vp_pci_ops, vp);
+	if (rc)
+		goto fail;
+	struct vcap_notify n = { .cap = { .cap_len = sizeof(n) + 2,
+					  .cfg_type = VIRTIO_PCI_CAP_NOTIFY_CFG,
+					  .offset = BAR_NOTIFY,
+					  .length = REGION_SIZE },
+				 .mult = NOTIFY_MULT };
+	struct vcap_pcicfg p = { .cap = { .cap_len = sizeof(p) + 2,
+					  .cfg_type = VIRTIO_PCI_CAP_PCI_CFG } };
+	if ((rc = add_vcap(vp, VIRTIO_PCI_CAP_COMMON_CFG, BAR_COMMON, CC_SIZE)) < 0 ||
+	    (rc = add_vcap(vp, VIRTIO_PCI_CAP_ISR_CFG, BAR_ISR, 1)) < 0 ||
+	    (vd->config_size &&
+	     (rc = add_vcap(vp, VIRTIO_PCI_CAP_DEVICE_CFG, BAR_DEVICE, vd->config_size)) < 0) ||
+	    (rc = pci_dev_add_cap(&vp->pci, PCI_CAP_ID_VNDR, &n, sizeof(n))) < 0 ||
+	    (rc = pci_dev_add_cap(&vp->pci, PCI_CAP_ID_VNDR, &p, sizeof(p))) < 0)
+		goto fail_pci;
+	vp->pcicfg_off = rc;
+	for (unsigned int i = 0; i < vd->num_queues; i++) {
+		vd->kick_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vd->kick_fd[i] < 0) {
+			rc = -errno;
+			goto fail_pci;
+		}
+	}
+	device_reset(vp);
+	*out = vp;
+	return 0;
+fail_pci:
+	pci_dev_free(&vp->pci);
+fail:
+	for (unsigned int i = 0; i < vd->num_queues; i++)
+		if (vd->kick_fd[i] >= 0)
+			close(vd->kick_fd[i]);
+	free(vp);
+	return rc;
+}
+
+struct pci_dev *virtio_pci_dev(struct virtio_pci *vp)
+{
+	return &vp->pci;
+}
+
+void virtio_pci_free(struct virtio_pci *vp)
+{
+	struct virtio_dev *vd = vp->vd;
+	int kick[VIRTIO_MAX_QUEUES];
+	unsigned int nq = vd->num_queues;
+
+	memcpy(kick, vd->kick_fd, sizeof(kick));
+	vd->ops->free(vd); /* stops the device's threads first */
+	for (unsigned int i = 0; i < nq; i++) {
+		if (vp->notify_gpa && vp->ops && vp->ops->ioeventfd)
+			vp->ops->ioeventfd(vp->opaque, vp->notify_gpa + i * NOTIFY_MULT, 4, kick[i],
+					   false);
+		if (kick[i] >= 0)
+			close(kick[i]);
+	}
+	pci_dev_free(&vp->pci);
+	pthread_mutex_destroy(&vp->lock);
+	free(vp);
+}

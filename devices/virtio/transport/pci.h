@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The virtio 1.x modern PCI transport (virtio 1.x section 4.1): a virtio
+ * device behind a PCI function with common, notify, ISR, device and
+ * PCI-config capabilities in one 64-bit memory BAR, and MSI-X vectors
+ * (one for configuration changes, one per queue).
+ *
+ * The transport knows PCI and virtio's rules; it knows nothing of the
+ * device (which sees only struct virtio_dev) nor of KVM (doorbells are
+ * bound through the host's ioeventfd callback; interrupts go through
+ * pci_msix_trigger, which honours masking and pending bits).
+ */
+#ifndef SVMM_DEVICES_VIRTIO_TRANSPORT_PCI_H
+#define SVMM_DEVICES_VIRTIO_TRANSPORT_PCI_H
+
+#include "devices/pci.h"
+#include "devices/virtio/virtio.h"
+
+struct virtio_pci_host_ops {
+	/* Bind (assign) or unbind fd to 4-byte writes at gpa, so a queue
+	 * notification wakes the device without a VM exit to user space.
+	 * Optional: without it notifications arrive as BAR writes. */
+	int (*ioeventfd)(void *opaque, uint64_t gpa, unsigned int len, int fd, bool assign);
+};
+
+struct virtio_pci;
+
+/* Wrap vd in a PCI function; plug it in with pci_bus_add(bus,
+ * virtio_pci_dev(vp), slot). Creates the queues' kick eventfds. */
+int virtio_pci_create(struct virtio_pci **out, struct virtio_dev *vd, const struct guest_mem *mem,
+		      const struct virtio_pci_host_ops *ops, void *opaque);
+/* Frees the transport and the device. */
+void virtio_pci_free(struct virtio_pci *vp);
+struct pci_dev *virtio_pci_dev(struct virtio_pci *vp);
+
+#endif

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The REST API's VM operations on the VMM core. */
+#include "vmm/api/api_vm.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "devices/chardev.h"
+#include "vmm/config/config.h"
+#include "vmm/vm.h"
+
+struct api_vm {
+	struct vm_params params;
+	struct vm_ctl ctl;
+	struct chardev serial;
+	bool serial_open, running;
+	pthread_t thread;
+	int exit_efd; /* written when vm_run() returns */
+	int status;
+	char err[512];
+};
+
+static void *vm_thread(void *arg)
+{
+	struct api_vm *v = arg;
+	uint64_t one = 1;
+
+	v->status = vm_run(&v->params, v->err, sizeof(v->err));
+	if (v->err[0])
+		fprintf(stderr, "svmm: %s\n", v->err);
+	/* A VM that never ran failed its boot: vm.boot reports that, and the
+	 * VMM goes on serving. One that ran and ended is the guest's exit. */
+	pthread_mutex_lock(&v->ctl.lock);
+	bool ran = v->ctl.ran;
+	pthread_mutex_unlock(&v->ctl.lock);
+	if (ran && write(v->exit_efd, &one, sizeof(one)) < 0)
+		perror("svmm: exit eventfd");
+	return NULL;
+}
+
+/* cloud-hypervisor's serial modes as the chardev syntax. */
+static int serial_spec(const struct console_config *c, char *spec, size_t n)
+{
+	switch (c->mode) {
+	case CONSOLE_OFF:
+		return snprintf(spec, n, "off"), 0;
+	case CONSOLE_NULL:
+		return snprintf(spec, n, "null"), 0;
+	case CONSOLE_TTY:
+		return snprintf(spec, n, "tty"), 0;
+	case CONSOLE_PTY:
+		return snprintf(spec, n, "pty"), 0;
+	case CONSOLE_FILE:
+		return snprintf(spec, n, "file=%s", c->file ? c->file : ""), 0;
+	case CONSOLE_SOCKET:
+		return snprintf(spec, n, "socket=%s", c->socket ? c->socket : ""), 0;
+	}
+	return -EINVAL;
+}
+
+static void release(struct api_vm *v)
+{
+	if (v->running) {
+		pthread_join(v->thread, NULL);
+		v->running = false;
+	}
+	if (v->serial_open)
+		chardev_close(&v->serial);
+	v->serial_open = false;
+	uint64_t n;
+	if (read(v->exit_efd, &n, sizeof(n)) < 0) {
+		/* nonblocking: nothing pending is fine */
+	}
+}
+
+static int op_boot(void *ctx, const struct vm_config *cfg, char *err)
+{
+	struct api_vm *v = ctx;
+	char spec[4200];
+	int rc;
+
+	if (v->running)
+		return snprintf(err, VMM_ERR_LEN, "a VM is already running"), -EBUSY;
+	if (!cfg->payload.kernel)
+		return snprintf(err, VMM_ERR_LEN,
+				"payload.kernel: svmm boots a kernel (no firmware)"),
+		       -ENOTSUP;
+	memset(&v->params, 0, sizeof(v->params));
+	clock_gettime(CLOCK_MONOTONIC, &v->params.start);
+	v->params.boot.kernel = cfg->payload.kernel;
+	v->params.boot.initramfs = cfg->payload.initramfs;
+	v->params.boot.cmdline = cfg->payload.cmdline;
+	v->params.ncpus = cfg->cpus.boot_vcpus;
+	v->params.mem_size = cfg->memory.size;
+	v->params.mem_shared = cfg->memory.shared;
+	v->params.mem_hugepages = cfg->memory.hugepages;
+	v->params.devices = cfg;
+	v->params.no_signals = true;
+	v->params.ctl = &v->ctl;
+	if ((rc = serial_spec(&cfg->serial, spec, sizeof(spec))) ||
+	    (rc = chardev_parse(&v->serial, spec, err, VMM_ERR_LEN)) ||
+	    (rc = chardev_open(&v->serial, err, VMM_ERR_LEN)))
+		return rc ? rc : -EINVAL;
+	v->serial_open = true;
+	v->params.serial = &v->serial;
+
+	v->ctl.state = VM_CTL_STARTING;
+	v->ctl.ran = false;
+	v->ctl.err[0] = 0;
+	v->err[0] = 0;
+	rc = -pthread_create(&v->thread, NULL, vm_thread, v);
+	if (rc) {
+		release(v);
+		return snprintf(err, VMM_ERR_LEN, "VM thread: %s", strerror(-rc)), rc;
+	}
+	v->running = true;
+	rc = vm_ctl_wait_started(&v->ctl, err, VMM_ERR_LEN);
+	if (rc)
+		release(v);
+	return rc;
+}
+
+static int op_shutdown(void *ctx, char *err)
+{
+	struct api_vm *v = ctx;
+	(void)err;
+	vm_ctl_request(&v->ctl, VM_CTL_SHUTDOWN); /* -ESRCH: it ended already */
+	release(v);
+	return 0;
+}
+
+static int request(struct api_vm *v, enum vm_ctl_op op, char *err)
+{
+	int rc = vm_ctl_request(&v->ctl, op);
+	if (rc)
+		snprintf(err, VMM_ERR_LEN, "the VM is not running");
+	return rc;
+}
+
+static int op_reboot(void *ctx, char *err)
+{
+	return request(ctx, VM_CTL_REBOOT, err);
+}
+
+static int op_power_button(void *ctx, char *err)
+{
+	return request(ctx, VM_CTL_POWER_BUTTON, err);
+}
+
+static int op_pause(void *ctx, char *err)
+{
+	(void)ctx;
+	snprintf(err, VMM_ERR_LEN, "pause/resume is not supported yet");
+	return -ENOTSUP;
+}
+
+static int op_counters(void *ctx, json_t **out, char *err)
+{
+	(void)ctx;
+	(void)err;
+	*out = json_object(); /* per-device counters come with the metrics work */
+	return *out ? 0 : -ENOMEM;
+}
+
+static int op_exit_fd(void *ctx)
+{
+	return ((struct api_vm *)ctx)->exit_efd;
+}
+
+const struct vmm_ops api_vm_ops = {
+	.boot = op_boot,
+	.shutdown = op_shutdown,
+	.reboot = op_reboot,
+	.power_button = op_power_button,
+	.pause = op_pause,
+	.resume = op_pause,
+	.counters = op_counters,
+	.exit_fd = op_exit_fd,
+};
+
+int api_vm_new(struct api_vm **out)
+{
+	struct api_vm *v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	vm_ctl_init(&v->ctl);
+	v->exit_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->exit_efd < 0) {
+		int rc = -errno;
+		vm_ctl_destroy(&v->ctl);
+		free(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+void api_vm_free(struct api_vm *v)
+{
+	if (!v)
+		return;
+	if (v->running) {
+		vm_ctl_request(&v->ctl, VM_CTL_SHUTDOWN);
+		release(v);
+	}
+	close(v->exit_efd);
+	vm_ctl_destroy(&v->ctl);
+	free(v);
+}

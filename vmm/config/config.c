@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The VM configuration model: defaults, completion, validation. */
+#include "vmm/config/config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "devices/virtio/fs/fs.h"
+#include "devices/virtio/net/net.h"
+#include "devices/virtio/vsock/vsock.h"
+
+static const char *const console_names[] = {
+	[CONSOLE_OFF] = "Off",	 [CONSOLE_PTY] = "Pty",	      [CONSOLE_TTY] = "Tty",
+	[CONSOLE_FILE] = "File", [CONSOLE_SOCKET] = "Socket", [CONSOLE_NULL] = "Null",
+};
+
+static const char *const image_names[] = {
+	[IMAGE_TYPE_AUTO] = "Unknown", [IMAGE_TYPE_RAW] = "Raw",
+	[IMAGE_TYPE_QCOW2] = "Qcow2",  [IMAGE_TYPE_FIXED_VHD] = "FixedVhd",
+	[IMAGE_TYPE_VHDX] = "Vhdx",
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *console_mode_name(enum console_mode m)
+{
+	return (unsigned int)m < ARRAY_SIZE(console_names) ? console_names[m] : "Off";
+}
+
+int console_mode_parse(const char *s, enum console_mode *out)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(console_names); i++) {
+		if (!strcmp(s, console_names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *image_type_name(enum image_type t)
+{
+	return (unsigned int)t < ARRAY_SIZE(image_names) ? image_names[t] : "Unknown";
+}
+
+int image_type_parse(const char *s, enum image_type *out)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(image_names); i++) {
+		if (!strcmp(s, image_names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void vm_config_init(struct vm_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->cpus.boot_vcpus = VM_DEFAULT_VCPUS;
+	c->cpus.max_vcpus = VM_DEFAULT_VCPUS;
+	c->cpus.max_phys_bits = VM_DEFAULT_MAX_PHYS_BITS;
+	c->cpus.nested = true;
+	c->memory.size = VM_DEFAULT_MEMORY;
+	c->memory.thp = true;
+	c->serial.mode = CONSOLE_NULL;
+	c->console.mode = CONSOLE_TTY;
+	/* rng.src stays NULL until complete(): the default is filled there so
+	 * that init cannot fail. */
+}
+
+void disk_config_init(struct disk_config *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->num_queues = VM_DEFAULT_DISK_QUEUES;
+	d->queue_size = VM_DEFAULT_DISK_QUEUE_SIZE;
+	d->sparse = true;
+}
+
+void net_config_init(struct net_config *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->num_queues = VM_DEFAULT_NET_QUEUES;
+	n->queue_size = VM_DEFAULT_NET_QUEUE_SIZE;
+	n->offload_tso = n->offload_ufo = n->offload_csum = true;
+}
+
+void fs_config_init(struct fs_config *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->num_queues = VM_DEFAULT_FS_QUEUES;
+	f->queue_size = VM_DEFAULT_FS_QUEUE_SIZE;
+}
+
+void pmem_config_init(struct pmem_config *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void vsock_config_init(struct vsock_config *v)
+{
+	memset(v, 0, sizeof(*v));
+}
+
+static void *grow(void *arr, size_t *n, size_t elem)
+{
+	void *p = realloc(arr, (*n + 1) * elem);
+	if (!p)
+		return NULL;
+	memset((char *)p + *n * elem, 0, elem);
+	(*n)++;
+	return p;
+}
+
+struct disk_config *vm_config_add_disk(struct vm_config *c)
+{
+	struct disk_config *p = grow(c->disks, &c->n_disks, sizeof(*p));
+	if (!p)
+		return NULL;
+	c->disks = p;
+	disk_config_init(&p[c->n_disks - 1]);
+	return &p[c->n_disks - 1];
+}
+
+struct net_config *vm_config_add_net(struct vm_config *c)
+{
+	struct net_config *p = grow(c->net, &c->n_net, sizeof(*p));
+	if (!p)
+		return NULL;
+	c->net = p;
+	net_config_init(&p[c->n_net - 1]);
+	return &p[c->n_net - 1];
+}
+
+struct fs_config *vm_config_add_fs(struct vm_config *c)
+{
+	struct fs_config *p = grow(c->fs, &c->n_fs, sizeof(*p));
+	if (!p)
+		return NULL;
+	c->fs = p;
+	fs_config_init(&p[c->n_fs - 1]);
+	return &p[c->n_fs - 1];
+}
+
+struct pmem_config *vm_config_add_pmem(struct vm_config *c)
+{
+	struct pmem_config *p = grow(c->pmem, &c->n_pmem, sizeof(*p));
+	if (!p)
+		return NULL;
+	c->pmem = p;
+	pmem_config_init(&p[c->n_pmem - 1]);
+	return &p[c->n_pmem - 1];
+}
+
+void disk_config_free(struct disk_config *d)
+{
+	free(d->path);
+	free(d->vhost_socket);
+	free(d->id);
+	free(d->serial);
+	free(d->rate_limit_group);
+	disk_config_init(d);
+}
+
+void net_config_free(struct net_config *n)
+{
+	free(n->tap);
+	free(n->ip);
+	free(n->mask);
+	free(n->mac);
+	free(n->host_mac);
+	free(n->vhost_socket);
+	free(n->vhost_mode);
+	free(n->id);
+	free(n->fds);
+	net_config_init(n);
+}
+
+void fs_config_free(struct fs_config *f)
+{
+	free(f->tag);
+	free(f->socket);
+	free(f->id);
+	fs_config_init(f);
+}
+
+void pmem_config_free(struct pmem_config *p)
+{
+	free(p->file);
+	free(p->id);
+	pmem_config_init(p);
+}
+
+void vsock_config_free(struct vsock_config *v)
+{
+	free(v->socket);
+	free(v->id);
+	vsock_config_init(v);
+}
+
+void vm_config_free(struct vm_config *c)
+{
+	struct payload_config *pl = &c->payload;
+
+	free(pl->firmware);
+	free(pl->kernel);
+	free(pl->cmdline);
+	free(pl->initramfs);
+	free(pl->igvm);
+	free(pl->host_data);
+	free(c->memory.hotplug_method);
+	for (size_t i = 0; i < c->n_disks; i++)
+		disk_config_free(&c->disks[i]);
+	free(c->disks);
+	for (size_t i = 0; i < c->n_net; i++)
+		net_config_free(&c->net[i]);
+	free(c->net);
+	free(c->rng.src);
+	for (size_t i = 0; i < c->n_fs; i++)
+		fs_config_free(&c->fs[i]);
+	free(c->fs);
+	for (size_t i = 0; i < c->n_pmem; i++)
+		pmem_config_free(&c->pmem[i]);
+	free(c->pmem);
+	free(c->serial.file);
+	free(c->serial.socket);
+	free(c->console.file);
+	free(c->console.socket);
+	vsock_config_free(&c->vsock);
+	vm_config_init(c);
+}
+
+/* A random unicast, locally administered MAC, as cloud-hypervisor makes. */
+static char *random_mac(void)
+{
+	uint8_t b[6];
+	char *s;
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		return NULL;
+	b[0] = (b[0] & 0xfe) | 0x02;
+	if (asprintf(&s, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]) < 0)
+		return NULL;
+	return s;
+}
+
+int vm_config_complete(struct vm_config *c)
+{
+	if (!c->rng.src && !(c->rng.src = strdup(VM_DEFAULT_RNG_SRC)))
+		return -ENOMEM;
+	if (!c->memory.hotplug_method && !(c->memory.hotplug_method = strdup("Acpi")))
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_net; i++) {
+		struct net_config *n = &c->net[i];
+		if (n->ip && !n->mask && !(n->mask = strdup(VM_DEFAULT_NET_MASK)))
+			return -ENOMEM;
+		if (!n->mac && !(n->mac = random_mac()))
+			return -ENOMEM;
+		if (!n->vhost_mode && !(n->vhost_mode = strdup("Client")))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static bool valid_ipv4(const char *s)
+{
+	unsigned int a, b, c, d;
+	char tail;
+	return sscanf(s, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a < 256 && b < 256 &&
+	       c < 256 && d < 256;
+}
+
+static bool valid_mac(const char *s)
+{
+	unsigned int b[6];
+	char tail;
+	return strlen(s) == 17 && sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+					 &b[4], &b[5], &tail) == 6;
+}
+
+/* An IPv4 netmask: ones then zeros (the host part is 0...01...1). */
+static bool valid_netmask(const char *s)
+{
+	unsigned int a, b, c, d;
+	if (!valid_ipv4(s) || sscanf(s, "%u.%u.%u.%u", &a, &b, &c, &d) != 4)
+		return false;
+	uint32_t host = ~(a << 24 | b << 16 | c << 8 | d);
+	return !(host & (host + 1));
+}
+
+/* The group bit of the first octet (a valid_mac). */
+static bool multicast_mac(const char *s)
+{
+	unsigned int b0;
+	return sscanf(s, "%2x", &b0) == 1 && (b0 & 1);
+}
+
+/* A virtqueue size the devices take: a power of two, 2 to 32768. */
+static bool valid_queue_size(uint64_t v)
+{
+	return is_pow2(v) && v >= 2 && v <= 32768;
+}
+
+#define FAIL(...)                                              \
+	do {                                                   \
+		snprintf(err, VM_CONFIG_ERR_LEN, __VA_ARGS__); \
+		return -EINVAL;                                \
+	} while (0)
+
+static int check_console(const struct console_config *k, const char *what, char *err)
+{
+	if (k->mode == CONSOLE_FILE && !k->file)
+		FAIL("%s: mode File needs a file", what);
+	if (k->mode == CONSOLE_SOCKET && !k->socket)
+		FAIL("%s: mode Socket needs a socket", what);
+	return 0;
+}
+
+/* Device ids must be unique across every device list. */
+static int check_ids(const struct vm_config *c, char *err)
+{
+	const char *ids[512];
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_disks && n < 512; i++)
+		if (c->disks[i].id)
+			ids[n++] = c->disks[i].id;
+	for (size_t i = 0; i < c->n_net && n < 512; i++)
+		if (c->net[i].id)
+			ids[n++] = c->net[i].id;
+	for (size_t i = 0; i < c->n_fs && n < 512; i++)
+		if (c->fs[i].id)
+			ids[n++] = c->fs[i].id;
+	for (size_t i = 0; i < c->n_pmem && n < 512; i++)
+		if (c->pmem[i].id)
+			ids[n++] = c->pmem[i].id;
+	if (c->has_vsock && c->vsock.id && n < 512)
+		ids[n++] = c->vsock.id;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (!strcmp(ids[i], ids[j]))
+				FAIL("device id '%s' is used twice", ids[i]);
+	return 0;
+}
+
+int vm_config_validate(const struct vm_config *c, char *err)
+{
+	const struct payload_config *pl = &c->payload;
+
+	if (!pl->kernel && !pl->firmware && !pl->igvm)
+		FAIL("payload: a kernel or a firmware is needed");
+	if (pl->kernel && pl->firmware)
+		FAIL("payload: a kernel and a firmware cannot both be given");
+	if (c->cpus.boot_vcpus < 1)
+		FAIL("cpus.boot_vcpus: must be at least 1");
+	if (c->cpus.max_vcpus < c->cpus.boot_vcpus)
+		FAIL("cpus.max_vcpus: %u is below boot_vcpus %u", c->cpus.max_vcpus,
+		     c->cpus.boot_vcpus);
+	if (c->cpus.max_vcpus > 254)
+		FAIL("cpus.max_vcpus: %u is more than 254", c->cpus.max_vcpus);
+	if (c->cpus.has_topology) {
+		const struct cpu_topology *t = &c->cpus.topology;
+		uint64_t prod = (uint64_t)t->threads_per_core * t->cores_per_die *
+				t->dies_per_package * t->packages;
+		if (!prod || prod != c->cpus.max_vcpus)
+			FAIL("cpus.topology: threads*cores*dies*packages must equal max_vcpus");
+	}
+	if (c->memory.size < (1ULL << 20) || c->memory.size % 4096)
+		FAIL("memory.size: %llu is not a multiple of 4 KiB of at least 1 MiB",
+		     (unsigned long long)c->memory.size);
+	if (c->memory.hugepage_size && !c->memory.hugepages)
+		FAIL("memory.hugepage_size: needs hugepages");
+	if (c->memory.hugepage_size && !is_pow2(c->memory.hugepage_size))
+		FAIL("memory.hugepage_size: not a power of two");
+	if (check_console(&c->serial, "serial", err) || check_console(&c->console, "console", err))
+		return -EINVAL;
+	for (size_t i = 0; i < c->n_disks; i++) {
+		const struct disk_config *d = &c->disks[i];
+		if (!d->path && !d->vhost_user)
+			FAIL("disks[%zu]: a path is needed", i);
+		if (d->vhost_user && !d->vhost_socket)
+			FAIL("disks[%zu]: vhost_user needs vhost_socket", i);
+		if (!d->num_queues)
+			FAIL("disks[%zu].num_queues: must be at least 1", i);
+		if (!is_pow2(d->queue_size))
+			FAIL("disks[%zu].queue_size: %u is not a power of two", i, d->queue_size);
+	}
+	for (size_t i = 0; i < c->n_net; i++) {
+		const struct net_config *n = &c->net[i];
+		if (n->ip && !valid_ipv4(n->ip))
+			FAIL("net[%zu].ip: '%s' is not an IPv4 address", i, n->ip);
+		if (n->mask && !valid_netmask(n->mask))
+			FAIL("net[%zu].mask: '%s' is not an IPv4 netmask", i, n->mask);
+		if (n->mask && !n->ip)
+			FAIL("net[%zu].mask: given without an ip", i);
+		if (n->mac && !valid_mac(n->mac))
+			FAIL("net[%zu].mac: '%s' is not a MAC address", i, n->mac);
+		if (n->mac && multicast_mac(n->mac))
+			FAIL("net[%zu].mac: '%s' is a multicast address", i, n->mac);
+		if (n->host_mac && !valid_mac(n->host_mac))
+			FAIL("net[%zu].host_mac: '%s' is not a MAC address", i, n->host_mac);
+		if (n->mtu && (n->mtu < NET_MTU_MIN || n->mtu > NET_MTU_MAX))
+			FAIL("net[%zu].mtu: %u is out of range (%d to %d)", i, n->mtu, NET_MTU_MIN,
+			     NET_MTU_MAX);
+		if (n->num_queues < 2 || n->num_queues % 2 || n->num_queues > 2 * TAP_MAX_QUEUES)
+			FAIL("net[%zu].num_queues: %u is not an even number of 2 to %d (a receive "
+			     "and a transmit queue per pair)",
+			     i, n->num_queues, 2 * TAP_MAX_QUEUES);
+		if (!valid_queue_size(n->queue_size))
+			FAIL("net[%zu].queue_size: %u is not a power of two, 2 to 32768", i,
+			     n->queue_size);
+		if (n->n_fds && n->n_fds != n->num_queues / 2)
+			FAIL("net[%zu].fd: %zu given, one fd per queue pair (num_queues / 2) is "
+			     "needed",
+			     i, n->n_fds);
+		if (n->vhost_user && !n->vhost_socket)
+			FAIL("net[%zu]: vhost_user needs vhost_socket", i);
+		if (n->vhost_user)
+			FAIL("net[%zu].vhost_user: not supported by svmm", i);
+		if (n->iommu)
+			FAIL("net[%zu].iommu: not supported by svmm", i);
+		if (n->tap && strlen(n->tap) >= 16)
+			FAIL("net[%zu].tap: '%s' is longer than 15 characters", i, n->tap);
+		if (n->tap && strchr(n->tap, '/'))
+			FAIL("net[%zu].tap: '%s' is not an interface name", i, n->tap);
+		if (n->id && strlen(n->id) >= NET_ID_LEN)
+			FAIL("net[%zu].id: longer than %d bytes", i, NET_ID_LEN - 1);
+	}
+	for (size_t i = 0; i < c->n_fs; i++) {
+		const struct fs_config *f = &c->fs[i];
+		if (!c->memory.shared)
+			FAIL("fs[%zu]: virtio-fs needs memory.shared=true", i);
+		if (!f->tag || !*f->tag || strlen(f->tag) > FS_TAG_LEN)
+			FAIL("fs[%zu].tag: a tag of 1 to %d bytes is needed", i, FS_TAG_LEN);
+		if (!f->socket || !*f->socket || strlen(f->socket) >= FS_PATH_LEN)
+			FAIL("fs[%zu].socket: the back-end's socket path (below %d bytes) is "
+			     "needed",
+			     i, FS_PATH_LEN);
+		if (!f->num_queues)
+			FAIL("fs[%zu].num_queues: must be at least 1", i);
+		if (f->num_queues > FS_MAX_REQ_QUEUES)
+			FAIL("fs[%zu].num_queues: %u is more than %d request queues", i,
+			     f->num_queues, FS_MAX_REQ_QUEUES);
+		if (!valid_queue_size(f->queue_size))
+			FAIL("fs[%zu].queue_size: %u is not a power of two, 2 to 32768", i,
+			     f->queue_size);
+		if (f->id && strlen(f->id) >= FS_ID_LEN)
+			FAIL("fs[%zu].id: longer than %d bytes", i, FS_ID_LEN - 1);
+	}
+	for (size_t i = 0; i < c->n_pmem; i++)
+		if (!c->pmem[i].file)
+			FAIL("pmem[%zu]: a file is needed", i);
+	if (c->has_vsock) {
+		if (c->vsock.cid < VM_MIN_VSOCK_CID)
+			FAIL("vsock.cid: %llu is below %d", (unsigned long long)c->vsock.cid,
+			     VM_MIN_VSOCK_CID);
+		if (c->vsock.cid > UINT32_MAX - 1)
+			FAIL("vsock.cid: %llu is above %u", (unsigned long long)c->vsock.cid,
+			     UINT32_MAX - 1);
+		if (!c->vsock.socket)
+			FAIL("vsock.socket: missing");
+		/* the mux binds SOCKET and connects SOCKET_PORT */
+		if (!*c->vsock.socket || strlen(c->vsock.socket) >= VSOCK_PATH_LEN - 11)
+			FAIL("vsock.socket: a Unix socket path below %d bytes is needed",
+			     VSOCK_PATH_LEN - 11);
+		if (c->vsock.iommu)
+			FAIL("vsock.iommu: not supported by svmm");
+		if (c->vsock.id && strlen(c->vsock.id) >= VSOCK_ID_LEN)
+			FAIL("vsock.id: longer than %d bytes", VSOCK_ID_LEN - 1);
+	}
+	if (c->has_balloon && c->balloon.size >= c->memory.size)
+		FAIL("balloon.size: must be below memory.size");
+	return check_ids(c, err);
+}

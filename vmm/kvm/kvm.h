@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The KVM layer: /dev/kvm, one VM with an in-kernel irqchip (PIC, IOAPIC,
+ * LAPICs) and PIT, its memory slots, vCPUs, and the interrupt plumbing the
+ * devices use: ISA IRQ lines, a GSI routing table with MSI routes, irqfd
+ * and ioeventfd.
+ *
+ * Errors are negative errno. kvm_open() distinguishes the three ways
+ * /dev/kvm can fail so that the caller can say what to do (see
+ * kvm_open_hint()).
+ */
+#ifndef SVMM_VMM_KVM_KVM_H
+#define SVMM_VMM_KVM_KVM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* GSIs 0..KVM_GSI_IRQCHIP_PINS-1 are the IOAPIC pins (0..15 also the PIC's);
+ * MSI routes take the GSIs above. */
+#define KVM_GSI_IRQCHIP_PINS 24
+#define KVM_GSI_MAX	     1024
+
+struct kvm {
+	int sys_fd; /* /dev/kvm */
+	int vm_fd;
+	int vcpu_mmap_size;
+
+	/* The GSI routing table. KVM_SET_GSI_ROUTING replaces the whole table,
+	 * so the irqchip routes are kept in it next to the MSI routes. */
+	pthread_mutex_t routes_lock;
+	struct kvm_irq_routing *routes;
+	unsigned int routes_cap;
+	uint32_t next_gsi;
+};
+
+/*
+ * Open /dev/kvm and check it can run a Linux guest:
+ *   -ENOENT  there is no /dev/kvm
+ *   -EACCES  no permission on it
+ *   -ENODEV  it opens but cannot run a stock Linux guest (KVM-PVM, no
+ *            VMX/SVM on the CPU, or a wrong API version)
+ */
+int kvm_open(struct kvm *k);
+/* A one-line hint for an error of kvm_open() (never NULL). */
+const char *kvm_open_hint(int err);
+
+/* Create the VM: TSS and identity-map addresses, irqchip, PIT, the default
+ * GSI routes. */
+int kvm_vm_create(struct kvm *k);
+void kvm_close(struct kvm *k);
+
+int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, void *hva);
+
+/* A vCPU fd and its mapped kvm_run. */
+int kvm_vcpu_create(struct kvm *k, unsigned int id, int *fd, struct kvm_run **run);
+
+/* Set an ISA/IOAPIC interrupt line (GSI 0..23) to level. */
+int kvm_irq_line(struct kvm *k, uint32_t gsi, int level);
+
+/* A free GSI for an MSI route (>= KVM_GSI_IRQCHIP_PINS), or -ENOSPC. */
+int kvm_gsi_alloc(struct kvm *k);
+/* Add or update the MSI route of gsi (address and data as the guest wrote
+ * them in the MSI-X table entry) and commit the table. */
+int kvm_msi_route_set(struct kvm *k, uint32_t gsi, uint64_t addr, uint32_t data);
+/* Remove the route of gsi (a masked or disabled vector) and commit. */
+int kvm_msi_route_clear(struct kvm *k, uint32_t gsi);
+/* Inject one MSI directly (no route needed). */
+int kvm_msi_signal(struct kvm *k, uint64_t addr, uint32_t data);
+
+/* Bind eventfd fd to gsi: a write to fd raises the interrupt. */
+int kvm_irqfd_bind(struct kvm *k, int fd, uint32_t gsi);
+int kvm_irqfd_unbind(struct kvm *k, int fd, uint32_t gsi);
+
+/* Signal eventfd fd when the guest writes to addr (port I/O when pio,
+ * MMIO otherwise), len bytes; when match is set only a write of datamatch
+ * counts. The write then never reaches user space. */
+int kvm_ioeventfd_add(struct kvm *k, int fd, uint64_t addr, uint32_t len, bool pio, bool match,
+		      uint64_t datamatch);
+int kvm_ioeventfd_del(struct kvm *k, int fd, uint64_t addr, uint32_t len, bool pio, bool match,
+		      uint64_t datamatch);
+
+#endif

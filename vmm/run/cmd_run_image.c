@@ -1,0 +1,747 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * svmm run --image/--bundle: prepare the image (images/oci.c), build the
+ * runtime spec (images/spec.c) and the root disk (images/rootfs_disk.c),
+ * launch the VM (vmm/run/vm_launch.c), then drive the guest agent
+ * (vmm/run/agent_client.c) until the workload's exit status comes back.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "images/oci.h"
+#include "images/rootfs_disk.h"
+#include "images/spec.h"
+#include "vmm/run/agent_client.h"
+#include "vmm/run/cmd_run_image.h"
+#include "vmm/config/options.h"
+#include "vmm/run/vm_launch.h"
+
+#define EXIT_SVMM    125
+#define MAX_ENV	     256
+#define STATE_DIR    "/run/svmm/containers"
+#define BOOT_TIMEOUT 120000 /* ms for the agent to answer after launch */
+
+struct run_args {
+	const char *image, *bundle, *name, *net, *workdir, *user, *hostname;
+	const char *kernel, *initrd, *cache;
+	unsigned int cpus;
+	uint64_t mem;
+	const char *env[MAX_ENV];
+	size_t nenv;
+	struct spec_volume vols[VM_MAX_SHARES];
+	char vol_tags[VM_MAX_SHARES][16];
+	size_t nvols;
+	struct vm_port ports[VM_MAX_PORTS];
+	size_t nports;
+	bool tty, interactive, rm, readonly, quiet;
+	bool net_auto;
+	char dns[64];
+	char **cmd;
+};
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "svmm: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_SVMM;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: svmm run (--image REF | --bundle DIR) [options] [-- CMD ARGS...]\n"
+		   "  --image REF        an OCI layout DIR, DIR:TAG, or a docker-save tarball\n"
+		   "  --bundle DIR       an OCI bundle: DIR/config.json and its root\n"
+		   "  --cpus N           virtual CPUs (default 1)\n"
+		   "  --memory SIZE      guest memory (default 512M)\n"
+		   "  -e, --env K=V      set an environment variable (K alone: the host's value)\n"
+		   "  -w, --workdir DIR  the working directory\n"
+		   "  -u, --user U[:G]   the user (names are looked up in the image)\n"
+		   "  -t, --tty          give the workload a terminal\n"
+		   "  -i, --interactive  keep stdin open\n"
+		   "  --net auto[,dns=D]  a TAP, an address from the host's pool and NAT\n"
+		   "                     (svmm's VMM; -p implies it)\n"
+		   "  --net ip=A/P,gw=G,dns=D  given addresses (with SVMM_LAUNCHER)\n"
+		   "  --net none         no network (the default without -p)\n"
+		   "  -p, --publish H:G[/udp]  forward host port H (TCP or UDP) to guest port G\n"
+		   "  -v, --volume HOST:GUEST[:ro]  share a host directory\n"
+		   "  --read-only        the root file system is read-only\n"
+		   "  --hostname NAME    the workload's host name\n"
+		   "  --name NAME        name the run (for svmm exec NAME)\n"
+		   "  --rm               remove the run's state when it ends\n"
+		   "  --kernel FILE, --initrd FILE  the guest kernel and agent initramfs\n"
+		   "environment: SVMM_LAUNCHER (an external VM launcher instead of svmm's VMM),\n"
+		   "SVMM_IMAGE_CACHE (default " IMAGE_DEFAULT_CACHE ")\n");
+}
+
+bool cmd_run_image_wanted(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strncmp(argv[i], "--image", 7) || !strncmp(argv[i], "--bundle", 8))
+			return true;
+	return false;
+}
+
+static int parse_volume(struct run_args *a, char *spec)
+{
+	if (a->nvols == VM_MAX_SHARES)
+		return fail("-v: at most %d volumes", VM_MAX_SHARES);
+	struct spec_volume *v = &a->vols[a->nvols];
+	char *guest = strchr(spec, ':');
+	if (!guest || spec[0] != '/' || guest[1] != '/')
+		return fail("-v %s: expected HOST:GUEST[:ro] with absolute paths", spec);
+	*guest++ = 0;
+	char *mode = strchr(guest, ':');
+	if (mode) {
+		*mode++ = 0;
+		if (strcmp(mode, "ro") && strcmp(mode, "rw"))
+			return fail("-v: mode '%s' is not ro or rw", mode);
+		v->ro = !strcmp(mode, "ro");
+	}
+	struct stat st;
+	if (stat(spec, &st) < 0 || !S_ISDIR(st.st_mode))
+		return fail("-v: %s is not a directory on the host", spec);
+	snprintf(a->vol_tags[a->nvols], sizeof(a->vol_tags[0]), "svmm-vol%zu", a->nvols);
+	v->host = spec;
+	v->guest = guest;
+	v->tag = a->vol_tags[a->nvols];
+	a->nvols++;
+	return 0;
+}
+
+static int parse_args(struct run_args *a, int argc, char **argv)
+{
+	enum {
+		O_IMAGE = 256,
+		O_BUNDLE,
+		O_CPUS,
+		O_MEM,
+		O_NET,
+		O_RM,
+		O_RO,
+		O_HOST,
+		O_NAME,
+		O_KERNEL,
+		O_INITRD
+	};
+	static const struct option opts[] = {
+		{ "image", required_argument, NULL, O_IMAGE },
+		{ "bundle", required_argument, NULL, O_BUNDLE },
+		{ "cpus", required_argument, NULL, O_CPUS },
+		{ "memory", required_argument, NULL, O_MEM },
+		{ "env", required_argument, NULL, 'e' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "tty", no_argument, NULL, 't' },
+		{ "interactive", no_argument, NULL, 'i' },
+		{ "net", required_argument, NULL, O_NET },
+		{ "publish", required_argument, NULL, 'p' },
+		{ "volume", required_argument, NULL, 'v' },
+		{ "rm", no_argument, NULL, O_RM },
+		{ "read-only", no_argument, NULL, O_RO },
+		{ "hostname", required_argument, NULL, O_HOST },
+		{ "name", required_argument, NULL, O_NAME },
+		{ "kernel", required_argument, NULL, O_KERNEL },
+		{ "initrd", required_argument, NULL, O_INITRD },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c, r;
+	uint64_t v;
+	a->cpus = 1;
+	a->mem = 512ull << 20;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+e:w:u:tip:v:h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_IMAGE:
+			a->image = optarg;
+			break;
+		case O_BUNDLE:
+			a->bundle = optarg;
+			break;
+		case O_CPUS:
+			if (parse_u64(optarg, &v) < 0 || v < 1 || v > 255)
+				return fail("--cpus %s: expected 1 to 255", optarg);
+			a->cpus = v;
+			break;
+		case O_MEM:
+			if (parse_size(optarg, &v) < 0 || v < (64ull << 20))
+				return fail("--memory %s: expected a size of at least 64M", optarg);
+			a->mem = v;
+			break;
+		case 'e':
+			if (a->nenv == MAX_ENV)
+				return fail("-e: at most %d variables", MAX_ENV);
+			a->env[a->nenv++] = optarg;
+			break;
+		case 'w':
+			a->workdir = optarg;
+			break;
+		case 'u':
+			a->user = optarg;
+			break;
+		case 't':
+			a->tty = true;
+			break;
+		case 'i':
+			a->interactive = true;
+			break;
+		case O_NET:
+			a->net = optarg;
+			break;
+		case 'p': {
+			unsigned long h, g;
+			char *end;
+			h = strtoul(optarg, &end, 10);
+			if (*end != ':' || !h || h > 65535)
+				return fail("-p %s: expected HOST:GUEST ports", optarg);
+			g = strtoul(end + 1, &end, 10);
+			if ((*end && strcmp(end, "/tcp") && strcmp(end, "/udp")) || !g || g > 65535)
+				return fail("-p %s: expected HOST:GUEST[/tcp|/udp] ports", optarg);
+			if (a->nports == VM_MAX_PORTS)
+				return fail("-p: at most %d ports", VM_MAX_PORTS);
+			a->ports[a->nports++] = (struct vm_port){ h, g, !strcmp(end, "/udp") };
+			break;
+		}
+		case 'v':
+			if ((r = parse_volume(a, optarg)))
+				return r;
+			break;
+		case O_RM:
+			a->rm = true;
+			break;
+		case O_RO:
+			a->readonly = true;
+			break;
+		case O_HOST:
+			a->hostname = optarg;
+			break;
+		case O_NAME:
+			if (!*optarg || strchr(optarg, '/') || optarg[0] == '.')
+				return fail("--name '%s': letters, digits, '-' and '_' only",
+					    optarg);
+			a->name = optarg;
+			break;
+		case O_KERNEL:
+			a->kernel = optarg;
+			break;
+		case O_INITRD:
+			a->initrd = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			usage(stderr);
+			return fail("unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!!a->image == !!a->bundle)
+		return fail("give one of --image REF and --bundle DIR");
+	if (optind < argc && !strcmp(argv[optind - 1], "--"))
+		a->cmd = argv + optind;
+	else if (optind < argc)
+		a->cmd = argv + optind; /* docker style: the command after the options */
+	return 0;
+}
+
+/* FILE next to the svmm binary (build/ in the tree), else in PREFIX/share. */
+static int find_asset(const char *given, const char *env, const char *rel, char *out, size_t len)
+{
+	const char *e = getenv(env);
+	if (given || (e && *e)) {
+		snprintf(out, len, "%s", given ? given : e);
+		return access(out, R_OK) == 0 ? 0 : -ENOENT;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		*strrchr(self, '/') = 0;
+		if (snprintf(out, len, "%s/%s", self, rel) < (int)len && access(out, R_OK) == 0)
+			return 0;
+		if (snprintf(out, len, "%s/../share/svmm/%s", self, strrchr(rel, '/') + 1) <
+			    (int)len &&
+		    access(out, R_OK) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* --net: none; auto[,dns=D] (svmm's VMM sets up the host side at launch);
+ * ip=A/P,gw=G,dns=D (a launcher's own network) -> kernel command line words. */
+static int net_parse(struct run_args *a, char *out, size_t len)
+{
+	bool launcher = !vm_launch_native();
+	const char *net = a->net;
+	struct opt_list l;
+	char buf[512];
+
+	out[0] = 0;
+	if (net && !strcmp(net, "none")) {
+		if (a->nports)
+			return fail("-p needs a network, and --net is none");
+		return 0;
+	}
+	if (!net && !a->nports)
+		return 0;
+	if (!net || !strcmp(net, "auto") || !strncmp(net, "auto,", 5)) {
+		if (net && net[4]) {
+			snprintf(buf, sizeof(buf), "%s", net + 5);
+			if (opt_parse(&l, buf) < 0)
+				return fail("--net: %s", l.err);
+			const char *dns = opt_get(&l, "dns");
+			if (opt_check_unused(&l) < 0)
+				return fail("--net auto: %s (keys: dns)", l.err);
+			if (dns && (strlen(dns) >= sizeof(a->dns) || strpbrk(dns, " \t")))
+				return fail("--net auto: dns=%s is not an address", dns);
+			if (dns)
+				snprintf(a->dns, sizeof(a->dns), "%s", dns);
+		}
+		if (launcher)
+			return fail("%s: the launcher in SVMM_LAUNCHER makes its own network; "
+				    "give --net ip=A/P,gw=G",
+				    net ? "--net auto" : "-p");
+		a->net_auto = true;
+		return 0;
+	}
+	if (!launcher)
+		return fail("--net %s: svmm's VMM gives the guest an address from the host's pool: "
+			    "use --net auto[,dns=D]",
+			    net);
+	snprintf(buf, sizeof(buf), "%s", net);
+	if (opt_parse(&l, buf) < 0)
+		return fail("--net: %s", l.err);
+	const char *ip = opt_get(&l, "ip"), *gw = opt_get(&l, "gw"), *dns = opt_get(&l, "dns");
+	if (opt_check_unused(&l) < 0)
+		return fail("--net: %s (keys: ip, gw, dns)", l.err);
+	if (!ip)
+		return fail("--net: ip=ADDRESS/PREFIX is required");
+	snprintf(out, len, " svmm.ip=%s%s%s%s%s", ip, gw ? " svmm.gw=" : "", gw ? gw : "",
+		 dns ? " svmm.dns=" : "", dns ? dns : "");
+	for (char *p = out; (p = strchr(p, '[')) || (p = strchr(out, ']'));)
+		*p = ' ';
+	for (char *p = strstr(out, "svmm.dns="); p && *p && *p != ' '; p++)
+		if (*p == ';')
+			*p = ',';
+	return 0;
+}
+
+static struct termios saved_tio;
+static bool tio_saved;
+
+static void tty_raw(void)
+{
+	struct termios t;
+	if (!isatty(0) || tcgetattr(0, &saved_tio) < 0)
+		return;
+	tio_saved = true;
+	t = saved_tio;
+	cfmakeraw(&t);
+	tcsetattr(0, TCSANOW, &t);
+}
+
+static void tty_restore(void)
+{
+	if (tio_saved)
+		tcsetattr(0, TCSANOW, &saved_tio);
+	tio_saved = false;
+}
+
+/* Prepares the spec and the root disk; *disk gets the disk's path. */
+static json_t *prepare(struct run_args *a, struct spec_overrides *ov, const char *state, char *disk,
+		       size_t dlen, char *err, size_t errlen)
+{
+	json_t *spec = NULL;
+	int r;
+	char rootfs[PATH_MAX];
+	if (a->image) {
+		struct image img;
+		struct image_opts o = { .cache = a->cache, .progress = isatty(2) && !a->quiet };
+		if (image_prepare(a->image, &o, &img, err, errlen) < 0)
+			return NULL;
+		spec = spec_from_image(img.config, img.rootfs, ov, err, errlen);
+		snprintf(disk, dlen, "%s/rootfs.erofs", img.dir);
+		r = spec ? rootfs_disk_build(img.rootfs, disk, err, errlen) : -EINVAL;
+		image_release(&img);
+		if (r < 0) {
+			json_decref(spec);
+			return NULL;
+		}
+		return spec;
+	}
+	char cfg[PATH_MAX];
+	json_error_t je;
+	snprintf(cfg, sizeof(cfg), "%s/config.json", a->bundle);
+	spec = json_load_file(cfg, 0, &je);
+	if (!spec) {
+		snprintf(err, errlen, "bundle: %.400s: %s", cfg, je.text);
+		return NULL;
+	}
+	const char *root =
+		json_string_value(json_object_get(json_object_get(spec, "root"), "path"));
+	if (!root) {
+		snprintf(err, errlen, "bundle: %.400s has no root.path", cfg);
+		json_decref(spec);
+		return NULL;
+	}
+	if (root[0] == '/')
+		snprintf(rootfs, sizeof(rootfs), "%s", root);
+	else
+		snprintf(rootfs, sizeof(rootfs), "%s/%s", a->bundle, root);
+	if (spec_apply(spec, rootfs, ov, err, errlen) < 0 ||
+	    (snprintf(disk, dlen, "%s/rootfs.erofs", state),
+	     rootfs_disk_build(rootfs, disk, err, errlen) < 0)) {
+		json_decref(spec);
+		return NULL;
+	}
+	return spec;
+}
+
+static void remove_state(const char *state)
+{
+	char p[PATH_MAX + 32];
+	static const char *const files[] = { "rootfs.erofs", "console.log", "endpoint",
+					     "config.json", "vsock.sock" };
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", state, files[i]);
+		unlink(p);
+	}
+	rmdir(state);
+}
+
+/* Phase times for benchmarks: SVMM_TIMING=1 prints them on stderr. */
+enum { PH_START, PH_IMAGE, PH_LAUNCH, PH_AGENT, PH_EXIT, PH_END, PH_N };
+
+static double ms_since(const struct timespec *t0, const struct timespec *t)
+{
+	return (t->tv_sec - t0->tv_sec) * 1e3 + (t->tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void print_timing(struct timespec *ph)
+{
+	static const char *const names[] = { "",	   "image+disk", "launch",
+					     "boot+agent", "workload",	 "shutdown" };
+	if (!getenv("SVMM_TIMING"))
+		return;
+	fprintf(stderr, "svmm-timing:");
+	/* A phase is printed only when both its ends were reached. */
+	for (int i = 1; i < PH_N; i++)
+		if (ph[i - 1].tv_sec && ph[i].tv_sec)
+			fprintf(stderr, " %s=%.1fms", names[i], ms_since(&ph[i - 1], &ph[i]));
+	if (ph[PH_END].tv_sec)
+		fprintf(stderr, " total=%.1fms", ms_since(&ph[PH_START], &ph[PH_END]));
+	fputc('\n', stderr);
+}
+
+int cmd_run_image(int argc, char **argv)
+{
+	struct timespec ph[PH_N] = { 0 };
+	clock_gettime(CLOCK_MONOTONIC, &ph[PH_START]);
+	struct run_args a = { 0 };
+	char err[1024], kernel[PATH_MAX], initrd[PATH_MAX], state[256], disk[PATH_MAX + 32];
+	char cmdline[1024], netw[512], console[PATH_MAX + 32], name[64];
+	int r = parse_args(&a, argc, argv), status = EXIT_SVMM;
+	if (r)
+		return r < 0 ? 0 : r;
+	a.cache = getenv("SVMM_IMAGE_CACHE");
+	if (find_asset(a.kernel, "SVMM_KERNEL", "kernel/bzImage", kernel, sizeof(kernel)) < 0)
+		return fail("no guest kernel (%s): give --kernel or SVMM_KERNEL, or 'make kernel'",
+			    kernel);
+	if (find_asset(a.initrd, "SVMM_INITRD", "images/initramfs.cpio.gz", initrd,
+		       sizeof(initrd)) < 0)
+		return fail("no agent initramfs (%s): give --initrd or SVMM_INITRD, or 'make "
+			    "images'",
+			    initrd);
+	if ((r = net_parse(&a, netw, sizeof(netw))))
+		return r;
+
+	/* The run's state: the endpoint for svmm exec, the console, a bundle's disk. */
+	if (mkdir("/run/svmm", 0755) < 0 && errno != EEXIST)
+		return fail("cannot create /run/svmm: %s", strerror(errno));
+	mkdir(STATE_DIR, 0700);
+	/* An unnamed run is run-PID; a failed run's kept state may hold that
+	 * name from an earlier process with the same PID: then run-PID-N. */
+	int made;
+	for (unsigned int n = 1;; n++) {
+		if (a.name)
+			snprintf(name, sizeof(name), "%s", a.name);
+		else if (n == 1)
+			snprintf(name, sizeof(name), "run-%d", getpid());
+		else
+			snprintf(name, sizeof(name), "run-%d-%u", getpid(), n);
+		snprintf(state, sizeof(state), "%s/%s", STATE_DIR, name);
+		made = mkdir(state, 0700) == 0 ? 0 : -errno;
+		if (made != -EEXIST || a.name || n == 1000)
+			break;
+	}
+	if (made < 0)
+		return fail("cannot create the run's state %s: %s", state,
+			    made == -EEXIST ? "a run of that name exists (remove it or pick "
+					      "another --name)"
+					    : strerror(-made));
+
+	struct spec_overrides ov = {
+		.cmd = a.cmd,
+		.env = a.env,
+		.nenv = a.nenv,
+		.workdir = a.workdir,
+		.user = a.user,
+		.hostname = a.hostname,
+		.tty = a.tty,
+		.readonly = a.readonly,
+		.vols = a.vols,
+		.nvols = a.nvols,
+	};
+	struct winsize ws;
+	if (a.tty && ioctl(0, TIOCGWINSZ, &ws) == 0) {
+		ov.rows = ws.ws_row;
+		ov.cols = ws.ws_col;
+	}
+	json_t *spec = prepare(&a, &ov, state, disk, sizeof(disk), err, sizeof(err));
+	if (!spec) {
+		fail("%s", err);
+		goto out_state;
+	}
+	snprintf(console, sizeof(console), "%s/console.log", state);
+	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 quiet panic=-1 reboot=t%s%s%s", netw,
+		 a.hostname ? " svmm.hostname=" : "", a.hostname ? a.hostname : "");
+	struct vm_share shares[VM_MAX_SHARES];
+	char vsock_sock[PATH_MAX];
+	snprintf(vsock_sock, sizeof(vsock_sock), "%s/vsock.sock", state);
+	for (size_t i = 0; i < a.nvols; i++)
+		shares[i] = (struct vm_share){ a.vols[i].tag, a.vols[i].host, a.vols[i].ro };
+	struct vm_spec vs = {
+		.kernel = kernel,
+		.initrd = initrd,
+		.cmdline = cmdline,
+		.disk = disk,
+		.cpus = a.cpus,
+		.mem_mib = a.mem >> 20,
+		.vsock_cid = 3 + (unsigned int)(getpid() % 1000000),
+		.vsock_socket = vsock_sock,
+		.shares = shares,
+		.nshares = a.nvols,
+		.ports = a.ports,
+		.nports = a.nports,
+		.console = console,
+		.id = name,
+		.net_auto = a.net_auto,
+		.dns = a.dns[0] ? a.dns : NULL,
+	};
+	struct vm_handle vm = { .pid = -1 };
+	clock_gettime(CLOCK_MONOTONIC, &ph[PH_IMAGE]);
+	if (vm_launch(&vs, &vm, err, sizeof(err)) < 0) {
+		fail("%s", err);
+		goto out_spec;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ph[PH_LAUNCH]);
+	struct agent_conn c;
+	/* Retry while the guest boots, as long as the VM runs. */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		/* The hybrid socket when the VMM made one, else AF_VSOCK. */
+		if (access(vsock_sock, F_OK) == 0)
+			snprintf(vm.endpoint, sizeof(vm.endpoint), "unix:%s", vsock_sock);
+		r = agent_connect(&c, vm.endpoint, 500);
+		if (r == 0 || vm_wait(&vm, 0) == 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (t1.tv_sec - t0.tv_sec > BOOT_TIMEOUT / 1000)
+			break;
+	}
+	if (r < 0 || agent_hello(&c, NULL, BOOT_TIMEOUT) < 0) {
+		fail("the guest agent did not answer (%s%s); console: %s", c.err,
+		     vm.pid < 0 ? ", the VM ended" : "", console);
+		agent_close(&c);
+		goto out_vm;
+	}
+	char epfile[PATH_MAX + 32];
+	snprintf(epfile, sizeof(epfile), "%s/endpoint", state);
+	FILE *f = fopen(epfile, "we");
+	if (f) {
+		fprintf(f, "%s\n", vm.endpoint);
+		fclose(f);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ph[PH_AGENT]);
+	json_t *start = json_pack("{s:O,s:{s:s,s:s}}", "spec", spec, "rootfs", "source", "/dev/vda",
+				  "type", "erofs");
+	if (agent_send_json(&c, AGENT_START, AGENT_ID_MAIN, start) < 0) {
+		fail("%s", c.err);
+		goto out_conn;
+	}
+	if (a.tty && a.interactive)
+		tty_raw();
+	struct agent_session s = {
+		.id = AGENT_ID_MAIN,
+		.tty = a.tty,
+		.stdin_on = a.interactive,
+		.in_fd = 0,
+		.out_fd = 1,
+		.err_fd = 2,
+		.forward_signals = true,
+	};
+	char *msg = NULL;
+	r = agent_session_run(&c, &s, &status, &msg);
+	clock_gettime(CLOCK_MONOTONIC, &ph[PH_EXIT]);
+	tty_restore();
+	if (r < 0) {
+		fail("lost the guest agent: %s; console: %s", c.err, console);
+		status = EXIT_SVMM;
+	} else if (msg) {
+		fprintf(stderr, "svmm: %s\n", msg);
+		free(msg);
+	}
+out_conn:
+	agent_close(&c);
+out_vm:
+	if (vm_wait(&vm, 10000) < 0)
+		vm_kill(&vm);
+out_spec:
+	json_decref(spec);
+	clock_gettime(CLOCK_MONOTONIC, &ph[PH_END]);
+	print_timing(ph);
+out_state:
+	if (a.rm || status != EXIT_SVMM || access(console, F_OK) < 0)
+		remove_state(state);
+	else
+		fprintf(stderr, "svmm: the run's state is kept in %s\n", state);
+	return status;
+}
+
+int cmd_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tty", no_argument, NULL, 't' },
+		{ "interactive", no_argument, NULL, 'i' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "user", required_argument, NULL, 'u' },
+		{ 0 },
+	};
+	bool tty = false, inter = false;
+	const char *wd = NULL, *user = NULL;
+	json_t *env = json_array();
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+tie:w:u:", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			tty = true;
+			break;
+		case 'i':
+			inter = true;
+			break;
+		case 'e':
+			json_array_append_new(env, json_string(optarg));
+			break;
+		case 'w':
+			wd = optarg;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		default:
+			json_decref(env);
+			return fail("usage: svmm exec [-t] [-i] [-e K=V] [-w DIR] [-u UID[:GID]] "
+				    "NAME [--] CMD ARGS...");
+		}
+	}
+	if (optind >= argc) {
+		json_decref(env);
+		return fail("exec: no run NAME given");
+	}
+	const char *name = argv[optind++];
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
+	if (optind >= argc) {
+		json_decref(env);
+		return fail("exec: no command given");
+	}
+	char epfile[PATH_MAX], ep[PATH_MAX + 32] = "";
+	snprintf(epfile, sizeof(epfile), "%s/%s/endpoint", STATE_DIR, name);
+	FILE *f = fopen(epfile, "re");
+	if (!f || !fgets(ep, sizeof(ep), f)) {
+		if (f)
+			fclose(f);
+		json_decref(env);
+		return fail("exec: no running svmm run named '%s' (%s)", name, epfile);
+	}
+	fclose(f);
+	ep[strcspn(ep, "\n")] = 0;
+	json_t *args = json_array();
+	for (int i = optind; i < argc; i++)
+		json_array_append_new(args, json_string(argv[i]));
+	json_t *proc = json_pack("{s:o,s:b}", "args", args, "terminal", tty);
+	if (json_array_size(env)) {
+		/* Added to the workload's environment by the agent's defaults. */
+		json_object_set_new(proc, "env", env);
+	} else {
+		json_decref(env);
+	}
+	if (wd)
+		json_object_set_new(proc, "cwd", json_string(wd));
+	if (user) {
+		unsigned long uid = strtoul(user, NULL, 10), gid = 0;
+		const char *g = strchr(user, ':');
+		if (g)
+			gid = strtoul(g + 1, NULL, 10);
+		json_object_set_new(
+			proc, "user",
+			json_pack("{s:I,s:I}", "uid", (json_int_t)uid, "gid", (json_int_t)gid));
+	}
+	struct winsize ws;
+	if (tty && ioctl(0, TIOCGWINSZ, &ws) == 0)
+		json_object_set_new(
+			proc, "consoleSize",
+			json_pack("{s:i,s:i}", "height", ws.ws_row, "width", ws.ws_col));
+	struct agent_conn conn;
+	if (agent_connect(&conn, ep, 5000) < 0 || agent_hello(&conn, NULL, 5000) < 0) {
+		json_decref(proc);
+		return fail("exec: cannot reach the agent of '%s': %s", name, conn.err);
+	}
+	uint32_t id = 2 + (uint32_t)(getpid() % 1000000) * 4 + (uint32_t)(time(NULL) & 3);
+	int status = EXIT_SVMM;
+	if (agent_send_json(&conn, AGENT_EXEC, id, json_pack("{s:o}", "process", proc)) < 0) {
+		agent_close(&conn);
+		return fail("exec: %s", conn.err);
+	}
+	if (tty && inter)
+		tty_raw();
+	struct agent_session s = { .id = id,
+				   .tty = tty,
+				   .stdin_on = inter,
+				   .in_fd = 0,
+				   .out_fd = 1,
+				   .err_fd = 2,
+				   .forward_signals = true };
+	char *msg = NULL;
+	int r = agent_session_run(&conn, &s, &status, &msg);
+	tty_restore();
+	if (r < 0)
+		status = fail("exec: lost the agent: %s", conn.err);
+	if (msg) {
+		fprintf(stderr, "svmm: %s\n", msg);
+		free(msg);
+	}
+	agent_close(&conn);
+	return status;
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `svmm run --image REF | --bundle DIR [options] -- CMD ARGS`: docker run
+ * with a VM around it, and `svmm exec NAME -- CMD`: a process in the
+ * workload of a running `svmm run --name NAME`. Exit status as docker: the
+ * workload's, 125 for svmm's own errors, 126 not executable, 127 not found.
+ */
+#ifndef SVMM_VMM_RUN_CMD_RUN_IMAGE_H
+#define SVMM_VMM_RUN_CMD_RUN_IMAGE_H
+
+#include <stdbool.h>
+
+/* Whether a `svmm run` command line asks for an image or a bundle (and so
+ * belongs to cmd_run_image rather than the plain-kernel `run`). */
+bool cmd_run_image_wanted(int argc, char **argv);
+int cmd_run_image(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+
+#endif

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Launching the VM that runs a workload: the interface `svmm run --image`
+ * uses. By default svmm's own VMM runs it (this binary as `svmm run` with
+ * the root file system as a read-only disk and the hybrid vsock socket).
+ * $SVMM_LAUNCHER names an external launcher program instead (the tests'
+ * QEMU harness, tests/launchers/qemu.sh, a peer to compare with).
+ *
+ * svmm's VMM serves each share with a virtiofsd of its own
+ * ($SVMM_VIRTIOFSD, default /usr/lib/qemu/virtiofsd) on a socket next to
+ * vsock_socket; a read-only share is a read-only bind mount in that
+ * virtiofsd's own mount namespace, and the agent mounts it read-only.
+ *
+ * With net_auto or ports, svmm's VMM gets a host network (net/netvm.h): an
+ * IP lease from the pool, a TAP, NAT out and the port forwards, all named
+ * after id; the guest learns its address from the kernel command line
+ * (svmm.ip=, svmm.gw=, svmm.dns=); all of it is removed when the VM ends
+ * (`svmm net gc` removes it when svmm itself was killed).
+ *
+ * The external launcher gets the VM as environment variables:
+ *   SVMM_VM_KERNEL, SVMM_VM_INITRD, SVMM_VM_CMDLINE, SVMM_VM_DISK (the
+ *   root file system image, attached read-only as the first virtio-blk
+ *   disk), SVMM_VM_CPUS, SVMM_VM_MEM_MIB, SVMM_VM_VSOCK_CID (AF_VSOCK), or
+ *   SVMM_VM_VSOCK_SOCKET (the Unix socket of the hybrid scheme: when the
+ *   launcher creates it, svmm uses it instead),
+ *   SVMM_VM_SHARES ("TAG=DIR[:ro] ..." virtio-fs shares), SVMM_VM_PORTS
+ *   ("HOST:GUEST[/udp] ..."), SVMM_VM_CONSOLE (a file for the console)
+ * and runs the VM in the foreground until it powers off.
+ */
+#ifndef SVMM_VMM_RUN_VM_LAUNCH_H
+#define SVMM_VMM_RUN_VM_LAUNCH_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct net_vm;
+
+struct vm_share {
+	const char *tag, *dir;
+	bool ro;
+};
+
+struct vm_port {
+	uint16_t host, guest;
+	bool udp; /* else TCP */
+};
+
+struct vm_spec {
+	const char *kernel, *initrd, *cmdline;
+	const char *disk;
+	unsigned int cpus;
+	uint64_t mem_mib;
+	unsigned int vsock_cid;
+	const char *vsock_socket; /* the hybrid scheme's Unix socket, if the VMM makes one */
+	const struct vm_share *shares;
+	size_t nshares;
+	const struct vm_port *ports;
+	size_t nports;
+	const char *console; /* file for the serial console; NULL: discarded */
+	const char *id;	     /* names the VM's lease and firewall rules (native VMM) */
+	bool net_auto;	     /* a host network even without ports (native VMM) */
+	const char *dns;     /* the guest's name server with net_auto, or NULL */
+};
+
+#define VM_MAX_SHARES 16
+#define VM_MAX_PORTS  16
+
+struct vm_handle {
+	pid_t pid;
+	char endpoint[PATH_MAX + 64]; /* where the agent listens: agent_client.h */
+	pid_t fsd[VM_MAX_SHARES];     /* virtiofsd per share (native VMM); ended with the VM */
+	size_t nfsd;
+	struct net_vm *net; /* the host network (native VMM), or NULL */
+};
+
+/* Whether svmm's own VMM runs the VM ($SVMM_LAUNCHER unset or empty). */
+bool vm_launch_native(void);
+/* Starts the VM. 0 or negative errno with err set. */
+int vm_launch(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen);
+/* Waits up to timeout_ms for the VM to end; -ETIMEDOUT if it did not. */
+int vm_wait(struct vm_handle *h, int timeout_ms);
+/* Ends the VM at once. */
+void vm_kill(struct vm_handle *h);
+
+#endif
