@@ -6,11 +6,13 @@
  * until an MSI-X interrupt reports a filled buffer.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -194,11 +196,13 @@ static void identity_and_caps(void **state)
 	assert_int_equal(bar_rd(f, c.common + 0x12, 2), 1); /* num_queues */
 }
 
-/* Linux's sequence: reset, ACK, DRIVER, features, FEATURES_OK, queues, DRIVER_OK. */
-static void driver_brings_device_up(void **state)
+/*
+ * Linux's sequence: reset, ACK, DRIVER, features, FEATURES_OK, queues,
+ * DRIVER_OK; with enable_q false, queue 0 is set up but not enabled.
+ */
+static void bring_up(struct fx *f, const struct caps *cp, bool enable_q)
 {
-	struct fx *f = *state;
-	struct caps c = walk_caps(f);
+	struct caps c = *cp;
 
 	bar_wr(f, 0x14, 0, 1);
 	assert_int_equal(bar_rd(f, 0x14, 1), 0);
@@ -228,21 +232,40 @@ static void driver_brings_device_up(void **state)
 	bar_wr(f, 0x20, FD_DESC_GPA, 4);
 	bar_wr(f, 0x28, FD_AVAIL_GPA, 4);
 	bar_wr(f, 0x30, FD_USED_GPA, 4);
-	bar_wr(f, 0x1c, 1, 2);
-	assert_int_equal(bar_rd(f, 0x1c, 2), 1);
+	if (enable_q) {
+		bar_wr(f, 0x1c, 1, 2);
+		assert_int_equal(bar_rd(f, 0x1c, 2), 1);
+	}
 	bar_wr(f, 0x14, 0xf & ~VIRTIO_STATUS_NEEDS_RESET, 1); /* DRIVER_OK */
 	assert_true(bar_rd(f, 0x14, 1) & VIRTIO_STATUS_DRIVER_OK);
+}
 
-	/* a buffer, then a kick through the notify region */
+/* One buffer in a fresh ring, a kick through the notify region, and its MSI. */
+static void one_buffer(struct fx *f, const struct caps *c)
+{
+	unsigned int msis = f->msis;
+
+	memset(f->d.ram + FD_AVAIL_GPA, 0, 4);
+	memset(f->d.ram + FD_USED_GPA, 0, 4);
 	fd_desc(&f->d)[0] = (struct virtq_desc){ 0x10000, 32, VIRTQ_DESC_F_WRITE, 0 };
 	uint16_t *avail = (uint16_t *)(f->d.ram + FD_AVAIL_GPA);
 	avail[2] = 0;
 	__atomic_store_n(&avail[1], 1, __ATOMIC_RELEASE);
-	bar_wr(f, c.notify + 0 * c.notify_mult, 0, 2);
+	bar_wr(f, c->notify + 0 * c->notify_mult, 0, 2);
 	assert_int_equal(fd_wait_irq(&f->d), 1);
-	assert_int_equal(f->msis, 1);
+	assert_int_equal(f->msis, msis + 1);
 	assert_int_equal(f->last_msi_data, 0x4041);
 	assert_int_equal(fd_used(&f->d)[1], 1);
+}
+
+static void driver_brings_device_up(void **state)
+{
+	struct fx *f = *state;
+	struct caps c = walk_caps(f);
+
+	bring_up(f, &c, true);
+	one_buffer(f, &c);
+	assert_int_equal(f->msis, 1);
 	assert_true(bar_rd(f, c.isr, 1) & 1); /* ISR: queue interrupt, cleared on read */
 	assert_int_equal(bar_rd(f, c.isr, 1), 0);
 
@@ -251,6 +274,60 @@ static void driver_brings_device_up(void **state)
 	assert_int_equal(bar_rd(f, 0x14, 1), 0);
 	bar_wr(f, 0x08, 1, 4);
 	assert_int_equal(bar_rd(f, 0x0c, 4), 0);
+}
+
+/*
+ * Only a reset takes status bits back. Writing 0x0f, 0x0b, 0 once skipped
+ * the device's reset and left its thread on zeroed rings (the next kick
+ * wrote through a NULL used ring); 0x0f, 0x0b, 0x0f activated it twice;
+ * 0x07 reopened feature negotiation on a running device.
+ */
+static void status_goes_back_only_by_reset(void **state)
+{
+	struct fx *f = *state;
+	struct caps c = walk_caps(f);
+	const uint8_t up = 0xf & ~VIRTIO_STATUS_NEEDS_RESET;
+
+	bring_up(f, &c, true);
+	bar_wr(f, 0x14, 0x0b, 1); /* clear DRIVER_OK */
+	assert_int_equal(bar_rd(f, 0x14, 1), up);
+	bar_wr(f, 0x14, 0x07, 1); /* clear FEATURES_OK */
+	assert_int_equal(bar_rd(f, 0x14, 1), up);
+	bar_wr(f, 0x08, 0, 4);
+	bar_wr(f, 0x0c, 0, 4); /* features stay locked */
+	assert_int_equal(bar_rd(f, 0x0c, 4), 1u << VIRTIO_F_EVENT_IDX);
+	bar_wr(f, 0x14, up, 1); /* DRIVER_OK again: no second activation */
+	assert_int_equal(bar_rd(f, 0x14, 1), up);
+	one_buffer(f, &c);
+	assert_int_equal(f->msis, 1);
+
+	bar_wr(f, 0x14, 0x0b, 1);
+	bar_wr(f, 0x14, 0, 1); /* the reset stops the device */
+	assert_int_equal(bar_rd(f, 0x14, 1), 0);
+	bar_wr(f, c.notify, 0, 2); /* a kick after it: nothing runs, no crash */
+	bring_up(f, &c, true);
+	one_buffer(f, &c);
+	assert_int_equal(f->msis, 2);
+
+	/* the driver's FAILED is kept; NEEDS_RESET is the device's to set */
+	bar_wr(f, 0x14, up | VIRTIO_STATUS_NEEDS_RESET, 1);
+	assert_int_equal(bar_rd(f, 0x14, 1), up);
+	bar_wr(f, 0x14, up | VIRTIO_STATUS_FAILED, 1);
+	assert_int_equal(bar_rd(f, 0x14, 1), up | VIRTIO_STATUS_FAILED);
+}
+
+/* Queue fields are the driver's only before DRIVER_OK. */
+static void queue_locked_once_running(void **state)
+{
+	struct fx *f = *state;
+	struct caps c = walk_caps(f);
+
+	bring_up(f, &c, false);
+	bar_wr(f, 0x16, 0, 2);
+	bar_wr(f, 0x1c, 1, 2); /* enable after DRIVER_OK: refused */
+	assert_int_equal(bar_rd(f, 0x1c, 2), 0);
+	bar_wr(f, 0x18, 64, 2);
+	assert_int_equal(bar_rd(f, 0x18, 2), FD_QSIZE);
 }
 
 static void legacy_driver_refused(void **state)
@@ -308,6 +385,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(identity_and_caps),
 		T(driver_brings_device_up),
+		T(status_goes_back_only_by_reset),
+		T(queue_locked_once_running),
 		T(legacy_driver_refused),
 		T(hostile_accesses),
 	};

@@ -135,13 +135,27 @@ static void device_reset(struct virtio_pci *vp)
 	vp->isr = 0;
 }
 
+/*
+ * The driver only adds status bits; a reset (0) is the one way back. A
+ * write that would clear a bit (DRIVER_OK or FEATURES_OK of a running
+ * device) is ignored, as is anything but FAILED once the device needs a
+ * reset: otherwise a reset would skip stopping the device, or activate it
+ * a second time on top of itself.
+ */
 static void set_status(struct virtio_pci *vp, uint8_t status)
 {
 	struct virtio_dev *vd = vp->vd;
-	uint8_t old = vd->status;
+	uint8_t old = vd->status, kept = old & ~VIRTIO_STATUS_NEEDS_RESET;
 
 	if (!status) {
 		device_reset(vp);
+		return;
+	}
+	status &= ~VIRTIO_STATUS_NEEDS_RESET; /* the device's bit, not the driver's */
+	if ((status & kept) != kept)
+		return;
+	if (old & VIRTIO_STATUS_NEEDS_RESET) {
+		vd->status = old | (status & VIRTIO_STATUS_FAILED);
 		return;
 	}
 	if ((status & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
@@ -261,8 +275,9 @@ static void common_write(struct virtio_pci *vp, unsigned int off, uint32_t val)
 		vp->q_select = val;
 		return;
 	}
-	/* Queue fields: only for an existing queue, and not while it runs. */
-	if (!q || q->ready)
+	/* Queue fields: only for an existing queue, not while it runs, and
+	 * not once the device runs (its thread may be reading them). */
+	if (!q || q->ready || (vd->status & VIRTIO_STATUS_DRIVER_OK))
 		return;
 	switch (off) {
 	case CC_Q_SIZE:
