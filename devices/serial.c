@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -50,12 +51,23 @@ static void rx_push(struct serial *s, uint8_t c)
 	}
 }
 
-/* Collect the output line; returns true when one is complete. */
+/*
+ * Collect the output line; returns true when one is complete. The guest
+ * writes what it likes: control bytes and DEL are kept as "\xNN", so the
+ * line can be printed on the host's terminal as it is.
+ */
 static bool line_add(struct serial *s, uint8_t c)
 {
+	size_t room = sizeof(s->line) - 1 - s->line_len;
+
 	if (c != '\n') {
-		if (s->line_len < sizeof(s->line) - 1 && c != '\r')
+		if (c == '\r' || !room)
+			return false;
+		if (c >= 0x20 && c != 0x7f)
 			s->line[s->line_len++] = (char)c;
+		else if (room >= 4)
+			s->line_len +=
+				(unsigned int)snprintf(s->line + s->line_len, 5, "\\x%02x", c);
 		return false;
 	}
 	s->line[s->line_len] = 0;

@@ -6,7 +6,8 @@
  * FIFO fed from the chardev by an input thread.
  *
  * on_line, when set, is called with each complete output line (the VMM
- * watches for the kernel's panic and power-off messages).
+ * watches for the kernel's panic and power-off messages), its control
+ * bytes and DEL written as "\xNN" so that it is safe to print.
  *
  * The device drives its interrupt line through set_irq (required), given at
  * init with its opaque: level 1 raises GSI irq, 0 lowers it (the VMM wires it

@@ -289,6 +289,10 @@ static void refuses_what_it_cannot_do(void **state)
 		       "extended L2");
 	expect_refused("qemu-img create -q -f qcow2 -o refcount_bits=8 %s 1M", "rc8.qcow2",
 		       "refcount width");
+	/* an order no shift can take (the header's value, at byte 96, is named) */
+	expect_refused("qemu-img create -q -f qcow2 %s 1M && printf '\\0\\0\\0\\310' | "
+		       "dd of=%1$s bs=1 seek=96 conv=notrunc status=none",
+		       "rc200.qcow2", "refcount_order 200");
 	/* a qcow2 header whose tables point past the end of the file */
 	expect_refused("qemu-img create -q -f qcow2 %s 1M && truncate -s 512 %1$s", "trunc.qcow2",
 		       "corrupt");

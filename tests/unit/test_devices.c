@@ -114,6 +114,52 @@ static void serial_probe_and_output(void **state)
 	unlink(path);
 }
 
+static void keep_line(void *ctx, const char *line)
+{
+	snprintf(ctx, 256, "%s", line);
+}
+
+/* The lines the VMM watches (and prints, on a panic) come with the guest's
+ * control bytes escaped; the bytes written to the chardev are untouched. */
+static void serial_lines_escaped(void **state)
+{
+	char path[] = "/tmp/svmm-test-serial.XXXXXX", err[256], spec[64], got[256] = "";
+	const char msg[] = "Kernel panic - not syncing \x1b]0;owned\x07\x7f!\r\n";
+	int irq_level = 0;
+	struct chardev cd;
+	struct serial s;
+	struct bus b;
+	(void)state;
+
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	snprintf(spec, sizeof(spec), "file=%s", path);
+	assert_int_equal(chardev_parse(&cd, spec, err, sizeof(err)), 0);
+	assert_int_equal(chardev_open(&cd, err, sizeof(err)), 0);
+	bus_init(&b);
+	assert_int_equal(serial_init(&s, &cd, 4, serial_irq, &irq_level), 0);
+	assert_int_equal(serial_register(&s, &b, COM1), 0);
+	s.on_line = keep_line;
+	s.ctx = got;
+	for (const char *p = msg; *p; p++)
+		out8(&b, COM1, (uint8_t)*p);
+	assert_string_equal(got, "Kernel panic - not syncing \\x1b]0;owned\\x07\\x7f!");
+	/* a long line of escapes is cut, never overrun */
+	for (int i = 0; i < 300; i++)
+		out8(&b, COM1, 0x1b);
+	out8(&b, COM1, '\n');
+	assert_true(strlen(got) <= 255 && strlen(got) % 4 == 0);
+	assert_memory_equal(got, "\\x1b\\x1b", 8);
+	serial_destroy(&s);
+	chardev_close(&cd);
+	bus_free(&b);
+	char raw[128] = "";
+	assert_true(read(fd, raw, sizeof(raw) - 1) > 0);
+	assert_non_null(strstr(raw, "\x1b]0;owned\x07"));
+	close(fd);
+	unlink(path);
+}
+
 static int bcd(uint8_t v)
 {
 	return (v >> 4) * 10 + (v & 0xf);
@@ -199,6 +245,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(serial_probe_and_output),
+		cmocka_unit_test(serial_lines_escaped),
 		cmocka_unit_test(rtc_host_time),
 		cmocka_unit_test(mptable_valid),
 	};

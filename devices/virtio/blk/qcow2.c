@@ -401,8 +401,9 @@ int qcow2_open(struct disk *d, char *err, unsigned int errlen)
 			    cluster_bits);
 	if (refcount_order != 4)
 		return fail(err, errlen, -ENOTSUP,
-			    "disk '%s': qcow2 refcount width %u bits is not supported (16 is)", p,
-			    1u << refcount_order);
+			    "disk '%s': qcow2 refcount width is not supported: refcount_order %u "
+			    "(only 4, 16-bit refcounts, is)",
+			    p, refcount_order);
 	if (be32toh(h.nb_snapshots) && !d->readonly)
 		return fail(err, errlen, -ENOTSUP,
 			    "disk '%s': qcow2 internal snapshots are supported read-only only", p);
