@@ -280,6 +280,14 @@ int image_apply_layer(const char *layer, const char *rootfs, char *err, size_t e
 					 name);
 				goto out;
 			}
+			const char *victim = base + 4;
+			if (strcmp(base, ".wh..wh..opq") &&
+			    (!*victim || !strcmp(victim, ".") || !strcmp(victim, ".."))) {
+				r = ierr(err, errlen, -EINVAL,
+					 "layer %s: whiteout '%s' names no file in its directory",
+					 layer, name);
+				goto out;
+			}
 			if (!strcmp(base, ".wh..wh..opq")) {
 				pathf(target, sizeof(target), "%.*s", dl ? (int)dl - 1 : 0, rel);
 				if (dl)
@@ -292,6 +300,15 @@ int image_apply_layer(const char *layer, const char *rootfs, char *err, size_t e
 				remove_all(target);
 			}
 			continue;
+		}
+		/* Device nodes would be real ones in the host's cache; the guest
+		 * has its own devtmpfs. */
+		if (archive_entry_filetype(e) == AE_IFCHR ||
+		    archive_entry_filetype(e) == AE_IFBLK) {
+			r = ierr(err, errlen, -EPERM,
+				 "layer %s: '%s' is a device node; images may not carry them",
+				 layer, name);
+			goto out;
 		}
 		json_object_set_new(set, rel, json_true());
 		pathf(full, sizeof(full), "%s/%s", rootfs, rel);

@@ -146,6 +146,28 @@ tar -C "$ds" -cf "$tmp/dsave.tar" .
 out=$(run --image "$tmp/dsave.tar" 2>&1)
 t_eq "a docker-save tarball: config, layers and whiteouts" "$(printf 'docker-save\nfile2')" "$out"
 
+# --- hostile layers: whiteouts of '.' and '..', a device node -----------------------------
+# (a top-level '.wh..' once removed the whole root; a '.wh...' reached its siblings)
+for w in sub/.wh.. .wh.. .wh...; do
+	h=$tmp/hostile
+	rm -rf "$h" "$tmp/img-h" "$tmp/cache-h"
+	mkdir -p "$h/sub" "$tmp/cache-h/keep"
+	: >"$h/$w"
+	mk_layout "$tmp/img-h" "$cfg" v1 "$l1:none" "$h:none"
+	out=$(SVMM_IMAGE_CACHE=$tmp/cache-h run --image "$tmp/img-h" -- true 2>&1)
+	t_eq "a whiteout '$w': 125" 125 "$?"
+	t_match "... refused, naming it" "whiteout '$w' names no file" "$out"
+	t_ok "... and the cache beside the root is untouched" test -d "$tmp/cache-h/keep"
+done
+rm -rf "$h" "$tmp/img-h"
+mkdir -p "$h"
+mknod "$h/mem" c 1 1
+mk_layout "$tmp/img-h" "$cfg" v1 "$l1:none" "$h:none"
+out=$(SVMM_IMAGE_CACHE=$tmp/cache-h run --image "$tmp/img-h" -- true 2>&1)
+t_eq "a layer with a device node: 125" 125 "$?"
+t_match "... refused, naming it" "'mem' is a device node" "$out"
+t_eq "... and no device node is left in the cache" "" "$(find "$tmp/cache-h" \( -type c -o -type b \) -print)"
+
 # --- corrupted blobs ----------------------------------------------------------------------
 bad=$tmp/bad
 cp -r "$img" "$bad"
