@@ -101,7 +101,7 @@ int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o,
 	}
 	o->mtu = n->mtu;
 	o->num_queues = n->num_queues;
-	o->queue_size = (uint16_t)n->queue_size;
+	o->queue_size = n->queue_size;
 	if (n->n_fds > TAP_MAX_QUEUES) {
 		snprintf(err, errlen, "net[%zu]: at most %u fds", i, TAP_MAX_QUEUES);
 		return -EINVAL;
@@ -120,7 +120,7 @@ void vm_fs_opts(const struct fs_config *fc, struct virtio_fs_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->num_queues = fc->num_queues;
-	o->queue_size = (uint16_t)fc->queue_size;
+	o->queue_size = fc->queue_size;
 	snprintf(o->tag, sizeof(o->tag), "%s", fc->tag ? fc->tag : "");
 	snprintf(o->socket, sizeof(o->socket), "%s", fc->socket ? fc->socket : "");
 	snprintf(o->id, sizeof(o->id), "%s", fc->id ? fc->id : "");
@@ -171,7 +171,7 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 				  .type = image_type(dc->image_type) },
 			.serial = dc->serial ? dc->serial : dc->id,
 			.num_queues = dc->num_queues,
-			.queue_size = (uint16_t)dc->queue_size,
+			.queue_size = dc->queue_size,
 		};
 		if ((rc = virtio_blk_create(&vd, &o, e, sizeof(e))) ||
 		    (rc = plug(d, vd, bus, mem, e, sizeof(e))))

@@ -20,6 +20,12 @@
 #include "vmm/kvm/memory.h"
 
 #define VIRTQ_MAX_SIZE 32768u
+
+/* A queue size a device may offer: a power of two, 2 to VIRTQ_MAX_SIZE. */
+static inline bool virtq_size_valid(uint32_t n)
+{
+	return n >= 2 && n <= VIRTQ_MAX_SIZE && !(n & (n - 1));
+}
 /* Most segments one chain may have; longer chains are refused. */
 #define VIRTQ_MAX_SEGS 1024u
 

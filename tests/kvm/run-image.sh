@@ -31,6 +31,8 @@ IN_VM=1 run_image_checks "$img" "$tmp"
 # :ro; --net auto and -p through net/
 t_ok "-v :ro: the guest's write did not reach the host" test ! -e "$tmp/vol/out2"
 t_ok "-v: no virtiofsd left behind" bash -c "! pgrep -f '[v]irtiofsd.*source=$tmp/vol'"
+run --name vol-$$ -v "$tmp/vol:/data" -- true
+t_ok "-v --rm: the run's state (fs-N.sock, fs-N.log) is removed" test ! -e "/run/svmm/containers/vol-$$"
 out=$(run -v "$tmp/no-such-dir:/data" -- true 2>&1)
 t_match "-v with a missing host directory: a clear error" "no-such-dir" "$out"
 # (the sample's busybox has no UDP server: the UDP forward's rule is

@@ -210,6 +210,13 @@ static void validation(void **state)
 		{ "{\"payload\":{\"kernel\":\"k\"},\"disks\":[{\"path\":\"a\",\"queue_size\":100}]"
 		  "}",
 		  "disks[0].queue_size" },
+		/* a power of two, but more than a virtqueue holds (was cast to 0) */
+		{ "{\"payload\":{\"kernel\":\"k\"},\"disks\":[{\"path\":\"a\",\"queue_size\":65536}"
+		  "]"
+		  "}",
+		  "disks[0].queue_size: 65536" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"net\":[{\"queue_size\":65536}]}",
+		  "net[0].queue_size" },
 		{ "{\"payload\":{\"kernel\":\"k\"},\"disks\":[{}]}", "disks[0]: a path" },
 		{ "{\"payload\":{\"kernel\":\"k\"},\"fs\":[{\"tag\":\"t\",\"socket\":\"s\"}]}",
 		  "memory.shared" },

@@ -250,6 +250,18 @@ static void malformed_header_breaks_queue(void **state)
 	assert_true(f->d.vd->status & VIRTIO_STATUS_NEEDS_RESET);
 }
 
+/* queue_size=65536 was cast to 0 on its way in and became the default. */
+static void queue_size_beyond_a_virtqueue(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_blk_opts o = { .disk = { .path = f->path }, .queue_size = 65536 };
+	struct virtio_dev *vd;
+	char err[256] = "";
+
+	assert_int_equal(virtio_blk_create(&vd, &o, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "queue_size=65536"));
+}
+
 int main(void)
 {
 #define T(name, s) cmocka_unit_test_setup_teardown(name, s, teardown)
@@ -263,6 +275,7 @@ int main(void)
 		T(readonly_refuses_writes, setup_ro),
 		T(direct_unaligned_buffers, setup_direct),
 		T(malformed_header_breaks_queue, setup),
+		T(queue_size_beyond_a_virtqueue, setup),
 	};
 	return cmocka_run_group_tests_name("virtio_blk", tests, NULL, NULL);
 }

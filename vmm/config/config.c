@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "devices/virtio/fs/fs.h"
+#include "devices/virtio/queue.h"
 #include "devices/virtio/net/net.h"
 #include "devices/virtio/vsock/vsock.h"
 
@@ -303,12 +304,6 @@ static bool multicast_mac(const char *s)
 	return sscanf(s, "%2x", &b0) == 1 && (b0 & 1);
 }
 
-/* A virtqueue size the devices take: a power of two, 2 to 32768. */
-static bool valid_queue_size(uint64_t v)
-{
-	return is_pow2(v) && v >= 2 && v <= 32768;
-}
-
 #define FAIL(...)                                              \
 	do {                                                   \
 		snprintf(err, VM_CONFIG_ERR_LEN, __VA_ARGS__); \
@@ -390,8 +385,9 @@ int vm_config_validate(const struct vm_config *c, char *err)
 			FAIL("disks[%zu]: vhost_user needs vhost_socket", i);
 		if (!d->num_queues)
 			FAIL("disks[%zu].num_queues: must be at least 1", i);
-		if (!is_pow2(d->queue_size))
-			FAIL("disks[%zu].queue_size: %u is not a power of two", i, d->queue_size);
+		if (!virtq_size_valid(d->queue_size))
+			FAIL("disks[%zu].queue_size: %u is not a power of two from 2 to %u", i,
+			     d->queue_size, VIRTQ_MAX_SIZE);
 	}
 	for (size_t i = 0; i < c->n_net; i++) {
 		const struct net_config *n = &c->net[i];
@@ -414,7 +410,7 @@ int vm_config_validate(const struct vm_config *c, char *err)
 			FAIL("net[%zu].num_queues: %u is not an even number of 2 to %d (a receive "
 			     "and a transmit queue per pair)",
 			     i, n->num_queues, 2 * TAP_MAX_QUEUES);
-		if (!valid_queue_size(n->queue_size))
+		if (!virtq_size_valid(n->queue_size))
 			FAIL("net[%zu].queue_size: %u is not a power of two, 2 to 32768", i,
 			     n->queue_size);
 		if (n->n_fds && n->n_fds != n->num_queues / 2)
@@ -449,7 +445,7 @@ int vm_config_validate(const struct vm_config *c, char *err)
 		if (f->num_queues > FS_MAX_REQ_QUEUES)
 			FAIL("fs[%zu].num_queues: %u is more than %d request queues", i,
 			     f->num_queues, FS_MAX_REQ_QUEUES);
-		if (!valid_queue_size(f->queue_size))
+		if (!virtq_size_valid(f->queue_size))
 			FAIL("fs[%zu].queue_size: %u is not a power of two, 2 to 32768", i,
 			     f->queue_size);
 		if (f->id && strlen(f->id) >= FS_ID_LEN)

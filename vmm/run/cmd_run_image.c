@@ -5,6 +5,7 @@
  * launch the VM (vmm/run/vm_launch.c), then drive the guest agent
  * (vmm/run/agent_client.c) until the workload's exit status comes back.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -414,14 +415,18 @@ static json_t *prepare(struct run_args *a, struct spec_overrides *ov, const char
 	return spec;
 }
 
+/* The run's state directory holds only files svmm made there (the disk, the
+ * console, sockets, each volume's fs-N.sock and fs-N.log): all go. */
 static void remove_state(const char *state)
 {
-	char p[PATH_MAX + 32];
-	static const char *const files[] = { "rootfs.erofs", "console.log", "endpoint",
-					     "config.json", "vsock.sock" };
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", state, files[i]);
-		unlink(p);
+	DIR *d = opendir(state);
+	struct dirent *e;
+
+	if (d) {
+		while ((e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				unlinkat(dirfd(d), e->d_name, 0);
+		closedir(d);
 	}
 	rmdir(state);
 }

@@ -560,14 +560,14 @@ int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *o, 
 		      unsigned int errlen)
 {
 	unsigned int nq = o->num_queues ? o->num_queues : 1;
-	uint16_t qs = o->queue_size ? o->queue_size : 128;
+	uint32_t qs = o->queue_size ? o->queue_size : 128;
 
 	if (nq > VIRTIO_MAX_QUEUES) {
 		snprintf(err, errlen, "disk '%s': num_queues=%u: at most %u", o->disk.path, nq,
 			 VIRTIO_MAX_QUEUES);
 		return -EINVAL;
 	}
-	if (qs > VIRTQ_MAX_SIZE || (qs & (qs - 1)) || qs < 2) {
+	if (!virtq_size_valid(qs)) {
 		snprintf(err, errlen, "disk '%s': queue_size=%u: a power of two from 2 to %u",
 			 o->disk.path, qs, VIRTQ_MAX_SIZE);
 		return -EINVAL;
@@ -612,7 +612,7 @@ int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *o, 
 			(1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
 	vd->config_size = sizeof(*c);
 	vd->num_queues = nq;
-	vd->queue_size_max = qs;
+	vd->queue_size_max = (uint16_t)qs;
 	vd->ops = &blk_ops;
 	vd->priv = blk;
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)

@@ -13,7 +13,7 @@ struct virtio_blk_opts {
 	struct disk_open_opts disk;
 	const char *serial;	 /* GET_ID answer, at most 20 bytes; NULL: the id or path */
 	unsigned int num_queues; /* default 1 */
-	uint16_t queue_size;	 /* default 128 */
+	uint32_t queue_size;	 /* default 128 */
 };
 
 /* Open the image and make a device ready to hand to a transport.

@@ -160,6 +160,12 @@ int virtio_fs_create(struct virtio_dev **out, const struct virtio_fs_opts *o,
 		snprintf(err, errlen, "--fs num_queues=%u: at most %u", nreq, FS_MAX_REQ_QUEUES);
 		return -EINVAL;
 	}
+	uint32_t qs = o->queue_size ? o->queue_size : FS_QUEUE_SIZE_DEF;
+	if (!virtq_size_valid(qs)) {
+		snprintf(err, errlen, "--fs queue_size=%u: a power of two from 2 to %u", qs,
+			 VIRTQ_MAX_SIZE);
+		return -EINVAL;
+	}
 	struct fs *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
@@ -206,7 +212,7 @@ int virtio_fs_create(struct virtio_dev **out, const struct virtio_fs_opts *o,
 	vd->features = f->vu.features & 0xffffffULL;
 	vd->config_size = sizeof(f->config);
 	vd->num_queues = nreq + 1;
-	vd->queue_size_max = o->queue_size ? o->queue_size : FS_QUEUE_SIZE_DEF;
+	vd->queue_size_max = (uint16_t)qs;
 	vd->ops = &fs_ops;
 	vd->priv = f;
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)

@@ -29,7 +29,7 @@ struct virtio_fs_opts {
 	char tag[FS_TAG_LEN + 1];
 	char socket[FS_PATH_LEN];
 	unsigned int num_queues; /* request queues; default 1 */
-	uint16_t queue_size;	 /* default 1024 */
+	uint32_t queue_size;	 /* default 1024 */
 	char id[FS_ID_LEN];
 };
 

@@ -475,6 +475,12 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, 
 		snprintf(err, errlen, "net: %u fd= given for %u queue pairs", o->n_fds, pairs);
 		return -EINVAL;
 	}
+	uint32_t qs = o->queue_size ? o->queue_size : NET_QUEUE_SIZE_DEF;
+	if (!virtq_size_valid(qs)) {
+		snprintf(err, errlen, "net: queue_size=%u: a power of two from 2 to %u", qs,
+			 VIRTQ_MAX_SIZE);
+		return -EINVAL;
+	}
 	struct net *n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
@@ -520,7 +526,7 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, 
 	vd->features = net_features(n, o);
 	vd->config_size = NET_CONFIG_SIZE;
 	vd->num_queues = 2 * pairs + (n->has_ctrl ? 1 : 0);
-	vd->queue_size_max = o->queue_size ? o->queue_size : NET_QUEUE_SIZE_DEF;
+	vd->queue_size_max = (uint16_t)qs;
 	vd->ops = &net_ops;
 	vd->priv = n;
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)

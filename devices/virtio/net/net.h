@@ -32,7 +32,7 @@ struct virtio_net_opts {
 	uint8_t host_mac[6];	 /* the TAP's own */
 	unsigned int mtu;	 /* 0: leave the TAP's and offer none */
 	unsigned int num_queues; /* rx + tx queues, even; default 2 */
-	uint16_t queue_size;	 /* default 256 */
+	uint32_t queue_size;	 /* default 256 */
 	int fds[TAP_MAX_QUEUES]; /* already opened TAP queues (fd=) */
 	unsigned int n_fds;
 	bool offload_tso, offload_ufo, offload_csum; /* default on */
