@@ -275,6 +275,33 @@ static void direct_bounce_is_bounded(void **state)
 		assert_int_equal(got[i], 0x5a);
 }
 
+/*
+ * The disk was probed (no image_type) and is raw: a guest that writes a
+ * qcow2 header into sector 0 would have its own bytes parsed as metadata at
+ * the next open. That one write is refused; others, and the same bytes
+ * elsewhere, go through.
+ */
+static void probed_raw_keeps_its_format(void **state)
+{
+	struct fx *f = *state;
+	const uint8_t magic[4] = { 'Q', 'F', 'I', 0xfb };
+	uint8_t got[512], before[512];
+
+	file_bytes(f, 0, before, sizeof(before));
+	memset(f->ram + DATA_GPA, 0, 512);
+	memcpy(f->ram + DATA_GPA, magic, sizeof(magic));
+	assert_int_equal(request(f, 1, 0, DATA_GPA, 512, false, NULL), 1 /* IOERR */);
+	file_bytes(f, 0, got, sizeof(got));
+	assert_memory_equal(got, before, sizeof(got));
+	assert_int_equal(request(f, 1, 1, DATA_GPA, 512, false, NULL), 0); /* sector 1 */
+	file_bytes(f, 512, got, sizeof(magic));
+	assert_memory_equal(got, magic, sizeof(magic));
+	f->ram[DATA_GPA] = 'X';
+	assert_int_equal(request(f, 1, 0, DATA_GPA, 1024, false, NULL), 0);
+	file_bytes(f, 0, got, 1);
+	assert_int_equal(got[0], 'X');
+}
+
 static void malformed_header_breaks_queue(void **state)
 {
 	struct fx *f = *state;
@@ -316,6 +343,8 @@ int main(void)
 		T(direct_bounce_is_bounded, setup_direct_big),
 		T(malformed_header_breaks_queue, setup),
 		T(queue_size_beyond_a_virtqueue, setup),
+		T(probed_raw_keeps_its_format, setup),
+		T(probed_raw_keeps_its_format, setup_direct),
 	};
 	return cmocka_run_group_tests_name("virtio_blk", tests, NULL, NULL);
 }

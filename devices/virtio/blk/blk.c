@@ -184,6 +184,8 @@ static bool aligned(const struct iovec *iov, unsigned int n, uint32_t align)
  * bounce buffer, BLK_BOUNCE_SIZE at a time and synchronously, so what a
  * request costs the host is bounded whatever its length (one request whose
  * descriptors all named the same guest page once grew the VMM by 1 GiB).
+ * So do writes to sector 0 of a probed raw image: the copy is what
+ * disk_write_refused() checks and what is written.
  */
 #define BLK_BOUNCE_SIZE (1u << 20)
 
@@ -205,8 +207,11 @@ static int bounce_rw(struct blk_queue *bq, struct blk_req *r, uint64_t off)
 		if (e.zero && r->is_read) {
 			memset(bq->bounce, 0, e.len);
 		} else {
-			if (!r->is_read)
+			if (!r->is_read) {
 				iov_to_buf(r->data, r->n_data, pos, bq->bounce, e.len);
+				if (disk_write_refused(d, off + pos, bq->bounce, e.len))
+					return -EPERM;
+			}
 			ssize_t n;
 			do
 				n = r->is_read
@@ -232,7 +237,8 @@ static void start_rw(struct blk_queue *bq, struct blk_req *r, uint64_t off)
 	const struct iovec *iov = r->data;
 	unsigned int n = r->n_data;
 
-	if (d->align > 1 && !aligned(r->data, r->n_data, d->align)) {
+	if ((d->align > 1 && !aligned(r->data, r->n_data, d->align)) ||
+	    (d->probed_raw && !r->is_read && off == 0)) {
 		r->error = bounce_rw(bq, r, off);
 		return;
 	}

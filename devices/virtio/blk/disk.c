@@ -110,8 +110,23 @@ int disk_open(struct disk *d, const struct disk_open_opts *o, char *err, unsigne
 			"given: the guest sees the qcow2 file itself\n",
 			o->path);
 	d->fmt = &disk_format_raw;
+	d->probed_raw = o->type == DISK_IMAGE_AUTO;
 	d->size &= ~(uint64_t)(DISK_SECTOR - 1); /* the guest sees whole sectors */
 	return 0;
+}
+
+bool disk_write_refused(struct disk *d, uint64_t off, const void *buf, size_t len)
+{
+	if (!d->probed_raw || off || len < sizeof(qcow2_magic) ||
+	    memcmp(buf, qcow2_magic, sizeof(qcow2_magic)))
+		return false;
+	if (!d->guard_hit)
+		fprintf(stderr,
+			"svmm: disk '%s': refused a guest write of a qcow2 header to sector 0 "
+			"of a probed raw image (give image_type=raw to allow it)\n",
+			d->path);
+	d->guard_hit = true;
+	return true;
 }
 
 void disk_close(struct disk *d)

@@ -8,6 +8,7 @@
 #define SVMM_DEVICES_VIRTIO_BLK_DISK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define DISK_SECTOR	512u
@@ -51,7 +52,9 @@ struct disk {
 	int meta_fd;   /* the format's own metadata I/O: buffered, never O_DIRECT */
 	uint64_t size; /* the guest-visible size in bytes */
 	bool readonly, direct;
-	uint32_t align; /* buffer and offset alignment that O_DIRECT needs, else 1 */
+	bool probed_raw; /* raw because the probe found no other format */
+	bool guard_hit;	 /* disk_write_refused() has refused a write */
+	uint32_t align;	 /* buffer and offset alignment that O_DIRECT needs, else 1 */
 	const struct disk_format *fmt;
 	void *fmt_state;
 	char path[4096];
@@ -61,6 +64,15 @@ struct disk {
  * which file: missing, unreadable, a qcow2 feature we do not handle, ... */
 int disk_open(struct disk *d, const struct disk_open_opts *o, char *err, unsigned int errlen);
 void disk_close(struct disk *d);
+
+/*
+ * As QEMU does for a probed raw image: true when a guest write of buf to
+ * offset off must be refused because the image would then probe as another
+ * format (a qcow2 header in sector 0) and the guest's own bytes would be
+ * parsed as metadata at the next open. Check the VMM's copy of the data,
+ * not guest memory, which may change under the check.
+ */
+bool disk_write_refused(struct disk *d, uint64_t off, const void *buf, size_t len);
 
 extern const struct disk_format disk_format_raw;
 
