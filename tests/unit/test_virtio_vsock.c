@@ -564,6 +564,64 @@ static void hundred_connections(void **state)
 	guest_free(g);
 }
 
+/* Packets for the guest until none comes for 20 ms: counts RSTs to port. */
+static int drain_rsts(struct guest *g, uint32_t port)
+{
+	struct virtio_vsock_hdr h;
+	int rsts = 0;
+	while (guest_recv(g, &h, NULL, 20) == 0)
+		rsts += h.op == VIRTIO_VSOCK_OP_RST && h.dst_port == port;
+	return rsts;
+}
+
+/*
+ * Host listeners that accept and never read: each connection the guest
+ * fills to its credit needs a buffer, and the muxer's buffers together are
+ * bounded (4096 connections x 256 KiB was 1 GiB per VM). The connections
+ * past the budget are reset; those within it are not.
+ */
+static void buffers_bounded(void **state)
+{
+	(void)state;
+	enum { FIT = MUX_MAX_BUFFERED / MUX_BUF_ALLOC, N = FIT + 4 };
+	static uint8_t chunk[TXBUF - HLEN];
+	struct guest *g = guest_new();
+	struct virtio_vsock_hdr h;
+	char p[140];
+	int fds[N], first_reset = -1, resets = 0;
+
+	snprintf(p, sizeof(p), "%s_2001", g->path);
+	int lfd = unix_listen(p);
+	assert_int_equal(guest_start(g), 0);
+	for (int i = 0; i < N; i++) {
+		uint32_t port = 20000 + (uint32_t)i;
+		guest_send(g, VIRTIO_VSOCK_OP_REQUEST, port, 2001, NULL, 0, 65536, 0, 0);
+		do
+			assert_int_equal(guest_recv(g, &h, NULL, 5000), 0);
+		while (h.op != VIRTIO_VSOCK_OP_RESPONSE || h.dst_port != port);
+		fds[i] = accept_timeout(lfd);
+		assert_true(fds[i] >= 0);
+		for (uint32_t sent = 0; sent < MUX_BUF_ALLOC;) {
+			uint32_t len = MUX_BUF_ALLOC - sent < sizeof(chunk)
+					       ? MUX_BUF_ALLOC - sent
+					       : (uint32_t)sizeof(chunk);
+			guest_send(g, VIRTIO_VSOCK_OP_RW, port, 2001, chunk, len, 65536, 0, 0);
+			sent += len;
+		}
+		if (drain_rsts(g, port)) {
+			resets++;
+			if (first_reset < 0)
+				first_reset = i;
+		}
+	}
+	assert_true(resets > 0);
+	assert_true(first_reset >= FIT);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	close(lfd);
+	guest_free(g);
+}
+
 static int open_fds(void)
 {
 	int n = 0;
@@ -673,6 +731,7 @@ int main(void)
 		cmocka_unit_test(host_to_guest),
 		cmocka_unit_test(timeouts),
 		cmocka_unit_test(hundred_connections),
+		cmocka_unit_test(buffers_bounded),
 		cmocka_unit_test(fd_exhaustion),
 		cmocka_unit_test(stale_socket_replaced),
 	};

@@ -256,6 +256,26 @@ static struct vsock_conn *conn_new(struct vsock_mux *m, int fd, enum conn_state 
 	return c;
 }
 
+/* A connection's buffer, taken from and given back to the muxer's budget. */
+static bool buf_take(struct vsock_mux *m, struct vsock_conn *c)
+{
+	if (c->buf)
+		return true;
+	if (m->buffered + MUX_BUF_ALLOC > MUX_MAX_BUFFERED || !(c->buf = malloc(MUX_BUF_ALLOC)))
+		return false;
+	m->buffered += MUX_BUF_ALLOC;
+	return true;
+}
+
+static void buf_drop(struct vsock_mux *m, struct vsock_conn *c)
+{
+	if (!c->buf)
+		return;
+	free(c->buf);
+	c->buf = NULL;
+	m->buffered -= MUX_BUF_ALLOC;
+}
+
 static void conn_free(struct vsock_mux *m, struct vsock_conn *c)
 {
 	clear_deadline(m, c);
@@ -270,7 +290,7 @@ static void conn_free(struct vsock_mux *m, struct vsock_conn *c)
 	if (c->watched)
 		epoll_ctl(m->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
-	free(c->buf);
+	buf_drop(m, c);
 	free(c);
 	m->n_conns--;
 	if (m->listen_paused)
@@ -325,6 +345,7 @@ static int flush(struct vsock_mux *m, struct vsock_conn *c)
 	if (c->buf_len)
 		return 0;
 	c->buf_start = 0;
+	buf_drop(m, c);
 	if (c->guest_no_send && !c->wr_shut) {
 		shutdown(c->fd, SHUT_WR);
 		c->wr_shut = true;
@@ -356,8 +377,8 @@ static void guest_rw(struct vsock_mux *m, struct vsock_conn *c, const struct iov
 		c->fwd_cnt += done;
 	}
 	if (done < len) {
-		if (!c->buf && !(c->buf = malloc(MUX_BUF_ALLOC))) {
-			conn_reset(m, c);
+		if (!buf_take(m, c)) {
+			conn_reset(m, c); /* out of memory, or of the muxer's budget */
 			return;
 		}
 		if (c->buf_start + c->buf_len + (len - done) > MUX_BUF_ALLOC) {

@@ -11,13 +11,13 @@
  *
  * Flow control is vsock's credit scheme both ways: data from the guest is
  * written to the socket and whatever the socket does not take waits in a
- * per-connection buffer of MUX_BUF_ALLOC bytes (the credit we give); data
+ * per-connection buffer of MUX_BUF_ALLOC bytes (the credit we give), held
+ * only while it has data; all of a muxer's buffers together hold at most
+ * MUX_MAX_BUFFERED bytes, and a connection that would need more is reset
+ * (host listeners that never read cost the VMM 32 MiB, not 1 GiB). Data
  * to the guest is read only while the guest has credit and receive
  * buffers. Nothing blocks: every socket is non-blocking and watched by the
  * muxer's own epoll fd, which the device's thread polls.
- *
- * A REQUEST the guest leaves unanswered, or a connection the host closed
- * whose RST the guest does not send, is reset after a timeout.
  *
  * A REQUEST the guest leaves unanswered, or a connection the host closed
  * whose RST the guest does not send, is reset after a timeout.
@@ -33,10 +33,11 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define MUX_HOST_CID	2
-#define MUX_BUF_ALLOC	(256u * 1024) /* credit given to the guest per connection */
-#define MUX_MAX_CONNS	4096
-#define MUX_LOCAL_PORT0 (1u << 30) /* first host port of host-initiated connections */
+#define MUX_HOST_CID	 2
+#define MUX_BUF_ALLOC	 (256u * 1024) /* credit given to the guest per connection */
+#define MUX_MAX_CONNS	 4096
+#define MUX_MAX_BUFFERED (128u * MUX_BUF_ALLOC) /* all connection buffers of a muxer */
+#define MUX_LOCAL_PORT0	 (1u << 30)		/* first host port of host-initiated connections */
 
 struct vsock_conn;
 
@@ -50,6 +51,7 @@ struct vsock_mux {
 	unsigned int n_deadlines;
 	struct vsock_conn **hash;
 	unsigned int n_conns;
+	size_t buffered; /* bytes of connection buffers allocated */
 	uint32_t next_local_port;
 	/* connections with something for the guest, in arrival order */
 	struct vsock_conn *rx_head, *rx_tail;
