@@ -14,46 +14,25 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "guest-agent/container.h"
+#include "guest-agent/ctr_priv.h"
 #include "guest-agent/seccomp.h"
 #include "guest-agent/util.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* What the child needs; filled by the agent before cloning. */
-struct launch {
-	json_t *spec;	 /* the whole config.json */
-	json_t *process; /* the process object to run */
-	const char *rootfs;
-	bool exec;	    /* joining a running workload: no mounts, no pivot */
-	int sync_rd;	    /* the child waits here until the agent set it up */
-	int err_wr;	    /* the child reports failures here (close-on-exec) */
-	int pid_wr;	    /* exec: the intermediate reports its child's pid */
-	int cg_procs;	    /* exec: the workload's cgroup.procs, or -1 */
-	int stdio[3];	    /* the child's stdin, stdout, stderr */
-	bool new_cgroup_ns; /* unshared once the child is in its cgroup */
-	int pty_slave;	    /* the child's terminal, opened in its own devpts */
-	int pty_sock;	    /* the child sends the terminal's master here */
-	int pty_recv;	    /* the agent's end of pty_sock */
-	pid_t target;
-};
-
-static void ctr_err(struct ctr_error *e, int exit, const char *fmt, ...)
+void ctr_err(struct ctr_error *e, int exit, const char *fmt, ...)
 {
 	va_list ap;
 	e->exit = exit;
@@ -63,7 +42,7 @@ static void ctr_err(struct ctr_error *e, int exit, const char *fmt, ...)
 }
 
 /* In the child: reports a failure to the agent and exits. */
-static __attribute__((noreturn)) void child_fail(struct launch *L, int exit, const char *fmt, ...)
+__attribute__((noreturn)) void child_fail(struct launch *L, int exit, const char *fmt, ...)
 {
 	struct ctr_error e = { .exit = exit };
 	va_list ap;
@@ -116,310 +95,6 @@ static bool spec_has_ns(json_t *spec, int flag)
 			return true;
 	}
 	return false;
-}
-
-/* --- mounts ----------------------------------------------------------------------- */
-
-static const struct {
-	const char *name;
-	bool clear;
-	unsigned long flag;
-} mount_opts[] = {
-	{ "ro", false, MS_RDONLY },
-	{ "rw", true, MS_RDONLY },
-	{ "nosuid", false, MS_NOSUID },
-	{ "suid", true, MS_NOSUID },
-	{ "nodev", false, MS_NODEV },
-	{ "dev", true, MS_NODEV },
-	{ "noexec", false, MS_NOEXEC },
-	{ "exec", true, MS_NOEXEC },
-	{ "sync", false, MS_SYNCHRONOUS },
-	{ "async", true, MS_SYNCHRONOUS },
-	{ "noatime", false, MS_NOATIME },
-	{ "atime", true, MS_NOATIME },
-	{ "nodiratime", false, MS_NODIRATIME },
-	{ "relatime", false, MS_RELATIME },
-	{ "norelatime", true, MS_RELATIME },
-	{ "strictatime", false, MS_STRICTATIME },
-	{ "bind", false, MS_BIND },
-	{ "rbind", false, MS_BIND | MS_REC },
-	{ "remount", false, MS_REMOUNT },
-	{ "dirsync", false, MS_DIRSYNC },
-	{ "mand", false, MS_MANDLOCK },
-};
-
-static const struct {
-	const char *name;
-	unsigned long flag;
-} prop_opts[] = {
-	{ "private", MS_PRIVATE },	 { "rprivate", MS_PRIVATE | MS_REC },
-	{ "shared", MS_SHARED },	 { "rshared", MS_SHARED | MS_REC },
-	{ "slave", MS_SLAVE },		 { "rslave", MS_SLAVE | MS_REC },
-	{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
-};
-
-/* Splits a mount's options into flags, propagation and the data string. */
-static void mount_parse_opts(json_t *opts, unsigned long *flags, unsigned long *prop, char *data,
-			     size_t dlen)
-{
-	json_t *o;
-	size_t i, n = 0;
-	*flags = 0;
-	*prop = 0;
-	data[0] = 0;
-	json_array_foreach(opts, i, o)
-	{
-		const char *s = json_string_value(o);
-		bool known = false;
-		if (!s)
-			continue;
-		for (size_t k = 0; k < sizeof(mount_opts) / sizeof(mount_opts[0]); k++) {
-			if (!strcmp(s, mount_opts[k].name)) {
-				if (mount_opts[k].clear)
-					*flags &= ~mount_opts[k].flag;
-				else
-					*flags |= mount_opts[k].flag;
-				known = true;
-			}
-		}
-		for (size_t k = 0; k < sizeof(prop_opts) / sizeof(prop_opts[0]); k++) {
-			if (!strcmp(s, prop_opts[k].name)) {
-				*prop |= prop_opts[k].flag;
-				known = true;
-			}
-		}
-		if (!known) {
-			int w = snprintf(data + n, dlen - n, "%s%s", n ? "," : "", s);
-			if (w > 0 && (size_t)w < dlen - n)
-				n += w;
-		}
-	}
-}
-
-/* Creates the mount point dst: a directory, or a file when src is one. */
-static int make_mountpoint(const char *dst, const char *src)
-{
-	struct stat st;
-	if (src && stat(src, &st) == 0 && !S_ISDIR(st.st_mode)) {
-		char parent[PATH_MAX];
-		snprintf(parent, sizeof(parent), "%s", dst);
-		char *slash = strrchr(parent, '/');
-		if (slash && slash != parent) {
-			*slash = 0;
-			mkdir_p(parent, 0755);
-		}
-		int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-		if (fd < 0 && errno != EISDIR)
-			return -errno;
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	return mkdir_p(dst, 0755);
-}
-
-static void mount_one(struct launch *L, json_t *m)
-{
-	const char *dest = json_string_value(json_object_get(m, "destination"));
-	const char *type = json_string_value(json_object_get(m, "type"));
-	const char *src = json_string_value(json_object_get(m, "source"));
-	unsigned long flags, prop;
-	char data[1024], dst[PATH_MAX];
-
-	if (!dest || dest[0] != '/')
-		child_fail(L, 125, "mounts: destination '%s' is not an absolute path",
-			   dest ? dest : "(none)");
-	mount_parse_opts(json_object_get(m, "options"), &flags, &prop, data, sizeof(data));
-	if (type && !strcmp(type, "bind"))
-		flags |= MS_BIND;
-	if (type && !strcmp(type, "cgroup"))
-		type = "cgroup2"; /* the guest has cgroup v2 only */
-	snprintf(dst, sizeof(dst), "%s%s", L->rootfs, dest);
-	int r = make_mountpoint(dst, (flags & MS_BIND) ? src : NULL);
-	if (r < 0)
-		child_fail(L, 125, "mounts: cannot create %s: %s", dest, strerror(-r));
-	if (flags & MS_BIND) {
-		if (mount(src, dst, NULL, flags & (MS_BIND | MS_REC), NULL) < 0)
-			child_fail(L, 125, "mounts: bind %s on %s: %s", src ? src : "(none)", dest,
-				   strerror(errno));
-		unsigned long ro = flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-		if (ro && mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | ro, NULL) < 0)
-			child_fail(L, 125, "mounts: remount %s: %s", dest, strerror(errno));
-	} else if (mount(src ? src : type, dst, type, flags, data[0] ? data : NULL) < 0) {
-		/* mqueue and sysfs can be refused in a user namespace: skip
-		 * what the kernel lacks rather than fail the workload. */
-		if (errno == ENODEV)
-			return;
-		child_fail(L, 125, "mounts: %s on %s (%s): %s", type ? type : "?", dest, data,
-			   strerror(errno));
-	}
-	if (prop && mount(NULL, dst, NULL, prop, NULL) < 0)
-		child_fail(L, 125, "mounts: propagation of %s: %s", dest, strerror(errno));
-}
-
-/* The devices every container gets, bound from the agent's devtmpfs. */
-static const char *const default_devs[] = { "null", "zero", "full", "random", "urandom", "tty" };
-
-static void setup_dev(struct launch *L)
-{
-	char dst[PATH_MAX], src[64];
-	struct stat st;
-	snprintf(dst, sizeof(dst), "%s/dev", L->rootfs);
-	if (stat(dst, &st) < 0)
-		return;
-	for (size_t i = 0; i < sizeof(default_devs) / sizeof(default_devs[0]); i++) {
-		snprintf(src, sizeof(src), "/dev/%s", default_devs[i]);
-		snprintf(dst, sizeof(dst), "%s/dev/%s", L->rootfs, default_devs[i]);
-		if (lstat(dst, &st) == 0 && S_ISCHR(st.st_mode))
-			continue;
-		unlink(dst);
-		int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
-		if (fd < 0)
-			child_fail(L, 125, "cannot create /dev/%s: %s", default_devs[i],
-				   strerror(errno));
-		close(fd);
-		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
-			child_fail(L, 125, "cannot bind /dev/%s: %s", default_devs[i],
-				   strerror(errno));
-	}
-	static const char *const links[][2] = {
-		{ "/proc/self/fd", "fd" },	 { "/proc/self/fd/0", "stdin" },
-		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
-		{ "pts/ptmx", "ptmx" },		 { "/proc/kcore", "core" }
-	};
-	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
-		snprintf(dst, sizeof(dst), "%s/dev/%s", L->rootfs, links[i][1]);
-		if (symlink(links[i][0], dst) < 0 && errno != EEXIST)
-			child_fail(L, 125, "cannot link /dev/%s: %s", links[i][1], strerror(errno));
-	}
-	/* linux.devices: extra nodes the spec asks for. */
-	json_t *devs = json_object_get(json_object_get(L->spec, "linux"), "devices"), *d;
-	size_t i;
-	json_array_foreach(devs, i, d)
-	{
-		const char *path = json_string_value(json_object_get(d, "path"));
-		const char *type = json_string_value(json_object_get(d, "type"));
-		json_t *mode = json_object_get(d, "fileMode");
-		if (!path || !type || path[0] != '/')
-			child_fail(L, 125, "linux.devices[%zu]: needs an absolute path and a type",
-				   i);
-		mode_t m = (mode ? json_integer_value(mode) : 0666) & 07777;
-		m |= type[0] == 'b' ? S_IFBLK : type[0] == 'p' ? S_IFIFO : S_IFCHR;
-		dev_t dev = makedev(json_integer_value(json_object_get(d, "major")),
-				    json_integer_value(json_object_get(d, "minor")));
-		snprintf(dst, sizeof(dst), "%s%s", L->rootfs, path);
-		unlink(dst);
-		if (mknod(dst, m, dev) < 0)
-			child_fail(L, 125, "linux.devices: mknod %s: %s", path, strerror(errno));
-		if (chown(dst, json_integer_value(json_object_get(d, "uid")),
-			  json_integer_value(json_object_get(d, "gid"))) < 0)
-			child_fail(L, 125, "linux.devices: chown %s: %s", path, strerror(errno));
-	}
-}
-
-/* Opens the terminal in the container's own devpts (so ttyname() works in
- * it), makes it the controlling one, and hands the master to the agent. */
-static void open_terminal(struct launch *L)
-{
-	int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	char name[64];
-	if (m < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof(name)) != 0)
-		child_fail(L, 125, "cannot open a terminal in the container: %s", strerror(errno));
-	L->pty_slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (L->pty_slave < 0)
-		child_fail(L, 125, "cannot open %s: %s", name, strerror(errno));
-	if (ioctl(L->pty_slave, TIOCSCTTY, 0) < 0)
-		child_fail(L, 125, "cannot make the terminal controlling: %s", strerror(errno));
-	if (!L->exec) {
-		/* The terminal is the container's /dev/console too. */
-		int fd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			close(fd);
-		mount(name, "/dev/console", NULL, MS_BIND, NULL);
-	}
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = "t", .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &m, sizeof(int));
-	if (sendmsg(L->pty_sock, &msg, 0) != 1)
-		child_fail(L, 125, "cannot pass the terminal to the agent: %s", strerror(errno));
-	close(m);
-	close(L->pty_sock);
-}
-
-/* The agent's side of open_terminal: the master, or -1 if the child failed. */
-static int recv_terminal(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))], b;
-	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	int fd = -1;
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) == 1) {
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-		if (cm && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	}
-	return fd;
-}
-
-static void pivot(struct launch *L)
-{
-	if (mount(L->rootfs, L->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-		child_fail(L, 125, "bind the root %s: %s", L->rootfs, strerror(errno));
-	if (chdir(L->rootfs) < 0)
-		child_fail(L, 125, "chdir %s: %s", L->rootfs, strerror(errno));
-	/* pivot_root(".", "."): the old root ends up on top of the new one. */
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		child_fail(L, 125, "pivot_root into %s: %s", L->rootfs, strerror(errno));
-	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0)
-		child_fail(L, 125, "detach the old root: %s", strerror(errno));
-	if (chdir("/") < 0)
-		child_fail(L, 125, "chdir /: %s", strerror(errno));
-}
-
-/* After pivot: maskedPaths, readonlyPaths and root.readonly. */
-static void protect_paths(struct launch *L)
-{
-	json_t *lin = json_object_get(L->spec, "linux"), *p;
-	size_t i;
-	struct stat st;
-	json_array_foreach(json_object_get(lin, "maskedPaths"), i, p)
-	{
-		const char *path = json_string_value(p);
-		if (!path || stat(path, &st) < 0)
-			continue;
-		int r = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0")
-					    : mount("/dev/null", path, NULL, MS_BIND, NULL);
-		if (r < 0)
-			child_fail(L, 125, "maskedPaths: %s: %s", path, strerror(errno));
-	}
-	json_array_foreach(json_object_get(lin, "readonlyPaths"), i, p)
-	{
-		const char *path = json_string_value(p);
-		if (!path || stat(path, &st) < 0)
-			continue;
-		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-		    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
-			  NULL) < 0) {
-			/* proc's own files refuse nodev changes: retry plain ro */
-			if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-				child_fail(L, 125, "readonlyPaths: %s: %s", path, strerror(errno));
-		}
-	}
-	if (json_is_true(json_object_get(json_object_get(L->spec, "root"), "readonly"))) {
-		if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-			child_fail(L, 125, "root.readonly: %s", strerror(errno));
-	}
 }
 
 /* --- the process: user, capabilities, rlimits -------------------------------------- */
@@ -668,14 +343,7 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 		child_fail(L, 125, "setsid: %s", strerror(errno));
 
 	if (!L->exec) {
-		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-			child_fail(L, 125, "make / private: %s", strerror(errno));
-		json_t *m;
-		size_t i;
-		json_array_foreach(json_object_get(L->spec, "mounts"), i, m) mount_one(L, m);
-		setup_dev(L);
-		pivot(L);
-		protect_paths(L);
+		mount_rootfs(L);
 		const char *host = json_string_value(json_object_get(L->spec, "hostname"));
 		if (host && spec_has_ns(L->spec, CLONE_NEWUTS) &&
 		    sethostname(host, strlen(host)) < 0)
@@ -733,81 +401,6 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 }
 
 /* --- the agent's side --------------------------------------------------------------- */
-
-static int stdio_open(json_t *proc, struct launch *L, struct ctr_proc *p, struct ctr_error *e)
-{
-	p->in = p->out = p->err = p->pty = -1;
-	L->pty_slave = L->pty_sock = L->pty_recv = -1;
-	for (int i = 0; i < 3; i++)
-		L->stdio[i] = -1;
-	if (json_is_true(json_object_get(proc, "terminal"))) {
-		/* The child opens it in its devpts and sends the master back. */
-		int sv[2];
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-			ctr_err(e, 125, "socketpair: %s", strerror(errno));
-			return -errno;
-		}
-		L->pty_recv = sv[0];
-		L->pty_sock = sv[1];
-		return 0;
-	}
-	int fds[3][2];
-	for (int i = 0; i < 3; i++) {
-		if (pipe2(fds[i], O_CLOEXEC) < 0) {
-			ctr_err(e, 125, "pipe: %s", strerror(errno));
-			return -errno;
-		}
-	}
-	L->stdio[0] = fds[0][0];
-	p->in = fds[0][1];
-	L->stdio[1] = fds[1][1];
-	p->out = fds[1][0];
-	L->stdio[2] = fds[2][1];
-	p->err = fds[2][0];
-	return 0;
-}
-
-static void stdio_close_child_ends(struct launch *L)
-{
-	for (int i = 0; i < 3; i++)
-		if (L->stdio[i] >= 0)
-			close(L->stdio[i]);
-	if (L->pty_sock >= 0)
-		close(L->pty_sock);
-	L->pty_sock = -1;
-}
-
-/* After releasing the child: its terminal's master, sized as asked. */
-static void stdio_take_terminal(struct launch *L, json_t *proc, struct ctr_proc *p)
-{
-	if (L->pty_recv < 0)
-		return;
-	p->pty = recv_terminal(L->pty_recv);
-	close(L->pty_recv);
-	L->pty_recv = -1;
-	json_t *size = json_object_get(proc, "consoleSize");
-	if (p->pty >= 0 && size) {
-		struct winsize ws = {
-			.ws_row = json_integer_value(json_object_get(size, "height")),
-			.ws_col = json_integer_value(json_object_get(size, "width")),
-		};
-		ioctl(p->pty, TIOCSWINSZ, &ws);
-	}
-}
-
-static void stdio_close_all(struct launch *L, struct ctr_proc *p)
-{
-	stdio_close_child_ends(L);
-	if (L->pty_recv >= 0)
-		close(L->pty_recv);
-	L->pty_recv = -1;
-	int *fds[] = { &p->in, &p->out, &p->err, &p->pty };
-	for (size_t i = 0; i < 4; i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
-	}
-}
 
 /* Writes linux.uidMappings/gidMappings for a child in a new user namespace. */
 static int write_id_maps(json_t *spec, pid_t pid, struct ctr_error *e)
@@ -1093,110 +686,6 @@ int ctr_exec(pid_t target, json_t *spec, json_t *process, const char *cgroup, st
 	if (collect_error(errp[0], pid, e) < 0) {
 		stdio_close_all(&L, p);
 		return -EINVAL;
-	}
-	return 0;
-}
-
-/* --- cgroups ------------------------------------------------------------------------ */
-
-static int cg_write(const char *dir, const char *file, const char *val, struct ctr_error *e)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (write_file(path, val) < 0) {
-		ctr_err(e, 125, "cgroup %s = '%s': %s", file, val, strerror(errno));
-		return -errno ? -errno : -EIO;
-	}
-	return 0;
-}
-
-int ctr_cgroup_create(json_t *spec, const char *path, struct ctr_error *e)
-{
-	json_t *res = json_object_get(json_object_get(spec, "linux"), "resources");
-	char v[64];
-	int r;
-
-	/* Create path, enabling the controllers top-down in every ancestor
-	 * (a cgroup can only enable what its parent enabled). */
-	static const char *const ctl[] = { "+cpu", "+memory", "+pids", "+io", "+cpuset" };
-	const size_t base = strlen("/sys/fs/cgroup");
-	char walk[PATH_MAX], sub[PATH_MAX + 32];
-	snprintf(walk, sizeof(walk), "%s", path);
-	size_t len = strlen(walk);
-	if (strncmp(walk, "/sys/fs/cgroup/", base + 1) || strstr(walk, "/..")) {
-		ctr_err(e, 125, "cgroup %s is not under /sys/fs/cgroup", path);
-		return -EINVAL;
-	}
-	for (size_t i = base; i <= len; i++) {
-		char c = walk[i];
-		if (c != '/' && c != 0)
-			continue;
-		walk[i] = 0; /* walk: an ancestor of path, or path */
-		if (i > base && mkdir(walk, 0755) < 0 && errno != EEXIST) {
-			ctr_err(e, 125, "cannot create the cgroup %s: %s", walk, strerror(errno));
-			return -errno;
-		}
-		if (c == '/') {
-			snprintf(sub, sizeof(sub), "%s/cgroup.subtree_control", walk);
-			for (size_t k = 0; k < sizeof(ctl) / sizeof(ctl[0]); k++)
-				write_file(sub, ctl[k]); /* one may be missing: best effort */
-		}
-		walk[i] = c;
-	}
-	json_t *mem = json_object_get(res, "memory");
-	json_t *x;
-	if ((x = json_object_get(mem, "limit")) && json_integer_value(x) > 0) {
-		snprintf(v, sizeof(v), "%lld", json_integer_value(x));
-		if ((r = cg_write(path, "memory.max", v, e)) < 0)
-			return r;
-	}
-	if ((x = json_object_get(mem, "reservation")) && json_integer_value(x) > 0) {
-		snprintf(v, sizeof(v), "%lld", json_integer_value(x));
-		if ((r = cg_write(path, "memory.low", v, e)) < 0)
-			return r;
-	}
-	if ((x = json_object_get(mem, "swap")) && json_integer_value(x) > 0) {
-		/* v1 semantics: swap is memory+swap; v2 wants swap alone. */
-		long long sw =
-			json_integer_value(x) - json_integer_value(json_object_get(mem, "limit"));
-		snprintf(v, sizeof(v), "%lld", sw > 0 ? sw : 0);
-		cg_write(path, "memory.swap.max", v, e); /* no swap in the guest: best effort */
-	}
-	json_t *cpu = json_object_get(res, "cpu");
-	if ((x = json_object_get(cpu, "shares")) && json_integer_value(x) > 0) {
-		/* The conversion runc and crun use from shares to weight. */
-		long long sh = json_integer_value(x);
-		long long w = 1 + ((sh - 2) * 9999) / 262142;
-		snprintf(v, sizeof(v), "%lld", w < 1 ? 1 : w > 10000 ? 10000 : w);
-		if ((r = cg_write(path, "cpu.weight", v, e)) < 0)
-			return r;
-	}
-	if ((x = json_object_get(cpu, "quota")) && json_integer_value(x) > 0) {
-		long long period = json_integer_value(json_object_get(cpu, "period"));
-		snprintf(v, sizeof(v), "%lld %lld", json_integer_value(x),
-			 period > 0 ? period : 100000);
-		if ((r = cg_write(path, "cpu.max", v, e)) < 0)
-			return r;
-	}
-	if ((x = json_object_get(cpu, "cpus")) && json_string_value(x) && *json_string_value(x)) {
-		if ((r = cg_write(path, "cpuset.cpus", json_string_value(x), e)) < 0)
-			return r;
-	}
-	if ((x = json_object_get(json_object_get(res, "pids"), "limit")) &&
-	    json_integer_value(x) > 0) {
-		snprintf(v, sizeof(v), "%lld", json_integer_value(x));
-		if ((r = cg_write(path, "pids.max", v, e)) < 0)
-			return r;
-	}
-	const char *key;
-	json_object_foreach(json_object_get(res, "unified"), key, x)
-	{
-		if (strchr(key, '/') || !json_string_value(x)) {
-			ctr_err(e, 125, "linux.resources.unified: bad entry '%s'", key);
-			return -EINVAL;
-		}
-		if ((r = cg_write(path, key, json_string_value(x), e)) < 0)
-			return r;
 	}
 	return 0;
 }
