@@ -402,6 +402,141 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 
 /* --- the agent's side --------------------------------------------------------------- */
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* A launch with nothing open yet. */
+static void launch_init(struct launch *L, json_t *spec, json_t *process)
+{
+	*L = (struct launch){ .spec = spec,
+			      .process = process,
+			      .sync_rd = -1,
+			      .sync_wr = -1,
+			      .err_rd = -1,
+			      .err_wr = -1,
+			      .pid_rd = -1,
+			      .pid_wr = -1,
+			      .cg_procs = -1,
+			      .stdio = { -1, -1, -1 },
+			      .pty_slave = -1,
+			      .pty_sock = -1,
+			      .pty_recv = -1 };
+}
+
+/* Every descriptor of L and p the agent still holds, on a failure. */
+static void launch_close(struct launch *L, struct ctr_proc *p)
+{
+	int *fds[] = { &L->sync_rd, &L->sync_wr, &L->err_rd,  &L->err_wr,
+		       &L->pid_rd,  &L->pid_wr,	 &L->cg_procs };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		close_fd(fds[i]);
+	stdio_close_all(L, p);
+}
+
+static int launch_pipe(int *rd, int *wr, struct ctr_error *e)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		int r = -errno;
+		ctr_err(e, 125, "pipe: %s", strerror(-r));
+		return r;
+	}
+	*rd = fds[0];
+	*wr = fds[1];
+	return 0;
+}
+
+/*
+ * The clone and sync dance of ctr_start and ctr_exec: opens the stdio of
+ * L->process into p, the sync and error pipes (and the pid pipe for an
+ * exec), and clones with flags. The child closes the agent's ends and runs
+ * enter(L), which does not return; child_run() then waits on L->sync_rd for
+ * launch_release(). The agent gets the child's pid with the child's pipe
+ * ends closed, or a negative errno with e filled and everything closed.
+ */
+static pid_t launch_clone(struct launch *L, int flags, void (*enter)(struct launch *),
+			  struct ctr_proc *p, struct ctr_error *e)
+{
+	pid_t pid;
+	int r;
+
+	if ((r = stdio_open(L->process, L, p, e)) < 0 ||
+	    (r = launch_pipe(&L->sync_rd, &L->sync_wr, e)) < 0 ||
+	    (r = launch_pipe(&L->err_rd, &L->err_wr, e)) < 0 ||
+	    (L->exec && (r = launch_pipe(&L->pid_rd, &L->pid_wr, e)) < 0))
+		goto fail;
+	pid = syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		r = -errno;
+		ctr_err(e, 125, "clone (namespaces 0x%x): %s", flags, strerror(-r));
+		goto fail;
+	}
+	if (pid == 0) {
+		close_fd(&L->sync_wr);
+		close_fd(&L->err_rd);
+		close_fd(&L->pid_rd);
+		enter(L);
+		_exit(125); /* enter does not return */
+	}
+	close_fd(&L->sync_rd);
+	close_fd(&L->err_wr);
+	close_fd(&L->pid_wr);
+	return pid;
+fail:
+	launch_close(L, p);
+	return r;
+}
+
+/* Reads the child's failure report, if any (EOF: it exec'd), and reaps pid
+ * (when > 0) after one. 0, or negative errno with e filled. */
+static int collect_error(struct launch *L, pid_t pid, struct ctr_error *e)
+{
+	struct ctr_error ce;
+	ssize_t n;
+	do
+		n = read(L->err_rd, &ce, sizeof(ce));
+	while (n < 0 && errno == EINTR);
+	close_fd(&L->err_rd);
+	if (n == (ssize_t)sizeof(ce)) {
+		ce.msg[sizeof(ce.msg) - 1] = 0;
+		*e = ce;
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Lets the child (pid, which runs the process) go on past its setup, takes
+ * its stdio into p and collects its failure, if any. 0, or negative errno
+ * with e filled, everything closed and the child reaped. */
+static int launch_release(struct launch *L, pid_t pid, struct ctr_proc *p, struct ctr_error *e)
+{
+	int r = 0;
+
+	/* A failed write means the child is gone: its report says why. */
+	if (write(L->sync_wr, "g", 1) != 1)
+		r = -errno;
+	close_fd(&L->sync_wr);
+	stdio_close_child_ends(L);
+	stdio_take_terminal(L, L->process, p);
+	p->pid = pid;
+	int cr = collect_error(L, pid, e);
+	if (!cr && r) {
+		ctr_err(e, 125, "cannot release the process: %s", strerror(-r));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		cr = r;
+	}
+	if (cr)
+		launch_close(L, p);
+	return cr;
+}
+
 /* Writes linux.uidMappings/gidMappings for a child in a new user namespace. */
 static int write_id_maps(json_t *spec, pid_t pid, struct ctr_error *e)
 {
@@ -424,42 +559,44 @@ static int write_id_maps(json_t *spec, pid_t pid, struct ctr_error *e)
 		if (!n)
 			snprintf(buf, sizeof(buf), "0 0 4294967295\n");
 		snprintf(path, sizeof(path), "/proc/%d/%s", pid, files[k]);
-		if (write_file(path, buf) < 0) {
-			ctr_err(e, 125, "linux.%s: %s", keys[k], strerror(errno));
-			return -EINVAL;
+		int r = write_file(path, buf);
+		if (r < 0) {
+			ctr_err(e, 125, "linux.%s: %s", keys[k], strerror(-r));
+			return r;
 		}
 	}
 	return 0;
 }
 
-/* After the child runs: collects a failure report, if any (EOF = exec'd). */
-static int collect_error(int err_rd, pid_t pid, struct ctr_error *e)
+/* The workload's child: joins the namespaces the spec names by path. */
+static __attribute__((noreturn)) void start_enter(struct launch *L)
 {
-	struct ctr_error ce;
-	ssize_t n;
-	do
-		n = read(err_rd, &ce, sizeof(ce));
-	while (n < 0 && errno == EINTR);
-	close(err_rd);
-	if (n == (ssize_t)sizeof(ce)) {
-		ce.msg[sizeof(ce.msg) - 1] = 0;
-		*e = ce;
-		if (pid > 0)
-			waitpid(pid, NULL, 0);
-		return -EINVAL;
+	json_t *nss = json_object_get(json_object_get(L->spec, "linux"), "namespaces"), *ns;
+	size_t i;
+	json_array_foreach(nss, i, ns)
+	{
+		const char *path = json_string_value(json_object_get(ns, "path"));
+		if (!path)
+			continue;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, 0) < 0)
+			child_fail(L, 125, "linux.namespaces: join %s: %s", path, strerror(errno));
+		close(fd);
 	}
-	return 0;
+	child_run(L);
 }
 
 int ctr_start(json_t *spec, const char *rootfs, const char *cgroup, struct ctr_proc *p,
 	      struct ctr_error *e)
 {
-	struct launch L = { .spec = spec, .rootfs = rootfs, .pid_wr = -1, .cg_procs = -1 };
-	int sync[2], errp[2], flags = CLONE_NEWNS;
+	struct launch L;
 	json_t *nss = json_object_get(json_object_get(spec, "linux"), "namespaces"), *ns;
+	int flags = CLONE_NEWNS, r;
 	size_t i;
+	pid_t pid;
 
-	L.process = json_object_get(spec, "process");
+	launch_init(&L, spec, json_object_get(spec, "process"));
+	L.rootfs = rootfs;
 	if (!json_is_object(L.process)) {
 		ctr_err(e, 125, "config.json has no process object");
 		return -EINVAL;
@@ -476,86 +613,32 @@ int ctr_start(json_t *spec, const char *rootfs, const char *cgroup, struct ctr_p
 		if (!json_object_get(ns, "path"))
 			flags |= f;
 	}
-	if (stdio_open(L.process, &L, p, e) < 0) {
-		stdio_close_all(&L, p);
-		return -EIO;
-	}
-	if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-		ctr_err(e, 125, "pipe: %s", strerror(errno));
-		stdio_close_all(&L, p);
-		return -errno;
-	}
-	L.sync_rd = sync[0];
-	L.err_wr = errp[1];
-
 	/* The cgroup namespace must be rooted at the workload's cgroup: the
 	 * child unshares it after the agent moved it there. */
 	L.new_cgroup_ns = flags & CLONE_NEWCGROUP;
 	flags &= ~CLONE_NEWCGROUP;
-	pid_t pid = syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, NULL);
-	if (pid < 0) {
-		ctr_err(e, 125, "clone (namespaces 0x%x): %s", flags, strerror(errno));
-		goto fail_pipes;
-	}
-	if (pid == 0) {
-		close(sync[1]);
-		close(errp[0]);
-		/* Namespaces the spec names by path are joined here. */
-		json_array_foreach(nss, i, ns)
-		{
-			const char *path = json_string_value(json_object_get(ns, "path"));
-			if (!path)
-				continue;
-			int fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0 || setns(fd, 0) < 0)
-				child_fail(&L, 125, "linux.namespaces: join %s: %s", path,
-					   strerror(errno));
-			close(fd);
-		}
-		child_run(&L);
-	}
-	close(sync[0]);
-	close(errp[1]);
-	if ((flags & CLONE_NEWUSER) && write_id_maps(spec, pid, e) < 0)
-		goto fail_child;
+	pid = launch_clone(&L, flags, start_enter, p, e);
+	if (pid < 0)
+		return pid;
+	if ((flags & CLONE_NEWUSER) && (r = write_id_maps(spec, pid, e)) < 0)
+		goto fail;
 	if (cgroup) {
 		char procs[PATH_MAX], v[32];
 		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup);
 		snprintf(v, sizeof(v), "%d", pid);
-		if (write_file(procs, v) < 0) {
+		if ((r = write_file(procs, v)) < 0) {
 			ctr_err(e, 125, "cannot move the workload into %s: %s", cgroup,
-				strerror(errno));
-			goto fail_child;
+				strerror(-r));
+			goto fail;
 		}
 	}
-	if (write(sync[1], "g", 1) != 1) {
-		ctr_err(e, 125, "cannot release the workload: %s", strerror(errno));
-		goto fail_child;
-	}
-	close(sync[1]);
-	stdio_close_child_ends(&L);
-	stdio_take_terminal(&L, L.process, p);
-	p->pid = pid;
-	if (collect_error(errp[0], pid, e) < 0) {
-		stdio_close_all(&L, p);
-		return -EINVAL;
-	}
-	return 0;
+	return launch_release(&L, pid, p, e);
 
-fail_child:
+fail:
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	close(sync[1]);
-	close(errp[0]);
-	stdio_close_all(&L, p);
-	return -EINVAL;
-fail_pipes:
-	close(sync[0]);
-	close(sync[1]);
-	close(errp[0]);
-	close(errp[1]);
-	stdio_close_all(&L, p);
-	return -EINVAL;
+	launch_close(&L, p);
+	return r;
 }
 
 /* The exec'd process inherits defaults from the workload's process. */
@@ -572,120 +655,95 @@ static json_t *exec_process(json_t *spec, json_t *process)
 	return proc;
 }
 
+/* The exec intermediate: joins the workload's cgroup and namespaces, then
+ * clones the process as a sibling (CLONE_PARENT) so that the agent is its
+ * parent, and reports its pid. */
+static __attribute__((noreturn)) void exec_enter(struct launch *L)
+{
+	if (L->cg_procs >= 0 && write(L->cg_procs, "0", 1) < 0)
+		child_fail(L, 125, "cannot join the workload's cgroup: %s", strerror(errno));
+	static const int order[] = { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
+				     CLONE_NEWPID,    CLONE_NEWNS,  CLONE_NEWUSER };
+	int fds[7];
+	for (int k = 0; k < 7; k++) {
+		char path[64], self[64];
+		struct stat a, b;
+		const char *name = NULL;
+		for (size_t j = 0; j < sizeof(ns_types) / sizeof(ns_types[0]); j++)
+			if (ns_types[j].flag == order[k])
+				name = ns_types[j].proc;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", L->target, name);
+		snprintf(self, sizeof(self), "/proc/self/ns/%s", name);
+		fds[k] = -1;
+		if (stat(path, &a) < 0 || stat(self, &b) < 0 || a.st_ino == b.st_ino)
+			continue;
+		fds[k] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[k] < 0)
+			child_fail(L, 125, "open %s: %s", path, strerror(errno));
+	}
+	for (int k = 0; k < 7; k++) {
+		if (fds[k] >= 0 && setns(fds[k], order[k]) < 0)
+			child_fail(L, 125, "setns into the workload (%d): %s", order[k],
+				   strerror(errno));
+	}
+	pid_t pid =
+		syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL, NULL, NULL);
+	if (pid < 0)
+		child_fail(L, 125, "clone: %s", strerror(errno));
+	if (pid == 0) {
+		close_fd(&L->pid_wr);
+		child_run(L);
+	}
+	if (write(L->pid_wr, &pid, sizeof(pid)) != sizeof(pid))
+		_exit(125);
+	_exit(0);
+}
+
 int ctr_exec(pid_t target, json_t *spec, json_t *process, const char *cgroup, struct ctr_proc *p,
 	     struct ctr_error *e)
 {
-	struct launch L = { .spec = spec, .exec = true, .target = target, .cg_procs = -1 };
-	int sync[2], errp[2], pidp[2];
+	struct launch L;
 	json_t *proc = exec_process(spec, process);
+	pid_t mid, pid = -1;
+	ssize_t n;
+	int r;
 
 	if (!proc) {
 		ctr_err(e, 125, "out of memory");
 		return -ENOMEM;
 	}
-	L.process = proc;
-	if (stdio_open(proc, &L, p, e) < 0) {
-		stdio_close_all(&L, p);
-		json_decref(proc);
-		return -EIO;
-	}
-	if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-	    pipe2(pidp, O_CLOEXEC) < 0) {
-		ctr_err(e, 125, "pipe: %s", strerror(errno));
-		stdio_close_all(&L, p);
-		json_decref(proc);
-		return -errno;
-	}
-	L.sync_rd = sync[0];
-	L.err_wr = errp[1];
+	launch_init(&L, spec, proc);
+	L.exec = true;
+	L.target = target;
 	if (cgroup) {
 		char procs[PATH_MAX];
 		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup);
 		L.cg_procs = open(procs, O_WRONLY | O_CLOEXEC);
 	}
-
-	pid_t mid = fork();
+	mid = launch_clone(&L, 0, exec_enter, p, e);
+	close_fd(&L.cg_procs);
 	if (mid < 0) {
-		ctr_err(e, 125, "fork: %s", strerror(errno));
-		stdio_close_all(&L, p);
 		json_decref(proc);
-		return -errno;
+		return mid;
 	}
-	if (mid == 0) {
-		/* The intermediate: joins the cgroup and the namespaces, then
-		 * clones the process as a sibling (CLONE_PARENT) so the agent
-		 * is its parent, and reports its pid. */
-		close(sync[1]);
-		close(errp[0]);
-		close(pidp[0]);
-		if (L.cg_procs >= 0 && write(L.cg_procs, "0", 1) < 0)
-			child_fail(&L, 125, "cannot join the workload's cgroup: %s",
-				   strerror(errno));
-		static const int order[] = { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS,
-					     CLONE_NEWNET,    CLONE_NEWPID, CLONE_NEWNS,
-					     CLONE_NEWUSER };
-		int fds[7];
-		for (int k = 0; k < 7; k++) {
-			char path[64], self[64];
-			struct stat a, b;
-			const char *name = NULL;
-			for (size_t j = 0; j < sizeof(ns_types) / sizeof(ns_types[0]); j++)
-				if (ns_types[j].flag == order[k])
-					name = ns_types[j].proc;
-			snprintf(path, sizeof(path), "/proc/%d/ns/%s", target, name);
-			snprintf(self, sizeof(self), "/proc/self/ns/%s", name);
-			fds[k] = -1;
-			if (stat(path, &a) < 0 || stat(self, &b) < 0 || a.st_ino == b.st_ino)
-				continue;
-			fds[k] = open(path, O_RDONLY | O_CLOEXEC);
-			if (fds[k] < 0)
-				child_fail(&L, 125, "open %s: %s", path, strerror(errno));
-		}
-		for (int k = 0; k < 7; k++) {
-			if (fds[k] >= 0 && setns(fds[k], order[k]) < 0)
-				child_fail(&L, 125, "setns into the workload (%d): %s", order[k],
-					   strerror(errno));
-		}
-		pid_t pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL,
-				    NULL, NULL);
-		if (pid < 0)
-			child_fail(&L, 125, "clone: %s", strerror(errno));
-		if (pid == 0) {
-			close(pidp[1]);
-			child_run(&L);
-		}
-		if (write(pidp[1], &pid, sizeof(pid)) != sizeof(pid))
-			_exit(125);
-		_exit(0);
-	}
-	close(sync[0]);
-	close(errp[1]);
-	close(pidp[1]);
-	if (L.cg_procs >= 0)
-		close(L.cg_procs);
-	pid_t pid = -1;
-	ssize_t n = read(pidp[0], &pid, sizeof(pid));
-	close(pidp[0]);
+	n = read(L.pid_rd, &pid, sizeof(pid));
+	r = n < 0 ? -errno : -EIO;
+	close_fd(&L.pid_rd);
 	waitpid(mid, NULL, 0);
 	if (n != sizeof(pid)) {
-		close(sync[1]);
-		if (collect_error(errp[0], -1, e) == 0)
+		/* The intermediate failed: its report says why. A process it
+		 * cloned sees EOF on sync, reports and exits. */
+		close_fd(&L.sync_wr);
+		int cr = collect_error(&L, -1, e);
+		if (cr)
+			r = cr;
+		else
 			ctr_err(e, 125, "exec: the helper process failed");
-		stdio_close_all(&L, p);
+		launch_close(&L, p);
 		json_decref(proc);
-		return -EINVAL;
+		return r;
 	}
-	if (write(sync[1], "g", 1) != 1) {
-		/* the child reports its own failure below */
-	}
-	close(sync[1]);
-	stdio_close_child_ends(&L);
-	stdio_take_terminal(&L, proc, p);
+	r = launch_release(&L, pid, p, e);
 	json_decref(proc);
-	p->pid = pid;
-	if (collect_error(errp[0], pid, e) < 0) {
-		stdio_close_all(&L, p);
-		return -EINVAL;
-	}
-	return 0;
+	return r;
 }

@@ -14,11 +14,10 @@ static int cg_write(const char *dir, const char *file, const char *val, struct c
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (write_file(path, val) < 0) {
-		ctr_err(e, 125, "cgroup %s = '%s': %s", file, val, strerror(errno));
-		return -errno ? -errno : -EIO;
-	}
-	return 0;
+	int r = write_file(path, val);
+	if (r < 0)
+		ctr_err(e, 125, "cgroup %s = '%s': %s", file, val, strerror(-r));
+	return r;
 }
 
 int ctr_cgroup_create(json_t *spec, const char *path, struct ctr_error *e)
@@ -44,8 +43,9 @@ int ctr_cgroup_create(json_t *spec, const char *path, struct ctr_error *e)
 			continue;
 		walk[i] = 0; /* walk: an ancestor of path, or path */
 		if (i > base && mkdir(walk, 0755) < 0 && errno != EEXIST) {
-			ctr_err(e, 125, "cannot create the cgroup %s: %s", walk, strerror(errno));
-			return -errno;
+			r = -errno;
+			ctr_err(e, 125, "cannot create the cgroup %s: %s", walk, strerror(-r));
+			return r;
 		}
 		if (c == '/') {
 			snprintf(sub, sizeof(sub), "%s/cgroup.subtree_control", walk);

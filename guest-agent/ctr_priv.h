@@ -21,16 +21,17 @@ struct launch {
 	json_t *spec;	 /* the whole config.json */
 	json_t *process; /* the process object to run */
 	const char *rootfs;
-	bool exec;	    /* joining a running workload: no mounts, no pivot */
-	int sync_rd;	    /* the child waits here until the agent set it up */
-	int err_wr;	    /* the child reports failures here (close-on-exec) */
-	int pid_wr;	    /* exec: the intermediate reports its child's pid */
-	int cg_procs;	    /* exec: the workload's cgroup.procs, or -1 */
-	int stdio[3];	    /* the child's stdin, stdout, stderr */
-	bool new_cgroup_ns; /* unshared once the child is in its cgroup */
-	int pty_slave;	    /* the child's terminal, opened in its own devpts */
-	int pty_sock;	    /* the child sends the terminal's master here */
-	int pty_recv;	    /* the agent's end of pty_sock */
+	bool exec; /* joining a running workload: no mounts, no pivot */
+	/* Pipes, read end and write end; -1 once closed. */
+	int sync_rd, sync_wr; /* the child waits on sync_rd until the agent set it up */
+	int err_rd, err_wr;   /* the child reports failures on err_wr (close-on-exec) */
+	int pid_rd, pid_wr;   /* exec: the intermediate reports its child's pid */
+	int cg_procs;	      /* exec: the workload's cgroup.procs, or -1 */
+	int stdio[3];	      /* the child's stdin, stdout, stderr */
+	bool new_cgroup_ns;   /* unshared once the child is in its cgroup */
+	int pty_slave;	      /* the child's terminal, opened in its own devpts */
+	int pty_sock;	      /* the child sends the terminal's master here */
+	int pty_recv;	      /* the agent's end of pty_sock */
 	pid_t target;
 };
 
@@ -46,7 +47,8 @@ __attribute__((noreturn)) void child_fail(struct launch *L, int exit, const char
 void mount_rootfs(struct launch *L);
 
 /* ctr_stdio.c: opens proc's stdio (pipes, or the socket pair for a
- * terminal) into L and p; 0 or negative errno with e filled. */
+ * terminal) into L and p; 0, or negative errno with e filled and nothing
+ * left open. */
 int stdio_open(json_t *proc, struct launch *L, struct ctr_proc *p, struct ctr_error *e);
 /* In the child: opens the terminal in the container's devpts, makes it the
  * controlling one, and hands the master to the agent. */

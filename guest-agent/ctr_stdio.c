@@ -72,6 +72,7 @@ static int recv_terminal(int sock)
 
 int stdio_open(json_t *proc, struct launch *L, struct ctr_proc *p, struct ctr_error *e)
 {
+	int r;
 	p->in = p->out = p->err = p->pty = -1;
 	L->pty_slave = L->pty_sock = L->pty_recv = -1;
 	for (int i = 0; i < 3; i++)
@@ -80,34 +81,37 @@ int stdio_open(json_t *proc, struct launch *L, struct ctr_proc *p, struct ctr_er
 		/* The child opens it in its devpts and sends the master back. */
 		int sv[2];
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-			ctr_err(e, 125, "socketpair: %s", strerror(errno));
-			return -errno;
+			r = -errno;
+			ctr_err(e, 125, "socketpair: %s", strerror(-r));
+			return r;
 		}
 		L->pty_recv = sv[0];
 		L->pty_sock = sv[1];
 		return 0;
 	}
-	int fds[3][2];
+	/* stdin: the child reads; stdout, stderr: the child writes. */
+	int *mine[3] = { &p->in, &p->out, &p->err };
 	for (int i = 0; i < 3; i++) {
-		if (pipe2(fds[i], O_CLOEXEC) < 0) {
-			ctr_err(e, 125, "pipe: %s", strerror(errno));
-			return -errno;
+		int fds[2];
+		if (pipe2(fds, O_CLOEXEC) < 0) {
+			r = -errno;
+			ctr_err(e, 125, "pipe: %s", strerror(-r));
+			stdio_close_all(L, p);
+			return r;
 		}
+		L->stdio[i] = fds[i == 0 ? 0 : 1];
+		*mine[i] = fds[i == 0 ? 1 : 0];
 	}
-	L->stdio[0] = fds[0][0];
-	p->in = fds[0][1];
-	L->stdio[1] = fds[1][1];
-	p->out = fds[1][0];
-	L->stdio[2] = fds[2][1];
-	p->err = fds[2][0];
 	return 0;
 }
 
 void stdio_close_child_ends(struct launch *L)
 {
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		if (L->stdio[i] >= 0)
 			close(L->stdio[i]);
+		L->stdio[i] = -1;
+	}
 	if (L->pty_sock >= 0)
 		close(L->pty_sock);
 	L->pty_sock = -1;
