@@ -41,15 +41,20 @@ void ctr_err(struct ctr_error *e, int exit, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* In the child: reports a failure to the agent and exits. */
-__attribute__((noreturn)) void child_fail(struct launch *L, int exit, const char *fmt, ...)
+/* What a child that failed before exec writes to err_wr. */
+struct child_report {
+	int err; /* errno of the failing call (EINVAL: the spec is wrong) */
+	struct ctr_error e;
+};
+
+__attribute__((noreturn)) void child_fail(struct launch *L, int exit, int err, const char *fmt, ...)
 {
-	struct ctr_error e = { .exit = exit };
+	struct child_report rep = { .err = err > 0 ? err : EIO, .e.exit = exit };
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
+	vsnprintf(rep.e.msg, sizeof(rep.e.msg), fmt, ap);
 	va_end(ap);
-	if (write(L->err_wr, &e, sizeof(e)) < 0) {
+	if (write(L->err_wr, &rep, sizeof(rep)) < 0) {
 		/* nothing more to do: the agent sees the exit status */
 	}
 	_exit(exit);
@@ -192,14 +197,14 @@ static void set_rlimits(struct launch *L, json_t *proc)
 			if (type && !strcmp(type, rlimit_names[k].name))
 				break;
 		if (k == sizeof(rlimit_names) / sizeof(rlimit_names[0]))
-			child_fail(L, 125, "process.rlimits: unknown type '%s'",
+			child_fail(L, 125, EINVAL, "process.rlimits: unknown type '%s'",
 				   type ? type : "(none)");
 		struct rlimit rl = {
 			.rlim_cur = (rlim_t)json_integer_value(json_object_get(r, "soft")),
 			.rlim_max = (rlim_t)json_integer_value(json_object_get(r, "hard")),
 		};
 		if (setrlimit(rlimit_names[k].res, &rl) < 0)
-			child_fail(L, 125, "process.rlimits: %s: %s", type, strerror(errno));
+			child_fail(L, 125, errno, "process.rlimits: %s: %s", type, strerror(errno));
 	}
 }
 
@@ -217,17 +222,18 @@ static void set_user_and_caps(struct launch *L, json_t *proc)
 	    caps_mask(json_object_get(caps, "permitted"), &prm, &bad) < 0 ||
 	    caps_mask(json_object_get(caps, "inheritable"), &inh, &bad) < 0 ||
 	    caps_mask(json_object_get(caps, "ambient"), &amb, &bad) < 0)
-		child_fail(L, 125, "process.capabilities: unknown capability '%s'", bad);
+		child_fail(L, 125, EINVAL, "process.capabilities: unknown capability '%s'", bad);
 
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		child_fail(L, 125, "PR_SET_KEEPCAPS: %s", strerror(errno));
+		child_fail(L, 125, errno, "PR_SET_KEEPCAPS: %s", strerror(errno));
 	for (int c = 0; c <= 63; c++) {
 		if (bnd & (1ull << c))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
 			if (errno == EINVAL)
 				break; /* past the kernel's last capability */
-			child_fail(L, 125, "dropping capability %d from the bounding set: %s", c,
+			child_fail(L, 125, errno,
+				   "dropping capability %d from the bounding set: %s", c,
 				   strerror(errno));
 		}
 	}
@@ -241,11 +247,11 @@ static void set_user_and_caps(struct launch *L, json_t *proc)
 			groups[ng++] = json_integer_value(g);
 	}
 	if (setgroups(ng, groups) < 0 && errno != EPERM)
-		child_fail(L, 125, "setgroups: %s", strerror(errno));
+		child_fail(L, 125, errno, "setgroups: %s", strerror(errno));
 	if (setresgid(gid, gid, gid) < 0)
-		child_fail(L, 125, "process.user.gid %u: %s", gid, strerror(errno));
+		child_fail(L, 125, errno, "process.user.gid %u: %s", gid, strerror(errno));
 	if (setresuid(uid, uid, uid) < 0)
-		child_fail(L, 125, "process.user.uid %u: %s", uid, strerror(errno));
+		child_fail(L, 125, errno, "process.user.uid %u: %s", uid, strerror(errno));
 
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {
@@ -253,12 +259,12 @@ static void set_user_and_caps(struct launch *L, json_t *proc)
 		{ (uint32_t)(eff >> 32), (uint32_t)(prm >> 32), (uint32_t)(inh >> 32) },
 	};
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		child_fail(L, 125, "capset: %s", strerror(errno));
+		child_fail(L, 125, errno, "capset: %s", strerror(errno));
 	for (int c = 0; c < N_CAPS; c++) {
 		if (!(amb & (1ull << c)))
 			continue;
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-			child_fail(L, 125, "ambient capability %s: %s", cap_names[c],
+			child_fail(L, 125, errno, "ambient capability %s: %s", cap_names[c],
 				   strerror(errno));
 	}
 }
@@ -292,20 +298,20 @@ static __attribute__((noreturn)) void do_exec(struct launch *L, json_t *proc)
 	size_t n = json_array_size(args);
 	const char *path;
 	if (n == 0)
-		child_fail(L, 125, "process.args is empty: no command to run");
+		child_fail(L, 125, EINVAL, "process.args is empty: no command to run");
 	char **argv = calloc(n + 1, sizeof(*argv));
 	char **envp = make_env(proc, &path);
 	if (!argv || !envp)
-		child_fail(L, 125, "out of memory");
+		child_fail(L, 125, ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		argv[i] = (char *)json_string_value(json_array_get(args, i));
 		if (!argv[i])
-			child_fail(L, 125, "process.args[%zu] is not a string", i);
+			child_fail(L, 125, EINVAL, "process.args[%zu] is not a string", i);
 	}
 	if (strchr(argv[0], '/')) {
 		execve(argv[0], argv, envp);
 		int err = errno;
-		child_fail(L, err == ENOENT ? 127 : 126, "%s: %s", argv[0], strerror(err));
+		child_fail(L, err == ENOENT ? 127 : 126, err, "%s: %s", argv[0], strerror(err));
 	}
 	char full[PATH_MAX];
 	int saw_eacces = 0;
@@ -322,8 +328,8 @@ static __attribute__((noreturn)) void do_exec(struct launch *L, json_t *proc)
 		p = end + 1;
 	}
 	if (saw_eacces)
-		child_fail(L, 126, "%s: %s", argv[0], strerror(saw_eacces));
-	child_fail(L, 127, "%s: executable file not found in $PATH", argv[0]);
+		child_fail(L, 126, saw_eacces, "%s: %s", argv[0], strerror(saw_eacces));
+	child_fail(L, 127, ENOENT, "%s: executable file not found in $PATH", argv[0]);
 }
 
 /* Everything after the namespaces exist, up to exec. */
@@ -334,20 +340,20 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 
 	/* Wait until the agent wrote the id maps and set up the cgroup. */
 	if (read(L->sync_rd, &c, 1) != 1)
-		child_fail(L, 125, "the agent went away during setup");
+		child_fail(L, 125, EPIPE, "the agent went away during setup");
 	close(L->sync_rd);
 	if (L->new_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
-		child_fail(L, 125, "cgroup namespace: %s", strerror(errno));
+		child_fail(L, 125, errno, "cgroup namespace: %s", strerror(errno));
 
 	if (setsid() < 0)
-		child_fail(L, 125, "setsid: %s", strerror(errno));
+		child_fail(L, 125, errno, "setsid: %s", strerror(errno));
 
 	if (!L->exec) {
 		mount_rootfs(L);
 		const char *host = json_string_value(json_object_get(L->spec, "hostname"));
 		if (host && spec_has_ns(L->spec, CLONE_NEWUTS) &&
 		    sethostname(host, strlen(host)) < 0)
-			child_fail(L, 125, "hostname '%s': %s", host, strerror(errno));
+			child_fail(L, 125, errno, "hostname '%s': %s", host, strerror(errno));
 		json_t *sysctl = json_object_get(json_object_get(L->spec, "linux"), "sysctl"), *v;
 		const char *key;
 		json_object_foreach(sysctl, key, v)
@@ -358,7 +364,8 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 				if (*q == '.')
 					*q = '/';
 			if (write_file(p, json_string_value(v) ? json_string_value(v) : "") < 0)
-				child_fail(L, 125, "linux.sysctl %s: %s", key, strerror(errno));
+				child_fail(L, 125, errno, "linux.sysctl %s: %s", key,
+					   strerror(errno));
 		}
 	}
 
@@ -367,7 +374,7 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 	for (int i = 0; i < 3; i++) {
 		int fd = L->pty_slave >= 0 ? L->pty_slave : L->stdio[i];
 		if (dup2(fd, i) < 0)
-			child_fail(L, 125, "dup2: %s", strerror(errno));
+			child_fail(L, 125, errno, "dup2: %s", strerror(errno));
 	}
 	set_rlimits(L, proc);
 	json_t *oom = json_object_get(proc, "oomScoreAdj");
@@ -380,16 +387,17 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 
 	const char *cwd = json_string_value(json_object_get(proc, "cwd"));
 	if (chdir(cwd && *cwd ? cwd : "/") < 0)
-		child_fail(L, 125, "process.cwd %s: %s", cwd, strerror(errno));
+		child_fail(L, 125, errno, "process.cwd %s: %s", cwd, strerror(errno));
 	if (json_is_true(json_object_get(proc, "noNewPrivileges")) &&
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		child_fail(L, 125, "noNewPrivileges: %s", strerror(errno));
+		child_fail(L, 125, errno, "noNewPrivileges: %s", strerror(errno));
 
 	json_t *sc = json_object_get(json_object_get(L->spec, "linux"), "seccomp");
 	if (sc) {
 		char msg[256];
-		if (seccomp_apply(sc, msg, sizeof(msg)) < 0)
-			child_fail(L, 125, "linux.seccomp: %s", msg);
+		int r = seccomp_apply(sc, msg, sizeof(msg));
+		if (r < 0)
+			child_fail(L, 125, -r, "linux.seccomp: %s", msg);
 	}
 	/* Unblock what the agent blocked (it takes signals by signalfd). */
 	sigset_t all;
@@ -492,21 +500,22 @@ fail:
 }
 
 /* Reads the child's failure report, if any (EOF: it exec'd), and reaps pid
- * (when > 0) after one. 0, or negative errno with e filled. */
+ * (when > 0) after one. 0, or the errno of the child's failing call,
+ * negated, with e filled. */
 static int collect_error(struct launch *L, pid_t pid, struct ctr_error *e)
 {
-	struct ctr_error ce;
+	struct child_report rep;
 	ssize_t n;
 	do
-		n = read(L->err_rd, &ce, sizeof(ce));
+		n = read(L->err_rd, &rep, sizeof(rep));
 	while (n < 0 && errno == EINTR);
 	close_fd(&L->err_rd);
-	if (n == (ssize_t)sizeof(ce)) {
-		ce.msg[sizeof(ce.msg) - 1] = 0;
-		*e = ce;
+	if (n == (ssize_t)sizeof(rep)) {
+		rep.e.msg[sizeof(rep.e.msg) - 1] = 0;
+		*e = rep.e;
 		if (pid > 0)
 			waitpid(pid, NULL, 0);
-		return -EINVAL;
+		return rep.err > 0 ? -rep.err : -EIO;
 	}
 	return 0;
 }
@@ -580,7 +589,8 @@ static __attribute__((noreturn)) void start_enter(struct launch *L)
 			continue;
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || setns(fd, 0) < 0)
-			child_fail(L, 125, "linux.namespaces: join %s: %s", path, strerror(errno));
+			child_fail(L, 125, errno, "linux.namespaces: join %s: %s", path,
+				   strerror(errno));
 		close(fd);
 	}
 	child_run(L);
@@ -661,7 +671,7 @@ static json_t *exec_process(json_t *spec, json_t *process)
 static __attribute__((noreturn)) void exec_enter(struct launch *L)
 {
 	if (L->cg_procs >= 0 && write(L->cg_procs, "0", 1) < 0)
-		child_fail(L, 125, "cannot join the workload's cgroup: %s", strerror(errno));
+		child_fail(L, 125, errno, "cannot join the workload's cgroup: %s", strerror(errno));
 	static const int order[] = { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
 				     CLONE_NEWPID,    CLONE_NEWNS,  CLONE_NEWUSER };
 	int fds[7];
@@ -679,17 +689,17 @@ static __attribute__((noreturn)) void exec_enter(struct launch *L)
 			continue;
 		fds[k] = open(path, O_RDONLY | O_CLOEXEC);
 		if (fds[k] < 0)
-			child_fail(L, 125, "open %s: %s", path, strerror(errno));
+			child_fail(L, 125, errno, "open %s: %s", path, strerror(errno));
 	}
 	for (int k = 0; k < 7; k++) {
 		if (fds[k] >= 0 && setns(fds[k], order[k]) < 0)
-			child_fail(L, 125, "setns into the workload (%d): %s", order[k],
+			child_fail(L, 125, errno, "setns into the workload (%d): %s", order[k],
 				   strerror(errno));
 	}
 	pid_t pid =
 		syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL, NULL, NULL);
 	if (pid < 0)
-		child_fail(L, 125, "clone: %s", strerror(errno));
+		child_fail(L, 125, errno, "clone: %s", strerror(errno));
 	if (pid == 0) {
 		close_fd(&L->pid_wr);
 		child_run(L);

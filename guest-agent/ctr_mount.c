@@ -126,7 +126,7 @@ static void mount_one(struct launch *L, json_t *m)
 	char data[1024], dst[PATH_MAX];
 
 	if (!dest || dest[0] != '/')
-		child_fail(L, 125, "mounts: destination '%s' is not an absolute path",
+		child_fail(L, 125, EINVAL, "mounts: destination '%s' is not an absolute path",
 			   dest ? dest : "(none)");
 	mount_parse_opts(json_object_get(m, "options"), &flags, &prop, data, sizeof(data));
 	if (type && !strcmp(type, "bind"))
@@ -136,24 +136,24 @@ static void mount_one(struct launch *L, json_t *m)
 	snprintf(dst, sizeof(dst), "%s%s", L->rootfs, dest);
 	int r = make_mountpoint(dst, (flags & MS_BIND) ? src : NULL);
 	if (r < 0)
-		child_fail(L, 125, "mounts: cannot create %s: %s", dest, strerror(-r));
+		child_fail(L, 125, -r, "mounts: cannot create %s: %s", dest, strerror(-r));
 	if (flags & MS_BIND) {
 		if (mount(src, dst, NULL, flags & (MS_BIND | MS_REC), NULL) < 0)
-			child_fail(L, 125, "mounts: bind %s on %s: %s", src ? src : "(none)", dest,
-				   strerror(errno));
+			child_fail(L, 125, errno, "mounts: bind %s on %s: %s", src ? src : "(none)",
+				   dest, strerror(errno));
 		unsigned long ro = flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
 		if (ro && mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | ro, NULL) < 0)
-			child_fail(L, 125, "mounts: remount %s: %s", dest, strerror(errno));
+			child_fail(L, 125, errno, "mounts: remount %s: %s", dest, strerror(errno));
 	} else if (mount(src ? src : type, dst, type, flags, data[0] ? data : NULL) < 0) {
 		/* mqueue and sysfs can be refused in a user namespace: skip
 		 * what the kernel lacks rather than fail the workload. */
 		if (errno == ENODEV)
 			return;
-		child_fail(L, 125, "mounts: %s on %s (%s): %s", type ? type : "?", dest, data,
-			   strerror(errno));
+		child_fail(L, 125, errno, "mounts: %s on %s (%s): %s", type ? type : "?", dest,
+			   data, strerror(errno));
 	}
 	if (prop && mount(NULL, dst, NULL, prop, NULL) < 0)
-		child_fail(L, 125, "mounts: propagation of %s: %s", dest, strerror(errno));
+		child_fail(L, 125, errno, "mounts: propagation of %s: %s", dest, strerror(errno));
 }
 
 /* The devices every container gets, bound from the agent's devtmpfs. */
@@ -174,11 +174,11 @@ static void setup_dev(struct launch *L)
 		unlink(dst);
 		int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
 		if (fd < 0)
-			child_fail(L, 125, "cannot create /dev/%s: %s", default_devs[i],
+			child_fail(L, 125, errno, "cannot create /dev/%s: %s", default_devs[i],
 				   strerror(errno));
 		close(fd);
 		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
-			child_fail(L, 125, "cannot bind /dev/%s: %s", default_devs[i],
+			child_fail(L, 125, errno, "cannot bind /dev/%s: %s", default_devs[i],
 				   strerror(errno));
 	}
 	static const char *const links[][2] = {
@@ -189,7 +189,8 @@ static void setup_dev(struct launch *L)
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		snprintf(dst, sizeof(dst), "%s/dev/%s", L->rootfs, links[i][1]);
 		if (symlink(links[i][0], dst) < 0 && errno != EEXIST)
-			child_fail(L, 125, "cannot link /dev/%s: %s", links[i][1], strerror(errno));
+			child_fail(L, 125, errno, "cannot link /dev/%s: %s", links[i][1],
+				   strerror(errno));
 	}
 	/* linux.devices: extra nodes the spec asks for. */
 	json_t *devs = json_object_get(json_object_get(L->spec, "linux"), "devices"), *d;
@@ -200,8 +201,8 @@ static void setup_dev(struct launch *L)
 		const char *type = json_string_value(json_object_get(d, "type"));
 		json_t *mode = json_object_get(d, "fileMode");
 		if (!path || !type || path[0] != '/')
-			child_fail(L, 125, "linux.devices[%zu]: needs an absolute path and a type",
-				   i);
+			child_fail(L, 125, EINVAL,
+				   "linux.devices[%zu]: needs an absolute path and a type", i);
 		mode_t m = (mode ? json_integer_value(mode) : 0666) & 07777;
 		m |= type[0] == 'b' ? S_IFBLK : type[0] == 'p' ? S_IFIFO : S_IFCHR;
 		dev_t dev = makedev(json_integer_value(json_object_get(d, "major")),
@@ -209,26 +210,28 @@ static void setup_dev(struct launch *L)
 		snprintf(dst, sizeof(dst), "%s%s", L->rootfs, path);
 		unlink(dst);
 		if (mknod(dst, m, dev) < 0)
-			child_fail(L, 125, "linux.devices: mknod %s: %s", path, strerror(errno));
+			child_fail(L, 125, errno, "linux.devices: mknod %s: %s", path,
+				   strerror(errno));
 		if (chown(dst, json_integer_value(json_object_get(d, "uid")),
 			  json_integer_value(json_object_get(d, "gid"))) < 0)
-			child_fail(L, 125, "linux.devices: chown %s: %s", path, strerror(errno));
+			child_fail(L, 125, errno, "linux.devices: chown %s: %s", path,
+				   strerror(errno));
 	}
 }
 
 static void pivot(struct launch *L)
 {
 	if (mount(L->rootfs, L->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-		child_fail(L, 125, "bind the root %s: %s", L->rootfs, strerror(errno));
+		child_fail(L, 125, errno, "bind the root %s: %s", L->rootfs, strerror(errno));
 	if (chdir(L->rootfs) < 0)
-		child_fail(L, 125, "chdir %s: %s", L->rootfs, strerror(errno));
+		child_fail(L, 125, errno, "chdir %s: %s", L->rootfs, strerror(errno));
 	/* pivot_root(".", "."): the old root ends up on top of the new one. */
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		child_fail(L, 125, "pivot_root into %s: %s", L->rootfs, strerror(errno));
+		child_fail(L, 125, errno, "pivot_root into %s: %s", L->rootfs, strerror(errno));
 	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0)
-		child_fail(L, 125, "detach the old root: %s", strerror(errno));
+		child_fail(L, 125, errno, "detach the old root: %s", strerror(errno));
 	if (chdir("/") < 0)
-		child_fail(L, 125, "chdir /: %s", strerror(errno));
+		child_fail(L, 125, errno, "chdir /: %s", strerror(errno));
 }
 
 /* After pivot: maskedPaths, readonlyPaths and root.readonly. */
@@ -245,7 +248,7 @@ static void protect_paths(struct launch *L)
 		int r = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0")
 					    : mount("/dev/null", path, NULL, MS_BIND, NULL);
 		if (r < 0)
-			child_fail(L, 125, "maskedPaths: %s: %s", path, strerror(errno));
+			child_fail(L, 125, errno, "maskedPaths: %s: %s", path, strerror(errno));
 	}
 	json_array_foreach(json_object_get(lin, "readonlyPaths"), i, p)
 	{
@@ -257,19 +260,20 @@ static void protect_paths(struct launch *L)
 			  NULL) < 0) {
 			/* proc's own files refuse nodev changes: retry plain ro */
 			if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-				child_fail(L, 125, "readonlyPaths: %s: %s", path, strerror(errno));
+				child_fail(L, 125, errno, "readonlyPaths: %s: %s", path,
+					   strerror(errno));
 		}
 	}
 	if (json_is_true(json_object_get(json_object_get(L->spec, "root"), "readonly"))) {
 		if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-			child_fail(L, 125, "root.readonly: %s", strerror(errno));
+			child_fail(L, 125, errno, "root.readonly: %s", strerror(errno));
 	}
 }
 
 void mount_rootfs(struct launch *L)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		child_fail(L, 125, "make / private: %s", strerror(errno));
+		child_fail(L, 125, errno, "make / private: %s", strerror(errno));
 	json_t *m;
 	size_t i;
 	json_array_foreach(json_object_get(L->spec, "mounts"), i, m) mount_one(L, m);

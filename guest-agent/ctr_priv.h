@@ -38,9 +38,10 @@ struct launch {
 /* Fills e. */
 void ctr_err(struct ctr_error *e, int exit, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* In the child: reports a failure to the agent and exits. */
-__attribute__((noreturn)) void child_fail(struct launch *L, int exit, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* In the child: reports a failure to the agent (the message, the exit code
+ * and err, the errno of the failing call) and exits with exit. */
+__attribute__((noreturn)) void child_fail(struct launch *L, int exit, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* ctr_mount.c, in the child: / made private, the spec's mounts, /dev, the
  * pivot into L->rootfs, maskedPaths, readonlyPaths and root.readonly. */

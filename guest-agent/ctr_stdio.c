@@ -22,12 +22,14 @@ void open_terminal(struct launch *L)
 	int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	char name[64];
 	if (m < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof(name)) != 0)
-		child_fail(L, 125, "cannot open a terminal in the container: %s", strerror(errno));
+		child_fail(L, 125, errno, "cannot open a terminal in the container: %s",
+			   strerror(errno));
 	L->pty_slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (L->pty_slave < 0)
-		child_fail(L, 125, "cannot open %s: %s", name, strerror(errno));
+		child_fail(L, 125, errno, "cannot open %s: %s", name, strerror(errno));
 	if (ioctl(L->pty_slave, TIOCSCTTY, 0) < 0)
-		child_fail(L, 125, "cannot make the terminal controlling: %s", strerror(errno));
+		child_fail(L, 125, errno, "cannot make the terminal controlling: %s",
+			   strerror(errno));
 	if (!L->exec) {
 		/* The terminal is the container's /dev/console too. */
 		int fd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
@@ -47,7 +49,8 @@ void open_terminal(struct launch *L)
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &m, sizeof(int));
 	if (sendmsg(L->pty_sock, &msg, 0) != 1)
-		child_fail(L, 125, "cannot pass the terminal to the agent: %s", strerror(errno));
+		child_fail(L, 125, errno, "cannot pass the terminal to the agent: %s",
+			   strerror(errno));
 	close(m);
 	close(L->pty_sock);
 }
