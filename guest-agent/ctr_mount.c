@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "guest-agent/common.h"
 #include "guest-agent/ctr_priv.h"
 #include "guest-agent/util.h"
 
