@@ -14,46 +14,25 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "guest-agent/container.h"
+#include "guest-agent/ctr_priv.h"
 #include "guest-agent/seccomp.h"
 #include "guest-agent/util.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* What the child needs; filled by the agent before cloning. */
-struct launch {
-	json_t *spec;	 /* the whole config.json */
-	json_t *process; /* the process object to run */
-	const char *rootfs;
-	bool exec;	    /* joining a running workload: no mounts, no pivot */
-	int sync_rd;	    /* the child waits here until the agent set it up */
-	int err_wr;	    /* the child reports failures here (close-on-exec) */
-	int pid_wr;	    /* exec: the intermediate reports its child's pid */
-	int cg_procs;	    /* exec: the workload's cgroup.procs, or -1 */
-	int stdio[3];	    /* the child's stdin, stdout, stderr */
-	bool new_cgroup_ns; /* unshared once the child is in its cgroup */
-	int pty_slave;	    /* the child's terminal, opened in its own devpts */
-	int pty_sock;	    /* the child sends the terminal's master here */
-	int pty_recv;	    /* the agent's end of pty_sock */
-	pid_t target;
-};
-
-static void ctr_err(struct ctr_error *e, int exit, const char *fmt, ...)
+void ctr_err(struct ctr_error *e, int exit, const char *fmt, ...)
 {
 	va_list ap;
 	e->exit = exit;
@@ -62,15 +41,20 @@ static void ctr_err(struct ctr_error *e, int exit, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* In the child: reports a failure to the agent and exits. */
-static __attribute__((noreturn)) void child_fail(struct launch *L, int exit, const char *fmt, ...)
+/* What a child that failed before exec writes to err_wr. */
+struct child_report {
+	int err; /* errno of the failing call (EINVAL: the spec is wrong) */
+	struct ctr_error e;
+};
+
+__attribute__((noreturn)) void child_fail(struct launch *L, int exit, int err, const char *fmt, ...)
 {
-	struct ctr_error e = { .exit = exit };
+	struct child_report rep = { .err = err > 0 ? err : EIO, .e.exit = exit };
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
+	vsnprintf(rep.e.msg, sizeof(rep.e.msg), fmt, ap);
 	va_end(ap);
-	if (write(L->err_wr, &e, sizeof(e)) < 0) {
+	if (write(L->err_wr, &rep, sizeof(rep)) < 0) {
 		/* nothing more to do: the agent sees the exit status */
 	}
 	_exit(exit);
@@ -116,310 +100,6 @@ static bool spec_has_ns(json_t *spec, int flag)
 			return true;
 	}
 	return false;
-}
-
-/* --- mounts ----------------------------------------------------------------------- */
-
-static const struct {
-	const char *name;
-	bool clear;
-	unsigned long flag;
-} mount_opts[] = {
-	{ "ro", false, MS_RDONLY },
-	{ "rw", true, MS_RDONLY },
-	{ "nosuid", false, MS_NOSUID },
-	{ "suid", true, MS_NOSUID },
-	{ "nodev", false, MS_NODEV },
-	{ "dev", true, MS_NODEV },
-	{ "noexec", false, MS_NOEXEC },
-	{ "exec", true, MS_NOEXEC },
-	{ "sync", false, MS_SYNCHRONOUS },
-	{ "async", true, MS_SYNCHRONOUS },
-	{ "noatime", false, MS_NOATIME },
-	{ "atime", true, MS_NOATIME },
-	{ "nodiratime", false, MS_NODIRATIME },
-	{ "relatime", false, MS_RELATIME },
-	{ "norelatime", true, MS_RELATIME },
-	{ "strictatime", false, MS_STRICTATIME },
-	{ "bind", false, MS_BIND },
-	{ "rbind", false, MS_BIND | MS_REC },
-	{ "remount", false, MS_REMOUNT },
-	{ "dirsync", false, MS_DIRSYNC },
-	{ "mand", false, MS_MANDLOCK },
-};
-
-static const struct {
-	const char *name;
-	unsigned long flag;
-} prop_opts[] = {
-	{ "private", MS_PRIVATE },	 { "rprivate", MS_PRIVATE | MS_REC },
-	{ "shared", MS_SHARED },	 { "rshared", MS_SHARED | MS_REC },
-	{ "slave", MS_SLAVE },		 { "rslave", MS_SLAVE | MS_REC },
-	{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
-};
-
-/* Splits a mount's options into flags, propagation and the data string. */
-static void mount_parse_opts(json_t *opts, unsigned long *flags, unsigned long *prop, char *data,
-			     size_t dlen)
-{
-	json_t *o;
-	size_t i, n = 0;
-	*flags = 0;
-	*prop = 0;
-	data[0] = 0;
-	json_array_foreach(opts, i, o)
-	{
-		const char *s = json_string_value(o);
-		bool known = false;
-		if (!s)
-			continue;
-		for (size_t k = 0; k < sizeof(mount_opts) / sizeof(mount_opts[0]); k++) {
-			if (!strcmp(s, mount_opts[k].name)) {
-				if (mount_opts[k].clear)
-					*flags &= ~mount_opts[k].flag;
-				else
-					*flags |= mount_opts[k].flag;
-				known = true;
-			}
-		}
-		for (size_t k = 0; k < sizeof(prop_opts) / sizeof(prop_opts[0]); k++) {
-			if (!strcmp(s, prop_opts[k].name)) {
-				*prop |= prop_opts[k].flag;
-				known = true;
-			}
-		}
-		if (!known) {
-			int w = snprintf(data + n, dlen - n, "%s%s", n ? "," : "", s);
-			if (w > 0 && (size_t)w < dlen - n)
-				n += w;
-		}
-	}
-}
-
-/* Creates the mount point dst: a directory, or a file when src is one. */
-static int make_mountpoint(const char *dst, const char *src)
-{
-	struct stat st;
-	if (src && stat(src, &st) == 0 && !S_ISDIR(st.st_mode)) {
-		char parent[PATH_MAX];
-		snprintf(parent, sizeof(parent), "%s", dst);
-		char *slash = strrchr(parent, '/');
-		if (slash && slash != parent) {
-			*slash = 0;
-			mkdir_p(parent, 0755);
-		}
-		int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-		if (fd < 0 && errno != EISDIR)
-			return -errno;
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	return mkdir_p(dst, 0755);
-}
-
-static void mount_one(struct launch *L, json_t *m)
-{
-	const char *dest = json_string_value(json_object_get(m, "destination"));
-	const char *type = json_string_value(json_object_get(m, "type"));
-	const char *src = json_string_value(json_object_get(m, "source"));
-	unsigned long flags, prop;
-	char data[1024], dst[PATH_MAX];
-
-	if (!dest || dest[0] != '/')
-		child_fail(L, 125, "mounts: destination '%s' is not an absolute path",
-			   dest ? dest : "(none)");
-	mount_parse_opts(json_object_get(m, "options"), &flags, &prop, data, sizeof(data));
-	if (type && !strcmp(type, "bind"))
-		flags |= MS_BIND;
-	if (type && !strcmp(type, "cgroup"))
-		type = "cgroup2"; /* the guest has cgroup v2 only */
-	snprintf(dst, sizeof(dst), "%s%s", L->rootfs, dest);
-	int r = make_mountpoint(dst, (flags & MS_BIND) ? src : NULL);
-	if (r < 0)
-		child_fail(L, 125, "mounts: cannot create %s: %s", dest, strerror(-r));
-	if (flags & MS_BIND) {
-		if (mount(src, dst, NULL, flags & (MS_BIND | MS_REC), NULL) < 0)
-			child_fail(L, 125, "mounts: bind %s on %s: %s", src ? src : "(none)", dest,
-				   strerror(errno));
-		unsigned long ro = flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-		if (ro && mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | ro, NULL) < 0)
-			child_fail(L, 125, "mounts: remount %s: %s", dest, strerror(errno));
-	} else if (mount(src ? src : type, dst, type, flags, data[0] ? data : NULL) < 0) {
-		/* mqueue and sysfs can be refused in a user namespace: skip
-		 * what the kernel lacks rather than fail the workload. */
-		if (errno == ENODEV)
-			return;
-		child_fail(L, 125, "mounts: %s on %s (%s): %s", type ? type : "?", dest, data,
-			   strerror(errno));
-	}
-	if (prop && mount(NULL, dst, NULL, prop, NULL) < 0)
-		child_fail(L, 125, "mounts: propagation of %s: %s", dest, strerror(errno));
-}
-
-/* The devices every container gets, bound from the agent's devtmpfs. */
-static const char *const default_devs[] = { "null", "zero", "full", "random", "urandom", "tty" };
-
-static void setup_dev(struct launch *L)
-{
-	char dst[PATH_MAX], src[64];
-	struct stat st;
-	snprintf(dst, sizeof(dst), "%s/dev", L->rootfs);
-	if (stat(dst, &st) < 0)
-		return;
-	for (size_t i = 0; i < sizeof(default_devs) / sizeof(default_devs[0]); i++) {
-		snprintf(src, sizeof(src), "/dev/%s", default_devs[i]);
-		snprintf(dst, sizeof(dst), "%s/dev/%s", L->rootfs, default_devs[i]);
-		if (lstat(dst, &st) == 0 && S_ISCHR(st.st_mode))
-			continue;
-		unlink(dst);
-		int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
-		if (fd < 0)
-			child_fail(L, 125, "cannot create /dev/%s: %s", default_devs[i],
-				   strerror(errno));
-		close(fd);
-		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
-			child_fail(L, 125, "cannot bind /dev/%s: %s", default_devs[i],
-				   strerror(errno));
-	}
-	static const char *const links[][2] = {
-		{ "/proc/self/fd", "fd" },	 { "/proc/self/fd/0", "stdin" },
-		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
-		{ "pts/ptmx", "ptmx" },		 { "/proc/kcore", "core" }
-	};
-	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
-		snprintf(dst, sizeof(dst), "%s/dev/%s", L->rootfs, links[i][1]);
-		if (symlink(links[i][0], dst) < 0 && errno != EEXIST)
-			child_fail(L, 125, "cannot link /dev/%s: %s", links[i][1], strerror(errno));
-	}
-	/* linux.devices: extra nodes the spec asks for. */
-	json_t *devs = json_object_get(json_object_get(L->spec, "linux"), "devices"), *d;
-	size_t i;
-	json_array_foreach(devs, i, d)
-	{
-		const char *path = json_string_value(json_object_get(d, "path"));
-		const char *type = json_string_value(json_object_get(d, "type"));
-		json_t *mode = json_object_get(d, "fileMode");
-		if (!path || !type || path[0] != '/')
-			child_fail(L, 125, "linux.devices[%zu]: needs an absolute path and a type",
-				   i);
-		mode_t m = (mode ? json_integer_value(mode) : 0666) & 07777;
-		m |= type[0] == 'b' ? S_IFBLK : type[0] == 'p' ? S_IFIFO : S_IFCHR;
-		dev_t dev = makedev(json_integer_value(json_object_get(d, "major")),
-				    json_integer_value(json_object_get(d, "minor")));
-		snprintf(dst, sizeof(dst), "%s%s", L->rootfs, path);
-		unlink(dst);
-		if (mknod(dst, m, dev) < 0)
-			child_fail(L, 125, "linux.devices: mknod %s: %s", path, strerror(errno));
-		if (chown(dst, json_integer_value(json_object_get(d, "uid")),
-			  json_integer_value(json_object_get(d, "gid"))) < 0)
-			child_fail(L, 125, "linux.devices: chown %s: %s", path, strerror(errno));
-	}
-}
-
-/* Opens the terminal in the container's own devpts (so ttyname() works in
- * it), makes it the controlling one, and hands the master to the agent. */
-static void open_terminal(struct launch *L)
-{
-	int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	char name[64];
-	if (m < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof(name)) != 0)
-		child_fail(L, 125, "cannot open a terminal in the container: %s", strerror(errno));
-	L->pty_slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (L->pty_slave < 0)
-		child_fail(L, 125, "cannot open %s: %s", name, strerror(errno));
-	if (ioctl(L->pty_slave, TIOCSCTTY, 0) < 0)
-		child_fail(L, 125, "cannot make the terminal controlling: %s", strerror(errno));
-	if (!L->exec) {
-		/* The terminal is the container's /dev/console too. */
-		int fd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			close(fd);
-		mount(name, "/dev/console", NULL, MS_BIND, NULL);
-	}
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = "t", .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &m, sizeof(int));
-	if (sendmsg(L->pty_sock, &msg, 0) != 1)
-		child_fail(L, 125, "cannot pass the terminal to the agent: %s", strerror(errno));
-	close(m);
-	close(L->pty_sock);
-}
-
-/* The agent's side of open_terminal: the master, or -1 if the child failed. */
-static int recv_terminal(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))], b;
-	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	int fd = -1;
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) == 1) {
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-		if (cm && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	}
-	return fd;
-}
-
-static void pivot(struct launch *L)
-{
-	if (mount(L->rootfs, L->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-		child_fail(L, 125, "bind the root %s: %s", L->rootfs, strerror(errno));
-	if (chdir(L->rootfs) < 0)
-		child_fail(L, 125, "chdir %s: %s", L->rootfs, strerror(errno));
-	/* pivot_root(".", "."): the old root ends up on top of the new one. */
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		child_fail(L, 125, "pivot_root into %s: %s", L->rootfs, strerror(errno));
-	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0)
-		child_fail(L, 125, "detach the old root: %s", strerror(errno));
-	if (chdir("/") < 0)
-		child_fail(L, 125, "chdir /: %s", strerror(errno));
-}
-
-/* After pivot: maskedPaths, readonlyPaths and root.readonly. */
-static void protect_paths(struct launch *L)
-{
-	json_t *lin = json_object_get(L->spec, "linux"), *p;
-	size_t i;
-	struct stat st;
-	json_array_foreach(json_object_get(lin, "maskedPaths"), i, p)
-	{
-		const char *path = json_string_value(p);
-		if (!path || stat(path, &st) < 0)
-			continue;
-		int r = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0")
-					    : mount("/dev/null", path, NULL, MS_BIND, NULL);
-		if (r < 0)
-			child_fail(L, 125, "maskedPaths: %s: %s", path, strerror(errno));
-	}
-	json_array_foreach(json_object_get(lin, "readonlyPaths"), i, p)
-	{
-		const char *path = json_string_value(p);
-		if (!path || stat(path, &st) < 0)
-			continue;
-		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-		    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
-			  NULL) < 0) {
-			/* proc's own files refuse nodev changes: retry plain ro */
-			if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-				child_fail(L, 125, "readonlyPaths: %s: %s", path, strerror(errno));
-		}
-	}
-	if (json_is_true(json_object_get(json_object_get(L->spec, "root"), "readonly"))) {
-		if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-			child_fail(L, 125, "root.readonly: %s", strerror(errno));
-	}
 }
 
 /* --- the process: user, capabilities, rlimits -------------------------------------- */
@@ -517,14 +197,14 @@ static void set_rlimits(struct launch *L, json_t *proc)
 			if (type && !strcmp(type, rlimit_names[k].name))
 				break;
 		if (k == sizeof(rlimit_names) / sizeof(rlimit_names[0]))
-			child_fail(L, 125, "process.rlimits: unknown type '%s'",
+			child_fail(L, 125, EINVAL, "process.rlimits: unknown type '%s'",
 				   type ? type : "(none)");
 		struct rlimit rl = {
 			.rlim_cur = (rlim_t)json_integer_value(json_object_get(r, "soft")),
 			.rlim_max = (rlim_t)json_integer_value(json_object_get(r, "hard")),
 		};
 		if (setrlimit(rlimit_names[k].res, &rl) < 0)
-			child_fail(L, 125, "process.rlimits: %s: %s", type, strerror(errno));
+			child_fail(L, 125, errno, "process.rlimits: %s: %s", type, strerror(errno));
 	}
 }
 
@@ -542,17 +222,18 @@ static void set_user_and_caps(struct launch *L, json_t *proc)
 	    caps_mask(json_object_get(caps, "permitted"), &prm, &bad) < 0 ||
 	    caps_mask(json_object_get(caps, "inheritable"), &inh, &bad) < 0 ||
 	    caps_mask(json_object_get(caps, "ambient"), &amb, &bad) < 0)
-		child_fail(L, 125, "process.capabilities: unknown capability '%s'", bad);
+		child_fail(L, 125, EINVAL, "process.capabilities: unknown capability '%s'", bad);
 
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		child_fail(L, 125, "PR_SET_KEEPCAPS: %s", strerror(errno));
+		child_fail(L, 125, errno, "PR_SET_KEEPCAPS: %s", strerror(errno));
 	for (int c = 0; c <= 63; c++) {
 		if (bnd & (1ull << c))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
 			if (errno == EINVAL)
 				break; /* past the kernel's last capability */
-			child_fail(L, 125, "dropping capability %d from the bounding set: %s", c,
+			child_fail(L, 125, errno,
+				   "dropping capability %d from the bounding set: %s", c,
 				   strerror(errno));
 		}
 	}
@@ -566,11 +247,11 @@ static void set_user_and_caps(struct launch *L, json_t *proc)
 			groups[ng++] = json_integer_value(g);
 	}
 	if (setgroups(ng, groups) < 0 && errno != EPERM)
-		child_fail(L, 125, "setgroups: %s", strerror(errno));
+		child_fail(L, 125, errno, "setgroups: %s", strerror(errno));
 	if (setresgid(gid, gid, gid) < 0)
-		child_fail(L, 125, "process.user.gid %u: %s", gid, strerror(errno));
+		child_fail(L, 125, errno, "process.user.gid %u: %s", gid, strerror(errno));
 	if (setresuid(uid, uid, uid) < 0)
-		child_fail(L, 125, "process.user.uid %u: %s", uid, strerror(errno));
+		child_fail(L, 125, errno, "process.user.uid %u: %s", uid, strerror(errno));
 
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {
@@ -578,12 +259,12 @@ static void set_user_and_caps(struct launch *L, json_t *proc)
 		{ (uint32_t)(eff >> 32), (uint32_t)(prm >> 32), (uint32_t)(inh >> 32) },
 	};
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		child_fail(L, 125, "capset: %s", strerror(errno));
+		child_fail(L, 125, errno, "capset: %s", strerror(errno));
 	for (int c = 0; c < N_CAPS; c++) {
 		if (!(amb & (1ull << c)))
 			continue;
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-			child_fail(L, 125, "ambient capability %s: %s", cap_names[c],
+			child_fail(L, 125, errno, "ambient capability %s: %s", cap_names[c],
 				   strerror(errno));
 	}
 }
@@ -617,20 +298,20 @@ static __attribute__((noreturn)) void do_exec(struct launch *L, json_t *proc)
 	size_t n = json_array_size(args);
 	const char *path;
 	if (n == 0)
-		child_fail(L, 125, "process.args is empty: no command to run");
+		child_fail(L, 125, EINVAL, "process.args is empty: no command to run");
 	char **argv = calloc(n + 1, sizeof(*argv));
 	char **envp = make_env(proc, &path);
 	if (!argv || !envp)
-		child_fail(L, 125, "out of memory");
+		child_fail(L, 125, ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		argv[i] = (char *)json_string_value(json_array_get(args, i));
 		if (!argv[i])
-			child_fail(L, 125, "process.args[%zu] is not a string", i);
+			child_fail(L, 125, EINVAL, "process.args[%zu] is not a string", i);
 	}
 	if (strchr(argv[0], '/')) {
 		execve(argv[0], argv, envp);
 		int err = errno;
-		child_fail(L, err == ENOENT ? 127 : 126, "%s: %s", argv[0], strerror(err));
+		child_fail(L, err == ENOENT ? 127 : 126, err, "%s: %s", argv[0], strerror(err));
 	}
 	char full[PATH_MAX];
 	int saw_eacces = 0;
@@ -647,8 +328,8 @@ static __attribute__((noreturn)) void do_exec(struct launch *L, json_t *proc)
 		p = end + 1;
 	}
 	if (saw_eacces)
-		child_fail(L, 126, "%s: %s", argv[0], strerror(saw_eacces));
-	child_fail(L, 127, "%s: executable file not found in $PATH", argv[0]);
+		child_fail(L, 126, saw_eacces, "%s: %s", argv[0], strerror(saw_eacces));
+	child_fail(L, 127, ENOENT, "%s: executable file not found in $PATH", argv[0]);
 }
 
 /* Everything after the namespaces exist, up to exec. */
@@ -659,27 +340,20 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 
 	/* Wait until the agent wrote the id maps and set up the cgroup. */
 	if (read(L->sync_rd, &c, 1) != 1)
-		child_fail(L, 125, "the agent went away during setup");
+		child_fail(L, 125, EPIPE, "the agent went away during setup");
 	close(L->sync_rd);
 	if (L->new_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
-		child_fail(L, 125, "cgroup namespace: %s", strerror(errno));
+		child_fail(L, 125, errno, "cgroup namespace: %s", strerror(errno));
 
 	if (setsid() < 0)
-		child_fail(L, 125, "setsid: %s", strerror(errno));
+		child_fail(L, 125, errno, "setsid: %s", strerror(errno));
 
 	if (!L->exec) {
-		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-			child_fail(L, 125, "make / private: %s", strerror(errno));
-		json_t *m;
-		size_t i;
-		json_array_foreach(json_object_get(L->spec, "mounts"), i, m) mount_one(L, m);
-		setup_dev(L);
-		pivot(L);
-		protect_paths(L);
+		mount_rootfs(L);
 		const char *host = json_string_value(json_object_get(L->spec, "hostname"));
 		if (host && spec_has_ns(L->spec, CLONE_NEWUTS) &&
 		    sethostname(host, strlen(host)) < 0)
-			child_fail(L, 125, "hostname '%s': %s", host, strerror(errno));
+			child_fail(L, 125, errno, "hostname '%s': %s", host, strerror(errno));
 		json_t *sysctl = json_object_get(json_object_get(L->spec, "linux"), "sysctl"), *v;
 		const char *key;
 		json_object_foreach(sysctl, key, v)
@@ -690,7 +364,8 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 				if (*q == '.')
 					*q = '/';
 			if (write_file(p, json_string_value(v) ? json_string_value(v) : "") < 0)
-				child_fail(L, 125, "linux.sysctl %s: %s", key, strerror(errno));
+				child_fail(L, 125, errno, "linux.sysctl %s: %s", key,
+					   strerror(errno));
 		}
 	}
 
@@ -699,7 +374,7 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 	for (int i = 0; i < 3; i++) {
 		int fd = L->pty_slave >= 0 ? L->pty_slave : L->stdio[i];
 		if (dup2(fd, i) < 0)
-			child_fail(L, 125, "dup2: %s", strerror(errno));
+			child_fail(L, 125, errno, "dup2: %s", strerror(errno));
 	}
 	set_rlimits(L, proc);
 	json_t *oom = json_object_get(proc, "oomScoreAdj");
@@ -712,16 +387,17 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 
 	const char *cwd = json_string_value(json_object_get(proc, "cwd"));
 	if (chdir(cwd && *cwd ? cwd : "/") < 0)
-		child_fail(L, 125, "process.cwd %s: %s", cwd, strerror(errno));
+		child_fail(L, 125, errno, "process.cwd %s: %s", cwd, strerror(errno));
 	if (json_is_true(json_object_get(proc, "noNewPrivileges")) &&
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		child_fail(L, 125, "noNewPrivileges: %s", strerror(errno));
+		child_fail(L, 125, errno, "noNewPrivileges: %s", strerror(errno));
 
 	json_t *sc = json_object_get(json_object_get(L->spec, "linux"), "seccomp");
 	if (sc) {
 		char msg[256];
-		if (seccomp_apply(sc, msg, sizeof(msg)) < 0)
-			child_fail(L, 125, "linux.seccomp: %s", msg);
+		int r = seccomp_apply(sc, msg, sizeof(msg));
+		if (r < 0)
+			child_fail(L, 125, -r, "linux.seccomp: %s", msg);
 	}
 	/* Unblock what the agent blocked (it takes signals by signalfd). */
 	sigset_t all;
@@ -734,79 +410,140 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 
 /* --- the agent's side --------------------------------------------------------------- */
 
-static int stdio_open(json_t *proc, struct launch *L, struct ctr_proc *p, struct ctr_error *e)
+static void close_fd(int *fd)
 {
-	p->in = p->out = p->err = p->pty = -1;
-	L->pty_slave = L->pty_sock = L->pty_recv = -1;
-	for (int i = 0; i < 3; i++)
-		L->stdio[i] = -1;
-	if (json_is_true(json_object_get(proc, "terminal"))) {
-		/* The child opens it in its devpts and sends the master back. */
-		int sv[2];
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-			ctr_err(e, 125, "socketpair: %s", strerror(errno));
-			return -errno;
-		}
-		L->pty_recv = sv[0];
-		L->pty_sock = sv[1];
-		return 0;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* A launch with nothing open yet. */
+static void launch_init(struct launch *L, json_t *spec, json_t *process)
+{
+	*L = (struct launch){ .spec = spec,
+			      .process = process,
+			      .sync_rd = -1,
+			      .sync_wr = -1,
+			      .err_rd = -1,
+			      .err_wr = -1,
+			      .pid_rd = -1,
+			      .pid_wr = -1,
+			      .cg_procs = -1,
+			      .stdio = { -1, -1, -1 },
+			      .pty_slave = -1,
+			      .pty_sock = -1,
+			      .pty_recv = -1 };
+}
+
+/* Every descriptor of L and p the agent still holds, on a failure. */
+static void launch_close(struct launch *L, struct ctr_proc *p)
+{
+	int *fds[] = { &L->sync_rd, &L->sync_wr, &L->err_rd,  &L->err_wr,
+		       &L->pid_rd,  &L->pid_wr,	 &L->cg_procs };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		close_fd(fds[i]);
+	stdio_close_all(L, p);
+}
+
+static int launch_pipe(int *rd, int *wr, struct ctr_error *e)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		int r = -errno;
+		ctr_err(e, 125, "pipe: %s", strerror(-r));
+		return r;
 	}
-	int fds[3][2];
-	for (int i = 0; i < 3; i++) {
-		if (pipe2(fds[i], O_CLOEXEC) < 0) {
-			ctr_err(e, 125, "pipe: %s", strerror(errno));
-			return -errno;
-		}
-	}
-	L->stdio[0] = fds[0][0];
-	p->in = fds[0][1];
-	L->stdio[1] = fds[1][1];
-	p->out = fds[1][0];
-	L->stdio[2] = fds[2][1];
-	p->err = fds[2][0];
+	*rd = fds[0];
+	*wr = fds[1];
 	return 0;
 }
 
-static void stdio_close_child_ends(struct launch *L)
+/*
+ * The clone and sync dance of ctr_start and ctr_exec: opens the stdio of
+ * L->process into p, the sync and error pipes (and the pid pipe for an
+ * exec), and clones with flags. The child closes the agent's ends and runs
+ * enter(L), which does not return; child_run() then waits on L->sync_rd for
+ * launch_release(). The agent gets the child's pid with the child's pipe
+ * ends closed, or a negative errno with e filled and everything closed.
+ */
+static pid_t launch_clone(struct launch *L, int flags, void (*enter)(struct launch *),
+			  struct ctr_proc *p, struct ctr_error *e)
 {
-	for (int i = 0; i < 3; i++)
-		if (L->stdio[i] >= 0)
-			close(L->stdio[i]);
-	if (L->pty_sock >= 0)
-		close(L->pty_sock);
-	L->pty_sock = -1;
-}
+	pid_t pid;
+	int r;
 
-/* After releasing the child: its terminal's master, sized as asked. */
-static void stdio_take_terminal(struct launch *L, json_t *proc, struct ctr_proc *p)
-{
-	if (L->pty_recv < 0)
-		return;
-	p->pty = recv_terminal(L->pty_recv);
-	close(L->pty_recv);
-	L->pty_recv = -1;
-	json_t *size = json_object_get(proc, "consoleSize");
-	if (p->pty >= 0 && size) {
-		struct winsize ws = {
-			.ws_row = json_integer_value(json_object_get(size, "height")),
-			.ws_col = json_integer_value(json_object_get(size, "width")),
-		};
-		ioctl(p->pty, TIOCSWINSZ, &ws);
+	if ((r = stdio_open(L->process, L, p, e)) < 0 ||
+	    (r = launch_pipe(&L->sync_rd, &L->sync_wr, e)) < 0 ||
+	    (r = launch_pipe(&L->err_rd, &L->err_wr, e)) < 0 ||
+	    (L->exec && (r = launch_pipe(&L->pid_rd, &L->pid_wr, e)) < 0))
+		goto fail;
+	pid = syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		r = -errno;
+		ctr_err(e, 125, "clone (namespaces 0x%x): %s", flags, strerror(-r));
+		goto fail;
 	}
+	if (pid == 0) {
+		close_fd(&L->sync_wr);
+		close_fd(&L->err_rd);
+		close_fd(&L->pid_rd);
+		enter(L);
+		_exit(125); /* enter does not return */
+	}
+	close_fd(&L->sync_rd);
+	close_fd(&L->err_wr);
+	close_fd(&L->pid_wr);
+	return pid;
+fail:
+	launch_close(L, p);
+	return r;
 }
 
-static void stdio_close_all(struct launch *L, struct ctr_proc *p)
+/* Reads the child's failure report, if any (EOF: it exec'd), and reaps pid
+ * (when > 0) after one. 0, or the errno of the child's failing call,
+ * negated, with e filled. */
+static int collect_error(struct launch *L, pid_t pid, struct ctr_error *e)
 {
+	struct child_report rep;
+	ssize_t n;
+	do
+		n = read(L->err_rd, &rep, sizeof(rep));
+	while (n < 0 && errno == EINTR);
+	close_fd(&L->err_rd);
+	if (n == (ssize_t)sizeof(rep)) {
+		rep.e.msg[sizeof(rep.e.msg) - 1] = 0;
+		*e = rep.e;
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		return rep.err > 0 ? -rep.err : -EIO;
+	}
+	return 0;
+}
+
+/* Lets the child (pid, which runs the process) go on past its setup, takes
+ * its stdio into p and collects its failure, if any. 0, or negative errno
+ * with e filled, everything closed and the child reaped. */
+static int launch_release(struct launch *L, pid_t pid, struct ctr_proc *p, struct ctr_error *e)
+{
+	int r = 0;
+
+	/* A failed write means the child is gone: its report says why. */
+	if (write(L->sync_wr, "g", 1) != 1)
+		r = -errno;
+	close_fd(&L->sync_wr);
 	stdio_close_child_ends(L);
-	if (L->pty_recv >= 0)
-		close(L->pty_recv);
-	L->pty_recv = -1;
-	int *fds[] = { &p->in, &p->out, &p->err, &p->pty };
-	for (size_t i = 0; i < 4; i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
+	stdio_take_terminal(L, L->process, p);
+	p->pid = pid;
+	int cr = collect_error(L, pid, e);
+	if (!cr && r) {
+		ctr_err(e, 125, "cannot release the process: %s", strerror(-r));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		cr = r;
 	}
+	if (cr)
+		launch_close(L, p);
+	return cr;
 }
 
 /* Writes linux.uidMappings/gidMappings for a child in a new user namespace. */
@@ -831,42 +568,45 @@ static int write_id_maps(json_t *spec, pid_t pid, struct ctr_error *e)
 		if (!n)
 			snprintf(buf, sizeof(buf), "0 0 4294967295\n");
 		snprintf(path, sizeof(path), "/proc/%d/%s", pid, files[k]);
-		if (write_file(path, buf) < 0) {
-			ctr_err(e, 125, "linux.%s: %s", keys[k], strerror(errno));
-			return -EINVAL;
+		int r = write_file(path, buf);
+		if (r < 0) {
+			ctr_err(e, 125, "linux.%s: %s", keys[k], strerror(-r));
+			return r;
 		}
 	}
 	return 0;
 }
 
-/* After the child runs: collects a failure report, if any (EOF = exec'd). */
-static int collect_error(int err_rd, pid_t pid, struct ctr_error *e)
+/* The workload's child: joins the namespaces the spec names by path. */
+static __attribute__((noreturn)) void start_enter(struct launch *L)
 {
-	struct ctr_error ce;
-	ssize_t n;
-	do
-		n = read(err_rd, &ce, sizeof(ce));
-	while (n < 0 && errno == EINTR);
-	close(err_rd);
-	if (n == (ssize_t)sizeof(ce)) {
-		ce.msg[sizeof(ce.msg) - 1] = 0;
-		*e = ce;
-		if (pid > 0)
-			waitpid(pid, NULL, 0);
-		return -EINVAL;
+	json_t *nss = json_object_get(json_object_get(L->spec, "linux"), "namespaces"), *ns;
+	size_t i;
+	json_array_foreach(nss, i, ns)
+	{
+		const char *path = json_string_value(json_object_get(ns, "path"));
+		if (!path)
+			continue;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, 0) < 0)
+			child_fail(L, 125, errno, "linux.namespaces: join %s: %s", path,
+				   strerror(errno));
+		close(fd);
 	}
-	return 0;
+	child_run(L);
 }
 
 int ctr_start(json_t *spec, const char *rootfs, const char *cgroup, struct ctr_proc *p,
 	      struct ctr_error *e)
 {
-	struct launch L = { .spec = spec, .rootfs = rootfs, .pid_wr = -1, .cg_procs = -1 };
-	int sync[2], errp[2], flags = CLONE_NEWNS;
+	struct launch L;
 	json_t *nss = json_object_get(json_object_get(spec, "linux"), "namespaces"), *ns;
+	int flags = CLONE_NEWNS, r;
 	size_t i;
+	pid_t pid;
 
-	L.process = json_object_get(spec, "process");
+	launch_init(&L, spec, json_object_get(spec, "process"));
+	L.rootfs = rootfs;
 	if (!json_is_object(L.process)) {
 		ctr_err(e, 125, "config.json has no process object");
 		return -EINVAL;
@@ -883,86 +623,32 @@ int ctr_start(json_t *spec, const char *rootfs, const char *cgroup, struct ctr_p
 		if (!json_object_get(ns, "path"))
 			flags |= f;
 	}
-	if (stdio_open(L.process, &L, p, e) < 0) {
-		stdio_close_all(&L, p);
-		return -EIO;
-	}
-	if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-		ctr_err(e, 125, "pipe: %s", strerror(errno));
-		stdio_close_all(&L, p);
-		return -errno;
-	}
-	L.sync_rd = sync[0];
-	L.err_wr = errp[1];
-
 	/* The cgroup namespace must be rooted at the workload's cgroup: the
 	 * child unshares it after the agent moved it there. */
 	L.new_cgroup_ns = flags & CLONE_NEWCGROUP;
 	flags &= ~CLONE_NEWCGROUP;
-	pid_t pid = syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, NULL);
-	if (pid < 0) {
-		ctr_err(e, 125, "clone (namespaces 0x%x): %s", flags, strerror(errno));
-		goto fail_pipes;
-	}
-	if (pid == 0) {
-		close(sync[1]);
-		close(errp[0]);
-		/* Namespaces the spec names by path are joined here. */
-		json_array_foreach(nss, i, ns)
-		{
-			const char *path = json_string_value(json_object_get(ns, "path"));
-			if (!path)
-				continue;
-			int fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0 || setns(fd, 0) < 0)
-				child_fail(&L, 125, "linux.namespaces: join %s: %s", path,
-					   strerror(errno));
-			close(fd);
-		}
-		child_run(&L);
-	}
-	close(sync[0]);
-	close(errp[1]);
-	if ((flags & CLONE_NEWUSER) && write_id_maps(spec, pid, e) < 0)
-		goto fail_child;
+	pid = launch_clone(&L, flags, start_enter, p, e);
+	if (pid < 0)
+		return pid;
+	if ((flags & CLONE_NEWUSER) && (r = write_id_maps(spec, pid, e)) < 0)
+		goto fail;
 	if (cgroup) {
 		char procs[PATH_MAX], v[32];
 		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup);
 		snprintf(v, sizeof(v), "%d", pid);
-		if (write_file(procs, v) < 0) {
+		if ((r = write_file(procs, v)) < 0) {
 			ctr_err(e, 125, "cannot move the workload into %s: %s", cgroup,
-				strerror(errno));
-			goto fail_child;
+				strerror(-r));
+			goto fail;
 		}
 	}
-	if (write(sync[1], "g", 1) != 1) {
-		ctr_err(e, 125, "cannot release the workload: %s", strerror(errno));
-		goto fail_child;
-	}
-	close(sync[1]);
-	stdio_close_child_ends(&L);
-	stdio_take_terminal(&L, L.process, p);
-	p->pid = pid;
-	if (collect_error(errp[0], pid, e) < 0) {
-		stdio_close_all(&L, p);
-		return -EINVAL;
-	}
-	return 0;
+	return launch_release(&L, pid, p, e);
 
-fail_child:
+fail:
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	close(sync[1]);
-	close(errp[0]);
-	stdio_close_all(&L, p);
-	return -EINVAL;
-fail_pipes:
-	close(sync[0]);
-	close(sync[1]);
-	close(errp[0]);
-	close(errp[1]);
-	stdio_close_all(&L, p);
-	return -EINVAL;
+	launch_close(&L, p);
+	return r;
 }
 
 /* The exec'd process inherits defaults from the workload's process. */
@@ -979,224 +665,95 @@ static json_t *exec_process(json_t *spec, json_t *process)
 	return proc;
 }
 
+/* The exec intermediate: joins the workload's cgroup and namespaces, then
+ * clones the process as a sibling (CLONE_PARENT) so that the agent is its
+ * parent, and reports its pid. */
+static __attribute__((noreturn)) void exec_enter(struct launch *L)
+{
+	if (L->cg_procs >= 0 && write(L->cg_procs, "0", 1) < 0)
+		child_fail(L, 125, errno, "cannot join the workload's cgroup: %s", strerror(errno));
+	static const int order[] = { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
+				     CLONE_NEWPID,    CLONE_NEWNS,  CLONE_NEWUSER };
+	int fds[7];
+	for (int k = 0; k < 7; k++) {
+		char path[64], self[64];
+		struct stat a, b;
+		const char *name = NULL;
+		for (size_t j = 0; j < sizeof(ns_types) / sizeof(ns_types[0]); j++)
+			if (ns_types[j].flag == order[k])
+				name = ns_types[j].proc;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", L->target, name);
+		snprintf(self, sizeof(self), "/proc/self/ns/%s", name);
+		fds[k] = -1;
+		if (stat(path, &a) < 0 || stat(self, &b) < 0 || a.st_ino == b.st_ino)
+			continue;
+		fds[k] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[k] < 0)
+			child_fail(L, 125, errno, "open %s: %s", path, strerror(errno));
+	}
+	for (int k = 0; k < 7; k++) {
+		if (fds[k] >= 0 && setns(fds[k], order[k]) < 0)
+			child_fail(L, 125, errno, "setns into the workload (%d): %s", order[k],
+				   strerror(errno));
+	}
+	pid_t pid =
+		syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL, NULL, NULL);
+	if (pid < 0)
+		child_fail(L, 125, errno, "clone: %s", strerror(errno));
+	if (pid == 0) {
+		close_fd(&L->pid_wr);
+		child_run(L);
+	}
+	if (write(L->pid_wr, &pid, sizeof(pid)) != sizeof(pid))
+		_exit(125);
+	_exit(0);
+}
+
 int ctr_exec(pid_t target, json_t *spec, json_t *process, const char *cgroup, struct ctr_proc *p,
 	     struct ctr_error *e)
 {
-	struct launch L = { .spec = spec, .exec = true, .target = target, .cg_procs = -1 };
-	int sync[2], errp[2], pidp[2];
+	struct launch L;
 	json_t *proc = exec_process(spec, process);
+	pid_t mid, pid = -1;
+	ssize_t n;
+	int r;
 
 	if (!proc) {
 		ctr_err(e, 125, "out of memory");
 		return -ENOMEM;
 	}
-	L.process = proc;
-	if (stdio_open(proc, &L, p, e) < 0) {
-		stdio_close_all(&L, p);
-		json_decref(proc);
-		return -EIO;
-	}
-	if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-	    pipe2(pidp, O_CLOEXEC) < 0) {
-		ctr_err(e, 125, "pipe: %s", strerror(errno));
-		stdio_close_all(&L, p);
-		json_decref(proc);
-		return -errno;
-	}
-	L.sync_rd = sync[0];
-	L.err_wr = errp[1];
+	launch_init(&L, spec, proc);
+	L.exec = true;
+	L.target = target;
 	if (cgroup) {
 		char procs[PATH_MAX];
 		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup);
 		L.cg_procs = open(procs, O_WRONLY | O_CLOEXEC);
 	}
-
-	pid_t mid = fork();
+	mid = launch_clone(&L, 0, exec_enter, p, e);
+	close_fd(&L.cg_procs);
 	if (mid < 0) {
-		ctr_err(e, 125, "fork: %s", strerror(errno));
-		stdio_close_all(&L, p);
 		json_decref(proc);
-		return -errno;
+		return mid;
 	}
-	if (mid == 0) {
-		/* The intermediate: joins the cgroup and the namespaces, then
-		 * clones the process as a sibling (CLONE_PARENT) so the agent
-		 * is its parent, and reports its pid. */
-		close(sync[1]);
-		close(errp[0]);
-		close(pidp[0]);
-		if (L.cg_procs >= 0 && write(L.cg_procs, "0", 1) < 0)
-			child_fail(&L, 125, "cannot join the workload's cgroup: %s",
-				   strerror(errno));
-		static const int order[] = { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS,
-					     CLONE_NEWNET,    CLONE_NEWPID, CLONE_NEWNS,
-					     CLONE_NEWUSER };
-		int fds[7];
-		for (int k = 0; k < 7; k++) {
-			char path[64], self[64];
-			struct stat a, b;
-			const char *name = NULL;
-			for (size_t j = 0; j < sizeof(ns_types) / sizeof(ns_types[0]); j++)
-				if (ns_types[j].flag == order[k])
-					name = ns_types[j].proc;
-			snprintf(path, sizeof(path), "/proc/%d/ns/%s", target, name);
-			snprintf(self, sizeof(self), "/proc/self/ns/%s", name);
-			fds[k] = -1;
-			if (stat(path, &a) < 0 || stat(self, &b) < 0 || a.st_ino == b.st_ino)
-				continue;
-			fds[k] = open(path, O_RDONLY | O_CLOEXEC);
-			if (fds[k] < 0)
-				child_fail(&L, 125, "open %s: %s", path, strerror(errno));
-		}
-		for (int k = 0; k < 7; k++) {
-			if (fds[k] >= 0 && setns(fds[k], order[k]) < 0)
-				child_fail(&L, 125, "setns into the workload (%d): %s", order[k],
-					   strerror(errno));
-		}
-		pid_t pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL,
-				    NULL, NULL);
-		if (pid < 0)
-			child_fail(&L, 125, "clone: %s", strerror(errno));
-		if (pid == 0) {
-			close(pidp[1]);
-			child_run(&L);
-		}
-		if (write(pidp[1], &pid, sizeof(pid)) != sizeof(pid))
-			_exit(125);
-		_exit(0);
-	}
-	close(sync[0]);
-	close(errp[1]);
-	close(pidp[1]);
-	if (L.cg_procs >= 0)
-		close(L.cg_procs);
-	pid_t pid = -1;
-	ssize_t n = read(pidp[0], &pid, sizeof(pid));
-	close(pidp[0]);
+	n = read(L.pid_rd, &pid, sizeof(pid));
+	r = n < 0 ? -errno : -EIO;
+	close_fd(&L.pid_rd);
 	waitpid(mid, NULL, 0);
 	if (n != sizeof(pid)) {
-		close(sync[1]);
-		if (collect_error(errp[0], -1, e) == 0)
+		/* The intermediate failed: its report says why. A process it
+		 * cloned sees EOF on sync, reports and exits. */
+		close_fd(&L.sync_wr);
+		int cr = collect_error(&L, -1, e);
+		if (cr)
+			r = cr;
+		else
 			ctr_err(e, 125, "exec: the helper process failed");
-		stdio_close_all(&L, p);
+		launch_close(&L, p);
 		json_decref(proc);
-		return -EINVAL;
+		return r;
 	}
-	if (write(sync[1], "g", 1) != 1) {
-		/* the child reports its own failure below */
-	}
-	close(sync[1]);
-	stdio_close_child_ends(&L);
-	stdio_take_terminal(&L, proc, p);
+	r = launch_release(&L, pid, p, e);
 	json_decref(proc);
-	p->pid = pid;
-	if (collect_error(errp[0], pid, e) < 0) {
-		stdio_close_all(&L, p);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* --- cgroups ------------------------------------------------------------------------ */
-
-static int cg_write(const char *dir, const char *file, const char *val, struct ctr_error *e)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (write_file(path, val) < 0) {
-		ctr_err(e, 125, "cgroup %s = '%s': %s", file, val, strerror(errno));
-		return -errno ? -errno : -EIO;
-	}
-	return 0;
-}
-
-int ctr_cgroup_create(json_t *spec, const char *path, struct ctr_error *e)
-{
-	json_t *res = json_object_get(json_object_get(spec, "linux"), "resources");
-	char v[64];
-	int r;
-
-	/* Create path, enabling the controllers top-down in every ancestor
-	 * (a cgroup can only enable what its parent enabled). */
-	static const char *const ctl[] = { "+cpu", "+memory", "+pids", "+io", "+cpuset" };
-	const size_t base = strlen("/sys/fs/cgroup");
-	char walk[PATH_MAX], sub[PATH_MAX + 32];
-	snprintf(walk, sizeof(walk), "%s", path);
-	size_t len = strlen(walk);
-	if (strncmp(walk, "/sys/fs/cgroup/", base + 1) || strstr(walk, "/..")) {
-		ctr_err(e, 125, "cgroup %s is not under /sys/fs/cgroup", path);
-		return -EINVAL;
-	}
-	for (size_t i = base; i <= len; i++) {
-		char c = walk[i];
-		if (c != '/' && c != 0)
-			continue;
-		walk[i] = 0; /* walk: an ancestor of path, or path */
-		if (i > base && mkdir(walk, 0755) < 0 && errno != EEXIST) {
-			ctr_err(e, 125, "cannot create the cgroup %s: %s", walk, strerror(errno));
-			return -errno;
-		}
-		if (c == '/') {
-			snprintf(sub, sizeof(sub), "%s/cgroup.subtree_control", walk);
-			for (size_t k = 0; k < sizeof(ctl) / sizeof(ctl[0]); k++)
-				write_file(sub, ctl[k]); /* one may be missing: best effort */
-		}
-		walk[i] = c;
-	}
-	json_t *mem = json_object_get(res, "memory");
-	json_t *x;
-	if ((x = json_object_get(mem, "limit")) && json_integer_value(x) > 0) {
-		snprintf(v, sizeof(v), "%lld", json_integer_value(x));
-		if ((r = cg_write(path, "memory.max", v, e)) < 0)
-			return r;
-	}
-	if ((x = json_object_get(mem, "reservation")) && json_integer_value(x) > 0) {
-		snprintf(v, sizeof(v), "%lld", json_integer_value(x));
-		if ((r = cg_write(path, "memory.low", v, e)) < 0)
-			return r;
-	}
-	if ((x = json_object_get(mem, "swap")) && json_integer_value(x) > 0) {
-		/* v1 semantics: swap is memory+swap; v2 wants swap alone. */
-		long long sw =
-			json_integer_value(x) - json_integer_value(json_object_get(mem, "limit"));
-		snprintf(v, sizeof(v), "%lld", sw > 0 ? sw : 0);
-		cg_write(path, "memory.swap.max", v, e); /* no swap in the guest: best effort */
-	}
-	json_t *cpu = json_object_get(res, "cpu");
-	if ((x = json_object_get(cpu, "shares")) && json_integer_value(x) > 0) {
-		/* The conversion runc and crun use from shares to weight. */
-		long long sh = json_integer_value(x);
-		long long w = 1 + ((sh - 2) * 9999) / 262142;
-		snprintf(v, sizeof(v), "%lld", w < 1 ? 1 : w > 10000 ? 10000 : w);
-		if ((r = cg_write(path, "cpu.weight", v, e)) < 0)
-			return r;
-	}
-	if ((x = json_object_get(cpu, "quota")) && json_integer_value(x) > 0) {
-		long long period = json_integer_value(json_object_get(cpu, "period"));
-		snprintf(v, sizeof(v), "%lld %lld", json_integer_value(x),
-			 period > 0 ? period : 100000);
-		if ((r = cg_write(path, "cpu.max", v, e)) < 0)
-			return r;
-	}
-	if ((x = json_object_get(cpu, "cpus")) && json_string_value(x) && *json_string_value(x)) {
-		if ((r = cg_write(path, "cpuset.cpus", json_string_value(x), e)) < 0)
-			return r;
-	}
-	if ((x = json_object_get(json_object_get(res, "pids"), "limit")) &&
-	    json_integer_value(x) > 0) {
-		snprintf(v, sizeof(v), "%lld", json_integer_value(x));
-		if ((r = cg_write(path, "pids.max", v, e)) < 0)
-			return r;
-	}
-	const char *key;
-	json_object_foreach(json_object_get(res, "unified"), key, x)
-	{
-		if (strchr(key, '/') || !json_string_value(x)) {
-			ctr_err(e, 125, "linux.resources.unified: bad entry '%s'", key);
-			return -EINVAL;
-		}
-		if ((r = cg_write(path, key, json_string_value(x), e)) < 0)
-			return r;
-	}
-	return 0;
+	return r;
 }

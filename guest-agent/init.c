@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "guest-agent/common.h"
 #include "guest-agent/init.h"
 #include "guest-agent/util.h"
 

@@ -29,6 +29,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "guest-agent/common.h"
 #include "guest-agent/container.h"
 #include "guest-agent/init.h"
 #include "guest-agent/protocol.h"

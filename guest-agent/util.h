@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Small file helpers for the guest agent. Errors are negative errno. */
+/* Small file helpers for the guest agent (mkdir_p and now_ms are in
+ * common.h). Errors are negative errno. */
 #ifndef SVMM_GUEST_AGENT_UTIL_H
 #define SVMM_GUEST_AGENT_UTIL_H
 
@@ -7,8 +8,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* mkdir -p; an existing directory is not an error. */
-int mkdir_p(const char *path, mode_t mode);
 /* Writes s to path (no O_CREAT: for /proc, /sys and cgroup files, or
  * creating when the file is missing with create set). */
 int write_file(const char *path, const char *s);
@@ -20,7 +19,5 @@ ssize_t read_file(const char *path, char *buf, size_t len);
 int copy_tree(const char *src, const char *dst, const char *skip);
 /* Removes what copy_tree copied from src, staying on src's file system. */
 void remove_tree(const char *path, const char *skip);
-/* Milliseconds of CLOCK_MONOTONIC. */
-long long now_ms(void);
 
 #endif

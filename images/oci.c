@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest-agent/common.h"
 #include "images/oci.h"
 
 /* snprintf that reports truncation (-ENAMETOOLONG) instead of hiding it. */
@@ -47,24 +48,6 @@ static void progress(const struct image_opts *o, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	if (pathf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 /* rm -rf that never follows symbolic links. */

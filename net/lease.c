@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 
+#include "guest-agent/common.h"
 #include "net/lease.h"
 
 const char *lease_ntoa(uint32_t a, char buf[16])
@@ -338,27 +339,6 @@ static int db_load(struct lease_db *db, struct net_err *err)
 	return rc;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char buf[4096];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	strcpy(buf, dir);
-	for (size_t i = 1; i <= n; i++) {
-		if (buf[i] != '/' && buf[i] != 0)
-			continue;
-		char c = buf[i];
-
-		buf[i] = 0;
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		buf[i] = c;
-	}
-	return 0;
-}
-
 int lease_db_open(struct lease_db *db, const char *dir, struct net_err *err)
 {
 	char lock[4096 + 16];
@@ -368,7 +348,7 @@ int lease_db_open(struct lease_db *db, const char *dir, struct net_err *err)
 	db->lock_fd = -1;
 	if (snprintf(db->path, sizeof(db->path), "%s/leases", dir) >= (int)sizeof(db->path))
 		return net_errf(err, -ENAMETOOLONG, "lease directory '%s': name too long", dir);
-	rc = mkdir_p(dir);
+	rc = mkdir_p(dir, 0755);
 	if (rc < 0)
 		return net_errf(err, rc, "lease directory %s: %s", dir, strerror(-rc));
 	snprintf(lock, sizeof(lock), "%s/leases.lock", dir);
