@@ -692,6 +692,10 @@ int image_prepare(const char *ref, const struct image_opts *opts, struct image *
 	if ((r = mkdir_p(o.cache, 0700)) < 0)
 		return ierr(err, errlen, r, "cannot create the image cache %s: %s", o.cache,
 			    strerror(-r));
+	/* Unpacked roots keep their setuid files and owners (the guest's root
+	 * disk needs them): only the cache's owner may reach them. */
+	if (chmod(o.cache, 0700) < 0)
+		return ierr(err, errlen, -errno, "image cache %s: %s", o.cache, strerror(errno));
 	pathf(path, sizeof(path), "%s", ref);
 	if (stat(path, &st) < 0) {
 		char *colon = strrchr(path, ':');

@@ -13,6 +13,7 @@
 tmp=$(t_tmpdir)
 export SVMM_LAUNCHER=$T_TOP/tests/launchers/agent-on-host.sh
 export SVMM_IMAGE_CACHE=$tmp/cache
+mkdir -m 755 "$SVMM_IMAGE_CACHE" # as an operator may have made it
 export SVMM_KERNEL=/dev/null SVMM_INITRD=/dev/null # no VM: not used
 run() { timeout -k 5 120 "$T_SVMM" run --rm "$@"; }
 busybox=$(command -v busybox)
@@ -104,6 +105,7 @@ t_ok "... and that old state is left alone" rmdir "/run/svmm/containers/run-$pid
 hex=$(jq -r '.manifests[0].digest' "$img/index.json" | cut -d: -f2)
 root=$SVMM_IMAGE_CACHE/$hex/rootfs
 t_ok "unpacked into the cache by manifest digest" test -d "$root"
+t_eq "the cache is its owner's alone (roots keep their setuid files)" 700 "$(stat -c %a "$SVMM_IMAGE_CACHE")"
 t_ok "tar layer: /a/file2" test -f "$root/a/file2"
 t_ok "whiteout: /a/file1 of layer 1 is hidden by layer 2" test ! -e "$root/a/file1"
 t_ok "opaque dir: layer 1's /d/old is gone" test ! -e "$root/d/old"
