@@ -38,32 +38,22 @@ struct run_flag {
 	int (*set)(struct run_args *a, const char *value, char *err);
 };
 
-static int set_str(char **dst, const char *v)
-{
-	char *s = strdup(v);
-	if (!s)
-		return -ENOMEM;
-	free(*dst);
-	*dst = s;
-	return 0;
-}
-
 static int set_kernel(struct run_args *a, const char *v, char *err)
 {
 	(void)err;
-	return set_str(&a->vm.payload.kernel, v);
+	return vm_config_set_str(&a->vm.payload.kernel, v);
 }
 
 static int set_initramfs(struct run_args *a, const char *v, char *err)
 {
 	(void)err;
-	return set_str(&a->vm.payload.initramfs, v);
+	return vm_config_set_str(&a->vm.payload.initramfs, v);
 }
 
 static int set_cmdline(struct run_args *a, const char *v, char *err)
 {
 	(void)err;
-	return set_str(&a->vm.payload.cmdline, v);
+	return vm_config_set_str(&a->vm.payload.cmdline, v);
 }
 
 static int set_serial(struct run_args *a, const char *v, char *err)

@@ -58,6 +58,16 @@ int image_type_parse(const char *s, enum image_type *out)
 	return -EINVAL;
 }
 
+int vm_config_set_str(char **dst, const char *v)
+{
+	char *s = strdup(v);
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
 void vm_config_init(struct vm_config *c)
 {
 	memset(c, 0, sizeof(*c));

@@ -168,6 +168,9 @@ struct vm_config {
 	bool iommu, watchdog, pvpanic;
 };
 
+/* Replace *dst (owned, may be NULL) with a copy of v. -ENOMEM. */
+int vm_config_set_str(char **dst, const char *v);
+
 /* A config with cloud-hypervisor's defaults and no payload or devices. */
 void vm_config_init(struct vm_config *c);
 void vm_config_free(struct vm_config *c);
