@@ -262,7 +262,8 @@ static int write_config(const struct vm_config *c, const char *path, char *err, 
 }
 
 /* svmm's own VMM: this very binary as `svmm run --config DIR/config.json`,
- * with the virtiofsds and the host network started first. */
+ * with the virtiofsds and the host network started first. s is one that
+ * vm_launch_config() took. */
 static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen)
 {
 	char cmd[2048], tap[48], sock[PATH_MAX], path[PATH_MAX];
@@ -271,14 +272,6 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err
 
 	vm_config_init(&c);
 	h->nfsd = 0;
-	if (s->nshares > VM_MAX_SHARES) {
-		snprintf(err, errlen, "-v: at most %d volumes", VM_MAX_SHARES);
-		return -E2BIG;
-	}
-	if (!s->vsock_socket) {
-		snprintf(err, errlen, "no vsock socket path for the guest agent");
-		return -EINVAL;
-	}
 	if (snprintf(path, sizeof(path), "%s", s->vsock_socket) >= (int)sizeof(path) - 12) {
 		snprintf(err, errlen, "the run's state path is too long");
 		return -ENAMETOOLONG;
@@ -301,9 +294,8 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err
 			goto fail;
 		snprintf(tap, sizeof(tap), "%s", h->net->lease.link);
 	}
-	if ((rc = vm_launch_config(&c, s, h->net ? cmd : NULL, h->net ? tap : NULL, err, errlen)) <
-		    0 ||
-	    (rc = write_config(&c, path, err, errlen)) < 0)
+	rc = vm_launch_config(&c, s, h->net ? cmd : NULL, h->net ? tap : NULL, err, errlen);
+	if (rc < 0 || (rc = write_config(&c, path, err, errlen)) < 0)
 		goto fail;
 	vm_config_free(&c);
 	pid_t pid = fork();
@@ -340,14 +332,14 @@ bool vm_launch_native(void)
 
 int vm_launch(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen)
 {
-	if (vm_launch_native())
-		return launch_native(s, h, err, errlen);
-	/* The launcher's VM is checked as svmm's own would be. */
+	/* Checked before anything starts; an external launcher's VM too. */
 	struct vm_config c;
 	int rc = vm_launch_config(&c, s, NULL, NULL, err, errlen);
 	vm_config_free(&c);
 	if (rc < 0)
 		return rc;
+	if (vm_launch_native())
+		return launch_native(s, h, err, errlen);
 	const char *launcher = getenv("SVMM_LAUNCHER");
 	char shares[4096] = "", ports[1024] = "";
 	size_t n = 0;
