@@ -11,37 +11,22 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int chardev_parse(struct chardev *c, const char *spec, char *err, size_t errlen)
+int chardev_init(struct chardev *c, enum chardev_mode mode, const char *path, char *err,
+		 size_t errlen)
 {
 	memset(c, 0, sizeof(*c));
 	c->out_fd = c->in_fd = c->listen_fd = -1;
-	const char *arg = NULL;
-
-	if (!strcmp(spec, "off"))
-		c->mode = CHARDEV_OFF;
-	else if (!strcmp(spec, "null"))
-		c->mode = CHARDEV_NULL;
-	else if (!strcmp(spec, "tty"))
-		c->mode = CHARDEV_TTY;
-	else if (!strcmp(spec, "pty"))
-		c->mode = CHARDEV_PTY;
-	else if (!strncmp(spec, "file=", 5))
-		c->mode = CHARDEV_FILE, arg = spec + 5;
-	else if (!strncmp(spec, "socket=", 7))
-		c->mode = CHARDEV_SOCKET, arg = spec + 7;
-	else {
-		snprintf(err, errlen, "'%s' is not one of %s", spec, CHARDEV_SYNTAX);
+	c->mode = mode;
+	if (mode != CHARDEV_FILE && mode != CHARDEV_SOCKET)
+		return 0;
+	size_t max = mode == CHARDEV_SOCKET ? sizeof(((struct sockaddr_un *)0)->sun_path)
+					    : sizeof(c->path);
+	if (!path || !*path || strlen(path) >= max) {
+		snprintf(err, errlen, "%s=%.200s: the path is empty or too long",
+			 mode == CHARDEV_SOCKET ? "socket" : "file", path ? path : "");
 		return -EINVAL;
 	}
-	if (arg) {
-		size_t max = c->mode == CHARDEV_SOCKET ? sizeof(((struct sockaddr_un *)0)->sun_path)
-						       : sizeof(c->path);
-		if (!*arg || strlen(arg) >= max) {
-			snprintf(err, errlen, "'%s': the path is empty or too long", spec);
-			return -EINVAL;
-		}
-		strcpy(c->path, arg);
-	}
+	strcpy(c->path, path);
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Where a console device's bytes go and come from (cloud-hypervisor's
- * --serial/--console values): off, null, tty (this terminal, in raw mode
+ * --serial/--console modes, read by vmm/config): off, null, tty (this terminal, in raw mode
  * while the VM runs), file=PATH (output only), pty (a new pseudo-terminal
  * whose path is reported) and socket=PATH (a listening Unix socket; one
  * client at a time).
@@ -27,8 +27,6 @@ enum chardev_mode {
 	CHARDEV_SOCKET
 };
 
-#define CHARDEV_SYNTAX "off|null|tty|pty|file=<path>|socket=<path>"
-
 struct chardev {
 	enum chardev_mode mode;
 	char path[4096]; /* file, socket or (after open) pty path */
@@ -40,8 +38,10 @@ struct chardev {
 	struct termios saved;
 };
 
-/* Parse a --serial/--console value; -EINVAL with a message in err. */
-int chardev_parse(struct chardev *c, const char *spec, char *err, size_t errlen);
+/* A back end of mode; path is the file's or the socket's (unused for the
+ * others). -EINVAL with a message in err when it is empty or too long. */
+int chardev_init(struct chardev *c, enum chardev_mode mode, const char *path, char *err,
+		 size_t errlen);
 /* Open the backend: the file, the pty, the socket; the terminal goes raw. */
 int chardev_open(struct chardev *c, char *err, size_t errlen);
 void chardev_close(struct chardev *c);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "devices/chardev.h"
 #include "devices/virtio/blk/blk.h"
 #include "devices/virtio/fs/fs.h"
 #include "devices/virtio/net/net.h"
@@ -55,20 +56,6 @@ static int plug(struct vm_devices *d, struct virtio_dev *vd, struct pci_bus *bus
 	return 0;
 }
 
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	char end;
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		if (b[i] > 0xff)
-			return -EINVAL;
-		mac[i] = (uint8_t)b[i];
-	}
-	return 0;
-}
-
 int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o, char *err,
 		size_t errlen)
 {
@@ -86,14 +73,14 @@ int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o,
 	}
 	if (n->mac) {
 		o->has_mac = true;
-		if (parse_mac(n->mac, o->mac)) {
+		if (mac_addr_parse(n->mac, o->mac)) {
 			snprintf(err, errlen, "net[%zu]: mac '%s' is not a MAC address", i, n->mac);
 			return -EINVAL;
 		}
 	}
 	if (n->host_mac) {
 		o->has_host_mac = true;
-		if (parse_mac(n->host_mac, o->host_mac)) {
+		if (mac_addr_parse(n->host_mac, o->host_mac)) {
 			snprintf(err, errlen, "net[%zu]: host_mac '%s' is not a MAC address", i,
 				 n->host_mac);
 			return -EINVAL;
@@ -114,6 +101,21 @@ int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o,
 	o->offload_csum = n->offload_csum;
 	snprintf(o->id, sizeof(o->id), "%s", n->id ? n->id : "");
 	return 0;
+}
+
+int vm_serial_opts(const struct console_config *k, struct chardev *cd, char *err, size_t errlen)
+{
+	static const enum chardev_mode modes[] = {
+		[CONSOLE_OFF] = CHARDEV_OFF,	   [CONSOLE_PTY] = CHARDEV_PTY,
+		[CONSOLE_TTY] = CHARDEV_TTY,	   [CONSOLE_FILE] = CHARDEV_FILE,
+		[CONSOLE_SOCKET] = CHARDEV_SOCKET, [CONSOLE_NULL] = CHARDEV_NULL,
+	};
+	if ((unsigned int)k->mode >= sizeof(modes) / sizeof(modes[0])) {
+		snprintf(err, errlen, "mode %d is unknown", (int)k->mode);
+		return -EINVAL;
+	}
+	return chardev_init(cd, modes[k->mode], k->mode == CONSOLE_SOCKET ? k->socket : k->file,
+			    err, errlen);
 }
 
 void vm_fs_opts(const struct fs_config *fc, struct virtio_fs_opts *o)

@@ -19,6 +19,7 @@
 
 #define VM_MAX_PCI_DEVICES (PCI_SLOTS - 1)
 
+struct chardev;
 struct virtio_fs_opts;
 struct virtio_net_opts;
 struct virtio_pci;
@@ -41,6 +42,8 @@ void vm_devices_free(struct vm_devices *d);
 int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o, char *err,
 		size_t errlen);
 void vm_fs_opts(const struct fs_config *f, struct virtio_fs_opts *o);
+/* The serial port's back end of k (not opened yet). -EINVAL with err. */
+int vm_serial_opts(const struct console_config *k, struct chardev *cd, char *err, size_t errlen);
 void vm_vsock_opts(const struct vsock_config *v, struct virtio_vsock_opts *o);
 
 #endif

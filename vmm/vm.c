@@ -28,6 +28,7 @@
 #include "vmm/x86/acpi.h"
 #include "vmm/kvm/bus.h"
 #include "vmm/kvm/cpuid.h"
+#include "vmm/config/config.h"
 #include "vmm/devices.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm/layout.h"
@@ -586,6 +587,18 @@ static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, char *err, size_t er
 fail_kvm:
 	snprintf(err, errlen, "%s", kvm_open_hint(ret));
 	return VM_ERROR;
+}
+
+void vm_params_from_config(struct vm_params *p, const struct vm_config *c)
+{
+	p->boot.kernel = c->payload.kernel;
+	p->boot.initramfs = c->payload.initramfs;
+	p->boot.cmdline = c->payload.cmdline;
+	p->ncpus = c->cpus.boot_vcpus;
+	p->mem_size = c->memory.size;
+	p->mem_shared = c->memory.shared;
+	p->mem_hugepages = c->memory.hugepages;
+	p->devices = c;
 }
 
 int vm_run(const struct vm_params *cfg, char *err, size_t errlen)

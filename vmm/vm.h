@@ -76,6 +76,10 @@ struct vm_params {
 
 #define VM_MAX_CPUS 254
 
+/* The VM of a validated config c: payload, cpus, memory and devices (c must
+ * outlive the run). The serial back end, signals and ctl are the caller's. */
+void vm_params_from_config(struct vm_params *p, const struct vm_config *c);
+
 /* Boot and run until the VM's end; returns the process exit status. A set-up
  * error is described in err (naming the flag or file) with status 1. */
 int vm_run(const struct vm_params *cfg, char *err, size_t errlen);

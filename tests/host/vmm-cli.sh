@@ -22,7 +22,7 @@ run --kernel /bin/true --cpus boot=x
 t_match "bad --cpus value is named, syntax shown" \
 	"--cpus: option 'boot=x'.*syntax: --cpus boot=<n>" "$(echo $out)"
 run --kernel /bin/true --cpus boot=0
-t_match "--cpus boot=0 refused" "boot=0: must be 1 to" "$out"
+t_match "--cpus boot=0 refused" "--cpus: cpus.boot_vcpus: must be at least 1" "$out"
 run --kernel /bin/true --memory size=1G,bogus=on
 t_match "unknown --memory key is named" "--memory: unknown option 'bogus'" "$out"
 run --kernel /bin/true --memory size=101M
@@ -30,11 +30,56 @@ t_match "--memory size not 2M-aligned" "multiple of 2M" "$out"
 run --kernel /bin/true --memory size=1G,shared=maybe
 t_match "bad toggle value" "shared=maybe" "$out"
 run --kernel /bin/true --serial frob
-t_match "bad --serial mode" "--serial: 'frob' is not one of off\|null\|tty" "$out"
+t_match "bad --serial mode" "--serial: 'frob' is not one of off, null, pty, tty" "$out"
 run --kernel /bin/true --cpus
 t_match "flag without a value" "--cpus: needs a value" "$out"
 run --initramfs /dev/null
 t_match "--kernel is required" "--kernel: is required" "$out"
+
+# The configuration is validated as cloud-hypervisor's (vm_config_validate),
+# before the kernel is read or /dev/kvm is opened: status 2, the flag and the
+# field named.
+run --kernel "$tmp/missing" --cpus boot=4,max=2
+t_eq "--cpus boot=4,max=2: status 2" 2 "$rc"
+t_match "--cpus boot=4,max=2 refused, naming cpus" \
+	"--cpus: cpus.max_vcpus: 2 is below boot_vcpus 4" "$out"
+run --kernel "$tmp/missing" --cpus boot=255
+t_match "--cpus boot=255: more than 254" "--cpus: cpus.max_vcpus: 255 is more than 254" "$out"
+run --kernel "$tmp/missing" --memory size=32M
+t_match "--memory below 64M refused" "--memory: memory.size: .* from 64M to 64T" "$out"
+run --kernel "$tmp/missing" --fs "tag=t,socket=$tmp/fs.sock"
+t_match "--fs without shared memory refused" \
+	"--fs: fs\[0\]: virtio-fs needs --memory shared=on" "$out"
+run --kernel "$tmp/missing" --net mac=01:00:5e:00:00:01
+t_match "--net multicast mac refused" "--net: net\[0\].mac: .* is a multicast address" "$out"
+run --kernel "$tmp/missing" --vsock "cid=2,socket=$tmp/v.sock"
+t_match "--vsock cid 2 refused" "--vsock: vsock.cid: 2 is below 3" "$out"
+run --kernel "$tmp/missing" --disk path=/a,id=x --net id=x
+t_match "a device id used twice" "device id 'x' is used twice" "$out"
+# a file with a bzImage header: it gets to /dev/kvm unless refused first
+head -c 1024 /dev/zero >"$tmp/bz"
+printf '\x55\xaa' | dd of="$tmp/bz" bs=1 seek=$((0x1fe)) conv=notrunc status=none
+printf 'HdrS' | dd of="$tmp/bz" bs=1 seek=$((0x202)) conv=notrunc status=none
+run --kernel "$tmp/bz" --cpus boot=4,max=2 --serial null
+t_eq "validation before /dev/kvm: status 2" 2 "$rc"
+t_no_match() { if [[ $3 =~ $2 ]]; then t_fail "$1" "'$3' matches '$2'"; else t_pass "$1"; fi; }
+t_no_match "validation before /dev/kvm: KVM is not reached" "/dev/kvm" "$out"
+
+# --config: the VM as cloud-hypervisor's JSON (what run --image hands its VMM)
+echo '{"payload":{"kernel":"'"$tmp/text"'"},"cpus":{"boot_vcpus":4,"max_vcpus":2}}' >"$tmp/bad.json"
+run --config "$tmp/bad.json"
+t_eq "--config that does not validate: status 2" 2 "$rc"
+t_match "--config: the field is named" "--config: cpus.max_vcpus: 2 is below boot_vcpus 4" "$out"
+echo '{"payload":{"kernel":"/bin/true"},"serial":{"mode":"Null"}}' >"$tmp/ok.json"
+run --config "$tmp/ok.json"
+t_match "--config: its kernel is the one probed" "--kernel /bin/true: not a bootable kernel" "$out"
+run --config "$tmp/ok.json" --cpus boot=2
+t_match "--config with a VM flag refused" "--config: the file is the whole VM" "$out"
+echo '{"payload":' >"$tmp/trunc.json"
+run --config "$tmp/trunc.json"
+t_match "--config: bad JSON named" "--config $tmp/trunc.json: .*line" "$out"
+run --config "$tmp/missing.json"
+t_eq "--config: a missing file: status 2" 2 "$rc"
 
 run --kernel "$tmp/missing"
 t_match "missing kernel file" "--kernel $tmp/missing: No such file" "$out"

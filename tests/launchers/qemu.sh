@@ -21,10 +21,12 @@ if [[ -n $SVMM_VM_DISK ]]; then
 fi
 if [[ $SVMM_VM_CMDLINE == *svmm.ip=* ]]; then
 	fwd=
-	for p in $SVMM_VM_PORTS; do
-		proto=tcp
+	for p in $SVMM_VM_PORTS; do # [ADDR:]HOST:GUEST[/udp]
+		proto=tcp addr=127.0.0.1
 		[[ $p == */udp ]] && proto=udp p=${p%/udp}
-		fwd+=",hostfwd=$proto:127.0.0.1:${p%%:*}-:${p##*:}"
+		hp=${p%:*}
+		[[ $hp == *:* ]] && addr=${hp%%:*} hp=${hp#*:}
+		fwd+=",hostfwd=$proto:$addr:$hp-:${p##*:}"
 	done
 	qemu+=(-netdev "user,id=n0$fwd" -device virtio-net-device,netdev=n0)
 fi

@@ -224,6 +224,20 @@ static void validation(void **state)
 		  "\"net\":[{\"id\":\"x\"}]}",
 		  "'x' is used twice" },
 		{ "{\"payload\":{\"kernel\":\"k\"},\"memory\":{\"size\":1000}}", "memory.size" },
+		/* what svmm's guest memory takes: 2 MiB multiples, 64 MiB to 64 TiB */
+		{ "{\"payload\":{\"kernel\":\"k\"},\"memory\":{\"size\":105906176}}",
+		  "memory.size: 105906176 is not a multiple of 2M from 64M to 64T" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"memory\":{\"size\":33554432}}",
+		  "memory.size: 33554432" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"memory\":{\"size\":140737490452480}}",
+		  "memory.size: 140737490452480" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"fs\":[{\"tag\":\"t\",\"socket\":\"s\"}]}",
+		  "fs[0]: virtio-fs needs --memory shared=on" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"cpus\":{\"boot_vcpus\":255,\"max_vcpus\":255}"
+		  "}",
+		  "cpus.max_vcpus: 255 is more than 254" },
+		{ "{\"payload\":{\"kernel\":\"k\"},\"net\":[{\"mac\":\" 2:00:00:00:00:01\"}]}",
+		  "net[0].mac: ' 2:00:00:00:00:01' is not a MAC address" },
 		/* what the devices cannot take (once their own parsers checked it) */
 		{ "{\"payload\":{\"kernel\":\"k\"},\"net\":[{\"mac\":\"01:00:5e:00:00:01\"}]}",
 		  "net[0].mac: '01:00:5e:00:00:01' is a multicast address" },
@@ -402,6 +416,62 @@ static void console_flags(void **state)
 	}
 }
 
+static void mac_addresses(void **state)
+{
+	(void)state;
+	uint8_t m[6];
+	static const char *const bad[] = {
+		"",
+		"12:34:56:78:9a",
+		"12:34:56:78:9a:bc:",
+		"12-34-56-78-9a-bc",
+		"1:2:3:4:5:6",
+		" 2:34:56:78:9a:bc",
+		"+2:34:56:78:9a:bc",
+		"12:34:56:78:9a:bg",
+		"12:34:56:78:9a:b",
+	};
+	assert_int_equal(mac_addr_parse("12:34:56:78:9a:BC", m), 0);
+	assert_memory_equal(m, ((uint8_t[]){ 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc }), 6);
+	assert_int_equal(mac_addr_parse("ff:FF:00:0f:f0:a5", m), 0);
+	assert_memory_equal(m, ((uint8_t[]){ 0xff, 0xff, 0x00, 0x0f, 0xf0, 0xa5 }), 6);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (mac_addr_parse(bad[i], m) != -EINVAL)
+			fail_msg("'%s' taken as a MAC address", bad[i]);
+}
+
+/* What `svmm run` refuses before it opens anything: the cloud-hypervisor
+ * flag readers, then the one validation. */
+static void flags_then_validation(void **state)
+{
+	(void)state;
+	char err[VM_CONFIG_ERR_LEN] = "";
+	struct vm_config c;
+
+	vm_config_init(&c);
+	assert_int_equal(vm_config_parse_cpus(&c, "boot=4,max=2", err), 0);
+	assert_int_equal(vm_config_validate(&c, err), -EINVAL);
+	assert_non_null(strstr(err, "payload")); /* no kernel yet */
+	c.payload.kernel = strdup("k");
+	assert_int_equal(vm_config_validate(&c, err), -EINVAL);
+	assert_string_equal(err, "cpus.max_vcpus: 2 is below boot_vcpus 4");
+	assert_int_equal(vm_config_parse_cpus(&c, "boot=2", err), 0);
+	assert_int_equal(vm_config_validate(&c, err), 0);
+	assert_int_equal(vm_config_parse_memory(&c, "size=101M", err), 0);
+	assert_int_equal(vm_config_validate(&c, err), -EINVAL);
+	assert_non_null(strstr(err, "memory.size"));
+	vm_config_free(&c);
+
+	struct console_config k = { 0 };
+	assert_int_equal(vm_config_parse_console(&k, "--serial", "frob", err), -EINVAL);
+	assert_string_equal(err, "--serial: 'frob' is not one of off, null, pty, tty, file=PATH, "
+				 "socket=PATH");
+	assert_int_equal(vm_config_parse_console(&k, "--console", "tty,pty", err), -EINVAL);
+	assert_non_null(strstr(err, "--console: expected one of"));
+	free(k.file);
+	free(k.socket);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +484,8 @@ int main(void)
 		cmocka_unit_test(command_line),
 		cmocka_unit_test(command_line_errors),
 		cmocka_unit_test(console_flags),
+		cmocka_unit_test(mac_addresses),
+		cmocka_unit_test(flags_then_validation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include "devices/chardev.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
+#include "vmm/devices.h"
 #include "vmm/kvm/bus.h"
 #include "vmm/kvm/layout.h"
 #include "vmm/kvm/memory.h"
@@ -50,13 +51,11 @@ static void serial_probe_and_output(void **state)
 	struct chardev cd;
 	struct serial s;
 	struct bus b;
-	char spec[64];
 	(void)state;
 
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
-	snprintf(spec, sizeof(spec), "file=%s", path);
-	assert_int_equal(chardev_parse(&cd, spec, err, sizeof(err)), 0);
+	assert_int_equal(chardev_init(&cd, CHARDEV_FILE, path, err, sizeof(err)), 0);
 	assert_int_equal(chardev_open(&cd, err, sizeof(err)), 0);
 	bus_init(&b);
 	assert_int_equal(serial_init(&s, &cd, 4, serial_irq, &irq_level), 0);
@@ -123,7 +122,7 @@ static void keep_line(void *ctx, const char *line)
  * control bytes escaped; the bytes written to the chardev are untouched. */
 static void serial_lines_escaped(void **state)
 {
-	char path[] = "/tmp/svmm-test-serial.XXXXXX", err[256], spec[64], got[256] = "";
+	char path[] = "/tmp/svmm-test-serial.XXXXXX", err[256], got[256] = "";
 	const char msg[] = "Kernel panic - not syncing \x1b]0;owned\x07\x7f!\r\n";
 	int irq_level = 0;
 	struct chardev cd;
@@ -133,8 +132,7 @@ static void serial_lines_escaped(void **state)
 
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
-	snprintf(spec, sizeof(spec), "file=%s", path);
-	assert_int_equal(chardev_parse(&cd, spec, err, sizeof(err)), 0);
+	assert_int_equal(chardev_init(&cd, CHARDEV_FILE, path, err, sizeof(err)), 0);
 	assert_int_equal(chardev_open(&cd, err, sizeof(err)), 0);
 	bus_init(&b);
 	assert_int_equal(serial_init(&s, &cd, 4, serial_irq, &irq_level), 0);
@@ -241,12 +239,42 @@ static void mptable_valid(void **state)
 	guest_mem_free(&m);
 }
 
+/* The serial port's back end from the config's serial (no re-parsing). */
+static void serial_from_config(void **state)
+{
+	char err[256] = "", longp[200];
+	struct chardev cd;
+	(void)state;
+
+	struct console_config k = { .mode = CONSOLE_FILE, .file = "/tmp/x.log" };
+	assert_int_equal(vm_serial_opts(&k, &cd, err, sizeof(err)), 0);
+	assert_int_equal(cd.mode, CHARDEV_FILE);
+	assert_string_equal(cd.path, "/tmp/x.log");
+	k = (struct console_config){ .mode = CONSOLE_SOCKET, .socket = "/tmp/s" };
+	assert_int_equal(vm_serial_opts(&k, &cd, err, sizeof(err)), 0);
+	assert_int_equal(cd.mode, CHARDEV_SOCKET);
+	assert_string_equal(cd.path, "/tmp/s");
+	k = (struct console_config){ .mode = CONSOLE_NULL, .file = "/ignored" };
+	assert_int_equal(vm_serial_opts(&k, &cd, err, sizeof(err)), 0);
+	assert_int_equal(cd.mode, CHARDEV_NULL);
+	assert_int_equal(cd.out_fd, -1);
+	k = (struct console_config){ .mode = CONSOLE_PTY };
+	assert_int_equal(vm_serial_opts(&k, &cd, err, sizeof(err)), 0);
+	assert_int_equal(cd.mode, CHARDEV_PTY);
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = 0;
+	k = (struct console_config){ .mode = CONSOLE_SOCKET, .socket = longp };
+	assert_int_equal(vm_serial_opts(&k, &cd, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "socket="));
+	k = (struct console_config){ .mode = CONSOLE_FILE };
+	assert_int_equal(vm_serial_opts(&k, &cd, err, sizeof(err)), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(serial_probe_and_output),
-		cmocka_unit_test(serial_lines_escaped),
-		cmocka_unit_test(rtc_host_time),
+		cmocka_unit_test(serial_probe_and_output), cmocka_unit_test(serial_from_config),
+		cmocka_unit_test(serial_lines_escaped),	   cmocka_unit_test(rtc_host_time),
 		cmocka_unit_test(mptable_valid),
 	};
 	return cmocka_run_group_tests_name("devices", tests, NULL, NULL);

@@ -14,6 +14,7 @@
 
 #include "devices/chardev.h"
 #include "vmm/config/config.h"
+#include "vmm/devices.h"
 #include "vmm/vm.h"
 
 struct api_vm {
@@ -45,26 +46,6 @@ static void *vm_thread(void *arg)
 	return NULL;
 }
 
-/* cloud-hypervisor's serial modes as the chardev syntax. */
-static int serial_spec(const struct console_config *c, char *spec, size_t n)
-{
-	switch (c->mode) {
-	case CONSOLE_OFF:
-		return snprintf(spec, n, "off"), 0;
-	case CONSOLE_NULL:
-		return snprintf(spec, n, "null"), 0;
-	case CONSOLE_TTY:
-		return snprintf(spec, n, "tty"), 0;
-	case CONSOLE_PTY:
-		return snprintf(spec, n, "pty"), 0;
-	case CONSOLE_FILE:
-		return snprintf(spec, n, "file=%s", c->file ? c->file : ""), 0;
-	case CONSOLE_SOCKET:
-		return snprintf(spec, n, "socket=%s", c->socket ? c->socket : ""), 0;
-	}
-	return -EINVAL;
-}
-
 static void release(struct api_vm *v)
 {
 	if (v->running) {
@@ -83,7 +64,6 @@ static void release(struct api_vm *v)
 static int op_boot(void *ctx, const struct vm_config *cfg, char *err)
 {
 	struct api_vm *v = ctx;
-	char spec[4200];
 	int rc;
 
 	if (v->running)
@@ -94,20 +74,12 @@ static int op_boot(void *ctx, const struct vm_config *cfg, char *err)
 		       -ENOTSUP;
 	memset(&v->params, 0, sizeof(v->params));
 	clock_gettime(CLOCK_MONOTONIC, &v->params.start);
-	v->params.boot.kernel = cfg->payload.kernel;
-	v->params.boot.initramfs = cfg->payload.initramfs;
-	v->params.boot.cmdline = cfg->payload.cmdline;
-	v->params.ncpus = cfg->cpus.boot_vcpus;
-	v->params.mem_size = cfg->memory.size;
-	v->params.mem_shared = cfg->memory.shared;
-	v->params.mem_hugepages = cfg->memory.hugepages;
-	v->params.devices = cfg;
+	vm_params_from_config(&v->params, cfg);
 	v->params.no_signals = true;
 	v->params.ctl = &v->ctl;
-	if ((rc = serial_spec(&cfg->serial, spec, sizeof(spec))) ||
-	    (rc = chardev_parse(&v->serial, spec, err, VMM_ERR_LEN)) ||
+	if ((rc = vm_serial_opts(&cfg->serial, &v->serial, err, VMM_ERR_LEN)) ||
 	    (rc = chardev_open(&v->serial, err, VMM_ERR_LEN)))
-		return rc ? rc : -EINVAL;
+		return rc;
 	v->serial_open = true;
 	v->params.serial = &v->serial;
 

@@ -103,16 +103,6 @@ static const struct ch_flag {
 	{ "--rtc", F_UNSUPPORTED, ARG_NONE },
 };
 
-static int set_str(char **dst, const char *v)
-{
-	char *s = strdup(v);
-	if (!s)
-		return -ENOMEM;
-	free(*dst);
-	*dst = s;
-	return 0;
-}
-
 /* Apply one value of a flag. */
 static int apply(struct ch_args *a, const struct ch_flag *f, const char *v, char *err)
 {
@@ -121,19 +111,19 @@ static int apply(struct ch_args *a, const struct ch_flag *f, const char *v, char
 	switch (f->id) {
 	case F_KERNEL:
 		a->has_payload = true;
-		return set_str(&c->payload.kernel, v);
+		return vm_config_set_str(&c->payload.kernel, v);
 	case F_FIRMWARE:
 		a->has_payload = true;
-		return set_str(&c->payload.firmware, v);
+		return vm_config_set_str(&c->payload.firmware, v);
 	case F_IGVM:
 		a->has_payload = true;
-		return set_str(&c->payload.igvm, v);
+		return vm_config_set_str(&c->payload.igvm, v);
 	case F_INITRAMFS:
-		return set_str(&c->payload.initramfs, v);
+		return vm_config_set_str(&c->payload.initramfs, v);
 	case F_CMDLINE:
-		return set_str(&c->payload.cmdline, v);
+		return vm_config_set_str(&c->payload.cmdline, v);
 	case F_HOST_DATA:
-		return set_str(&c->payload.host_data, v);
+		return vm_config_set_str(&c->payload.host_data, v);
 	case F_CPUS:
 		return vm_config_parse_cpus(c, v, err);
 	case F_MEMORY:

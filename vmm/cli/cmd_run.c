@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-/* svmm run: parse cloud-hypervisor style flags, boot the VM. */
+/* svmm run: cloud-hypervisor's flags into a vm_config, validated, then booted. */
 #include "vmm/cli/cmd_run.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,155 +14,115 @@
 #include "vmm/cli/cli.h"
 #include "vmm/run/cmd_run_image.h"
 #include "vmm/config/config.h"
-#include "vmm/config/options.h"
+#include "vmm/devices.h"
 #include "vmm/vm.h"
 
-#define DEFAULT_MEM_SIZE (512ULL << 20)
+#define CONSOLE_SYNTAX "off|null|tty|pty|file=<path>|socket=<path>"
 
 struct run_args {
-	struct vm_params vm;
-	struct vm_config devs; /* --disk, --net, --rng, --fs, --vsock */
-	const char *serial, *console;
+	struct vm_config vm;
+	struct vm_params params; /* --no-reboot, -v */
+	const char *config;	 /* --config PATH */
+	bool vm_flags;		 /* a flag that sets part of the VM */
+	bool serial;		 /* --serial given */
 	bool help, version;
 };
 
-/* One flag: its name, whether it takes a value, and its syntax for
- * messages. More flags (issue 7: --image) are one more row. */
+/* One flag: its name, its syntax for messages and how it sets its value.
+ * The VM's flags are read by the cloud-hypervisor readers (vmm/config),
+ * whose messages name the flag; set returns -errno with err. */
 struct run_flag {
 	const char *name;
 	const char *syntax;
 	bool multi; /* takes several values after one flag, as cloud-hypervisor's --disk */
-	int (*set)(struct run_args *a, char *value, char *err, size_t errlen);
+	int (*set)(struct run_args *a, const char *value, char *err);
 };
 
-static int set_kernel(struct run_args *a, char *v, char *err, size_t n)
+static int set_kernel(struct run_args *a, const char *v, char *err)
 {
-	(void)err, (void)n;
-	a->vm.boot.kernel = v;
+	(void)err;
+	return vm_config_set_str(&a->vm.payload.kernel, v);
+}
+
+static int set_initramfs(struct run_args *a, const char *v, char *err)
+{
+	(void)err;
+	return vm_config_set_str(&a->vm.payload.initramfs, v);
+}
+
+static int set_cmdline(struct run_args *a, const char *v, char *err)
+{
+	(void)err;
+	return vm_config_set_str(&a->vm.payload.cmdline, v);
+}
+
+static int set_serial(struct run_args *a, const char *v, char *err)
+{
+	a->serial = true;
+	return vm_config_parse_console(&a->vm.serial, "--serial", v, err);
+}
+
+static int set_console(struct run_args *a, const char *v, char *err)
+{
+	return vm_config_parse_console(&a->vm.console, "--console", v, err);
+}
+
+static int set_config(struct run_args *a, const char *v, char *err)
+{
+	(void)err;
+	a->config = v;
 	return 0;
 }
 
-static int set_initramfs(struct run_args *a, char *v, char *err, size_t n)
-{
-	(void)err, (void)n;
-	a->vm.boot.initramfs = v;
-	return 0;
-}
-
-static int set_cmdline(struct run_args *a, char *v, char *err, size_t n)
-{
-	(void)err, (void)n;
-	a->vm.boot.cmdline = v;
-	return 0;
-}
-
-static int opt_fail(struct opt_list *l, char *err, size_t n, int ret)
-{
-	snprintf(err, n, "%s", l->err);
-	return ret;
-}
-
-static int set_cpus(struct run_args *a, char *v, char *err, size_t n)
-{
-	struct opt_list l;
-	uint64_t boot = 1, max = 0;
-	int ret;
-
-	if ((ret = opt_parse(&l, v)) || (ret = opt_get_u64(&l, "boot", &boot)) < 0 ||
-	    (ret = opt_get_u64(&l, "max", &max)) < 0 || (ret = opt_check_unused(&l)))
-		return opt_fail(&l, err, n, ret < 0 ? ret : -EINVAL);
-	if (boot < 1 || boot > VM_MAX_CPUS) {
-		snprintf(err, n, "boot=%llu: must be 1 to %u", (unsigned long long)boot,
-			 VM_MAX_CPUS);
-		return -EINVAL;
+#define VM_FLAG(fn, parse)                                          \
+	static int fn(struct run_args *a, const char *v, char *err) \
+	{                                                           \
+		return parse(&a->vm, v, err);                       \
 	}
-	if (max && max < boot) {
-		snprintf(err, n, "max=%llu is less than boot=%llu", (unsigned long long)max,
-			 (unsigned long long)boot);
-		return -EINVAL;
-	}
-	a->vm.ncpus = (unsigned int)boot;
-	return 0;
-}
-
-static int set_memory(struct run_args *a, char *v, char *err, size_t n)
-{
-	struct opt_list l;
-	uint64_t size = DEFAULT_MEM_SIZE;
-	int ret;
-
-	if ((ret = opt_parse(&l, v)) || (ret = opt_get_size(&l, "size", &size)) < 0 ||
-	    (ret = opt_get_bool(&l, "shared", &a->vm.mem_shared)) < 0 ||
-	    (ret = opt_get_bool(&l, "hugepages", &a->vm.mem_hugepages)) < 0 ||
-	    (ret = opt_check_unused(&l)))
-		return opt_fail(&l, err, n, ret < 0 ? ret : -EINVAL);
-	if (size < (64ULL << 20) || size % (2ULL << 20) || size > (1ULL << 46)) {
-		snprintf(err, n, "size=%llu: must be a multiple of 2M, from 64M to 64T",
-			 (unsigned long long)size);
-		return -EINVAL;
-	}
-	a->vm.mem_size = size;
-	return 0;
-}
-
-static int set_serial(struct run_args *a, char *v, char *err, size_t n)
-{
-	(void)err, (void)n;
-	a->serial = v;
-	return 0;
-}
-
-static int set_console(struct run_args *a, char *v, char *err, size_t n)
-{
-	(void)err, (void)n;
-	a->console = v;
-	return 0;
-}
-
-/* Device flags go through the cloud-hypervisor config parsers (vmm/config/config.h),
- * the same ones the REST API's vm.create and the cloud-hypervisor front door
- * use; their messages already name the key. */
-#define DEVICE_FLAG(fn, parse)                                          \
-	static int fn(struct run_args *a, char *v, char *err, size_t n) \
-	{                                                               \
-		char e[VM_CONFIG_ERR_LEN] = "";                         \
-		int rc = parse(&a->devs, v, e);                         \
-		if (rc < 0)                                             \
-			snprintf(err, n, "%s", e);                      \
-		return rc;                                              \
-	}
-DEVICE_FLAG(set_disk, vm_config_parse_disk)
-DEVICE_FLAG(set_net, vm_config_parse_net)
-DEVICE_FLAG(set_rng, vm_config_parse_rng)
-DEVICE_FLAG(set_fs, vm_config_parse_fs)
-DEVICE_FLAG(set_vsock, vm_config_parse_vsock)
+VM_FLAG(set_cpus, vm_config_parse_cpus)
+VM_FLAG(set_memory, vm_config_parse_memory)
+VM_FLAG(set_disk, vm_config_parse_disk)
+VM_FLAG(set_net, vm_config_parse_net)
+VM_FLAG(set_rng, vm_config_parse_rng)
+VM_FLAG(set_fs, vm_config_parse_fs)
+VM_FLAG(set_vsock, vm_config_parse_vsock)
 
 static const struct run_flag flags[] = {
 	{ "--kernel", "<path>", false, set_kernel },
 	{ "--initramfs", "<path>", false, set_initramfs },
 	{ "--cmdline", "<string>", false, set_cmdline },
-	{ "--cpus", "boot=<n>[,max=<n>]", false, set_cpus },
+	{ "--cpus", "boot=<n>[,max=<n>][,topology=<t>:<c>:<d>:<p>]", false, set_cpus },
 	{ "--memory", "size=<size>[,shared=on|off][,hugepages=on|off]", false, set_memory },
-	{ "--serial", CHARDEV_SYNTAX, false, set_serial },
-	{ "--console", CHARDEV_SYNTAX, false, set_console },
+	{ "--serial", CONSOLE_SYNTAX, false, set_serial },
+	{ "--console", CONSOLE_SYNTAX, false, set_console },
 	{ "--disk",
 	  "path=<path>[,readonly=on|off][,direct=on|off][,id=<id>][,serial=<s>]"
 	  "[,num_queues=<n>][,queue_size=<n>][,image_type=raw|qcow2] ...",
 	  true, set_disk },
 	{ "--net",
 	  "tap=<name>[,ip=<ip>][,mask=<mask>][,mac=<mac>][,host_mac=<mac>][,mtu=<n>]"
-	  "[,num_queues=<n>][,queue_size=<n>][,fd=<fd>] ...",
+	  "[,num_queues=<n>][,queue_size=<n>][,fd=<fd>|fd=[<fd>,...]] ...",
 	  true, set_net },
 	{ "--rng", "src=<path>", false, set_rng },
 	{ "--fs", "tag=<tag>,socket=<path>[,num_queues=<n>][,queue_size=<n>] ...", true, set_fs },
 	{ "--vsock", "cid=<n>,socket=<path>", false, set_vsock },
+	{ "--config", "<path>", false, set_config },
 };
 
 #define N_FLAGS (sizeof(flags) / sizeof(flags[0]))
 
+static const struct run_flag *find_flag(const char *name, size_t len)
+{
+	for (size_t j = 0; j < N_FLAGS; j++)
+		if (strlen(flags[j].name) == len && !strncmp(flags[j].name, name, len))
+			return &flags[j];
+	return NULL;
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: svmm run --kernel <path> [options]\n\n"
+	fprintf(f, "usage: svmm run --kernel <path> [options]\n"
+		   "       svmm run --config <path> [--no-reboot] [-v]\n\n"
 		   "Boot a Linux kernel (bzImage, or ELF vmlinux with a PVH note) in a microVM.\n"
 		   "Options (cloud-hypervisor syntax; --flag value or --flag=value):\n");
 	for (size_t i = 0; i < N_FLAGS; i++)
@@ -174,14 +135,25 @@ static void usage(FILE *f)
 		"Defaults: --cpus boot=1, --memory size=512M, --console tty, --serial null.\n"
 		"There is no virtio-console yet: unless --serial is given, the serial port\n"
 		"takes the --console backend (so by default the terminal).\n"
+		"--config reads the whole VM from a file: cloud-hypervisor's VmConfig JSON, as\n"
+		"vm.create takes it (svmm run --image hands its VMM one); no other VM flag\n"
+		"goes with it, and its serial and console are as the file says.\n"
+		"The configuration is checked as cloud-hypervisor checks it before anything\n"
+		"is opened; an error names the flag and the field.\n"
 		"Exit status: 0 when the guest powers off (or reboots with --no-reboot) or\n"
 		"on SIGTERM/SIGINT; 1 on an error or after a guest kernel panic; 2 on bad\n"
-		"usage.\n");
+		"usage or a configuration that does not validate.\n");
 }
 
+/* A usage error: msg names the flag already when it starts with "FLAG: ". */
 static int bad(const char *flag, const char *syntax, const char *msg)
 {
-	fprintf(stderr, "svmm run: %s: %s\n", flag, msg);
+	size_t n = strlen(flag);
+
+	if (!strncmp(msg, flag, n) && msg[n] == ':')
+		fprintf(stderr, "svmm run: %s\n", msg);
+	else
+		fprintf(stderr, "svmm run: %s: %s\n", flag, msg);
 	if (syntax)
 		fprintf(stderr, "  syntax: %s %s\n", flag, syntax);
 	fprintf(stderr, "(try 'svmm run --help')\n");
@@ -191,7 +163,8 @@ static int bad(const char *flag, const char *syntax, const char *msg)
 /* Returns 0, or the exit status of a usage error (already reported). */
 static int parse(struct run_args *a, int argc, char **argv)
 {
-	char err[OPT_ERR_LEN + 128];
+	char err[VM_CONFIG_ERR_LEN];
+	int rc;
 
 	for (int i = 1; i < argc; i++) {
 		char *arg = argv[i];
@@ -204,36 +177,128 @@ static int parse(struct run_args *a, int argc, char **argv)
 			continue;
 		}
 		if (!strcmp(arg, "--no-reboot")) {
-			a->vm.exit_on_reboot = true;
+			a->params.exit_on_reboot = true;
 			continue;
 		}
 		if (arg[0] == '-' && arg[1] == 'v' && arg[strspn(arg + 1, "v") + 1] == 0) {
-			a->vm.verbose += (int)strlen(arg) - 1;
+			a->params.verbose += (int)strlen(arg) - 1;
 			continue;
 		}
 		char *eq = strchr(arg, '=');
-		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-		const struct run_flag *f = NULL;
-		for (size_t j = 0; j < N_FLAGS; j++)
-			if (strlen(flags[j].name) == len && !strncmp(flags[j].name, arg, len))
-				f = &flags[j];
+		const struct run_flag *f = find_flag(arg, eq ? (size_t)(eq - arg) : strlen(arg));
 		if (!f)
 			return bad(arg, NULL, "unknown option");
-		char *value = eq ? eq + 1 : NULL;
+		const char *value = eq ? eq + 1 : NULL;
 		if (!value) {
 			if (i + 1 >= argc)
 				return bad(f->name, f->syntax, "needs a value");
 			value = argv[++i];
 		}
+		a->vm_flags |= f->set != set_config;
 		err[0] = 0;
-		if (f->set(a, value, err, sizeof(err)))
-			return bad(f->name, f->syntax, err);
+		if ((rc = f->set(a, value, err)) < 0)
+			return bad(f->name, f->syntax, rc == -ENOMEM ? "out of memory" : err);
 		/* "--disk path=a path=b": more values until the next flag */
-		while (f->multi && !eq && i + 1 < argc && argv[i + 1][0] != '-') {
-			if (f->set(a, argv[++i], err, sizeof(err)))
-				return bad(f->name, f->syntax, err);
-		}
+		while (f->multi && !eq && i + 1 < argc && argv[i + 1][0] != '-')
+			if ((rc = f->set(a, argv[++i], err)) < 0)
+				return bad(f->name, f->syntax,
+					   rc == -ENOMEM ? "out of memory" : err);
 	}
+	return 0;
+}
+
+/* The flag that sets the field a validation message starts with. */
+static const char *field_flag(const char *msg)
+{
+	static const struct {
+		const char *field, *flag;
+	} fields[] = {
+		{ "payload", "--kernel" }, { "cpus", "--cpus" },       { "memory", "--memory" },
+		{ "serial", "--serial" },  { "console", "--console" }, { "disks", "--disk" },
+		{ "net", "--net" },	   { "rng", "--rng" },	       { "fs", "--fs" },
+		{ "vsock", "--vsock" },
+	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		size_t n = strlen(fields[i].field);
+		if (!strncmp(msg, fields[i].field, n) && strchr(".[:", msg[n]))
+			return fields[i].flag;
+	}
+	return NULL;
+}
+
+/* --config PATH into a->vm. Returns 0 or the exit status (reported). */
+static int read_config(struct run_args *a)
+{
+	char err[VM_CONFIG_ERR_LEN];
+	json_error_t je;
+	json_t *j;
+	int rc;
+
+	if (a->vm_flags)
+		return bad("--config", NULL, "the file is the whole VM: give no other VM flag");
+	if (!(j = json_load_file(a->config, 0, &je))) {
+		fprintf(stderr, "svmm run: --config %s: %s (line %d)\n", a->config, je.text,
+			je.line);
+		return 2;
+	}
+	vm_config_free(&a->vm);
+	rc = vm_config_from_json(&a->vm, j, err);
+	json_decref(j);
+	if (rc < 0) {
+		fprintf(stderr, "svmm run: --config %s: %s\n", a->config,
+			rc == -ENOMEM ? "out of memory" : err);
+		return 2;
+	}
+	return 0;
+}
+
+/* There is no virtio-console: without --serial the serial port takes the
+ * console's back end (its off is the serial's null). */
+static void console_to_serial(struct vm_config *c)
+{
+	struct console_config *s = &c->serial, *k = &c->console;
+
+	if (k->mode == CONSOLE_OFF) {
+		s->mode = CONSOLE_NULL;
+		return;
+	}
+	free(s->file);
+	free(s->socket);
+	*s = *k;
+	*k = (struct console_config){ .mode = CONSOLE_OFF };
+}
+
+/* a->vm from the command line, completed and validated. Returns 0, or the
+ * exit status (reported); *done when --help or --version answered it. */
+static int configure(struct run_args *a, int argc, char **argv, bool *done)
+{
+	char err[VM_CONFIG_ERR_LEN];
+	int ret = parse(a, argc, argv);
+
+	*done = a->help || a->version;
+	if (ret || *done) {
+		if (!ret && a->help)
+			usage(stdout);
+		else if (!ret)
+			printf("svmm v%s\n", SVMM_VERSION);
+		return ret;
+	}
+	if (a->config && (ret = read_config(a)))
+		return ret;
+	if (!a->config && !a->vm.payload.kernel)
+		return bad("--kernel", "<path>", "is required");
+	if (!a->config && !a->serial)
+		console_to_serial(&a->vm);
+	if (vm_config_complete(&a->vm) < 0)
+		return bad(a->config ? "--config" : "--net", NULL, "out of memory");
+	if (vm_config_validate(&a->vm, err) < 0) {
+		const char *flag = a->config ? "--config" : field_flag(err);
+		if (!flag)
+			fprintf(stderr, "svmm run: %s\n(try 'svmm run --help')\n", err);
+		return flag ? bad(flag, NULL, err) : 2;
+	}
+	if (!a->vm.payload.kernel)
+		return bad("--config", NULL, "payload.kernel: svmm boots a kernel (no firmware)");
 	return 0;
 }
 
@@ -252,44 +317,20 @@ static int run(struct run_args *a, int argc, char **argv)
 {
 	struct chardev serial;
 	char err[1024 > BOOT_ERR_LEN ? 1024 : BOOT_ERR_LEN];
+	enum boot_kind kind;
+	bool done;
 	int ret;
 
-	clock_gettime(CLOCK_MONOTONIC, &a->vm.start);
-	ret = parse(a, argc, argv);
-	if (!ret && vm_config_complete(&a->devs) < 0)
-		ret = bad("--net", NULL, "out of memory");
-	if (ret)
+	clock_gettime(CLOCK_MONOTONIC, &a->params.start);
+	if ((ret = configure(a, argc, argv, &done)) || done)
 		return ret;
-	a->vm.devices = &a->devs;
-	if (a->help) {
-		usage(stdout);
-		return 0;
-	}
-	if (a->version) {
-		printf("svmm v%s\n", SVMM_VERSION);
-		return 0;
-	}
-	if (!a->vm.boot.kernel)
-		return bad("--kernel", "<path>", "is required");
-
-	const char *spec = a->serial;
-	if (!spec)
-		spec = a->console && strcmp(a->console, "off") ? a->console
-		       : a->console			       ? "null"
-							       : "tty";
-	if (chardev_parse(&serial, spec, err, sizeof(err)))
-		return bad(a->serial ? "--serial" : "--console", CHARDEV_SYNTAX, err);
-	if (a->console && a->serial) {
-		struct chardev probe; /* check the syntax; there is no virtio-console yet */
-		if (chardev_parse(&probe, a->console, err, sizeof(err)))
-			return bad("--console", CHARDEV_SYNTAX, err);
-	}
-	enum boot_kind kind;
-	if (boot_probe(a->vm.boot.kernel, &kind, err)) {
+	vm_params_from_config(&a->params, &a->vm);
+	if (boot_probe(a->vm.payload.kernel, &kind, err)) {
 		fprintf(stderr, "svmm run: %s\n", err);
 		return 1;
 	}
-	if (chardev_open(&serial, err, sizeof(err))) {
+	if (vm_serial_opts(&a->vm.serial, &serial, err, sizeof(err)) ||
+	    chardev_open(&serial, err, sizeof(err))) {
 		fprintf(stderr, "svmm run: --serial %s\n", err);
 		return 1;
 	}
@@ -303,8 +344,8 @@ static int run(struct run_args *a, int argc, char **argv)
 	signal(SIGFPE, on_fatal);
 	signal(SIGPIPE, SIG_IGN); /* a socket client that leaves is not fatal */
 
-	a->vm.serial = &serial;
-	ret = vm_run(&a->vm, err, sizeof(err));
+	a->params.serial = &serial;
+	ret = vm_run(&a->params, err, sizeof(err));
 	chardev_close(&serial);
 	fatal_restore = NULL;
 	if (err[0])
@@ -316,10 +357,10 @@ int cmd_run(int argc, char **argv)
 {
 	if (cmd_run_image_wanted(argc, argv)) /* --image or --bundle: docker run */
 		return cmd_run_image(argc, argv);
-	struct run_args a = { .vm = { .ncpus = 1, .mem_size = DEFAULT_MEM_SIZE } };
+	struct run_args a = { 0 };
 
-	vm_config_init(&a.devs);
+	vm_config_init(&a.vm);
 	int ret = run(&a, argc, argv);
-	vm_config_free(&a.devs);
+	vm_config_free(&a.vm);
 	return ret;
 }

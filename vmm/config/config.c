@@ -58,6 +58,16 @@ int image_type_parse(const char *s, enum image_type *out)
 	return -EINVAL;
 }
 
+int vm_config_set_str(char **dst, const char *v)
+{
+	char *s = strdup(v);
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
 void vm_config_init(struct vm_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -279,12 +289,25 @@ static bool valid_ipv4(const char *s)
 	       c < 256 && d < 256;
 }
 
+int mac_addr_parse(const char *s, uint8_t mac[6])
+{
+	static const char hex[] = "0123456789abcdef0123456789ABCDEF";
+
+	if (strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		const char *hi = strchr(hex, s[3 * i]), *lo = strchr(hex, s[3 * i + 1]);
+		if (!s[3 * i] || !s[3 * i + 1] || !hi || !lo || (i < 5 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(((hi - hex) % 16) << 4 | ((lo - hex) % 16));
+	}
+	return 0;
+}
+
 static bool valid_mac(const char *s)
 {
-	unsigned int b[6];
-	char tail;
-	return strlen(s) == 17 && sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-					 &b[4], &b[5], &tail) == 6;
+	uint8_t b[6];
+	return !mac_addr_parse(s, b);
 }
 
 /* An IPv4 netmask: ones then zeros (the host part is 0...01...1). */
@@ -300,8 +323,8 @@ static bool valid_netmask(const char *s)
 /* The group bit of the first octet (a valid_mac). */
 static bool multicast_mac(const char *s)
 {
-	unsigned int b0;
-	return sscanf(s, "%2x", &b0) == 1 && (b0 & 1);
+	uint8_t b[6];
+	return !mac_addr_parse(s, b) && (b[0] & 1);
 }
 
 #define FAIL(...)                                              \
@@ -368,8 +391,9 @@ int vm_config_validate(const struct vm_config *c, char *err)
 		if (!prod || prod != c->cpus.max_vcpus)
 			FAIL("cpus.topology: threads*cores*dies*packages must equal max_vcpus");
 	}
-	if (c->memory.size < (1ULL << 20) || c->memory.size % 4096)
-		FAIL("memory.size: %llu is not a multiple of 4 KiB of at least 1 MiB",
+	if (c->memory.size < VM_MIN_MEMORY || c->memory.size > VM_MAX_MEMORY ||
+	    c->memory.size % (2ULL << 20))
+		FAIL("memory.size: %llu is not a multiple of 2M from 64M to 64T",
 		     (unsigned long long)c->memory.size);
 	if (c->memory.hugepage_size && !c->memory.hugepages)
 		FAIL("memory.hugepage_size: needs hugepages");
@@ -433,7 +457,7 @@ int vm_config_validate(const struct vm_config *c, char *err)
 	for (size_t i = 0; i < c->n_fs; i++) {
 		const struct fs_config *f = &c->fs[i];
 		if (!c->memory.shared)
-			FAIL("fs[%zu]: virtio-fs needs memory.shared=true", i);
+			FAIL("fs[%zu]: virtio-fs needs --memory shared=on (memory.shared=true)", i);
 		if (!f->tag || !*f->tag || strlen(f->tag) > FS_TAG_LEN)
 			FAIL("fs[%zu].tag: a tag of 1 to %d bytes is needed", i, FS_TAG_LEN);
 		if (!f->socket || !*f->socket || strlen(f->socket) >= FS_PATH_LEN)

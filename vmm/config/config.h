@@ -39,6 +39,9 @@
 #define VM_DEFAULT_FS_QUEUE_SIZE   1024
 #define VM_DEFAULT_RNG_SRC	   "/dev/urandom"
 #define VM_MIN_VSOCK_CID	   3
+/* What svmm's guest memory takes: a multiple of 2 MiB in this range. */
+#define VM_MIN_MEMORY (64ULL << 20)
+#define VM_MAX_MEMORY (1ULL << 46)
 
 struct payload_config {
 	char *firmware, *kernel, *cmdline, *initramfs, *igvm, *host_data;
@@ -165,6 +168,9 @@ struct vm_config {
 	bool iommu, watchdog, pvpanic;
 };
 
+/* Replace *dst (owned, may be NULL) with a copy of v. -ENOMEM. */
+int vm_config_set_str(char **dst, const char *v);
+
 /* A config with cloud-hypervisor's defaults and no payload or devices. */
 void vm_config_init(struct vm_config *c);
 void vm_config_free(struct vm_config *c);
@@ -194,15 +200,19 @@ struct pmem_config *vm_config_add_pmem(struct vm_config *c);
  * Called by both parsers; idempotent. -ENOMEM. */
 int vm_config_complete(struct vm_config *c);
 
-/* cloud-hypervisor's validate(), run at vm.boot (an error there is a 400):
- * a kernel or firmware and not both, 1 <= boot_vcpus <= max_vcpus, memory,
- * a File console with a file, vsock cid >= 3, fs needing shared memory,
- * queue counts and sizes, unique device ids; and what svmm's devices cannot
- * take: a multicast guest MAC, a netmask that is not ones then zeros, an MTU
+/* cloud-hypervisor's validate(), run at vm.boot (an error there is a 400)
+ * and by `svmm run` before anything is opened:
+ * a kernel or firmware and not both, 1 <= boot_vcpus <= max_vcpus <= 254,
+ * memory (a multiple of 2 MiB, VM_MIN_MEMORY to VM_MAX_MEMORY), a File console with a file, vsock
+ * cid >= 3, fs needing shared memory, queue counts and sizes, unique device ids; and what svmm's
+ * devices cannot take: a multicast guest MAC, a netmask that is not ones then zeros, an MTU
  * outside 68..65535, fds that are not one per queue pair, net vhost_user,
  * net and vsock iommu, fs tags over 36 bytes, over-long ids and socket
  * paths. -EINVAL with err. */
 int vm_config_validate(const struct vm_config *c, char *err);
+
+/* "12:34:56:78:9a:bc" (two hex digits a byte) into mac; -EINVAL otherwise. */
+int mac_addr_parse(const char *s, uint8_t mac[6]);
 
 /* Names as cloud-hypervisor spells them in JSON ("Off", "Pty", ... /
  * "Raw", "Qcow2", ...) and back; -EINVAL for a name it does not know

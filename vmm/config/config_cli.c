@@ -419,6 +419,8 @@ out:
 	return flag_close(&f, rc);
 }
 
+#define CONSOLE_MODES "off, null, pty, tty, file=PATH, socket=PATH"
+
 int vm_config_parse_console(struct console_config *k, const char *flag, const char *s, char *err)
 {
 	static const struct {
@@ -455,8 +457,12 @@ int vm_config_parse_console(struct console_config *k, const char *flag, const ch
 		modes++;
 	}
 	T(f_bool(&f, "iommu", &k->iommu));
+	if (!modes) {
+		rc = fail(&f, "'%.100s' is not one of " CONSOLE_MODES, s);
+		goto out;
+	}
 	if (modes != 1) {
-		rc = fail(&f, "%s", "expected one of off, null, pty, tty, file=PATH, socket=PATH");
+		rc = fail(&f, "%s", "expected one of " CONSOLE_MODES);
 		goto out;
 	}
 	rc = 0;

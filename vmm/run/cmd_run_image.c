@@ -25,6 +25,8 @@
 #include "images/spec.h"
 #include "vmm/run/agent_client.h"
 #include "vmm/run/cmd_run_image.h"
+#include "net/firewall.h"
+#include "net/lease.h"
 #include "vmm/config/options.h"
 #include "vmm/run/vm_launch.h"
 
@@ -43,16 +45,18 @@ struct run_args {
 	struct spec_volume vols[VM_MAX_SHARES];
 	char vol_tags[VM_MAX_SHARES][16];
 	size_t nvols;
-	struct vm_port ports[VM_MAX_PORTS];
+	struct fw_forward ports[VM_MAX_PORTS];
 	size_t nports;
-	bool tty, interactive, rm, readonly, quiet;
+	bool tty, interactive, rm, readonly, quiet, help;
 	bool net_auto;
 	char dns[64];
 	char **cmd;
 };
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
+/* Report what is wrong; returns rc (negative errno). The exit status is
+ * made only where a command returns (EXIT_SVMM for svmm's own errors). */
+static int fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int rc, const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "svmm: ");
@@ -60,8 +64,11 @@ static int fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	return EXIT_SVMM;
+	return rc;
 }
+
+/* At a command's edge: report, and end with svmm's own exit status. */
+#define EXIT_FAIL(...) (fail(-EINVAL, __VA_ARGS__), EXIT_SVMM)
 
 static void usage(FILE *f)
 {
@@ -79,11 +86,13 @@ static void usage(FILE *f)
 		   "                     (svmm's VMM; -p implies it)\n"
 		   "  --net ip=A/P,gw=G,dns=D  given addresses (with SVMM_LAUNCHER)\n"
 		   "  --net none         no network (the default without -p)\n"
-		   "  -p, --publish H:G[/udp]  forward host port H (TCP or UDP) to guest port G\n"
+		   "  -p, --publish [A:]H:G[/udp]  forward host port H (of address A; TCP or\n"
+		   "                     UDP) to guest port G\n"
 		   "  -v, --volume HOST:GUEST[:ro]  share a host directory\n"
 		   "  --read-only        the root file system is read-only\n"
 		   "  --hostname NAME    the workload's host name\n"
-		   "  --name NAME        name the run (for svmm exec NAME)\n"
+		   "  --name NAME        name the run (for svmm exec NAME): 1 to 64 letters,\n"
+		   "                     digits, '.', '-', '_', not starting with '.' or '-'\n"
 		   "  --rm               remove the run's state when it ends\n"
 		   "  --kernel FILE, --initrd FILE  the guest kernel and agent initramfs\n"
 		   "environment: SVMM_LAUNCHER (an external VM launcher instead of svmm's VMM),\n"
@@ -101,22 +110,22 @@ bool cmd_run_image_wanted(int argc, char **argv)
 static int parse_volume(struct run_args *a, char *spec)
 {
 	if (a->nvols == VM_MAX_SHARES)
-		return fail("-v: at most %d volumes", VM_MAX_SHARES);
+		return fail(-E2BIG, "-v: at most %d volumes", VM_MAX_SHARES);
 	struct spec_volume *v = &a->vols[a->nvols];
 	char *guest = strchr(spec, ':');
 	if (!guest || spec[0] != '/' || guest[1] != '/')
-		return fail("-v %s: expected HOST:GUEST[:ro] with absolute paths", spec);
+		return fail(-EINVAL, "-v %s: expected HOST:GUEST[:ro] with absolute paths", spec);
 	*guest++ = 0;
 	char *mode = strchr(guest, ':');
 	if (mode) {
 		*mode++ = 0;
 		if (strcmp(mode, "ro") && strcmp(mode, "rw"))
-			return fail("-v: mode '%s' is not ro or rw", mode);
+			return fail(-EINVAL, "-v: mode '%s' is not ro or rw", mode);
 		v->ro = !strcmp(mode, "ro");
 	}
 	struct stat st;
 	if (stat(spec, &st) < 0 || !S_ISDIR(st.st_mode))
-		return fail("-v: %s is not a directory on the host", spec);
+		return fail(-ENOTDIR, "-v: %s is not a directory on the host", spec);
 	snprintf(a->vol_tags[a->nvols], sizeof(a->vol_tags[0]), "svmm-vol%zu", a->nvols);
 	v->host = spec;
 	v->guest = guest;
@@ -177,18 +186,20 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			a->bundle = optarg;
 			break;
 		case O_CPUS:
-			if (parse_u64(optarg, &v) < 0 || v < 1 || v > 255)
-				return fail("--cpus %s: expected 1 to 255", optarg);
-			a->cpus = v;
+			if (parse_u64(optarg, &v) < 0 || v < 1 || v > UINT32_MAX)
+				return fail(-EINVAL, "--cpus %s: expected a number of CPUs",
+					    optarg);
+			a->cpus = (unsigned int)v;
 			break;
 		case O_MEM:
-			if (parse_size(optarg, &v) < 0 || v < (64ull << 20))
-				return fail("--memory %s: expected a size of at least 64M", optarg);
+			if (parse_size(optarg, &v) < 0 || !(v >> 20))
+				return fail(-EINVAL, "--memory %s: expected a size (512M, 2G)",
+					    optarg);
 			a->mem = v;
 			break;
 		case 'e':
 			if (a->nenv == MAX_ENV)
-				return fail("-e: at most %d variables", MAX_ENV);
+				return fail(-E2BIG, "-e: at most %d variables", MAX_ENV);
 			a->env[a->nenv++] = optarg;
 			break;
 		case 'w':
@@ -207,17 +218,12 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			a->net = optarg;
 			break;
 		case 'p': {
-			unsigned long h, g;
-			char *end;
-			h = strtoul(optarg, &end, 10);
-			if (*end != ':' || !h || h > 65535)
-				return fail("-p %s: expected HOST:GUEST ports", optarg);
-			g = strtoul(end + 1, &end, 10);
-			if ((*end && strcmp(end, "/tcp") && strcmp(end, "/udp")) || !g || g > 65535)
-				return fail("-p %s: expected HOST:GUEST[/tcp|/udp] ports", optarg);
+			struct net_err nerr;
 			if (a->nports == VM_MAX_PORTS)
-				return fail("-p: at most %d ports", VM_MAX_PORTS);
-			a->ports[a->nports++] = (struct vm_port){ h, g, !strcmp(end, "/udp") };
+				return fail(-E2BIG, "-p: at most %d ports", VM_MAX_PORTS);
+			if (fw_forward_parse(&a->ports[a->nports], optarg, &nerr) < 0)
+				return fail(-EINVAL, "-p: %s", nerr.msg);
+			a->nports++;
 			break;
 		}
 		case 'v':
@@ -234,9 +240,13 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			a->hostname = optarg;
 			break;
 		case O_NAME:
-			if (!*optarg || strchr(optarg, '/') || optarg[0] == '.')
-				return fail("--name '%s': letters, digits, '-' and '_' only",
-					    optarg);
+			/* the name is the VM's id too: its lease and firewall rules */
+			if (!lease_id_valid(optarg))
+				return fail(
+					-EINVAL,
+					"--name '%s': 1 to %d letters, digits, '.', '-' and '_', "
+					"not starting with '.' or '-'",
+					optarg, LEASE_ID_MAX);
 			a->name = optarg;
 			break;
 		case O_KERNEL:
@@ -246,15 +256,15 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			a->initrd = optarg;
 			break;
 		case 'h':
-			usage(stdout);
-			return -1;
+			a->help = true;
+			return 0;
 		default:
 			usage(stderr);
-			return fail("unknown or incomplete option '%s'", argv[optind - 1]);
+			return fail(-EINVAL, "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
 	if (!!a->image == !!a->bundle)
-		return fail("give one of --image REF and --bundle DIR");
+		return fail(-EINVAL, "give one of --image REF and --bundle DIR");
 	if (optind < argc && !strcmp(argv[optind - 1], "--"))
 		a->cmd = argv + optind;
 	else if (optind < argc)
@@ -297,7 +307,7 @@ static int net_parse(struct run_args *a, char *out, size_t len)
 	out[0] = 0;
 	if (net && !strcmp(net, "none")) {
 		if (a->nports)
-			return fail("-p needs a network, and --net is none");
+			return fail(-EINVAL, "-p needs a network, and --net is none");
 		return 0;
 	}
 	if (!net && !a->nports)
@@ -306,34 +316,36 @@ static int net_parse(struct run_args *a, char *out, size_t len)
 		if (net && net[4]) {
 			snprintf(buf, sizeof(buf), "%s", net + 5);
 			if (opt_parse(&l, buf) < 0)
-				return fail("--net: %s", l.err);
+				return fail(-EINVAL, "--net: %s", l.err);
 			const char *dns = opt_get(&l, "dns");
 			if (opt_check_unused(&l) < 0)
-				return fail("--net auto: %s (keys: dns)", l.err);
+				return fail(-EINVAL, "--net auto: %s (keys: dns)", l.err);
 			if (dns && (strlen(dns) >= sizeof(a->dns) || strpbrk(dns, " \t")))
-				return fail("--net auto: dns=%s is not an address", dns);
+				return fail(-EINVAL, "--net auto: dns=%s is not an address", dns);
 			if (dns)
 				snprintf(a->dns, sizeof(a->dns), "%s", dns);
 		}
 		if (launcher)
-			return fail("%s: the launcher in SVMM_LAUNCHER makes its own network; "
+			return fail(-EINVAL,
+				    "%s: the launcher in SVMM_LAUNCHER makes its own network; "
 				    "give --net ip=A/P,gw=G",
 				    net ? "--net auto" : "-p");
 		a->net_auto = true;
 		return 0;
 	}
 	if (!launcher)
-		return fail("--net %s: svmm's VMM gives the guest an address from the host's pool: "
+		return fail(-EINVAL,
+			    "--net %s: svmm's VMM gives the guest an address from the host's pool: "
 			    "use --net auto[,dns=D]",
 			    net);
 	snprintf(buf, sizeof(buf), "%s", net);
 	if (opt_parse(&l, buf) < 0)
-		return fail("--net: %s", l.err);
+		return fail(-EINVAL, "--net: %s", l.err);
 	const char *ip = opt_get(&l, "ip"), *gw = opt_get(&l, "gw"), *dns = opt_get(&l, "dns");
 	if (opt_check_unused(&l) < 0)
-		return fail("--net: %s (keys: ip, gw, dns)", l.err);
+		return fail(-EINVAL, "--net: %s (keys: ip, gw, dns)", l.err);
 	if (!ip)
-		return fail("--net: ip=ADDRESS/PREFIX is required");
+		return fail(-EINVAL, "--net: ip=ADDRESS/PREFIX is required");
 	snprintf(out, len, " svmm.ip=%s%s%s%s%s", ip, gw ? " svmm.gw=" : "", gw ? gw : "",
 		 dns ? " svmm.dns=" : "", dns ? dns : "");
 	for (char *p = out; (p = strchr(p, '[')) || (p = strchr(out, ']'));)
@@ -344,25 +356,28 @@ static int net_parse(struct run_args *a, char *out, size_t len)
 	return 0;
 }
 
-static struct termios saved_tio;
-static bool tio_saved;
+/* The terminal's settings while a workload has it raw. */
+struct tty_state {
+	struct termios saved;
+	bool raw;
+};
 
-static void tty_raw(void)
+static void tty_raw(struct tty_state *t)
 {
-	struct termios t;
-	if (!isatty(0) || tcgetattr(0, &saved_tio) < 0)
+	struct termios r;
+	if (!isatty(0) || tcgetattr(0, &t->saved) < 0)
 		return;
-	tio_saved = true;
-	t = saved_tio;
-	cfmakeraw(&t);
-	tcsetattr(0, TCSANOW, &t);
+	t->raw = true;
+	r = t->saved;
+	cfmakeraw(&r);
+	tcsetattr(0, TCSANOW, &r);
 }
 
-static void tty_restore(void)
+static void tty_restore(struct tty_state *t)
 {
-	if (tio_saved)
-		tcsetattr(0, TCSANOW, &saved_tio);
-	tio_saved = false;
+	if (t->raw)
+		tcsetattr(0, TCSANOW, &t->saved);
+	t->raw = false;
 }
 
 /* Prepares the spec and the root disk; *disk gets the disk's path. */
@@ -416,7 +431,8 @@ static json_t *prepare(struct run_args *a, struct spec_overrides *ov, const char
 }
 
 /* The run's state directory holds only files svmm made there (the disk, the
- * console, sockets, each volume's fs-N.sock and fs-N.log): all go. */
+ * console, the VM's config.json, sockets, each volume's fs-N.sock and
+ * fs-N.sock.log): all go. */
 static void remove_state(const char *state)
 {
 	DIR *d = opendir(state);
@@ -461,25 +477,31 @@ int cmd_run_image(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &ph[PH_START]);
 	struct run_args a = { 0 };
 	char err[1024], kernel[PATH_MAX], initrd[PATH_MAX], state[256], disk[PATH_MAX + 32];
-	char cmdline[1024], netw[512], console[PATH_MAX + 32], name[64];
+	char cmdline[1024], netw[512], console[PATH_MAX + 32], name[LEASE_ID_MAX + 1];
+	struct tty_state term = { 0 };
 	int r = parse_args(&a, argc, argv), status = EXIT_SVMM;
-	if (r)
-		return r < 0 ? 0 : r;
+	if (r < 0)
+		return EXIT_SVMM;
+	if (a.help) {
+		usage(stdout);
+		return 0;
+	}
 	a.cache = getenv("SVMM_IMAGE_CACHE");
 	if (find_asset(a.kernel, "SVMM_KERNEL", "kernel/bzImage", kernel, sizeof(kernel)) < 0)
-		return fail("no guest kernel (%s): give --kernel or SVMM_KERNEL, or 'make kernel'",
-			    kernel);
+		return EXIT_FAIL(
+			"no guest kernel (%s): give --kernel or SVMM_KERNEL, or 'make kernel'",
+			kernel);
 	if (find_asset(a.initrd, "SVMM_INITRD", "images/initramfs.cpio.gz", initrd,
 		       sizeof(initrd)) < 0)
-		return fail("no agent initramfs (%s): give --initrd or SVMM_INITRD, or 'make "
-			    "images'",
-			    initrd);
-	if ((r = net_parse(&a, netw, sizeof(netw))))
-		return r;
+		return EXIT_FAIL("no agent initramfs (%s): give --initrd or SVMM_INITRD, or 'make "
+				 "images'",
+				 initrd);
+	if (net_parse(&a, netw, sizeof(netw)) < 0)
+		return EXIT_SVMM;
 
 	/* The run's state: the endpoint for svmm exec, the console, a bundle's disk. */
 	if (mkdir("/run/svmm", 0755) < 0 && errno != EEXIST)
-		return fail("cannot create /run/svmm: %s", strerror(errno));
+		return EXIT_FAIL("cannot create /run/svmm: %s", strerror(errno));
 	mkdir(STATE_DIR, 0700);
 	/* An unnamed run is run-PID; a failed run's kept state may hold that
 	 * name from an earlier process with the same PID: then run-PID-N. */
@@ -497,10 +519,10 @@ int cmd_run_image(int argc, char **argv)
 			break;
 	}
 	if (made < 0)
-		return fail("cannot create the run's state %s: %s", state,
-			    made == -EEXIST ? "a run of that name exists (remove it or pick "
-					      "another --name)"
-					    : strerror(-made));
+		return EXIT_FAIL("cannot create the run's state %s: %s", state,
+				 made == -EEXIST ? "a run of that name exists (remove it or pick "
+						   "another --name)"
+						 : strerror(-made));
 
 	struct spec_overrides ov = {
 		.cmd = a.cmd,
@@ -521,7 +543,7 @@ int cmd_run_image(int argc, char **argv)
 	}
 	json_t *spec = prepare(&a, &ov, state, disk, sizeof(disk), err, sizeof(err));
 	if (!spec) {
-		fail("%s", err);
+		fail(-EIO, "%s", err);
 		goto out_state;
 	}
 	snprintf(console, sizeof(console), "%s/console.log", state);
@@ -553,7 +575,7 @@ int cmd_run_image(int argc, char **argv)
 	struct vm_handle vm = { .pid = -1 };
 	clock_gettime(CLOCK_MONOTONIC, &ph[PH_IMAGE]);
 	if (vm_launch(&vs, &vm, err, sizeof(err)) < 0) {
-		fail("%s", err);
+		fail(-EIO, "%s", err);
 		goto out_spec;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ph[PH_LAUNCH]);
@@ -573,7 +595,7 @@ int cmd_run_image(int argc, char **argv)
 			break;
 	}
 	if (r < 0 || agent_hello(&c, NULL, BOOT_TIMEOUT) < 0) {
-		fail("the guest agent did not answer (%s%s); console: %s", c.err,
+		fail(-EIO, "the guest agent did not answer (%s%s); console: %s", c.err,
 		     vm.pid < 0 ? ", the VM ended" : "", console);
 		agent_close(&c);
 		goto out_vm;
@@ -589,11 +611,11 @@ int cmd_run_image(int argc, char **argv)
 	json_t *start = json_pack("{s:O,s:{s:s,s:s}}", "spec", spec, "rootfs", "source", "/dev/vda",
 				  "type", "erofs");
 	if (agent_send_json(&c, AGENT_START, AGENT_ID_MAIN, start) < 0) {
-		fail("%s", c.err);
+		fail(-EIO, "%s", c.err);
 		goto out_conn;
 	}
 	if (a.tty && a.interactive)
-		tty_raw();
+		tty_raw(&term);
 	struct agent_session s = {
 		.id = AGENT_ID_MAIN,
 		.tty = a.tty,
@@ -606,9 +628,9 @@ int cmd_run_image(int argc, char **argv)
 	char *msg = NULL;
 	r = agent_session_run(&c, &s, &status, &msg);
 	clock_gettime(CLOCK_MONOTONIC, &ph[PH_EXIT]);
-	tty_restore();
+	tty_restore(&term);
 	if (r < 0) {
-		fail("lost the guest agent: %s; console: %s", c.err, console);
+		fail(-EIO, "lost the guest agent: %s; console: %s", c.err, console);
 		status = EXIT_SVMM;
 	} else if (msg) {
 		fprintf(stderr, "svmm: %s\n", msg);
@@ -641,6 +663,7 @@ int cmd_exec(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ 0 },
 	};
+	struct tty_state term = { 0 };
 	bool tty = false, inter = false;
 	const char *wd = NULL, *user = NULL;
 	json_t *env = json_array();
@@ -666,20 +689,21 @@ int cmd_exec(int argc, char **argv)
 			break;
 		default:
 			json_decref(env);
-			return fail("usage: svmm exec [-t] [-i] [-e K=V] [-w DIR] [-u UID[:GID]] "
-				    "NAME [--] CMD ARGS...");
+			return EXIT_FAIL(
+				"usage: svmm exec [-t] [-i] [-e K=V] [-w DIR] [-u UID[:GID]] "
+				"NAME [--] CMD ARGS...");
 		}
 	}
 	if (optind >= argc) {
 		json_decref(env);
-		return fail("exec: no run NAME given");
+		return EXIT_FAIL("exec: no run NAME given");
 	}
 	const char *name = argv[optind++];
 	if (optind < argc && !strcmp(argv[optind], "--"))
 		optind++;
 	if (optind >= argc) {
 		json_decref(env);
-		return fail("exec: no command given");
+		return EXIT_FAIL("exec: no command given");
 	}
 	char epfile[PATH_MAX], ep[PATH_MAX + 32] = "";
 	snprintf(epfile, sizeof(epfile), "%s/%s/endpoint", STATE_DIR, name);
@@ -688,7 +712,7 @@ int cmd_exec(int argc, char **argv)
 		if (f)
 			fclose(f);
 		json_decref(env);
-		return fail("exec: no running svmm run named '%s' (%s)", name, epfile);
+		return EXIT_FAIL("exec: no running svmm run named '%s' (%s)", name, epfile);
 	}
 	fclose(f);
 	ep[strcspn(ep, "\n")] = 0;
@@ -721,16 +745,16 @@ int cmd_exec(int argc, char **argv)
 	struct agent_conn conn;
 	if (agent_connect(&conn, ep, 5000) < 0 || agent_hello(&conn, NULL, 5000) < 0) {
 		json_decref(proc);
-		return fail("exec: cannot reach the agent of '%s': %s", name, conn.err);
+		return EXIT_FAIL("exec: cannot reach the agent of '%s': %s", name, conn.err);
 	}
 	uint32_t id = 2 + (uint32_t)(getpid() % 1000000) * 4 + (uint32_t)(time(NULL) & 3);
 	int status = EXIT_SVMM;
 	if (agent_send_json(&conn, AGENT_EXEC, id, json_pack("{s:o}", "process", proc)) < 0) {
 		agent_close(&conn);
-		return fail("exec: %s", conn.err);
+		return EXIT_FAIL("exec: %s", conn.err);
 	}
 	if (tty && inter)
-		tty_raw();
+		tty_raw(&term);
 	struct agent_session s = { .id = id,
 				   .tty = tty,
 				   .stdin_on = inter,
@@ -740,9 +764,9 @@ int cmd_exec(int argc, char **argv)
 				   .forward_signals = true };
 	char *msg = NULL;
 	int r = agent_session_run(&conn, &s, &status, &msg);
-	tty_restore();
+	tty_restore(&term);
 	if (r < 0)
-		status = fail("exec: lost the agent: %s", conn.err);
+		status = EXIT_FAIL("exec: lost the agent: %s", conn.err);
 	if (msg) {
 		fprintf(stderr, "svmm: %s\n", msg);
 		free(msg);

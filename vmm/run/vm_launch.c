@@ -2,6 +2,7 @@
 /* Launching a workload's VM: see vm_launch.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 #include "guest-agent/protocol.h"
 #include "net/netvm.h"
+#include "vmm/config/config.h"
 
 static void setenv_u(const char *k, unsigned long long v)
 {
@@ -114,7 +116,6 @@ static void stop_virtiofsd(struct vm_handle *h)
 static int start_net(const struct vm_spec *s, struct vm_handle *h, char *cmd, size_t cmdlen,
 		     char *err, size_t errlen)
 {
-	struct fw_forward fwd[VM_MAX_PORTS];
 	struct net_err nerr;
 	char guest[16], host[16];
 	int rc;
@@ -123,11 +124,7 @@ static int start_net(const struct vm_spec *s, struct vm_handle *h, char *cmd, si
 		snprintf(err, errlen, "-p: at most %d ports", VM_MAX_PORTS);
 		return -E2BIG;
 	}
-	for (size_t i = 0; i < s->nports; i++)
-		fwd[i] = (struct fw_forward){ .proto = s->ports[i].udp ? IPPROTO_UDP : IPPROTO_TCP,
-					      .host_port = s->ports[i].host,
-					      .guest_port = s->ports[i].guest };
-	struct net_vm_config cfg = { .id = s->id, .fwd = fwd, .nfwd = s->nports };
+	struct net_vm_config cfg = { .id = s->id, .fwd = s->ports, .nfwd = s->nports };
 	h->net = calloc(1, sizeof(*h->net));
 	if (!h->net) {
 		snprintf(err, errlen, "out of memory");
@@ -171,87 +168,136 @@ static void release_host_side(struct vm_handle *h)
 	h->net = NULL;
 }
 
-/* svmm's own VMM: this very binary as `svmm run` with cloud-hypervisor's
- * flags, the root file system as a read-only virtio-blk disk and the agent
- * reached through the hybrid vsock socket. */
-static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen)
+/* Share i's virtiofsd socket: fs-I.sock next to the agent's socket. */
+static int fs_socket(const struct vm_spec *s, size_t i, char *out, size_t len)
 {
-	char cpus[32], mem[64], disk[PATH_MAX + 32], vsock[PATH_MAX + 48], serial[PATH_MAX + 8];
-	char fs[VM_MAX_SHARES][2 * PATH_MAX + 32], dir[PATH_MAX], cmd[2048], tap[48];
-	char *argv[34 + 2 * VM_MAX_SHARES];
-	int n = 0, rc;
+	const char *slash = strrchr(s->vsock_socket, '/');
+	int dirlen = slash ? (int)(slash - s->vsock_socket + 1) : 0;
 
-	if (s->nshares > VM_MAX_SHARES) {
-		snprintf(err, errlen, "-v: at most %d volumes", VM_MAX_SHARES);
-		return -E2BIG;
-	}
+	if (snprintf(out, len, "%.*sfs-%zu.sock", dirlen, s->vsock_socket, i) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+#define T(expr)                        \
+	do {                           \
+		if ((rc = (expr)) < 0) \
+			goto out;      \
+	} while (0)
+
+int vm_launch_config(struct vm_config *c, const struct vm_spec *s, const char *cmdline,
+		     const char *tap, char *err, size_t errlen)
+{
+	char sock[PATH_MAX], e[VM_CONFIG_ERR_LEN];
+	int rc = -ENOMEM;
+
+	vm_config_init(c);
 	if (!s->vsock_socket) {
 		snprintf(err, errlen, "no vsock socket path for the guest agent");
 		return -EINVAL;
 	}
-	/* the shares' sockets live next to the agent's: dir keeps its '/' */
-	snprintf(dir, sizeof(dir), "%s", s->vsock_socket);
-	char *slash = strrchr(dir, '/');
-	*(slash ? slash + 1 : dir) = '\0';
-	h->nfsd = 0;
+	if (s->nshares > VM_MAX_SHARES) {
+		snprintf(err, errlen, "-v: at most %d volumes", VM_MAX_SHARES);
+		return -E2BIG;
+	}
+	T(vm_config_set_str(&c->payload.kernel, s->kernel));
+	T(vm_config_set_str(&c->payload.initramfs, s->initrd));
+	T(vm_config_set_str(&c->payload.cmdline, cmdline ? cmdline : s->cmdline));
+	c->cpus.boot_vcpus = c->cpus.max_vcpus = s->cpus ? s->cpus : 1;
+	c->memory.size = (s->mem_mib ? s->mem_mib : 512) << 20;
+	c->memory.shared = s->nshares > 0;
+	if (s->disk) {
+		struct disk_config *d = vm_config_add_disk(c);
+		T(d ? vm_config_set_str(&d->path, s->disk) : -ENOMEM);
+		d->readonly = true;
+	}
+	if (tap) {
+		struct net_config *n = vm_config_add_net(c);
+		T(n ? vm_config_set_str(&n->tap, tap) : -ENOMEM);
+	}
 	for (size_t i = 0; i < s->nshares; i++) {
-		char sock[PATH_MAX];
-		if (snprintf(sock, sizeof(sock), "%sfs-%zu.sock", dir, i) >= (int)sizeof(sock)) {
+		struct fs_config *f = vm_config_add_fs(c);
+		T(f ? 0 : -ENOMEM);
+		if (fs_socket(s, i, sock, sizeof(sock)) < 0) {
+			snprintf(err, errlen, "-v: the run's state path is too long");
+			return -ENAMETOOLONG;
+		}
+		T(vm_config_set_str(&f->tag, s->shares[i].tag));
+		T(vm_config_set_str(&f->socket, sock));
+	}
+	c->has_vsock = true;
+	c->vsock.cid = s->vsock_cid;
+	T(vm_config_set_str(&c->vsock.socket, s->vsock_socket));
+	c->serial.mode = s->console ? CONSOLE_FILE : CONSOLE_NULL;
+	if (s->console)
+		T(vm_config_set_str(&c->serial.file, s->console));
+	c->console.mode = CONSOLE_OFF;
+	T(vm_config_complete(c));
+	if ((rc = vm_config_validate(c, e)) < 0)
+		snprintf(err, errlen, "the VM's configuration: %s", e);
+	return rc;
+out:
+	snprintf(err, errlen, "out of memory");
+	return rc;
+}
+
+/* c as cloud-hypervisor's JSON in path (0600). */
+static int write_config(const struct vm_config *c, const char *path, char *err, size_t errlen)
+{
+	json_t *j = vm_config_to_json(c);
+	int rc = 0, fd = -1;
+
+	if (!j)
+		rc = -ENOMEM;
+	else if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		rc = -errno;
+	else if (json_dumpfd(j, fd, JSON_INDENT(2)) < 0)
+		rc = -EIO;
+	if (fd >= 0 && close(fd) < 0 && !rc)
+		rc = -errno;
+	json_decref(j);
+	if (rc < 0)
+		snprintf(err, errlen, "the VM's configuration %s: %s", path, strerror(-rc));
+	return rc;
+}
+
+/* svmm's own VMM: this very binary as `svmm run --config DIR/config.json`,
+ * with the virtiofsds and the host network started first. s is one that
+ * vm_launch_config() took. */
+static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen)
+{
+	char cmd[2048], tap[48], sock[PATH_MAX], path[PATH_MAX];
+	struct vm_config c;
+	int rc;
+
+	vm_config_init(&c);
+	h->nfsd = 0;
+	if (snprintf(path, sizeof(path), "%s", s->vsock_socket) >= (int)sizeof(path) - 12) {
+		snprintf(err, errlen, "the run's state path is too long");
+		return -ENAMETOOLONG;
+	}
+	char *slash = strrchr(path, '/');
+	strcpy(slash ? slash + 1 : path, "config.json");
+	for (size_t i = 0; i < s->nshares; i++) {
+		if (fs_socket(s, i, sock, sizeof(sock)) < 0) {
 			snprintf(err, errlen, "-v: the run's state path is too long");
 			rc = -ENAMETOOLONG;
 			goto fail;
 		}
 		h->fsd[i] = -1;
 		h->nfsd = i + 1;
-		rc = start_virtiofsd(&s->shares[i], sock, &h->fsd[i], err, errlen);
-		if (rc < 0)
+		if ((rc = start_virtiofsd(&s->shares[i], sock, &h->fsd[i], err, errlen)) < 0)
 			goto fail;
-		snprintf(fs[i], sizeof(fs[i]), "tag=%s,socket=%s", s->shares[i].tag, sock);
 	}
 	if (s->net_auto || s->nports) {
-		rc = start_net(s, h, cmd, sizeof(cmd), err, errlen);
-		if (rc < 0)
+		if ((rc = start_net(s, h, cmd, sizeof(cmd), err, errlen)) < 0)
 			goto fail;
-		snprintf(tap, sizeof(tap), "tap=%s", h->net->lease.link);
+		snprintf(tap, sizeof(tap), "%s", h->net->lease.link);
 	}
-	snprintf(cpus, sizeof(cpus), "boot=%u", s->cpus ? s->cpus : 1);
-	snprintf(mem, sizeof(mem), "size=%lluM%s",
-		 (unsigned long long)(s->mem_mib ? s->mem_mib : 512),
-		 s->nshares ? ",shared=on" : "");
-	snprintf(disk, sizeof(disk), "path=%s,readonly=on", s->disk);
-	snprintf(vsock, sizeof(vsock), "cid=%u,socket=%s", s->vsock_cid, s->vsock_socket);
-	snprintf(serial, sizeof(serial), s->console ? "file=%s" : "null", s->console);
-	argv[n++] = "svmm";
-	argv[n++] = "run";
-	argv[n++] = "--kernel";
-	argv[n++] = (char *)s->kernel;
-	argv[n++] = "--initramfs";
-	argv[n++] = (char *)s->initrd;
-	argv[n++] = "--cmdline";
-	argv[n++] = h->net ? cmd : (char *)s->cmdline;
-	argv[n++] = "--cpus";
-	argv[n++] = cpus;
-	argv[n++] = "--memory";
-	argv[n++] = mem;
-	argv[n++] = "--serial";
-	argv[n++] = serial;
-	argv[n++] = "--console";
-	argv[n++] = "off";
-	argv[n++] = "--vsock";
-	argv[n++] = vsock;
-	if (s->disk) {
-		argv[n++] = "--disk";
-		argv[n++] = disk;
-	}
-	if (h->net) {
-		argv[n++] = "--net";
-		argv[n++] = tap;
-	}
-	for (size_t i = 0; i < s->nshares; i++) {
-		argv[n++] = "--fs";
-		argv[n++] = fs[i];
-	}
-	argv[n] = NULL;
+	rc = vm_launch_config(&c, s, h->net ? cmd : NULL, h->net ? tap : NULL, err, errlen);
+	if (rc < 0 || (rc = write_config(&c, path, err, errlen)) < 0)
+		goto fail;
+	vm_config_free(&c);
 	pid_t pid = fork();
 	if (pid < 0) {
 		rc = -errno;
@@ -265,7 +311,7 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err
 			dup2(nul, 0);
 			dup2(nul, 1);
 		}
-		execv("/proc/self/exe", argv);
+		execl("/proc/self/exe", "svmm", "run", "--config", path, (char *)NULL);
 		fprintf(stderr, "svmm: cannot run the VMM: %s\n", strerror(errno));
 		_exit(125);
 	}
@@ -273,6 +319,7 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err
 	snprintf(h->endpoint, sizeof(h->endpoint), "unix:%s:%u", s->vsock_socket, AGENT_VSOCK_PORT);
 	return 0;
 fail:
+	vm_config_free(&c);
 	release_host_side(h);
 	return rc;
 }
@@ -285,6 +332,12 @@ bool vm_launch_native(void)
 
 int vm_launch(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen)
 {
+	/* Checked before anything starts; an external launcher's VM too. */
+	struct vm_config c;
+	int rc = vm_launch_config(&c, s, NULL, NULL, err, errlen);
+	vm_config_free(&c);
+	if (rc < 0)
+		return rc;
 	if (vm_launch_native())
 		return launch_native(s, h, err, errlen);
 	const char *launcher = getenv("SVMM_LAUNCHER");
@@ -298,9 +351,15 @@ int vm_launch(const struct vm_spec *s, struct vm_handle *h, char *err, size_t er
 		return -E2BIG;
 	}
 	n = 0;
-	for (size_t i = 0; i < s->nports && n < sizeof(ports); i++)
-		n += snprintf(ports + n, sizeof(ports) - n, "%s%u:%u%s", i ? " " : "",
-			      s->ports[i].host, s->ports[i].guest, s->ports[i].udp ? "/udp" : "");
+	for (size_t i = 0; i < s->nports && n < sizeof(ports); i++) {
+		const struct fw_forward *f = &s->ports[i];
+		struct in_addr a = { htonl(f->host_addr) };
+		char addr[INET_ADDRSTRLEN + 1] = "";
+		if (f->host_addr && inet_ntop(AF_INET, &a, addr, sizeof(addr)))
+			strcat(addr, ":");
+		n += snprintf(ports + n, sizeof(ports) - n, "%s%s%u:%u%s", i ? " " : "", addr,
+			      f->host_port, f->guest_port, f->proto == IPPROTO_UDP ? "/udp" : "");
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));

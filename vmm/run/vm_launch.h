@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Launching the VM that runs a workload: the interface `svmm run --image`
- * uses. By default svmm's own VMM runs it (this binary as `svmm run` with
- * the root file system as a read-only disk and the hybrid vsock socket).
+ * uses. By default svmm's own VMM runs it: vm_launch_config() makes the VM's
+ * cloud-hypervisor configuration (the root file system as a read-only disk,
+ * the hybrid vsock socket, ...), which is written as cloud-hypervisor's JSON
+ * to config.json next to vsock_socket (in the run's state directory) and
+ * booted by this binary as `svmm run --config DIR/config.json`.
  * $SVMM_LAUNCHER names an external launcher program instead (the tests'
  * QEMU harness, tests/launchers/qemu.sh, a peer to compare with).
  *
  * svmm's VMM serves each share with a virtiofsd of its own
  * ($SVMM_VIRTIOFSD, default /usr/lib/qemu/virtiofsd) on a socket next to
- * vsock_socket; a read-only share is a read-only bind mount in that
- * virtiofsd's own mount namespace, and the agent mounts it read-only.
+ * vsock_socket (fs-N.sock, its log fs-N.sock.log); a read-only share is a read-only bind mount in
+ * that virtiofsd's own mount namespace, and the agent mounts it read-only.
  *
  * With net_auto or ports, svmm's VMM gets a host network (net/netvm.h): an
  * IP lease from the pool, a TAP, NAT out and the port forwards, all named
@@ -24,7 +27,8 @@
  *   SVMM_VM_VSOCK_SOCKET (the Unix socket of the hybrid scheme: when the
  *   launcher creates it, svmm uses it instead),
  *   SVMM_VM_SHARES ("TAG=DIR[:ro] ..." virtio-fs shares), SVMM_VM_PORTS
- *   ("HOST:GUEST[/udp] ..."), SVMM_VM_CONSOLE (a file for the console)
+ *   ("[ADDR:]HOST:GUEST[/udp] ...", ADDR when -p gave a host address),
+ *   SVMM_VM_CONSOLE (a file for the console)
  * and runs the VM in the foreground until it powers off.
  */
 #ifndef SVMM_VMM_RUN_VM_LAUNCH_H
@@ -36,16 +40,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "net/firewall.h"
+
 struct net_vm;
+struct vm_config;
 
 struct vm_share {
 	const char *tag, *dir;
 	bool ro;
-};
-
-struct vm_port {
-	uint16_t host, guest;
-	bool udp; /* else TCP */
 };
 
 struct vm_spec {
@@ -57,7 +59,7 @@ struct vm_spec {
 	const char *vsock_socket; /* the hybrid scheme's Unix socket, if the VMM makes one */
 	const struct vm_share *shares;
 	size_t nshares;
-	const struct vm_port *ports;
+	const struct fw_forward *ports; /* docker's -p (fw_forward_parse) */
 	size_t nports;
 	const char *console; /* file for the serial console; NULL: discarded */
 	const char *id;	     /* names the VM's lease and firewall rules (native VMM) */
@@ -76,9 +78,20 @@ struct vm_handle {
 	struct net_vm *net; /* the host network (native VMM), or NULL */
 };
 
+/* The configuration svmm's own VMM boots for s: kernel, initrd, cmdline
+ * (s's, or cmdline when not NULL: s's with the network's words), cpus,
+ * memory (shared when there are shares), s->disk read-only, a net on tap
+ * (when not NULL), one fs per share on its virtiofsd's socket, the vsock,
+ * the serial port to s->console (else null) and no console. c is
+ * initialised here, completed and validated; free it with vm_config_free()
+ * even on failure. -errno with err naming the field. */
+int vm_launch_config(struct vm_config *c, const struct vm_spec *s, const char *cmdline,
+		     const char *tap, char *err, size_t errlen);
+
 /* Whether svmm's own VMM runs the VM ($SVMM_LAUNCHER unset or empty). */
 bool vm_launch_native(void);
-/* Starts the VM. 0 or negative errno with err set. */
+/* Starts the VM, its vm_launch_config() validated first (an external
+ * launcher's too). 0 or negative errno with err set. */
 int vm_launch(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen);
 /* Waits up to timeout_ms for the VM to end; -ETIMEDOUT if it did not. */
 int vm_wait(struct vm_handle *h, int timeout_ms);
