@@ -2,17 +2,24 @@
 /*
  * Helpers for the libFuzzer targets (tests/fuzz/fuzz_*.c): a reader that
  * takes fields off the input (zeros once it runs out, so every input is a
- * valid one), and a fake guest RAM whose regions are separate heap blocks,
- * so that AddressSanitizer sees any access past a region's end.
+ * valid one), a fake guest RAM whose regions are separate heap blocks,
+ * so that AddressSanitizer sees any access past a region's end, and a Unix
+ * socket helper for the host side of the vsock targets.
  */
 #ifndef SVMM_TESTS_FUZZ_FUZZ_H
 #define SVMM_TESTS_FUZZ_FUZZ_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <ftw.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "vmm/kvm/memory.h"
 
@@ -30,33 +37,18 @@ static inline void fz_take(struct fz *z, void *out, size_t len)
 	z->n -= k;
 }
 
-static inline uint8_t fz_u8(struct fz *z)
-{
-	uint8_t v;
-	fz_take(z, &v, sizeof(v));
-	return v;
-}
-
-static inline uint16_t fz_u16(struct fz *z)
-{
-	uint16_t v;
-	fz_take(z, &v, sizeof(v));
-	return v;
-}
-
-static inline uint32_t fz_u32(struct fz *z)
-{
-	uint32_t v;
-	fz_take(z, &v, sizeof(v));
-	return v;
-}
-
-static inline uint64_t fz_u64(struct fz *z)
-{
-	uint64_t v;
-	fz_take(z, &v, sizeof(v));
-	return v;
-}
+/* fz_u8 ... fz_u64: the next field, in host byte order. */
+#define FZ_FIELD(type, name)                  \
+	static inline type name(struct fz *z) \
+	{                                     \
+		type v;                       \
+		fz_take(z, &v, sizeof(v));    \
+		return v;                     \
+	}
+FZ_FIELD(uint8_t, fz_u8)
+FZ_FIELD(uint16_t, fz_u16)
+FZ_FIELD(uint32_t, fz_u32)
+FZ_FIELD(uint64_t, fz_u64)
 
 /* Up to len bytes of the input, in place; *got says how many. */
 static inline const uint8_t *fz_bytes(struct fz *z, size_t len, size_t *got)
@@ -104,6 +96,54 @@ static inline void fz_mem_free(struct guest_mem *m)
 		free(m->region[1].hva);
 	free(m->base);
 	memset(m, 0, sizeof(*m));
+}
+
+/* A fresh directory /tmp/svmm-fuzz-NAME-XXXXXX for a target's files,
+ * removed with everything in it when the target exits. */
+static char fz_tmp[PATH_MAX];
+
+static int fz_tmp_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void fz_tmp_cleanup(void)
+{
+	nftw(fz_tmp, fz_tmp_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static inline const char *fz_tmpdir(const char *name)
+{
+	if (!fz_tmp[0]) {
+		snprintf(fz_tmp, sizeof(fz_tmp), "/tmp/svmm-fuzz-%s-XXXXXX", name);
+		if (!mkdtemp(fz_tmp))
+			abort();
+		atexit(fz_tmp_cleanup);
+	}
+	return fz_tmp;
+}
+
+/* A non-blocking Unix stream socket listening at path, or connected to it
+ * (-1 when nothing listens there). */
+static inline int fz_unix_socket(const char *path, bool listening)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		abort();
+	if (listening) {
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0)
+			abort();
+	} else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 #endif

@@ -20,23 +20,13 @@
 
 #define MAX_ENTRIES 64
 
-static char dir[] = "/tmp/svmm-fuzz-fat-XXXXXX";
-static char out[sizeof(dir) + 8];
-
-static void cleanup(void)
-{
-	unlink(out);
-	rmdir(dir);
-}
+static char out[PATH_MAX];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (!mkdtemp(dir))
-		abort();
-	snprintf(out, sizeof(out), "%s/img", dir);
-	atexit(cleanup);
+	snprintf(out, sizeof(out), "%s/img", fz_tmpdir("fat"));
 	return 0;
 }
 

@@ -53,24 +53,7 @@ struct fzp {
 	unsigned int msis;
 };
 
-static char fzp_dir[] = "/tmp/svmm-fuzz-pci-XXXXXX";
-static char fzp_sock[sizeof(fzp_dir) + 16];
-
-static void fzp_cleanup(void)
-{
-	unlink(fzp_sock);
-	rmdir(fzp_dir);
-}
-
-static inline void fzp_once(void)
-{
-	if (fzp_sock[0])
-		return;
-	if (!mkdtemp(fzp_dir))
-		abort();
-	snprintf(fzp_sock, sizeof(fzp_sock), "%s/v.sock", fzp_dir);
-	atexit(fzp_cleanup);
-}
+static char fzp_sock[PATH_MAX];
 
 static void fzp_msi(void *opaque, uint64_t addr, uint32_t data)
 {
@@ -123,7 +106,8 @@ static inline void fzp_init(struct fzp *p, const unsigned int *kinds, unsigned i
 		.mmio64_base = FZP_MMIO64,
 		.mmio64_size = 1ULL << 30,
 	};
-	fzp_once();
+	if (!fzp_sock[0])
+		snprintf(fzp_sock, sizeof(fzp_sock), "%s/v.sock", fz_tmpdir("pci"));
 	memset(p, 0, sizeof(*p));
 	p->memfd = -1;
 	fz_mem_init(&p->mem, FZP_RAM, 0);

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "devices/virtio/vsock/vsock.h"
@@ -21,45 +20,16 @@
 
 #define MAX_HOST 8
 
-static char dir[] = "/tmp/svmm-fuzz-vsockdev-XXXXXX";
-static char path[sizeof(dir) + 16], lpath[sizeof(dir) + 24];
+static char path[PATH_MAX], lpath[PATH_MAX];
 static int listener = -1, host[MAX_HOST], n_host;
-
-static void cleanup(void)
-{
-	close(listener);
-	unlink(lpath);
-	unlink(path);
-	rmdir(dir);
-}
-
-static int unix_socket(const char *p, bool listen_)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		abort();
-	if (listen_) {
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0)
-			abort();
-	} else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (!mkdtemp(dir))
-		abort();
-	snprintf(path, sizeof(path), "%s/v.sock", dir);
+	snprintf(path, sizeof(path), "%s/v.sock", fz_tmpdir("vsockdev"));
 	snprintf(lpath, sizeof(lpath), "%s_1024", path);
-	listener = unix_socket(lpath, true);
-	atexit(cleanup);
+	listener = fz_unix_socket(lpath, true);
 	return 0;
 }
 
@@ -74,7 +44,7 @@ static void host_op(struct fzd *f, struct fz *z)
 	}
 	if (n_host < MAX_HOST)
 		fd = kind ? accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)
-			  : unix_socket(path, false);
+			  : fz_unix_socket(path, false);
 	size_t n;
 	const uint8_t *p = fz_bytes(z, fz_u8(z), &n);
 	if (fd < 0)

@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "devices/virtio/vsock/vsock_mux.h"
@@ -34,50 +33,19 @@
 #define MAX_HOST  8
 #define GUEST_CID 3
 
-static char dir[] = "/tmp/svmm-fuzz-vsock-XXXXXX";
-static char path[sizeof(dir) + 16], lpath[2][sizeof(dir) + 24];
+static char path[PATH_MAX], lpath[2][PATH_MAX];
 static int listener[2] = { -1, -1 };
 static uint8_t rxbuf[4][65536];
-
-static void cleanup(void)
-{
-	for (int i = 0; i < 2; i++) {
-		close(listener[i]);
-		unlink(lpath[i]);
-	}
-	unlink(path);
-	rmdir(dir);
-}
-
-static int unix_socket(const char *p, bool listen_)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		abort();
-	if (listen_) {
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0)
-			abort();
-	} else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (!mkdtemp(dir))
-		abort();
-	snprintf(path, sizeof(path), "%s/v.sock", dir);
+	snprintf(path, sizeof(path), "%s/v.sock", fz_tmpdir("vsock"));
 	for (int i = 0; i < 2; i++) {
 		snprintf(lpath[i], sizeof(lpath[i]), "%s_%u", path, i ? 5000 : 1024);
-		listener[i] = unix_socket(lpath[i], true);
+		listener[i] = fz_unix_socket(lpath[i], true);
 	}
-	atexit(cleanup);
 	return 0;
 }
 
@@ -153,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 3:
 			if (n_host < MAX_HOST) {
-				int fd = unix_socket(path, false);
+				int fd = fz_unix_socket(path, false);
 				if (fd >= 0)
 					host[n_host++] = fd;
 			}
