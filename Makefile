@@ -177,3 +177,34 @@ layers:
 	tools/check-layers
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# libFuzzer targets: tests/fuzz/fuzz_NAME.c, each against its own clang
+# ASan+UBSan build of the product sources in build-fuzz/ (apart from build/
+# and build-asan/). `make fuzz` runs each for FUZZ_SECONDS on a copy of its
+# seed corpus (tests/fuzz/corpus/NAME/) and stops at the first finding.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS   = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -MMD -MP -g -O1 \
+		-Wno-gnu-variable-sized-type-not-at-end -fno-omit-frame-pointer $(FUZZ_SAN) \
+		-fsanitize=fuzzer-no-link $(PKG_CFLAGS)
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
+
+$(FUZZ_BUILD)/%.o: %.c | $(BUILD)/.pkgcheck
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/libsvmm.a: $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BINS): $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/tests/fuzz/%.o $(FUZZ_BUILD)/libsvmm.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+-include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
