@@ -194,7 +194,8 @@ FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS)
-fuzz: fuzz-build
+fuzz: deps
+	$(MAKE) fuzz-build
 	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
 
 $(FUZZ_BUILD)/%.o: %.c | $(BUILD)/.pkgcheck
