@@ -44,73 +44,99 @@ static void serial_irq(void *opaque, uint32_t irq, int level)
 	(void)irq;
 }
 
-static void serial_probe_and_output(void **state)
-{
-	char path[] = "/tmp/svmm-test-serial.XXXXXX", err[256], buf[64];
-	int irq_level = 0;
+/* A 16550 at COM1 on a bus of its own, writing to a temporary file. */
+struct serial_fx {
+	char path[32];
+	int fd, irq_level;
 	struct chardev cd;
 	struct serial s;
 	struct bus b;
+};
+
+static void serial_fx_open(struct serial_fx *x)
+{
+	char err[256];
+
+	memset(x, 0, sizeof(*x));
+	snprintf(x->path, sizeof(x->path), "/tmp/svmm-test-serial.XXXXXX");
+	x->fd = mkstemp(x->path);
+	assert_true(x->fd >= 0);
+	assert_int_equal(chardev_init(&x->cd, CHARDEV_FILE, x->path, err, sizeof(err)), 0);
+	assert_int_equal(chardev_open(&x->cd, err, sizeof(err)), 0);
+	bus_init(&x->b);
+	assert_int_equal(serial_init(&x->s, &x->cd, 4, serial_irq, &x->irq_level), 0);
+	assert_int_equal(serial_register(&x->s, &x->b, COM1), 0);
+}
+
+/* Stops the device; the file stays readable through x->fd until done. */
+static void serial_fx_stop(struct serial_fx *x)
+{
+	serial_destroy(&x->s);
+	chardev_close(&x->cd);
+	bus_free(&x->b);
+}
+
+static void serial_fx_done(struct serial_fx *x)
+{
+	close(x->fd);
+	unlink(x->path);
+}
+
+static void serial_probe_and_output(void **state)
+{
+	struct serial_fx x;
+	char buf[64];
 	(void)state;
 
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(chardev_init(&cd, CHARDEV_FILE, path, err, sizeof(err)), 0);
-	assert_int_equal(chardev_open(&cd, err, sizeof(err)), 0);
-	bus_init(&b);
-	assert_int_equal(serial_init(&s, &cd, 4, serial_irq, &irq_level), 0);
-	assert_int_equal(serial_register(&s, &b, COM1), 0);
+	serial_fx_open(&x);
 
 	/* IER reads back what was written (4 bits) */
-	out8(&b, COM1 + 1, 0x0f);
-	assert_int_equal(in8(&b, COM1 + 1), 0x0f);
-	assert_int_equal(irq_level, 1); /* THRE enabled with THR empty: raised through set_irq */
-	out8(&b, COM1 + 1, 0);
-	assert_int_equal(in8(&b, COM1 + 1), 0);
-	assert_int_equal(irq_level, 0);
+	out8(&x.b, COM1 + 1, 0x0f);
+	assert_int_equal(in8(&x.b, COM1 + 1), 0x0f);
+	assert_int_equal(x.irq_level, 1); /* THRE enabled with THR empty: raised through set_irq */
+	out8(&x.b, COM1 + 1, 0);
+	assert_int_equal(in8(&x.b, COM1 + 1), 0);
+	assert_int_equal(x.irq_level, 0);
 	/* loopback: MCR 0x1a (LOOP|OUT2|RTS) reads as MSR DCD|CTS */
-	out8(&b, COM1 + 4, 0x1a);
-	assert_int_equal(in8(&b, COM1 + 6) & 0xf0, 0x90);
-	out8(&b, COM1 + 4, 0x1f);
-	assert_int_equal(in8(&b, COM1 + 6) & 0xf0, 0xf0);
+	out8(&x.b, COM1 + 4, 0x1a);
+	assert_int_equal(in8(&x.b, COM1 + 6) & 0xf0, 0x90);
+	out8(&x.b, COM1 + 4, 0x1f);
+	assert_int_equal(in8(&x.b, COM1 + 6) & 0xf0, 0xf0);
 	/* loopback carries a byte from THR to RBR */
-	out8(&b, COM1, 'x');
-	assert_int_equal(in8(&b, COM1 + 5) & 0x01, 0x01);
-	assert_int_equal(in8(&b, COM1), 'x');
-	assert_int_equal(in8(&b, COM1 + 5) & 0x01, 0);
-	out8(&b, COM1 + 4, 0x0b);
+	out8(&x.b, COM1, 'x');
+	assert_int_equal(in8(&x.b, COM1 + 5) & 0x01, 0x01);
+	assert_int_equal(in8(&x.b, COM1), 'x');
+	assert_int_equal(in8(&x.b, COM1 + 5) & 0x01, 0);
+	out8(&x.b, COM1 + 4, 0x0b);
 	/* FIFO enabled: IIR bits 7:6 set, as a 16550A */
-	out8(&b, COM1 + 2, 0x07);
-	assert_int_equal(in8(&b, COM1 + 2) & 0xc0, 0xc0);
+	out8(&x.b, COM1 + 2, 0x07);
+	assert_int_equal(in8(&x.b, COM1 + 2) & 0xc0, 0xc0);
 	/* DLAB: divisor latch instead of RBR/IER */
-	out8(&b, COM1 + 3, 0x80);
-	out8(&b, COM1, 0x01);
-	out8(&b, COM1 + 1, 0x00);
-	assert_int_equal(in8(&b, COM1), 0x01);
-	out8(&b, COM1 + 3, 0x03);
+	out8(&x.b, COM1 + 3, 0x80);
+	out8(&x.b, COM1, 0x01);
+	out8(&x.b, COM1 + 1, 0x00);
+	assert_int_equal(in8(&x.b, COM1), 0x01);
+	out8(&x.b, COM1 + 3, 0x03);
 	/* scratch */
-	out8(&b, COM1 + 7, 0xa5);
-	assert_int_equal(in8(&b, COM1 + 7), 0xa5);
+	out8(&x.b, COM1 + 7, 0xa5);
+	assert_int_equal(in8(&x.b, COM1 + 7), 0xa5);
 	/* THRE interrupt: pending once enabled, acknowledged by reading IIR */
-	out8(&b, COM1 + 1, 0x02);
-	assert_int_equal(in8(&b, COM1 + 2) & 0x0f, 0x02);
-	assert_int_equal(in8(&b, COM1 + 2) & 0x0f, 0x01);
+	out8(&x.b, COM1 + 1, 0x02);
+	assert_int_equal(in8(&x.b, COM1 + 2) & 0x0f, 0x02);
+	assert_int_equal(in8(&x.b, COM1 + 2) & 0x0f, 0x01);
 	/* a transmitted byte raises it again */
-	out8(&b, COM1, 'o');
-	out8(&b, COM1, 'k');
-	out8(&b, COM1, '\n');
-	assert_int_equal(in8(&b, COM1 + 2) & 0x0f, 0x02);
+	out8(&x.b, COM1, 'o');
+	out8(&x.b, COM1, 'k');
+	out8(&x.b, COM1, '\n');
+	assert_int_equal(in8(&x.b, COM1 + 2) & 0x0f, 0x02);
 	/* LSR: transmitter empty */
-	assert_int_equal(in8(&b, COM1 + 5) & 0x60, 0x60);
+	assert_int_equal(in8(&x.b, COM1 + 5) & 0x60, 0x60);
 
-	serial_destroy(&s);
-	chardev_close(&cd);
-	bus_free(&b);
+	serial_fx_stop(&x);
 	memset(buf, 0, sizeof(buf));
-	assert_int_equal(read(fd, buf, sizeof(buf)), 3);
+	assert_int_equal(read(x.fd, buf, sizeof(buf)), 3);
 	assert_string_equal(buf, "ok\n");
-	close(fd);
-	unlink(path);
+	serial_fx_done(&x);
 }
 
 static void keep_line(void *ctx, const char *line)
@@ -122,40 +148,28 @@ static void keep_line(void *ctx, const char *line)
  * control bytes escaped; the bytes written to the chardev are untouched. */
 static void serial_lines_escaped(void **state)
 {
-	char path[] = "/tmp/svmm-test-serial.XXXXXX", err[256], got[256] = "";
 	const char msg[] = "Kernel panic - not syncing \x1b]0;owned\x07\x7f!\r\n";
-	int irq_level = 0;
-	struct chardev cd;
-	struct serial s;
-	struct bus b;
+	char got[256] = "";
+	struct serial_fx x;
 	(void)state;
 
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(chardev_init(&cd, CHARDEV_FILE, path, err, sizeof(err)), 0);
-	assert_int_equal(chardev_open(&cd, err, sizeof(err)), 0);
-	bus_init(&b);
-	assert_int_equal(serial_init(&s, &cd, 4, serial_irq, &irq_level), 0);
-	assert_int_equal(serial_register(&s, &b, COM1), 0);
-	s.on_line = keep_line;
-	s.ctx = got;
+	serial_fx_open(&x);
+	x.s.on_line = keep_line;
+	x.s.ctx = got;
 	for (const char *p = msg; *p; p++)
-		out8(&b, COM1, (uint8_t)*p);
+		out8(&x.b, COM1, (uint8_t)*p);
 	assert_string_equal(got, "Kernel panic - not syncing \\x1b]0;owned\\x07\\x7f!");
 	/* a long line of escapes is cut, never overrun */
 	for (int i = 0; i < 300; i++)
-		out8(&b, COM1, 0x1b);
-	out8(&b, COM1, '\n');
+		out8(&x.b, COM1, 0x1b);
+	out8(&x.b, COM1, '\n');
 	assert_true(strlen(got) <= 255 && strlen(got) % 4 == 0);
 	assert_memory_equal(got, "\\x1b\\x1b", 8);
-	serial_destroy(&s);
-	chardev_close(&cd);
-	bus_free(&b);
+	serial_fx_stop(&x);
 	char raw[128] = "";
-	assert_true(read(fd, raw, sizeof(raw) - 1) > 0);
+	assert_true(read(x.fd, raw, sizeof(raw) - 1) > 0);
 	assert_non_null(strstr(raw, "\x1b]0;owned\x07"));
-	close(fd);
-	unlink(path);
+	serial_fx_done(&x);
 }
 
 static int bcd(uint8_t v)
