@@ -7,9 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
-#include "devices/virtio/worker.h"
+#include "devices/virtio/loop.h"
 
 /* At most this much entropy per request: the guest asks again for more. */
 #define RNG_MAX_CHUNK 4096u
@@ -17,11 +18,11 @@
 struct rng {
 	struct virtio_dev vdev;
 	int fd;
-	struct virtio_worker worker;
+	struct virtio_loop loop;
 	struct virtq_chain chain;
 };
 
-static void rng_run(void *opaque)
+static void rng_run(void *opaque, uint64_t fired)
 {
 	struct rng *r = opaque;
 	struct virtq *q = &r->vdev.vq[0];
@@ -29,6 +30,7 @@ static void rng_run(void *opaque)
 	char err[160];
 	int rc;
 
+	(void)fired;
 	do {
 		while ((rc = virtq_pop(q, &r->chain, err, sizeof(err))) > 0) {
 			uint32_t done = 0;
@@ -57,13 +59,17 @@ static int rng_activate(struct virtio_dev *vd)
 	struct rng *r = vd->priv;
 	if (!vd->vq[0].ready)
 		return 0;
-	return virtio_worker_start(&r->worker, &vd->kick_fd[0], 1, rng_run, r);
+	int rc = virtio_loop_init(&r->loop, rng_run, r);
+	if (!rc && ((rc = virtio_loop_add(&r->loop, vd->kick_fd[0], EPOLLIN, 0, true)) ||
+		    (rc = virtio_loop_start(&r->loop))))
+		virtio_loop_stop(&r->loop);
+	return rc;
 }
 
 static void rng_reset(struct virtio_dev *vd)
 {
 	struct rng *r = vd->priv;
-	virtio_worker_stop(&r->worker);
+	virtio_loop_stop(&r->loop);
 }
 
 static void rng_config_read(struct virtio_dev *vd, uint32_t off, void *data, unsigned int size)
@@ -76,7 +82,7 @@ static void rng_config_read(struct virtio_dev *vd, uint32_t off, void *data, uns
 static void rng_free(struct virtio_dev *vd)
 {
 	struct rng *r = vd->priv;
-	virtio_worker_stop(&r->worker);
+	virtio_loop_stop(&r->loop);
 	close(r->fd);
 	free(r);
 }
