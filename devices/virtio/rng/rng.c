@@ -22,36 +22,30 @@ struct rng {
 	struct virtq_chain chain;
 };
 
+/* One request: as much entropy as fits, up to RNG_MAX_CHUNK. */
+static uint32_t rng_one(void *opaque, struct virtq_chain *c)
+{
+	struct rng *r = opaque;
+	uint32_t done = 0;
+
+	for (unsigned int i = 0; i < c->n_in && done < RNG_MAX_CHUNK; i++) {
+		size_t want = c->in[i].iov_len;
+		if (want > RNG_MAX_CHUNK - done)
+			want = RNG_MAX_CHUNK - done;
+		ssize_t n = read(r->fd, c->in[i].iov_base, want);
+		if (n <= 0)
+			break;
+		done += (uint32_t)n;
+	}
+	return done;
+}
+
 static void rng_run(void *opaque, uint64_t fired)
 {
 	struct rng *r = opaque;
-	struct virtq *q = &r->vdev.vq[0];
-	uint16_t before = q->used_idx;
-	char err[160];
-	int rc;
 
 	(void)fired;
-	do {
-		while ((rc = virtq_pop(q, &r->chain, err, sizeof(err))) > 0) {
-			uint32_t done = 0;
-			for (unsigned int i = 0; i < r->chain.n_in && done < RNG_MAX_CHUNK; i++) {
-				size_t want = r->chain.in[i].iov_len;
-				if (want > RNG_MAX_CHUNK - done)
-					want = RNG_MAX_CHUNK - done;
-				ssize_t n = read(r->fd, r->chain.in[i].iov_base, want);
-				if (n <= 0)
-					break;
-				done += (uint32_t)n;
-			}
-			virtq_push(q, r->chain.head, done);
-		}
-		if (rc < 0) {
-			virtio_dev_broken(&r->vdev, 0, err);
-			break;
-		}
-	} while (virtq_enable_notify(q));
-	if (q->used_idx != before)
-		virtio_queue_notify(&r->vdev, 0);
+	virtio_queue_serve(&r->vdev, 0, &r->chain, 0, rng_one, r);
 }
 
 static int rng_activate(struct virtio_dev *vd)
