@@ -163,9 +163,12 @@ static int bring_up(struct net_vm *vm, struct nl *rt, const struct net_vm_config
 	int ifindex, rc;
 
 	if (l->created) {
-		vm->tap_fd = tap_open(l->link, true, err);
-		if (vm->tap_fd < 0)
-			return vm->tap_fd;
+		struct tap t;
+		char why[NET_ERR_LEN];
+		rc = tap_open(&t, l->link, 1, true, why, sizeof(why));
+		if (rc)
+			return net_errf(err, rc, "%s", why);
+		vm->tap_fd = t.fd[0];
 	}
 	ifindex = rtnl_link_index(l->link);
 	if (ifindex < 0)

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * An I/O thread for devices that wait on more than kicks (a TAP queue,
- * sockets, another epoll set): each fd is added with a tag (0-62), and
+ * The I/O thread of a virtio device or queue: it sleeps on queue kicks and
+ * whatever else the device waits on (io_uring completions, a TAP queue,
+ * sockets, another epoll set). Each fd is added with a tag (0-62), and
  * run() gets the set of tags that fired as a bit mask. Eventfds added as
  * such are drained before run() sees them; other fds are left to run().
  * run() is called once at start with every bit set, for work that was
  * there before the thread began. Stopping wakes and joins the thread.
- * (virtio_worker is the simpler form for devices that wait on eventfds.)
  */
 #ifndef SVMM_DEVICES_VIRTIO_LOOP_H
 #define SVMM_DEVICES_VIRTIO_LOOP_H

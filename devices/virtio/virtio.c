@@ -50,7 +50,7 @@ void virtio_queue_serve(struct virtio_dev *d, unsigned int qi, struct virtq_chai
 	do {
 		while ((rc = virtq_pop(q, c, err, sizeof(err))) > 0) {
 			virtq_push(q, c->head, handle(opaque, c));
-			if (--budget == 0) {
+			if (budget && --budget == 0) {
 				uint64_t one = 1;
 				if (write(d->kick_fd[qi], &one, sizeof(one)) != sizeof(one))
 					continue; /* cannot come back later: go on now */

@@ -99,9 +99,9 @@ void virtio_dev_broken(struct virtio_dev *d, unsigned int q, const char *why);
 
 /* Serve the driver-to-device chains of queue qi: handle() each one (it
  * returns the bytes it wrote into the chain), push it, and re-enable kicks
- * once the queue is empty. After `budget` chains it stops and kicks the
- * queue's own eventfd, so the device's thread comes back after its other
- * queues had a turn. Interrupts the driver if it wants. c is scratch. */
+ * once the queue is empty. After `budget` chains (0: no limit) it stops and
+ * kicks the queue's own eventfd, so the device's thread comes back after its
+ * other queues had a turn. Interrupts the driver if it wants. c is scratch. */
 void virtio_queue_serve(struct virtio_dev *d, unsigned int qi, struct virtq_chain *c,
 			unsigned int budget,
 			uint32_t (*handle)(void *opaque, struct virtq_chain *c), void *opaque);

@@ -52,7 +52,7 @@ static int setup(void)
 		fputs("1\n", f);
 		fclose(f);
 	}
-	if (net_tap_set_up(TAP_NAME) < 0)
+	if (tap_set_up(TAP_NAME) < 0)
 		return -1;
 	pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET,

@@ -172,7 +172,7 @@ static void host_side_configured(void **state)
 	assert_int_equal(if_addr("svt0", SIOCGIFADDR), inet_addr("10.9.0.1"));
 	assert_int_equal(if_addr("svt0", SIOCGIFNETMASK), inet_addr("255.255.255.0"));
 	unsigned int mtu = 0;
-	assert_int_equal(net_tap_get_mtu("svt0", &mtu), 0);
+	assert_int_equal(tap_get_mtu("svt0", &mtu), 0);
 	assert_int_equal(mtu, 9000);
 	struct ifreq ifr = { 0 };
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -214,8 +214,8 @@ static void existing_tap_stays(void **state)
 	assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
 	assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
 	close(fd);
-	assert_int_equal(
-		net_tap_set_ipv4("svt-keep", inet_addr("10.8.0.1"), inet_addr("255.255.0.0")), 0);
+	assert_int_equal(tap_set_ipv4("svt-keep", inet_addr("10.8.0.1"), inet_addr("255.255.0.0")),
+			 0);
 	struct virtio_dev *vd = make_net("tap=svt-keep,ip=10.7.0.1");
 	/* CH leaves an existing TAP's address alone */
 	assert_int_equal(if_addr("svt-keep", SIOCGIFADDR), inet_addr("10.8.0.1"));

@@ -13,9 +13,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "guest-agent/common.h"
 #include "vmm/run/agent_client.h"
 
 static int cerr(struct agent_conn *c, int r, const char *fmt, ...)
@@ -25,13 +25,6 @@ static int cerr(struct agent_conn *c, int r, const char *fmt, ...)
 	vsnprintf(c->err, sizeof(c->err), fmt, ap);
 	va_end(ap);
 	return r;
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -146,7 +139,7 @@ static int connect_once(const char *ep, char *why, size_t wlen)
 
 int agent_connect(struct agent_conn *c, const char *endpoint, int timeout_ms)
 {
-	long long deadline = mono_ms() + timeout_ms;
+	long long deadline = now_ms() + timeout_ms;
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	for (;;) {
@@ -157,7 +150,7 @@ int agent_connect(struct agent_conn *c, const char *endpoint, int timeout_ms)
 		}
 		bool retry = fd == -ECONNREFUSED || fd == -ECONNRESET || fd == -ENODEV ||
 			     fd == -ENOENT || fd == -EHOSTUNREACH || fd == -ETIMEDOUT;
-		if (!retry || mono_ms() >= deadline)
+		if (!retry || now_ms() >= deadline)
 			return fd;
 		usleep(20000);
 	}
@@ -244,13 +237,13 @@ static int fill(struct agent_conn *c)
 
 int agent_recv(struct agent_conn *c, struct agent_hdr *h, uint8_t **payload, int timeout_ms)
 {
-	long long deadline = timeout_ms < 0 ? 0 : mono_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
 	for (;;) {
 		int r = frame_pop(c, h, payload);
 		if (r)
 			return r < 0 ? r : 0;
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		int wait = timeout_ms < 0 ? -1 : (int)(deadline - mono_ms());
+		int wait = timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
 		if (timeout_ms >= 0 && wait <= 0)
 			return cerr(c, -ETIMEDOUT, "the agent did not answer in %d ms", timeout_ms);
 		r = poll(&p, 1, wait);

@@ -2,7 +2,7 @@
 /* virtio-blk on io_uring. */
 #include "devices/virtio/blk/blk.h"
 
-#include "devices/virtio/worker.h"
+#include "devices/virtio/loop.h"
 
 #include <errno.h>
 #include <liburing.h>
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -104,7 +105,7 @@ struct blk_op {
 struct blk_queue {
 	struct blk *blk;
 	unsigned int idx;
-	struct virtio_worker worker;
+	struct virtio_loop loop;
 	struct io_uring ring;
 	int ring_efd;
 	unsigned int inflight;
@@ -498,12 +499,13 @@ static void serve_queue(struct blk_queue *bq)
 
 /* One wake-up of a queue's I/O thread: completions, new requests, then
  * one interrupt for whatever completed. */
-static void queue_run(void *opaque)
+static void queue_run(void *opaque, uint64_t fired)
 {
 	struct blk_queue *bq = opaque;
 	struct virtio_dev *vd = &bq->blk->vdev;
 	uint16_t before = vd->vq[bq->idx].used_idx;
 
+	(void)fired; /* the kick and the completions are looked at each time */
 	reap(bq);
 	serve_queue(bq);
 	reap(bq);
@@ -515,9 +517,9 @@ static void stop_queues(struct blk *blk)
 {
 	for (unsigned int i = 0; i < blk->vdev.num_queues; i++) {
 		struct blk_queue *bq = &blk->q[i];
-		if (!bq->worker.running)
+		if (!bq->loop.running)
 			continue;
-		virtio_worker_stop(&bq->worker);
+		virtio_loop_stop(&bq->loop);
 		/* Let in-flight I/O land before the guest's buffers are given back. */
 		while (bq->inflight) {
 			struct io_uring_cqe *cqe;
@@ -551,9 +553,11 @@ static int blk_activate(struct virtio_dev *vd)
 		bq->ring_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (bq->ring_efd < 0 || io_uring_register_eventfd(&bq->ring, bq->ring_efd) < 0) {
 			rc = -EIO;
-		} else {
-			int fds[2] = { vd->kick_fd[i], bq->ring_efd };
-			rc = virtio_worker_start(&bq->worker, fds, 2, queue_run, bq);
+		} else if (!(rc = virtio_loop_init(&bq->loop, queue_run, bq)) &&
+			   ((rc = virtio_loop_add(&bq->loop, vd->kick_fd[i], EPOLLIN, 0, true)) ||
+			    (rc = virtio_loop_add(&bq->loop, bq->ring_efd, EPOLLIN, 1, true)) ||
+			    (rc = virtio_loop_start(&bq->loop)))) {
+			virtio_loop_stop(&bq->loop);
 		}
 		if (rc) {
 			if (bq->ring_efd >= 0)

@@ -330,7 +330,7 @@ static void net_reset(struct virtio_dev *vd);
 static int net_activate(struct virtio_dev *vd)
 {
 	struct net *n = vd->priv;
-	int rc = net_tap_set_offload(&n->tap, tun_offloads(n));
+	int rc = tap_set_offload(&n->tap, tun_offloads(n));
 
 	if (rc) {
 		fprintf(stderr, "svmm: virtio-net: tap '%s': TUNSETOFFLOAD: %s\n", n->tap.name,
@@ -355,7 +355,7 @@ static void net_reset(struct virtio_dev *vd)
 
 	for (unsigned int i = 0; i < n->n_pairs; i++)
 		qp_stop(&n->qp[i]);
-	net_tap_set_offload(&n->tap, 0);
+	tap_set_offload(&n->tap, 0);
 }
 
 static void net_config_read(struct virtio_dev *vd, uint32_t off, void *data, unsigned int size)
@@ -372,7 +372,7 @@ static void net_free(struct virtio_dev *vd)
 	struct net *n = vd->priv;
 
 	net_reset(vd);
-	net_tap_close(&n->tap);
+	tap_close(&n->tap);
 	for (unsigned int i = 0; i < n->n_pairs; i++)
 		free(n->qp[i].bounce);
 	free(n);
@@ -443,19 +443,19 @@ static int host_side(struct net *n, const struct virtio_net_opts *o, char *err, 
 	const char *name = n->tap.name;
 	int rc = 0;
 
-	if (o->has_host_mac && (rc = net_tap_set_mac(name, o->host_mac))) {
+	if (o->has_host_mac && (rc = tap_set_mac(name, o->host_mac))) {
 		snprintf(err, errlen, "tap '%s': host_mac: %s", name, strerror(-rc));
 		return rc;
 	}
-	if (o->mtu && (rc = net_tap_set_mtu(name, o->mtu))) {
+	if (o->mtu && (rc = tap_set_mtu(name, o->mtu))) {
 		snprintf(err, errlen, "tap '%s': mtu %u: %s", name, o->mtu, strerror(-rc));
 		return rc;
 	}
-	if (o->has_ip && n->tap.created && (rc = net_tap_set_ipv4(name, o->ip, o->mask))) {
+	if (o->has_ip && n->tap.created && (rc = tap_set_ipv4(name, o->ip, o->mask))) {
 		snprintf(err, errlen, "tap '%s': ip/mask: %s", name, strerror(-rc));
 		return rc;
 	}
-	if ((rc = net_tap_set_up(name)))
+	if ((rc = tap_set_up(name)))
 		snprintf(err, errlen, "tap '%s': up: %s", name, strerror(-rc));
 	return rc;
 }
@@ -484,8 +484,12 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, 
 	struct net *n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
-	rc = o->n_fds ? net_tap_adopt(&n->tap, o->fds, o->n_fds, err, errlen)
-		      : net_tap_open(&n->tap, o->tap, pairs, err, errlen);
+	rc = o->n_fds ? tap_adopt(&n->tap, o->fds, o->n_fds, err, errlen)
+		      : tap_open(&n->tap, o->tap, pairs, false, err, errlen);
+	if ((rc == -EPERM || rc == -EACCES) && !o->n_fds) {
+		size_t len = strlen(err);
+		snprintf(err + len, errlen - len, "; or pass an open fd=");
+	}
 	if (rc) {
 		free(n);
 		return rc;
@@ -534,7 +538,7 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, 
 	*out = vd;
 	return 0;
 fail:
-	net_tap_close(&n->tap);
+	tap_close(&n->tap);
 	for (unsigned int i = 0; i < pairs; i++)
 		free(n->qp[i].bounce);
 	free(n);

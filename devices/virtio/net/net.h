@@ -14,8 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/virtio/net/net_tap.h"
 #include "devices/virtio/virtio.h"
+#include "net/tap.h"
 
 #define NET_ID_LEN  64
 #define NET_MTU_MIN 68

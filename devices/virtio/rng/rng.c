@@ -7,9 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
-#include "devices/virtio/worker.h"
+#include "devices/virtio/loop.h"
 
 /* At most this much entropy per request: the guest asks again for more. */
 #define RNG_MAX_CHUNK 4096u
@@ -17,39 +18,34 @@
 struct rng {
 	struct virtio_dev vdev;
 	int fd;
-	struct virtio_worker worker;
+	struct virtio_loop loop;
 	struct virtq_chain chain;
 };
 
-static void rng_run(void *opaque)
+/* One request: as much entropy as fits, up to RNG_MAX_CHUNK. */
+static uint32_t rng_one(void *opaque, struct virtq_chain *c)
 {
 	struct rng *r = opaque;
-	struct virtq *q = &r->vdev.vq[0];
-	uint16_t before = q->used_idx;
-	char err[160];
-	int rc;
+	uint32_t done = 0;
 
-	do {
-		while ((rc = virtq_pop(q, &r->chain, err, sizeof(err))) > 0) {
-			uint32_t done = 0;
-			for (unsigned int i = 0; i < r->chain.n_in && done < RNG_MAX_CHUNK; i++) {
-				size_t want = r->chain.in[i].iov_len;
-				if (want > RNG_MAX_CHUNK - done)
-					want = RNG_MAX_CHUNK - done;
-				ssize_t n = read(r->fd, r->chain.in[i].iov_base, want);
-				if (n <= 0)
-					break;
-				done += (uint32_t)n;
-			}
-			virtq_push(q, r->chain.head, done);
-		}
-		if (rc < 0) {
-			virtio_dev_broken(&r->vdev, 0, err);
+	for (unsigned int i = 0; i < c->n_in && done < RNG_MAX_CHUNK; i++) {
+		size_t want = c->in[i].iov_len;
+		if (want > RNG_MAX_CHUNK - done)
+			want = RNG_MAX_CHUNK - done;
+		ssize_t n = read(r->fd, c->in[i].iov_base, want);
+		if (n <= 0)
 			break;
-		}
-	} while (virtq_enable_notify(q));
-	if (q->used_idx != before)
-		virtio_queue_notify(&r->vdev, 0);
+		done += (uint32_t)n;
+	}
+	return done;
+}
+
+static void rng_run(void *opaque, uint64_t fired)
+{
+	struct rng *r = opaque;
+
+	(void)fired;
+	virtio_queue_serve(&r->vdev, 0, &r->chain, 0, rng_one, r);
 }
 
 static int rng_activate(struct virtio_dev *vd)
@@ -57,13 +53,17 @@ static int rng_activate(struct virtio_dev *vd)
 	struct rng *r = vd->priv;
 	if (!vd->vq[0].ready)
 		return 0;
-	return virtio_worker_start(&r->worker, &vd->kick_fd[0], 1, rng_run, r);
+	int rc = virtio_loop_init(&r->loop, rng_run, r);
+	if (!rc && ((rc = virtio_loop_add(&r->loop, vd->kick_fd[0], EPOLLIN, 0, true)) ||
+		    (rc = virtio_loop_start(&r->loop))))
+		virtio_loop_stop(&r->loop);
+	return rc;
 }
 
 static void rng_reset(struct virtio_dev *vd)
 {
 	struct rng *r = vd->priv;
-	virtio_worker_stop(&r->worker);
+	virtio_loop_stop(&r->loop);
 }
 
 static void rng_config_read(struct virtio_dev *vd, uint32_t off, void *data, unsigned int size)
@@ -76,7 +76,7 @@ static void rng_config_read(struct virtio_dev *vd, uint32_t off, void *data, uns
 static void rng_free(struct virtio_dev *vd)
 {
 	struct rng *r = vd->priv;
-	virtio_worker_stop(&r->worker);
+	virtio_loop_stop(&r->loop);
 	close(r->fd);
 	free(r);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/queue.h"
+#include "guest-agent/common.h"
 
 #define MUX_BUCKETS    4096
 #define MUX_CMD_MAX    32 /* "CONNECT 4294967295\n" fits */
@@ -75,13 +76,6 @@ struct vsock_conn {
 	uint64_t deadline; /* CLOCK_MONOTONIC ms; 0: none */
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The sweep timer runs only while some connection has a deadline. */
 static void sweep_timer(struct vsock_mux *m, bool on)
 {
@@ -95,7 +89,7 @@ static void set_deadline(struct vsock_mux *m, struct vsock_conn *c, unsigned int
 {
 	if (!c->deadline && m->n_deadlines++ == 0)
 		sweep_timer(m, true);
-	c->deadline = now_ms() + ms;
+	c->deadline = (uint64_t)now_ms() + ms;
 }
 
 static void clear_deadline(struct vsock_mux *m, struct vsock_conn *c)
@@ -735,7 +729,7 @@ static void accept_all(struct vsock_mux *m)
 /* Reset the connections whose deadline passed. */
 static void sweep(struct vsock_mux *m)
 {
-	uint64_t v, now = now_ms();
+	uint64_t v, now = (uint64_t)now_ms();
 
 	if (read(m->timer_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
