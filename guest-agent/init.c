@@ -232,26 +232,32 @@ out:
 	return r;
 }
 
-/* Attaches file read-only to a free loop device; its path in dev. */
+/*
+ * Attaches file read-only to a free loop device (its path in dev) and
+ * returns the device's open fd, or -errno. Keep the fd open until the
+ * mount holds the device: with AUTOCLEAR the kernel detaches the file as
+ * soon as the last reference goes (closing it first left an empty device,
+ * "cannot find valid erofs superblock").
+ */
 static int loop_attach(const char *file, char *dev, size_t len)
 {
-	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC), r = -1;
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC), r;
 	if (ctl < 0)
 		return -errno;
 	int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+	r = -errno;
 	close(ctl);
 	if (n < 0)
-		return -errno;
+		return r;
 	snprintf(dev, len, "/dev/loop%d", n);
 	int lfd = open(dev, O_RDWR | O_CLOEXEC), ffd = open(file, O_RDONLY | O_CLOEXEC);
 	struct loop_config cfg = {
 		.fd = ffd, .info = { .lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR }
 	};
-	if (lfd >= 0 && ffd >= 0 && ioctl(lfd, LOOP_CONFIGURE, &cfg) == 0)
-		r = 0;
+	r = lfd >= 0 && ffd >= 0 && ioctl(lfd, LOOP_CONFIGURE, &cfg) == 0 ? lfd : -errno;
 	if (ffd >= 0)
 		close(ffd);
-	if (lfd >= 0)
+	if (r < 0 && lfd >= 0)
 		close(lfd);
 	return r;
 }
@@ -295,8 +301,11 @@ int init_rootfs(const char *state, const char *source, const char *type, const c
 		/* A regular file (the host tier's disk) on a kernel without
 		 * file-backed erofs: through a loop device. */
 		char loopdev[64];
-		if (loop_attach(source, loopdev, sizeof(loopdev)) == 0)
+		int lfd = loop_attach(source, loopdev, sizeof(loopdev));
+		if (lfd >= 0) {
 			r = mount(loopdev, lower, type, ro, data);
+			close(lfd);
+		}
 	}
 	if (r < 0) {
 		snprintf(err, errlen, "rootfs: cannot mount %s (%s): %s", source, type,

@@ -12,6 +12,10 @@ from cloudinit import util
 from cloudinit.config.schema import get_schema, validate_cloudconfig_schema
 from cloudinit.net import network_state, networkd
 
+# The renderer gives its files to the systemd-network user; only their
+# content is checked here, and a machine without systemd has no such user.
+util.chownbyname = lambda *args, **kwargs: None
+
 seed, out = sys.argv[1], sys.argv[2]
 md, ud, vd = util.read_seeded("file://" + seed.rstrip("/") + "/", timeout=0)
 print("instance-id:", md.get("instance-id"))
