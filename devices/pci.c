@@ -3,9 +3,12 @@
 #include "devices/pci.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define HOST_VENDOR	  0x8086
 #define HOST_DEVICE	  0x0d57
@@ -125,12 +128,12 @@ static int msix_init(struct pci_dev *d, const struct pci_dev_info *info)
 
 	d->msix_table = calloc(n, sizeof(*d->msix_table));
 	d->msix_pba = calloc((n + 63) / 64, sizeof(*d->msix_pba));
-	d->msix_seen = calloc(n, sizeof(*d->msix_seen));
-	if (!d->msix_table || !d->msix_pba || !d->msix_seen)
+	d->msix_vec = calloc(n, sizeof(*d->msix_vec));
+	if (!d->msix_table || !d->msix_pba || !d->msix_vec)
 		return -ENOMEM;
 	for (uint32_t v = 0; v < n; v++) {
 		d->msix_table[v].ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT; /* masked at reset */
-		d->msix_seen[v].masked = true;
+		d->msix_vec[v] = (struct pci_msix_vec){ .fd = -1, .gsi = -1 };
 	}
 	d->msix_n = (uint16_t)n;
 	d->msix_bar = info->msix_bar;
@@ -207,14 +210,21 @@ int pci_dev_init(struct pci_dev *d, const struct pci_dev_info *info, const struc
 	return 0;
 }
 
+static void msix_release(struct pci_dev *d, unsigned int v);
+
 void pci_dev_free(struct pci_dev *d)
 {
+	for (unsigned int v = 0; d->msix_vec && v < d->msix_n; v++) {
+		msix_release(d, v);
+		if (d->msix_vec[v].fd >= 0)
+			close(d->msix_vec[v].fd);
+	}
 	free(d->msix_table);
 	free(d->msix_pba);
-	free(d->msix_seen);
+	free(d->msix_vec);
 	d->msix_table = NULL;
 	d->msix_pba = NULL;
-	d->msix_seen = NULL;
+	d->msix_vec = NULL;
 	d->msix_n = 0;
 	pthread_mutex_destroy(&d->msix_lock);
 }
@@ -245,30 +255,117 @@ static bool msix_masked(const struct pci_dev *d, unsigned int v)
 	       (d->msix_table[v].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT);
 }
 
-/* Report a vector's new state; send it if it was pending and is now
- * unmasked. msix_lock held. */
-static void msix_sync(struct pci_dev *d, unsigned int v)
+static bool irqfd_mode(const struct pci_bus *b)
+{
+	return b && b->ops && b->ops->msi_route && b->ops->msi_route_free && b->ops->irqfd;
+}
+
+/* Take what an eventfd holds (0 when nothing). */
+static uint64_t efd_take(int fd)
+{
+	uint64_t n = 0;
+
+	return read(fd, &n, sizeof(n)) == sizeof(n) ? n : 0;
+}
+
+static void efd_raise(int fd)
+{
+	uint64_t one = 1;
+
+	/* only fails when the count would overflow: it is pending anyway */
+	(void)!write(fd, &one, sizeof(one));
+}
+
+static bool efd_held(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* irqfd mode, MSI-X disabled or the device going away: unbind, give the
+ * route back, drop what the eventfd held. msix_lock held (or no bus yet). */
+static void msix_release(struct pci_dev *d, unsigned int v)
+{
+	struct pci_msix_vec *x = &d->msix_vec[v];
+	const struct pci_host_ops *ops = d->bus ? d->bus->ops : NULL;
+
+	if (x->fd < 0 || !irqfd_mode(d->bus))
+		return;
+	if (x->bound)
+		ops->irqfd(d->bus->opaque, x->fd, x->gsi, false);
+	if (x->gsi >= 0)
+		ops->msi_route_free(d->bus->opaque, x->gsi);
+	x->bound = false;
+	x->gsi = -1;
+	efd_take(x->fd);
+}
+
+/* irqfd mode: bring vector v's route and binding in step with its entry. */
+static void msix_sync_irqfd(struct pci_dev *d, unsigned int v)
+{
+	const struct pci_host_ops *ops = d->bus->ops;
+	void *opaque = d->bus->opaque;
+	const struct pci_msix_entry *e = &d->msix_table[v];
+	struct pci_msix_vec *x = &d->msix_vec[v];
+	uint64_t addr = (uint64_t)e->addr_hi << 32 | e->addr_lo;
+
+	if (!(get16(d->cfg, d->msix_cap + 2) & PCI_MSIX_FLAGS_ENABLE)) {
+		msix_release(d, v);
+		return;
+	}
+	if (msix_masked(d, v)) {
+		if (x->bound && !ops->irqfd(opaque, x->fd, x->gsi, false))
+			x->bound = false;
+		return;
+	}
+	if (x->gsi < 0 || x->addr != addr || x->data != e->data) {
+		int gsi = ops->msi_route(opaque, x->gsi, addr, e->data);
+		if (gsi < 0) {
+			fprintf(stderr, "svmm: pci %02x.0: MSI-X vector %u: no route: %s\n", d->slot,
+				v, strerror(-gsi));
+			return; /* it stays held in the eventfd */
+		}
+		x->gsi = gsi;
+		x->addr = addr;
+		x->data = e->data;
+	}
+	if (!x->bound) {
+		/* bind empty, then raise what was held: delivered once, and the
+		 * eventfd is left at zero */
+		uint64_t held = efd_take(x->fd);
+		int rc = ops->irqfd(opaque, x->fd, x->gsi, true);
+		if (!rc)
+			x->bound = true;
+		else
+			fprintf(stderr, "svmm: pci %02x.0: MSI-X vector %u: irqfd: %s\n", d->slot,
+				v, strerror(-rc));
+		if (held)
+			efd_raise(x->fd);
+	}
+}
+
+/* Direct mode: send a pending vector that is now unmasked. */
+static void msix_sync_direct(struct pci_dev *d, unsigned int v)
 {
 	const struct pci_host_ops *ops = d->bus ? d->bus->ops : NULL;
-	void *opaque = d->bus ? d->bus->opaque : NULL;
 	const struct pci_msix_entry *e = &d->msix_table[v];
-	struct pci_msix_state now = {
-		.addr = (uint64_t)e->addr_hi << 32 | e->addr_lo,
-		.data = e->data,
-		.masked = msix_masked(d, v),
-	};
-	struct pci_msix_state *seen = &d->msix_seen[v];
 
-	if (now.addr != seen->addr || now.data != seen->data || now.masked != seen->masked) {
-		*seen = now;
-		if (ops && ops->msix_update)
-			ops->msix_update(opaque, d, v, now.addr, now.data, now.masked);
-	}
-	if (!now.masked && (d->msix_pba[v / 64] >> (v % 64)) & 1) {
+	if (!msix_masked(d, v) && (d->msix_pba[v / 64] >> (v % 64)) & 1) {
 		d->msix_pba[v / 64] &= ~(1ull << (v % 64));
 		if (ops && ops->msi_send)
-			ops->msi_send(opaque, now.addr, now.data);
+			ops->msi_send(d->bus->opaque, (uint64_t)e->addr_hi << 32 | e->addr_lo,
+				      e->data);
 	}
+}
+
+/* Vector v's entry or the function's control changed. msix_lock held. */
+static void msix_sync(struct pci_dev *d, unsigned int v)
+{
+	if (d->msix_vec[v].fd >= 0)
+		msix_sync_irqfd(d, v);
+	else
+		msix_sync_direct(d, v);
 }
 
 static void msix_sync_all(struct pci_dev *d)
@@ -277,12 +374,32 @@ static void msix_sync_all(struct pci_dev *d)
 		msix_sync(d, v);
 }
 
+/* Bit v of the PBA: in irqfd mode an unbound vector whose eventfd holds
+ * a count. msix_lock held. */
+static bool msix_pending(const struct pci_dev *d, unsigned int v)
+{
+	const struct pci_msix_vec *x = &d->msix_vec[v];
+
+	if (x->fd >= 0)
+		return !x->bound && efd_held(x->fd);
+	return (d->msix_pba[v / 64] >> (v % 64)) & 1;
+}
+
+int pci_msix_fd(const struct pci_dev *d, unsigned int vector)
+{
+	return vector < d->msix_n ? d->msix_vec[vector].fd : -1;
+}
+
 int pci_msix_trigger(struct pci_dev *d, unsigned int vector)
 {
 	int ret;
 
 	if (!d->bus || vector >= d->msix_n)
 		return -EINVAL;
+	if (d->msix_vec[vector].fd >= 0) {
+		efd_raise(d->msix_vec[vector].fd);
+		return 1;
+	}
 	if (!d->bus->ops || !d->bus->ops->msi_send)
 		return -ENOSYS;
 	pthread_mutex_lock(&d->msix_lock);
@@ -337,7 +454,10 @@ static void msix_bar_access(struct pci_dev *d, uint64_t off, void *data, unsigne
 		if (is_write)
 			msix_sync(d, v);
 	} else if (off >= d->msix_pba_off && off + size <= d->msix_pba_off + plen && !is_write) {
-		uint64_t q = d->msix_pba[(off - d->msix_pba_off) / 8];
+		unsigned int first = (unsigned int)(off - d->msix_pba_off) / 8 * 64;
+		uint64_t q = 0;
+		for (unsigned int v = first; v < first + 64 && v < d->msix_n; v++)
+			q |= (uint64_t)msix_pending(d, v) << (v - first);
 		if (size == 8) {
 			dw[0] = (uint32_t)q;
 			dw[1] = (uint32_t)(q >> 32);
@@ -734,6 +854,13 @@ int pci_bus_add(struct pci_bus *b, struct pci_dev *d, int slot)
 		default:
 			break;
 		}
+	}
+	for (unsigned int v = 0; !err && irqfd_mode(b) && v < d->msix_n; v++) {
+		if (d->msix_vec[v].fd >= 0)
+			continue;
+		d->msix_vec[v].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (d->msix_vec[v].fd < 0)
+			err = -errno;
 	}
 	if (err)
 		goto out;

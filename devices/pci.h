@@ -17,11 +17,18 @@
  * address is reported through host ops bar_moved (the VMM moves its
  * ioeventfds there).
  *
- * MSI-X: every change of a vector's effective state (address, data, and
- * masked = !enable || function mask || entry mask) goes to msix_update:
- * the VMM maps it to KVM GSI routing + irqfd. pci_msix_trigger() is the
- * userspace delivery path: masked vectors set their PBA bit, and
- * unmasking a pending vector sends it through msi_send.
+ * MSI-X, two ways, chosen by the host ops:
+ *  - irqfd (msi_route, msi_route_free and irqfd given): each vector has an
+ *    eventfd (pci_msix_fd) and raising it is a write there, by our device
+ *    threads or by anyone handed the fd (a vhost-user back end, VFIO). The
+ *    PCI code keeps each vector's route in step with the guest: unmasked =
+ *    a route with the entry's address and data and the eventfd bound to it;
+ *    masked = unbound, so the eventfd holds the interrupt (the PBA shows
+ *    it) until the unmask delivers it; MSI-X disabled = route released and
+ *    whatever was held dropped.
+ *  - direct (only msi_send): pci_msix_trigger sets the PBA bit of a masked
+ *    vector, sends an unmasked one through msi_send, and unmasking a
+ *    pending vector sends it.
  *
  * Locking: config cycles serialize on the bus lock (a writer lock), BAR
  * accesses take it as readers, MSI-X state has a per-device lock. Host
@@ -111,10 +118,15 @@ struct pci_host_ops {
 	 * did at old_addr (0: was not). Optional. */
 	void (*bar_moved)(void *opaque, struct pci_dev *d, unsigned int bar, uint64_t old_addr,
 			  uint64_t new_addr, uint64_t size);
-	/* A vector's effective state changed. Optional. */
-	void (*msix_update)(void *opaque, struct pci_dev *d, unsigned int vector, uint64_t addr,
-			    uint32_t data, bool masked);
-	/* Deliver one MSI (KVM_SIGNAL_MSI). Required for pci_msix_trigger. */
+	/* irqfd MSI-X. msi_route points gsi at the message (addr, data),
+	 * taking a free GSI first when gsi < 0; it returns the GSI or a
+	 * negative errno. msi_route_free gives gsi back. irqfd binds (assign)
+	 * or unbinds eventfd fd to gsi; binding an fd that holds a count must
+	 * deliver it. All three, or none. */
+	int (*msi_route)(void *opaque, int gsi, uint64_t addr, uint32_t data);
+	void (*msi_route_free)(void *opaque, int gsi);
+	int (*irqfd)(void *opaque, int fd, int gsi, bool assign);
+	/* Direct MSI-X: deliver one message (KVM_SIGNAL_MSI). */
 	void (*msi_send)(void *opaque, uint64_t addr, uint32_t data);
 };
 
@@ -122,10 +134,13 @@ struct pci_msix_entry {
 	uint32_t addr_lo, addr_hi, data, ctrl;
 };
 
-struct pci_msix_state {
-	uint64_t addr;
+/* A vector's host side in irqfd mode. */
+struct pci_msix_vec {
+	int fd;		/* eventfd, -1 in direct mode */
+	int gsi;	/* its route, -1 while none */
+	bool bound;	/* fd bound to gsi */
+	uint64_t addr;	/* the message gsi carries */
 	uint32_t data;
-	bool masked;
 };
 
 struct pci_bar {
@@ -149,8 +164,8 @@ struct pci_dev {
 	uint8_t msix_cap, msix_bar;
 	uint32_t msix_table_off, msix_pba_off;
 	struct pci_msix_entry *msix_table;
-	uint64_t *msix_pba;
-	struct pci_msix_state *msix_seen; /* last state reported */
+	uint64_t *msix_pba;	       /* direct mode's pending bits */
+	struct pci_msix_vec *msix_vec; /* irqfd mode, from pci_bus_add */
 };
 
 struct pci_bus_config {
@@ -198,16 +213,23 @@ void pci_dev_free(struct pci_dev *d);
  * pci_bus_add. Returns its config offset, or -ENOSPC. */
 int pci_dev_add_cap(struct pci_dev *d, uint8_t id, const void *body, unsigned int len);
 /* Plug d into slot (1..31), or the lowest free slot when slot < 0, and
- * allocate its BARs. Returns the slot, -EBUSY, -ENOSPC (no slot or window
- * space left), -EINVAL. */
+ * allocate its BARs (and, in irqfd mode, its vectors' eventfds). Returns
+ * the slot, -EBUSY, -ENOSPC (no slot or window space left), -EINVAL, or
+ * the errno of eventfd(). */
 int pci_bus_add(struct pci_bus *b, struct pci_dev *d, int slot);
 
 /* A BAR's programmed address (what the guest wrote, decoded or not). */
 uint64_t pci_bar_addr(const struct pci_dev *d, unsigned int bar);
 
-/* Signal MSI-X vector: 1 when sent, 0 when masked (its PBA bit is set
- * and it is sent on unmask), -EINVAL for a bad vector. */
+/* Signal MSI-X vector: 1 when sent (irqfd mode: written to its eventfd,
+ * which holds it while masked), 0 when masked in direct mode (its PBA bit
+ * is set and it is sent on unmask), -EINVAL for a bad vector, -ENOSYS
+ * without a way to deliver. Callable from any thread, without locks in
+ * irqfd mode. */
 int pci_msix_trigger(struct pci_dev *d, unsigned int vector);
+/* The eventfd that raises vector in irqfd mode (for a back end to write
+ * itself), or -1 (direct mode, bad vector). Valid until pci_dev_free. */
+int pci_msix_fd(const struct pci_dev *d, unsigned int vector);
 
 /* One config cycle on bus 0 (what CF8/CFC and ECAM both end in): off in
  * 0..4095, size 1, 2 or 4, naturally aligned; anything else reads as all

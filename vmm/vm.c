@@ -364,16 +364,43 @@ static void ged_raise_irq(void *ctx, uint32_t irq)
 
 static const struct acpi_ged_ops ged_ops = { .raise_irq = ged_raise_irq };
 
-/* PCI: MSI-X messages from device threads go in with KVM_SIGNAL_MSI; the
- * PCI code has already applied masking and pending bits. */
-static void pci_msi_send(void *ctx, uint64_t addr, uint32_t data)
+/* PCI: every MSI-X vector is an eventfd bound as an irqfd to a GSI whose
+ * route the PCI code keeps in step with the guest's table entry. */
+static int pci_msi_route(void *ctx, int gsi, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = ctx;
+	int g = gsi >= 0 ? gsi : kvm_gsi_alloc(&vm->kvm);
+	int rc;
+
+	if (g < 0)
+		return g;
+	rc = kvm_msi_route_set(&vm->kvm, (uint32_t)g, addr, data);
+	if (rc && gsi < 0)
+		kvm_gsi_free(&vm->kvm, g);
+	return rc ? rc : g;
+}
+
+static void pci_msi_route_free(void *ctx, int gsi)
 {
 	struct vm *vm = ctx;
 
-	kvm_msi_signal(&vm->kvm, addr, data);
+	kvm_msi_route_clear(&vm->kvm, (uint32_t)gsi);
+	kvm_gsi_free(&vm->kvm, gsi);
 }
 
-static const struct pci_host_ops pci_ops = { .msi_send = pci_msi_send };
+static int pci_irqfd(void *ctx, int fd, int gsi, bool assign)
+{
+	struct vm *vm = ctx;
+
+	return assign ? kvm_irqfd_bind(&vm->kvm, fd, (uint32_t)gsi)
+		      : kvm_irqfd_unbind(&vm->kvm, fd, (uint32_t)gsi);
+}
+
+static const struct pci_host_ops pci_ops = {
+	.msi_route = pci_msi_route,
+	.msi_route_free = pci_msi_route_free,
+	.irqfd = pci_irqfd,
+};
 
 #define SETUP_FAIL(ret, ...)                        \
 	do {                                        \

@@ -8,7 +8,8 @@
  * at DRIVER_OK and reset() when the driver resets the device. Each queue
  * has a kick eventfd (bound to the notify address with ioeventfd) that the
  * device's I/O thread waits on, and interrupts go back through the
- * transport's irq callback (an irqfd under KVM).
+ * transport's irq callbacks: under KVM a write to the vector's eventfd, an
+ * irqfd, which a back end outside svmm may also be handed (queue_fd).
  */
 #ifndef SVMM_DEVICES_VIRTIO_VIRTIO_H
 #define SVMM_DEVICES_VIRTIO_VIRTIO_H
@@ -61,6 +62,10 @@ struct virtio_dev_ops {
 struct virtio_irq_ops {
 	void (*queue)(void *opaque, unsigned int q);
 	void (*config)(void *opaque);
+	/* From DRIVER_OK to reset: an eventfd whose every write interrupts
+	 * the driver for queue q as queue() does, or -1 (no vector, or the
+	 * transport has no such fd). */
+	int (*queue_fd)(void *opaque, unsigned int q);
 };
 
 struct virtio_dev {

@@ -46,7 +46,7 @@ static inline void fd_irq_config(void *opaque)
 	fd_irq_queue(opaque, 0);
 }
 
-static const struct virtio_irq_ops fd_irq_ops = { fd_irq_queue, fd_irq_config };
+static const struct virtio_irq_ops fd_irq_ops = { .queue = fd_irq_queue, .config = fd_irq_config };
 
 static inline void fd_init(struct fake_driver *f)
 {

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -21,12 +22,25 @@
 #define TABLE_OFF 0x2000
 #define PBA_OFF	  0x3000
 
+/* A GSI of the fake KVM below: its route and the eventfd bound to it. */
+struct fake_gsi {
+	bool used;
+	uint64_t addr;
+	uint32_t data;
+	int fd; /* bound irqfd, -1 */
+	unsigned int delivered;
+};
+
+#define FAKE_GSIS 64
+
 struct host_log {
-	int moved, updates, sends;
-	unsigned int bar, vector;
-	uint64_t old_addr, new_addr, size, addr, sent_addr;
-	uint32_t data, sent_data;
-	bool masked;
+	int moved, sends;
+	unsigned int bar;
+	uint64_t old_addr, new_addr, size, sent_addr;
+	uint32_t sent_data;
+	/* irqfd mode */
+	struct fake_gsi gsi[FAKE_GSIS];
+	int routes_set, routes_freed, binds, unbinds, route_error;
 };
 
 struct endpoint {
@@ -57,18 +71,6 @@ static void bar_moved(void *o, struct pci_dev *d, unsigned int bar, uint64_t old
 	l->size = size;
 }
 
-static void msix_update(void *o, struct pci_dev *d, unsigned int v, uint64_t addr, uint32_t data,
-			bool masked)
-{
-	struct host_log *l = o;
-	(void)d;
-	l->updates++;
-	l->vector = v;
-	l->addr = addr;
-	l->data = data;
-	l->masked = masked;
-}
-
 static void msi_send(void *o, uint64_t addr, uint32_t data)
 {
 	struct host_log *l = o;
@@ -77,7 +79,74 @@ static void msi_send(void *o, uint64_t addr, uint32_t data)
 	l->sent_data = data;
 }
 
-static const struct pci_host_ops host_ops = { bar_moved, msix_update, msi_send };
+static const struct pci_host_ops host_ops = { .bar_moved = bar_moved, .msi_send = msi_send };
+
+/* KVM as the irqfd host ops see it: routes on GSIs from 24 up, and an
+ * irqfd that delivers (takes the count of) its eventfd, also at binding. */
+static void fake_take(struct fake_gsi *g)
+{
+	uint64_t n;
+	if (g->fd >= 0 && read(g->fd, &n, sizeof(n)) == sizeof(n))
+		g->delivered++;
+}
+
+static int fake_route(void *o, int gsi, uint64_t addr, uint32_t data)
+{
+	struct host_log *l = o;
+	if (l->route_error)
+		return l->route_error;
+	if (gsi < 0)
+		for (gsi = 24; gsi < FAKE_GSIS && l->gsi[gsi].used; gsi++)
+			;
+	assert_true(gsi >= 24 && gsi < FAKE_GSIS);
+	if (!l->gsi[gsi].used)
+		l->gsi[gsi] = (struct fake_gsi){ .used = true, .fd = -1 };
+	l->gsi[gsi].addr = addr;
+	l->gsi[gsi].data = data;
+	l->routes_set++;
+	return gsi;
+}
+
+static void fake_route_free(void *o, int gsi)
+{
+	struct host_log *l = o;
+	assert_true(l->gsi[gsi].used);
+	assert_int_equal(l->gsi[gsi].fd, -1); /* unbound first */
+	l->gsi[gsi].used = false;
+	l->routes_freed++;
+}
+
+static int fake_irqfd(void *o, int fd, int gsi, bool assign)
+{
+	struct host_log *l = o;
+	struct fake_gsi *g = &l->gsi[gsi];
+	assert_true(g->used);
+	if (assign) {
+		assert_int_equal(g->fd, -1);
+		g->fd = fd;
+		l->binds++;
+		fake_take(g);
+	} else {
+		assert_int_equal(g->fd, fd);
+		g->fd = -1;
+		l->unbinds++;
+	}
+	return 0;
+}
+
+/* Let "KVM" run: every bound eventfd that holds a count is delivered. */
+static void fake_kvm_run(struct host_log *l)
+{
+	for (unsigned int i = 0; i < FAKE_GSIS; i++)
+		fake_take(&l->gsi[i]);
+}
+
+static const struct pci_host_ops irqfd_host_ops = {
+	.bar_moved = bar_moved,
+	.msi_route = fake_route,
+	.msi_route_free = fake_route_free,
+	.irqfd = fake_irqfd,
+};
 
 static void ep_bar_read(void *o, unsigned int bar, uint64_t off, void *data, unsigned int size)
 {
@@ -132,7 +201,7 @@ static const struct pci_dev_info ep_info = {
 	.msix_pba_off = PBA_OFF,
 };
 
-static int setup(void **state)
+static int fx_setup(void **state, const struct pci_host_ops *ops)
 {
 	static struct fx f;
 	const struct pci_bus_config cfg = {
@@ -149,7 +218,7 @@ static int setup(void **state)
 	memset(&f, 0, sizeof(f));
 	bus_init(&f.pio);
 	bus_init(&f.mmio);
-	assert_int_equal(pci_bus_init(&f.pb, &cfg, &host_ops, &f.log), 0);
+	assert_int_equal(pci_bus_init(&f.pb, &cfg, ops, &f.log), 0);
 	assert_int_equal(pci_bus_register(&f.pb, &f.pio, &f.mmio), 0);
 	assert_int_equal(pci_dev_init(&f.ep.dev, &ep_info, &ep_ops, &f.ep), 0);
 	int off = pci_dev_add_cap(&f.ep.dev, PCI_CAP_ID_VNDR, vbody, sizeof(vbody));
@@ -158,6 +227,16 @@ static int setup(void **state)
 	assert_int_equal(pci_bus_add(&f.pb, &f.ep.dev, -1), 1);
 	*state = &f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return fx_setup(state, &host_ops);
+}
+
+static int setup_irqfd(void **state)
+{
+	return fx_setup(state, &irqfd_host_ops);
 }
 
 static int teardown(void **state)
@@ -456,19 +535,15 @@ static void msix(void **state)
 	assert_int_equal(f->ep.bar_reads, reads);
 	assert_int_equal(f->ep.bar_writes, 0);
 	assert_int_equal(bar_rd32(f, t + 8), 0x4041);
-	/* address/data changes of a masked vector are reported, masked */
-	assert_int_equal(f->log.vector, 0);
-	assert_true(f->log.masked);
-	assert_int_equal(f->log.addr, 0xFEE00000);
+	assert_int_equal(pci_msix_fd(&f->ep.dev, 0), -1); /* direct mode: no eventfds */
 
 	/* unmasking the entry is not enough while MSI-X is disabled */
 	bar_wr32(f, t + 12, 0);
-	assert_true(f->log.masked);
 	assert_int_equal(pci_msix_trigger(&f->ep.dev, 0), 0);
 	assert_int_equal(bar_rd32(f, pba), 1);
-	/* enable: vector 0 unmasked, reported, and its pending message sent */
+	assert_int_equal(f->log.sends, 0);
+	/* enable: vector 0 unmasked and its pending message sent */
 	cf8_wr(f, 1, cap + 2, PCI_MSIX_FLAGS_ENABLE, 2);
-	assert_false(f->log.masked);
 	assert_int_equal(f->log.sends, 1);
 	assert_int_equal(f->log.sent_data, 0x4041);
 	assert_int_equal(bar_rd32(f, pba), 0);
@@ -494,7 +569,6 @@ static void msix(void **state)
 
 	/* function mask masks everything, and unmask resends pendings */
 	cf8_wr(f, 1, cap + 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL, 2);
-	assert_true(f->log.masked);
 	assert_int_equal(pci_msix_trigger(&f->ep.dev, 0), 0);
 	cf8_wr(f, 1, cap + 3, PCI_MSIX_FLAGS_ENABLE >> 8, 1);
 	assert_int_equal(f->log.sends, 4);
@@ -511,6 +585,146 @@ static void msix(void **state)
 	assert_int_equal(bar_rd32(f, t + 0), 0xFEE00000);
 	assert_int_equal(pci_msix_trigger(&f->ep.dev, NVEC), -EINVAL);
 	assert_int_equal(pci_msix_trigger(&f->ep.dev, 1u << 31), -EINVAL);
+}
+
+/* irqfd mode: the route state machine (one GSI and binding per unmasked
+ * vector, held while masked, released when MSI-X is disabled). */
+static void msix_irqfd(void **state)
+{
+	struct fx *f = *state;
+	struct host_log *l = &f->log;
+	unsigned int cap = find_cap(f, 1, PCI_CAP_ID_MSIX);
+	uint64_t b0 = pci_bar_addr(&f->ep.dev, 0), t = b0 + TABLE_OFF, pba = b0 + PBA_OFF;
+	int fd0 = pci_msix_fd(&f->ep.dev, 0);
+
+	for (unsigned int v = 0; v < NVEC; v++)
+		assert_true(pci_msix_fd(&f->ep.dev, v) >= 0);
+	assert_int_equal(pci_msix_fd(&f->ep.dev, NVEC), -1);
+	cf8_wr(f, 1, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+
+	/* programmed and unmasked, but MSI-X off: no route; what fires is held */
+	bar_wr32(f, t + 0, 0xFEE00000);
+	bar_wr32(f, t + 8, 0x4041);
+	bar_wr32(f, t + 12, 0);
+	assert_int_equal(l->routes_set, 0);
+	assert_int_equal(pci_msix_trigger(&f->ep.dev, 0), 1);
+	assert_int_equal(bar_rd32(f, pba), 1);
+
+	/* enable: a route with the entry's message, bound; the held one is
+	 * delivered once and the eventfd left empty */
+	cf8_wr(f, 1, cap + 2, PCI_MSIX_FLAGS_ENABLE, 2);
+	assert_int_equal(l->routes_set, 1);
+	assert_int_equal(l->binds, 1);
+	assert_true(l->gsi[24].used);
+	assert_int_equal(l->gsi[24].addr, 0xFEE00000);
+	assert_int_equal(l->gsi[24].data, 0x4041);
+	assert_int_equal(l->gsi[24].fd, fd0);
+	fake_kvm_run(l);
+	assert_int_equal(l->gsi[24].delivered, 1);
+	assert_int_equal(bar_rd32(f, pba), 0);
+
+	/* each trigger is one write, no ioctl; "KVM" delivers it */
+	int sets = l->routes_set;
+	pci_msix_trigger(&f->ep.dev, 0);
+	fake_kvm_run(l);
+	assert_int_equal(l->gsi[24].delivered, 2);
+	assert_int_equal(l->routes_set, sets);
+
+	/* the guest moves the vector: same GSI, new message; rewriting the
+	 * same value costs nothing */
+	bar_wr32(f, t + 8, 0x4051);
+	assert_int_equal(l->gsi[24].data, 0x4051);
+	assert_int_equal(l->routes_set, sets + 1);
+	bar_wr32(f, t + 8, 0x4051);
+	assert_int_equal(l->routes_set, sets + 1);
+	assert_int_equal(l->binds, 1);
+
+	/* entry mask: unbound, interrupts held in the eventfd and shown in the
+	 * PBA; unmask rebinds and delivers them (once) */
+	bar_wr32(f, t + 12, 1);
+	assert_int_equal(l->unbinds, 1);
+	assert_int_equal(l->gsi[24].fd, -1);
+	pci_msix_trigger(&f->ep.dev, 0);
+	pci_msix_trigger(&f->ep.dev, 0);
+	fake_kvm_run(l);
+	assert_int_equal(l->gsi[24].delivered, 2);
+	assert_int_equal(bar_rd32(f, pba), 1);
+	uint64_t q = 0;
+	assert_true(bus_access(&f->mmio, pba, &q, 8, false));
+	assert_int_equal(q, 1);
+	bar_wr32(f, t + 12, 0);
+	assert_int_equal(l->binds, 2);
+	fake_kvm_run(l);
+	assert_int_equal(l->gsi[24].delivered, 3);
+	assert_int_equal(bar_rd32(f, pba), 0);
+	fake_kvm_run(l);
+	assert_int_equal(l->gsi[24].delivered, 3);
+
+	/* a second vector gets a GSI of its own */
+	bar_wr32(f, t + 32, 0xFEE01000);
+	bar_wr32(f, t + 40, 0x4042);
+	bar_wr32(f, t + 44, 0);
+	assert_true(l->gsi[25].used);
+	assert_int_equal(l->gsi[25].fd, pci_msix_fd(&f->ep.dev, 2));
+	pci_msix_trigger(&f->ep.dev, 2);
+	fake_kvm_run(l);
+	assert_int_equal(l->gsi[25].delivered, 1);
+	assert_int_equal(l->gsi[24].delivered, 3);
+
+	/* function mask: both unbound and held; clearing it delivers both */
+	cf8_wr(f, 1, cap + 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL, 2);
+	assert_int_equal(l->gsi[24].fd, -1);
+	assert_int_equal(l->gsi[25].fd, -1);
+	pci_msix_trigger(&f->ep.dev, 0);
+	pci_msix_trigger(&f->ep.dev, 2);
+	assert_int_equal(bar_rd32(f, pba), 1u | 1u << 2);
+	cf8_wr(f, 1, cap + 3, PCI_MSIX_FLAGS_ENABLE >> 8, 1);
+	fake_kvm_run(l);
+	assert_int_equal(l->gsi[24].delivered, 4);
+	assert_int_equal(l->gsi[25].delivered, 2);
+
+	/* MSI-X disabled: routes given back, held interrupts dropped; enabling
+	 * again routes afresh */
+	pci_msix_trigger(&f->ep.dev, 0); /* delivered: still bound */
+	cf8_wr(f, 1, cap + 2, PCI_MSIX_FLAGS_MASKALL, 2);
+	pci_msix_trigger(&f->ep.dev, 0); /* held, then dropped below */
+	cf8_wr(f, 1, cap + 2, 0, 2);
+	assert_int_equal(l->routes_freed, 2);
+	assert_false(l->gsi[24].used);
+	assert_false(l->gsi[25].used);
+	assert_int_equal(bar_rd32(f, pba), 0);
+	l->gsi[24].delivered = 0;
+	cf8_wr(f, 1, cap + 2, PCI_MSIX_FLAGS_ENABLE, 2);
+	assert_true(l->gsi[24].used);
+	fake_kvm_run(l);
+	assert_int_equal(l->gsi[24].delivered, 0);
+
+	/* no GSI left: the vector stays unbound, its interrupt held, and a
+	 * later unmask with routes available delivers it */
+	l->route_error = -ENOSPC;
+	bar_wr32(f, t + 16, 0xFEE00000);
+	bar_wr32(f, t + 24, 0x4043);
+	bar_wr32(f, t + 28, 0);
+	pci_msix_trigger(&f->ep.dev, 1);
+	assert_int_equal(bar_rd32(f, pba), 1u << 1);
+	l->route_error = 0;
+	bar_wr32(f, t + 28, 1);
+	bar_wr32(f, t + 28, 0);
+	assert_int_equal(bar_rd32(f, pba), 0);
+	fake_kvm_run(l);
+	int g1 = -1;
+	for (int g = 24; g < FAKE_GSIS; g++)
+		if (l->gsi[g].used && l->gsi[g].data == 0x4043)
+			g1 = g;
+	assert_true(g1 > 0);
+	assert_int_equal(l->gsi[g1].delivered, 1);
+
+	/* the device going away releases every route */
+	pci_dev_free(&f->ep.dev);
+	for (int g = 0; g < FAKE_GSIS; g++)
+		assert_false(l->gsi[g].used);
+	memset(&f->ep.dev, 0, sizeof(f->ep.dev));
+	pthread_mutex_init(&f->ep.dev.msix_lock, NULL); /* for teardown's free */
 }
 
 static void hostile_config_cycles(void **state)
@@ -677,6 +891,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(decode_moves_bars, setup, teardown),
 		cmocka_unit_test_setup_teardown(capabilities, setup, teardown),
 		cmocka_unit_test_setup_teardown(msix, setup, teardown),
+		cmocka_unit_test_setup_teardown(msix_irqfd, setup_irqfd, teardown),
 		cmocka_unit_test_setup_teardown(hostile_config_cycles, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_access, setup, teardown),
 		cmocka_unit_test(bad_devices_refused),

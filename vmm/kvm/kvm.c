@@ -129,7 +129,7 @@ static int routes_init(struct kvm *k)
 			continue;
 		route_add_irqchip(k, i, KVM_IRQCHIP_IOAPIC, i == 0 ? 2 : i);
 	}
-	k->next_gsi = KVM_GSI_IRQCHIP_PINS;
+	memset(k->gsi_used, 0, sizeof(k->gsi_used));
 	return routes_commit(k);
 }
 
@@ -203,10 +203,24 @@ int kvm_gsi_alloc(struct kvm *k)
 	int gsi = -ENOSPC;
 
 	pthread_mutex_lock(&k->routes_lock);
-	if (k->next_gsi < KVM_GSI_MAX)
-		gsi = (int)k->next_gsi++;
+	for (int g = KVM_GSI_IRQCHIP_PINS; g < KVM_GSI_MAX; g++) {
+		if (!(k->gsi_used[g / 64] >> (g % 64) & 1)) {
+			k->gsi_used[g / 64] |= 1ull << (g % 64);
+			gsi = g;
+			break;
+		}
+	}
 	pthread_mutex_unlock(&k->routes_lock);
 	return gsi;
+}
+
+void kvm_gsi_free(struct kvm *k, int gsi)
+{
+	if (gsi < KVM_GSI_IRQCHIP_PINS || gsi >= KVM_GSI_MAX)
+		return;
+	pthread_mutex_lock(&k->routes_lock);
+	k->gsi_used[gsi / 64] &= ~(1ull << (gsi % 64));
+	pthread_mutex_unlock(&k->routes_lock);
 }
 
 static struct kvm_irq_routing_entry *route_find_msi(struct kvm *k, uint32_t gsi)
@@ -260,18 +274,6 @@ int kvm_msi_route_clear(struct kvm *k, uint32_t gsi)
 	}
 	pthread_mutex_unlock(&k->routes_lock);
 	return ret;
-}
-
-int kvm_msi_signal(struct kvm *k, uint64_t addr, uint32_t data)
-{
-	struct kvm_msi msi = {
-		.address_lo = (uint32_t)addr,
-		.address_hi = (uint32_t)(addr >> 32),
-		.data = data,
-	};
-	int ret = ioctl(k->vm_fd, KVM_SIGNAL_MSI, &msi);
-
-	return ret < 0 ? -errno : 0;
 }
 
 static int irqfd(struct kvm *k, int fd, uint32_t gsi, uint32_t flags)

@@ -32,7 +32,7 @@ struct kvm {
 	pthread_mutex_t routes_lock;
 	struct kvm_irq_routing *routes;
 	unsigned int routes_cap;
-	uint32_t next_gsi;
+	uint64_t gsi_used[KVM_GSI_MAX / 64]; /* MSI GSIs handed out */
 };
 
 /*
@@ -59,15 +59,15 @@ int kvm_vcpu_create(struct kvm *k, unsigned int id, int *fd, struct kvm_run **ru
 /* Set an ISA/IOAPIC interrupt line (GSI 0..23) to level. */
 int kvm_irq_line(struct kvm *k, uint32_t gsi, int level);
 
-/* A free GSI for an MSI route (>= KVM_GSI_IRQCHIP_PINS), or -ENOSPC. */
+/* A free GSI for an MSI route (>= KVM_GSI_IRQCHIP_PINS), or -ENOSPC;
+ * kvm_gsi_free gives it back (clear its route first). */
 int kvm_gsi_alloc(struct kvm *k);
+void kvm_gsi_free(struct kvm *k, int gsi);
 /* Add or update the MSI route of gsi (address and data as the guest wrote
  * them in the MSI-X table entry) and commit the table. */
 int kvm_msi_route_set(struct kvm *k, uint32_t gsi, uint64_t addr, uint32_t data);
 /* Remove the route of gsi (a masked or disabled vector) and commit. */
 int kvm_msi_route_clear(struct kvm *k, uint32_t gsi);
-/* Inject one MSI directly (no route needed). */
-int kvm_msi_signal(struct kvm *k, uint64_t addr, uint32_t data);
 
 /* Bind eventfd fd to gsi: a write to fd raises the interrupt. */
 int kvm_irqfd_bind(struct kvm *k, int fd, uint32_t gsi);

@@ -25,9 +25,9 @@ struct fs {
 	struct virtio_fs_config config;
 	struct vhost_user vu;
 	int call_fd[VIRTIO_MAX_QUEUES];
-	bool call_bound[VIRTIO_MAX_QUEUES];
+	bool call_bound[VIRTIO_MAX_QUEUES]; /* the back-end has the vector's irqfd */
 	bool started[VIRTIO_MAX_QUEUES];
-	struct virtio_loop loop; /* forwards call eventfds to d->irq */
+	struct virtio_loop loop; /* forwards the other call eventfds to d->irq */
 };
 
 /* Back-end interrupts -> the transport's interrupt callback. */
@@ -42,10 +42,18 @@ static void fs_forward(void *opaque, uint64_t fired)
 			f->vdev.irq->queue(f->vdev.irq_opaque, q);
 }
 
+/* A thread for the queues whose interrupt has no eventfd of the transport
+ * (none under KVM): it waits on our call eventfds and calls d->irq. */
 static int forward_start(struct fs *f)
 {
-	int rc = virtio_loop_init(&f->loop, fs_forward, f);
+	bool need = false;
+	int rc;
 
+	for (unsigned int q = 0; q < f->vdev.num_queues; q++)
+		need |= f->started[q] && !f->call_bound[q];
+	if (!need)
+		return 0;
+	rc = virtio_loop_init(&f->loop, fs_forward, f);
 	for (unsigned int q = 0; !rc && q < f->vdev.num_queues; q++)
 		if (f->started[q] && !f->call_bound[q])
 			rc = virtio_loop_add(&f->loop, f->call_fd[q], EPOLLIN, q, true);
@@ -73,9 +81,14 @@ static int fs_activate(struct virtio_dev *vd)
 	for (unsigned int q = 0; !rc && q < vd->num_queues; q++) {
 		if (!vd->vq[q].ready)
 			continue;
+		/* the vector's own eventfd when the transport has one: the
+		 * back-end then interrupts the guest through KVM directly */
+		int irqfd = vd->irq && vd->irq->queue_fd ? vd->irq->queue_fd(vd->irq_opaque, q) : -1;
 		step = "vring setup";
-		rc = vhost_user_setup_vring(&f->vu, q, &vd->vq[q], vd->kick_fd[q], f->call_fd[q]);
+		rc = vhost_user_setup_vring(&f->vu, q, &vd->vq[q], vd->kick_fd[q],
+					    irqfd >= 0 ? irqfd : f->call_fd[q]);
 		f->started[q] = !rc;
+		f->call_bound[q] = irqfd >= 0;
 	}
 	if (!rc) {
 		step = "interrupt thread";
@@ -101,6 +114,7 @@ static void fs_reset(struct virtio_dev *vd)
 				"svmm: virtio-fs: back-end '%s': GET_VRING_BASE %u failed\n",
 				f->vu.path, q);
 		f->started[q] = false;
+		f->call_bound[q] = false;
 	}
 	virtio_loop_stop(&f->loop);
 }
@@ -130,19 +144,6 @@ static const struct virtio_dev_ops fs_ops = {
 	.config_read = fs_config_read,
 	.free = fs_free,
 };
-
-int virtio_fs_call_fd(const struct virtio_dev *vd, unsigned int q)
-{
-	const struct fs *f = vd->priv;
-	return q < vd->num_queues ? f->call_fd[q] : -1;
-}
-
-void virtio_fs_call_bound(struct virtio_dev *vd, unsigned int q)
-{
-	struct fs *f = vd->priv;
-	if (q < vd->num_queues)
-		f->call_bound[q] = true;
-}
 
 int virtio_fs_create(struct virtio_dev **out, const struct virtio_fs_opts *o,
 		     const struct guest_mem *mem, char *err, unsigned int errlen)

@@ -6,9 +6,10 @@
  * shared memfd (`--memory shared=on`).
  *
  * Queue 0 is the high-priority queue, 1..num_queues the request queues.
- * The back-end signals a call eventfd per queue. Until a transport binds
- * those as irqfds (virtio_fs_call_fd + virtio_fs_call_bound), a thread of
- * ours waits on them and raises the interrupt through d->irq.
+ * The back-end signals a call eventfd per queue: the queue's MSI-X vector
+ * eventfd (an irqfd) when the transport has one (d->irq->queue_fd), so its
+ * interrupts reach the guest without us; otherwise one of ours that a
+ * thread waits on and raises through d->irq.
  */
 #ifndef SVMM_DEVICES_VIRTIO_FS_FS_H
 #define SVMM_DEVICES_VIRTIO_FS_FS_H
@@ -38,11 +39,5 @@ struct virtio_fs_opts {
  * --memory shared=on" when it has no memfd. */
 int virtio_fs_create(struct virtio_dev **out, const struct virtio_fs_opts *o,
 		     const struct guest_mem *mem, char *err, unsigned int errlen);
-
-/* The call eventfd of queue q (valid from create to free), for a transport
- * to bind as an irqfd; after virtio_fs_call_bound(vd, q) (before DRIVER_OK)
- * our forwarding thread leaves that queue to it. */
-int virtio_fs_call_fd(const struct virtio_dev *vd, unsigned int q);
-void virtio_fs_call_bound(struct virtio_dev *vd, unsigned int q);
 
 #endif

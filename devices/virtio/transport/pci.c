@@ -112,7 +112,15 @@ static void irq_config(void *opaque)
 		pci_msix_trigger(&vp->pci, vp->config_vector);
 }
 
-static const struct virtio_irq_ops irq_ops = { irq_queue, irq_config };
+static int irq_queue_fd(void *opaque, unsigned int q)
+{
+	struct virtio_pci *vp = opaque;
+	uint16_t v = q < VIRTIO_MAX_QUEUES ? vp->q_vector[q] : VIRTIO_MSI_NO_VECTOR;
+
+	return v == VIRTIO_MSI_NO_VECTOR ? -1 : pci_msix_fd(&vp->pci, v);
+}
+
+static const struct virtio_irq_ops irq_ops = { irq_queue, irq_config, irq_queue_fd };
 
 /* --- device status and reset ------------------------------------------ */
 
