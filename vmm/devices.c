@@ -99,6 +99,7 @@ int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o,
 	o->offload_tso = n->offload_tso;
 	o->offload_ufo = n->offload_ufo;
 	o->offload_csum = n->offload_csum;
+	o->vhost = n->vhost;
 	snprintf(o->id, sizeof(o->id), "%s", n->id ? n->id : "");
 	return 0;
 }

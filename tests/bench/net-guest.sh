@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark: guest networking and vsock, svmm against QEMU q35 with
-# virtio-net-pci on the same TAP (vhost off, then on) and vhost-vsock-pci;
-# same kernel, same guest. iperf3 in the guest against iperf3 on the host,
-# both directions; vsock: 256 MiB from the guest to a host listener, timed
-# in the guest. Prints figures and ratios; asserts nothing.
+# Benchmark: guest networking and vsock, svmm (its own data path, then
+# vhost=on) against QEMU q35 with virtio-net-pci on the same TAP (vhost off,
+# then on) and vhost-vsock-pci; same kernel, same guest. iperf3 in the guest
+# against iperf3 on the host, both directions; vsock: 256 MiB from the guest
+# to a host listener, timed in the guest. Each configuration runs
+# BENCH_REPS times (default 3): the median is printed with the spread
+# (min-max), and the ratios are of medians. Asserts nothing.
 #
 # Runs inside tools/kvm-sandbox (it calls it itself). Under the nested
 # sandbox the absolute figures say little; the ratios are the point.
@@ -48,47 +50,63 @@ ip addr add 192.168.251.1/24 dev "$tap"
 ip link set "$tap" up
 iperf3 -s -B 192.168.251.1 >/dev/null 2>&1 &
 
-run_svmm() {
+reps=${BENCH_REPS:-3}
+modprobe vhost_net 2>/dev/null
+
+run_svmm() { # vhost=off|on, rep
 	socat -u UNIX-LISTEN:"$d/v.sock_5000" OPEN:/dev/null &
 	local sink=$!
 	timeout 600 build/svmm run --kernel "$kernel" --initramfs "$d/initrd" \
-		--cmdline "$ND_CMDLINE" --memory size=512M --net "tap=$tap" \
-		--vsock "cid=3,socket=$d/v.sock" --serial "file=$d/svmm.log" >"$d/svmm.out" 2>&1 ||
-		echo "bench: svmm run failed: $(tail -n3 "$d/svmm.out")" >&2
+		--cmdline "$ND_CMDLINE" --memory size=512M --net "tap=$tap,vhost=$1" \
+		--vsock "cid=3,socket=$d/v.sock" --serial "file=$d/svmm-$1.$2.log" \
+		>"$d/svmm-$1.$2.out" 2>&1 ||
+		echo "bench: svmm run (vhost=$1) failed: $(tail -n3 "$d/svmm-$1.$2.out")" >&2
 	kill "$sink" 2>/dev/null
 	wait "$sink" 2>/dev/null
 	rm -f "$d/v.sock" "$d/v.sock_5000"
 }
 
-run_qemu() { # vhost=off|on
+run_qemu() { # vhost=off|on, rep
 	socat -u VSOCK-LISTEN:5000 OPEN:/dev/null &
 	local sink=$!
 	timeout 600 qemu-system-x86_64 -accel kvm -M q35 -cpu host -smp 1 -m 512 -nographic \
 		-nodefaults -no-reboot -kernel "$kernel" -initrd "$d/initrd" -append "$ND_CMDLINE" \
 		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=$1" \
 		-device virtio-net-pci,netdev=n0 -device vhost-vsock-pci,guest-cid=3 \
-		-serial "file:$d/qemu-$1.log" >"$d/qemu-$1.out" 2>&1 ||
-		echo "bench: qemu (vhost=$1) failed: $(tail -n3 "$d/qemu-$1.out")" >&2
+		-serial "file:$d/qemu-$1.$2.log" >"$d/qemu-$1.$2.out" 2>&1 ||
+		echo "bench: qemu (vhost=$1) failed: $(tail -n3 "$d/qemu-$1.$2.out")" >&2
 	kill "$sink" 2>/dev/null
 	wait "$sink" 2>/dev/null
 }
 
-echo "# guest: 1 vCPU, 512 MiB, iperf3 ${secs}s each way, 256 MiB over vsock"
-echo "svmm: running"
-run_svmm
-echo "qemu vhost=off: running"
-run_qemu off
-echo "qemu vhost=on: running"
-run_qemu on
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-printf '\n%-28s %10s %12s %12s %10s %10s\n' figure svmm "qemu vh-off" "qemu vh-on" "/vh-off" "/vh-on"
-for f in tx:"guest -> host TCP (Mbit/s)" rx:"host -> guest TCP (Mbit/s)" vsock:"guest -> host vsock (Mbit/s)"; do
-	k=${f%%:*}
-	s=$(nd_fact "$d/svmm.log" "$k")
-	a=$(nd_fact "$d/qemu-off.log" "$k")
-	b=$(nd_fact "$d/qemu-on.log" "$k")
-	printf '%-28s %10s %12s %12s %10s %10s\n' "${f#*:}" "${s:--}" "${a:--}" "${b:--}" \
-		"$(ratio "${s:-0}" "${a:-0}")" "$(ratio "${s:-0}" "${b:-0}")"
+echo "# guest: 1 vCPU, 512 MiB, iperf3 ${secs}s each way, 256 MiB over vsock; $reps runs each"
+for ((r = 1; r <= reps; r++)); do
+	for v in off on; do
+		echo "svmm vhost=$v: run $r"
+		run_svmm $v $r
+		echo "qemu vhost=$v: run $r"
+		run_qemu $v $r
+	done
 done
-echo "(the QEMU vsock figures go through vhost-vsock in both columns; svmm's through its hybrid Unix-socket muxer)"
+
+# median and spread of a figure over the runs of one configuration
+stat() { # prefix fact
+	for f in "$d/$1".*.log; do nd_fact "$f" "$2"; done | awk '$1 > 0' | sort -n |
+		awk '{ v[NR] = $1 } END { if (!NR) { print "- -"; exit }
+			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%g %g-%g\n", m, v[1], v[NR] }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+printf '\n%-26s %-18s %-18s %-18s %-18s %7s %7s\n' "figure (median, min-max)" "svmm" "svmm vhost=on" \
+	"qemu vhost=off" "qemu vhost=on" "s/q-off" "sv/q-on"
+for f in tx:"guest -> host TCP Mbit/s" rx:"host -> guest TCP Mbit/s" vsock:"guest -> host vsock Mbit/s"; do
+	k=${f%%:*}
+	read -r s s_ <<<"$(stat svmm-off "$k")"
+	read -r sv sv_ <<<"$(stat svmm-on "$k")"
+	read -r a a_ <<<"$(stat qemu-off "$k")"
+	read -r b b_ <<<"$(stat qemu-on "$k")"
+	printf '%-26s %-18s %-18s %-18s %-18s %7s %7s\n' "${f#*:}" "$s ($s_)" "$sv ($sv_)" \
+		"$a ($a_)" "$b ($b_)" "$(ratio "$s" "$a")" "$(ratio "$sv" "$b")"
+done
+echo "(s/q-off: svmm's own data path against QEMU's user-space virtio-net; sv/q-on: svmm vhost=on against QEMU vhost=on."
+echo " The QEMU vsock figures go through vhost-vsock in both columns; svmm's through its hybrid Unix-socket muxer.)"

@@ -168,9 +168,17 @@ static void round_trip(void **state)
 			    "255.255.255.0");
 	assert_true(json_is_null(json_object_get(j, "fs")));
 	assert_true(json_is_object(json_object_get(j, "payload")));
+	/* svmm's own vhost field appears only when set */
+	assert_null(json_object_get(json_array_get(json_object_get(j, "net"), 0), "vhost"));
+	json_decref(j);
+	a.net[0].vhost = true;
+	j = vm_config_to_json(&a);
+	assert_true(json_is_true(
+		json_object_get(json_array_get(json_object_get(j, "net"), 0), "vhost")));
 	char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	assert_int_equal(from_text(&b, text, err), 0);
+	assert_true(b.net[0].vhost);
 	assert_int_equal(b.n_disks, 4);
 	assert_string_equal(b.net[0].mac, a.net[0].mac); /* kept, not re-randomised */
 	assert_int_equal(b.vsock.cid, a.vsock.cid);
@@ -308,7 +316,7 @@ static void command_line(void **state)
 		"--disk",
 		"path=/c,num_queues=2,queue_size=256",
 		"--net",
-		"tap=tap0,ip=10.0.0.1,mac=12:34:56:78:9a:bc,fd=[3,4]",
+		"tap=tap0,ip=10.0.0.1,mac=12:34:56:78:9a:bc,fd=[3,4],vhost=on",
 		"--rng",
 		"src=/dev/random",
 		"--vsock",
@@ -351,6 +359,7 @@ static void command_line(void **state)
 	assert_int_equal(a.vm.net[0].n_fds, 2);
 	assert_int_equal(a.vm.net[0].fds[1], 4);
 	assert_int_equal(a.vm.net[0].num_queues, 4); /* one pair per fd, as cloud-hypervisor */
+	assert_true(a.vm.net[0].vhost);
 	assert_string_equal(a.vm.rng.src, "/dev/random");
 	assert_int_equal(a.vm.vsock.cid, 5);
 	assert_int_equal(a.vm.serial.mode, CONSOLE_FILE);

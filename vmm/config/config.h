@@ -93,6 +93,7 @@ struct net_config {
 	char *host_mac;
 	uint32_t mtu; /* 0 = leave the TAP's */
 	bool iommu, vhost_user, offload_tso, offload_ufo, offload_csum;
+	bool vhost; /* svmm: the kernel's vhost-net as data path (QEMU's vhost=on) */
 	uint32_t num_queues, queue_size;
 	char *vhost_socket, *vhost_mode, *id;
 	uint16_t pci_segment;

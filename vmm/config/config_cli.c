@@ -287,6 +287,7 @@ int vm_config_parse_net(struct vm_config *c, const char *s, char *err)
 	T(f_bool(&f, "offload_tso", &n->offload_tso));
 	T(f_bool(&f, "offload_ufo", &n->offload_ufo));
 	T(f_bool(&f, "offload_csum", &n->offload_csum));
+	T(f_bool(&f, "vhost", &n->vhost));
 	if ((v = opt_get(&f.l, "vhost_mode"))) {
 		const char *name = !strcmp(v, "client")	  ? "Client"
 				   : !strcmp(v, "server") ? "Server"

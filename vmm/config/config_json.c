@@ -254,6 +254,7 @@ int net_config_from_json(struct net_config *n, const json_t *o, const char *path
 	TRY(get_bool(o, path, "offload_tso", &n->offload_tso, err));
 	TRY(get_bool(o, path, "offload_ufo", &n->offload_ufo, err));
 	TRY(get_bool(o, path, "offload_csum", &n->offload_csum, err));
+	TRY(get_bool(o, path, "vhost", &n->vhost, err));
 	rc = get_str(o, path, "vhost_mode", &n->vhost_mode, err);
 	if (rc < 0)
 		return rc;
@@ -605,6 +606,8 @@ static json_t *net_to_json(const struct net_config *n)
 	put(&b, "offload_tso", json_boolean(n->offload_tso));
 	put(&b, "offload_ufo", json_boolean(n->offload_ufo));
 	put(&b, "offload_csum", json_boolean(n->offload_csum));
+	if (n->vhost) /* svmm's own field: absent unless set */
+		put(&b, "vhost", json_true());
 	return done(&b);
 }
 

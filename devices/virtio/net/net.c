@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* virtio-net on a TAP: queue-pair I/O threads, offloads, mergeable buffers. */
+/* virtio-net on a TAP: queue-pair I/O threads (or vhost-net), offloads,
+ * mergeable buffers. */
 #include "devices/virtio/net/net.h"
 
 #include <arpa/inet.h>
@@ -10,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "devices/virtio/loop.h"
+#include "devices/virtio/net/vhost_net.h"
 
 #define NET_HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
 /* The largest frame a TAP hands over: a 64 KiB GSO packet, an Ethernet and
@@ -30,7 +33,7 @@
 #define NET_RX_MAX_BUFS 1024
 
 /* loop tags */
-enum { EV_RX_KICK, EV_TX_KICK, EV_CTRL_KICK, EV_TAP };
+enum { EV_RX_KICK, EV_TX_KICK, EV_CTRL_KICK, EV_TAP, EV_RX_CALL, EV_TX_CALL };
 #define FIRED(t) (1ULL << (t))
 
 struct net;
@@ -58,6 +61,12 @@ struct net_qp {
 	unsigned int n_heads;
 	uint8_t *num_buffers[2]; /* where the first header's num_buffers lives */
 	uint64_t rx_dropped, tx_dropped;
+
+	/* vhost=on: the worker's fd, and the call eventfds of ours for rx and
+	 * tx that the loop forwards when the transport has no irqfd */
+	int vhost_fd;
+	int call[2];
+	bool forward[2];
 };
 
 struct net {
@@ -65,7 +74,7 @@ struct net {
 	struct virtio_net_config config;
 	struct tap tap;
 	unsigned int n_pairs;
-	bool has_ctrl;
+	bool has_ctrl, vhost;
 	struct virtq_chain ctrlc;
 	struct net_qp qp[TAP_MAX_QUEUES];
 };
@@ -267,6 +276,15 @@ static uint32_t ctrl_one(void *opaque, struct virtq_chain *c)
 static void qp_run(void *opaque, uint64_t fired)
 {
 	struct net_qp *qp = opaque;
+	struct virtio_dev *vd = &qp->net->vdev;
+
+	if (qp->net->vhost) {
+		/* the first call (START) has every bit set: nothing signalled yet */
+		for (unsigned int j = 0; j < 2 && fired != VIRTIO_LOOP_START; j++)
+			if ((fired & FIRED(EV_RX_CALL + j)) && vd->irq)
+				vd->irq->queue(vd->irq_opaque, 2 * qp->idx + j);
+		fired &= FIRED(EV_CTRL_KICK);
+	}
 
 	if (fired & FIRED(EV_TX_KICK))
 		virtio_queue_serve(&qp->net->vdev, 2 * qp->idx + 1, &qp->txc, NET_BUDGET, tx_one,
@@ -283,16 +301,58 @@ static void qp_run(void *opaque, uint64_t fired)
 static void qp_stop(struct net_qp *qp)
 {
 	virtio_loop_stop(&qp->loop);
+	vhost_net_stop(&qp->vhost_fd);
 	qp->rxc_valid = false;
 	qp->pending = false;
 	qp->n_heads = 0;
+}
+
+/* vhost=on: hand the pair to a vhost worker; our loop, if any, serves the
+ * control queue and forwards calls the transport has no eventfd for. */
+static int qp_start_vhost(struct net_qp *qp)
+{
+	struct net *n = qp->net;
+	struct virtio_dev *vd = &n->vdev;
+	int ctrl = n->has_ctrl && !qp->idx ? vd->kick_fd[2 * n->n_pairs] : -1;
+	struct vhost_net_pair p = { .tap_fd = qp->tap_fd };
+	int rc;
+
+	for (unsigned int j = 0; j < 2; j++) {
+		unsigned int q = 2 * qp->idx + j;
+		int fd = vd->irq && vd->irq->queue_fd ? vd->irq->queue_fd(vd->irq_opaque, q) : -1;
+		p.vq[j] = &vd->vq[q];
+		p.kick[j] = vd->kick_fd[q];
+		qp->forward[j] = fd < 0;
+		p.call[j] = fd < 0 ? qp->call[j] : fd;
+	}
+	rc = vhost_net_start(&qp->vhost_fd, &p, vd->driver_features, vd->mem);
+	if (rc) {
+		fprintf(stderr, "svmm: virtio-net: tap '%s': vhost-net: %s\n", n->tap.name,
+			strerror(-rc));
+		return rc;
+	}
+	if (ctrl < 0 && !qp->forward[0] && !qp->forward[1])
+		return 0; /* nothing left for a thread of ours */
+	if ((rc = virtio_loop_init(&qp->loop, qp_run, qp)) ||
+	    (qp->forward[0] && (rc = virtio_loop_add(&qp->loop, qp->call[0], EPOLLIN, EV_RX_CALL,
+						     true))) ||
+	    (qp->forward[1] && (rc = virtio_loop_add(&qp->loop, qp->call[1], EPOLLIN, EV_TX_CALL,
+						     true))) ||
+	    (ctrl >= 0 && (rc = virtio_loop_add(&qp->loop, ctrl, EPOLLIN, EV_CTRL_KICK, true))) ||
+	    (rc = virtio_loop_start(&qp->loop)))
+		qp_stop(qp);
+	return rc;
 }
 
 static int qp_start(struct net_qp *qp)
 {
 	struct net *n = qp->net;
 	int ctrl = n->has_ctrl && !qp->idx ? n->vdev.kick_fd[2 * n->n_pairs] : -1;
-	int rc = virtio_loop_init(&qp->loop, qp_run, qp);
+	int rc;
+
+	if (n->vhost)
+		return qp_start_vhost(qp);
+	rc = virtio_loop_init(&qp->loop, qp_run, qp);
 
 	if (rc)
 		return rc;
@@ -323,6 +383,14 @@ static unsigned int tun_offloads(const struct net *n)
 	if (virtio_has(&n->vdev, VIRTIO_NET_F_GUEST_UFO))
 		f |= TUN_F_UFO;
 	return f;
+}
+
+static void qp_free(struct net_qp *qp)
+{
+	free(qp->bounce);
+	for (unsigned int j = 0; j < 2; j++)
+		if (qp->call[j] >= 0)
+			close(qp->call[j]);
 }
 
 static void net_reset(struct virtio_dev *vd);
@@ -374,7 +442,7 @@ static void net_free(struct virtio_dev *vd)
 	net_reset(vd);
 	tap_close(&n->tap);
 	for (unsigned int i = 0; i < n->n_pairs; i++)
-		free(n->qp[i].bounce);
+		qp_free(&n->qp[i]);
 	free(n);
 }
 
@@ -434,6 +502,23 @@ static uint64_t net_features(const struct net *n, const struct virtio_net_opts *
 	if (o->offload_ufo && (ok & TUN_F_UFO))
 		f |= 1ULL << VIRTIO_NET_F_GUEST_UFO;
 	return f;
+}
+
+/* vhost=on needs a /dev/vhost-net that serves our ring features. */
+static int vhost_probe(char *err, unsigned int errlen)
+{
+	uint64_t f = 0;
+	int rc = vhost_net_probe(&f);
+
+	if (rc == -ENOTSUP)
+		snprintf(err, errlen,
+			 "net: vhost=on: " VHOST_NET_DEV " lacks ring features (has 0x%llx, needs "
+			 "0x%llx)",
+			 (unsigned long long)f, (unsigned long long)vhost_net_ring_features());
+	else if (rc)
+		snprintf(err, errlen, "net: vhost=on: " VHOST_NET_DEV ": %s%s", strerror(-rc),
+			 rc == -ENOENT ? " (modprobe vhost_net)" : "");
+	return rc;
 }
 
 /* Configure the host side of a TAP: CH sets no address on a TAP that
@@ -496,6 +581,11 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, 
 	}
 	n->n_pairs = pairs;
 	n->has_ctrl = pairs > 1;
+	n->vhost = o->vhost;
+	for (unsigned int i = 0; i < pairs; i++)
+		n->qp[i].call[0] = n->qp[i].call[1] = n->qp[i].vhost_fd = -1;
+	if (o->vhost && (rc = vhost_probe(err, errlen)))
+		goto fail;
 	rc = host_side(n, o, err, errlen);
 	if (rc)
 		goto fail;
@@ -504,6 +594,15 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, 
 		qp->net = n;
 		qp->idx = i;
 		qp->tap_fd = n->tap.fd[i];
+		if (o->vhost) {
+			for (unsigned int j = 0; j < 2; j++)
+				if ((qp->call[j] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+					rc = -errno;
+					snprintf(err, errlen, "net: eventfd: %s", strerror(errno));
+					goto fail;
+				}
+			continue; /* the kernel moves the frames */
+		}
 		qp->bounce = malloc(NET_MAX_FRAME);
 		if (!qp->bounce) {
 			rc = -ENOMEM;
@@ -540,7 +639,7 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, 
 fail:
 	tap_close(&n->tap);
 	for (unsigned int i = 0; i < pairs; i++)
-		free(n->qp[i].bounce);
+		qp_free(&n->qp[i]);
 	free(n);
 	return rc;
 }

@@ -6,7 +6,8 @@
  * checksum and segmentation offloads the kernel takes, and mergeable
  * receive buffers. Each queue pair has an I/O thread that sleeps in epoll
  * on its two kicks and on the TAP queue (only while the guest has receive
- * buffers), so nothing spins.
+ * buffers), so nothing spins. With vhost the kernel's vhost-net serves the
+ * rx and tx queues instead (vhost_net.h); the control queue stays ours.
  */
 #ifndef SVMM_DEVICES_VIRTIO_NET_NET_H
 #define SVMM_DEVICES_VIRTIO_NET_NET_H
@@ -36,6 +37,7 @@ struct virtio_net_opts {
 	int fds[TAP_MAX_QUEUES]; /* already opened TAP queues (fd=) */
 	unsigned int n_fds;
 	bool offload_tso, offload_ufo, offload_csum; /* default on */
+	bool vhost;				     /* the kernel's vhost-net moves frames */
 	char id[NET_ID_LEN];
 };
 
