@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "vmm/kvm/log.h"
 
 #define HOST_VENDOR	  0x8086
 #define HOST_DEVICE	  0x0d57
@@ -44,7 +45,7 @@ static bool pow2(uint64_t v)
 
 static int bad(const char *what, const char *why)
 {
-	fprintf(stderr, "pci: %s %s\n", what, why);
+	log_msg(LV_ERROR, "pci", "pci: %s %s", what, why);
 	return -EINVAL;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/loop.h"
+#include "vmm/kvm/log.h"
 
 #define NET_HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
 /* The largest frame a TAP hands over: a 64 KiB GSO packet, an Ethernet and
@@ -104,13 +105,13 @@ static uint8_t *in_byte(const struct virtq_chain *c, size_t off)
 static int rx_chain(struct net_qp *qp)
 {
 	struct virtq *q = &qp->net->vdev.vq[2 * qp->idx];
-	char err[160];
+	struct err err;
 
 	if (qp->rxc_valid)
 		return 1;
-	int rc = virtq_pop(q, &qp->rxc, err, sizeof(err));
+	int rc = virtq_pop(q, &qp->rxc, &err);
 	if (rc < 0)
-		virtio_dev_broken(&qp->net->vdev, 2 * qp->idx, err);
+		virtio_dev_broken(&qp->net->vdev, 2 * qp->idx, err.msg);
 	qp->rxc_valid = rc > 0;
 	return rc;
 }
@@ -333,8 +334,8 @@ static int net_activate(struct virtio_dev *vd)
 	int rc = tap_set_offload(&n->tap, tun_offloads(n));
 
 	if (rc) {
-		fprintf(stderr, "svmm: virtio-net: tap '%s': TUNSETOFFLOAD: %s\n", n->tap.name,
-			strerror(-rc));
+		log_msg(LV_ERROR, "virtio-net", "virtio-net: tap '%s': TUNSETOFFLOAD: %s",
+			n->tap.name, strerror(-rc));
 		return rc;
 	}
 	for (unsigned int i = 0; i < n->n_pairs; i++) {
@@ -438,57 +439,45 @@ static uint64_t net_features(const struct net *n, const struct virtio_net_opts *
 
 /* Configure the host side of a TAP: CH sets no address on a TAP that
  * existed already (the blueprint manager relies on it not failing). */
-static int host_side(struct net *n, const struct virtio_net_opts *o, char *err, unsigned int errlen)
+static int host_side(struct net *n, const struct virtio_net_opts *o, struct err *err)
 {
 	const char *name = n->tap.name;
 	int rc = 0;
 
-	if (o->has_host_mac && (rc = tap_set_mac(name, o->host_mac))) {
-		snprintf(err, errlen, "tap '%s': host_mac: %s", name, strerror(-rc));
-		return rc;
-	}
-	if (o->mtu && (rc = tap_set_mtu(name, o->mtu))) {
-		snprintf(err, errlen, "tap '%s': mtu %u: %s", name, o->mtu, strerror(-rc));
-		return rc;
-	}
-	if (o->has_ip && n->tap.created && (rc = tap_set_ipv4(name, o->ip, o->mask))) {
-		snprintf(err, errlen, "tap '%s': ip/mask: %s", name, strerror(-rc));
-		return rc;
-	}
+	if (o->has_host_mac && (rc = tap_set_mac(name, o->host_mac)))
+		return err_set(err, rc, "tap '%s': host_mac: %s", name, strerror(-rc));
+	if (o->mtu && (rc = tap_set_mtu(name, o->mtu)))
+		return err_set(err, rc, "tap '%s': mtu %u: %s", name, o->mtu, strerror(-rc));
+	if (o->has_ip && n->tap.created && (rc = tap_set_ipv4(name, o->ip, o->mask)))
+		return err_set(err, rc, "tap '%s': ip/mask: %s", name, strerror(-rc));
 	if ((rc = tap_set_up(name)))
-		snprintf(err, errlen, "tap '%s': up: %s", name, strerror(-rc));
-	return rc;
+		return err_set(err, rc, "tap '%s': up: %s", name, strerror(-rc));
+	return 0;
 }
 
-int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, char *err,
-		      unsigned int errlen)
+int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, struct err *err)
 {
 	unsigned int pairs = (o->num_queues ? o->num_queues : 2) / 2;
 	int rc;
 
-	if (!pairs || pairs > TAP_MAX_QUEUES) {
-		snprintf(err, errlen, "net: num_queues=%u (2 to %u, even)", o->num_queues,
-			 2 * TAP_MAX_QUEUES);
-		return -EINVAL;
-	}
-	if (o->n_fds && o->n_fds != pairs) {
-		snprintf(err, errlen, "net: %u fd= given for %u queue pairs", o->n_fds, pairs);
-		return -EINVAL;
-	}
+	if (!pairs || pairs > TAP_MAX_QUEUES)
+		return err_set(err, -EINVAL, "net: num_queues=%u (2 to %u, even)", o->num_queues,
+			       2 * TAP_MAX_QUEUES);
+	if (o->n_fds && o->n_fds != pairs)
+		return err_set(err, -EINVAL, "net: %u fd= given for %u queue pairs", o->n_fds,
+			       pairs);
 	uint32_t qs = o->queue_size ? o->queue_size : NET_QUEUE_SIZE_DEF;
-	if (!virtq_size_valid(qs)) {
-		snprintf(err, errlen, "net: queue_size=%u: a power of two from 2 to %u", qs,
-			 VIRTQ_MAX_SIZE);
-		return -EINVAL;
-	}
+	if (!virtq_size_valid(qs))
+		return err_set(err, -EINVAL, "net: queue_size=%u: a power of two from 2 to %u", qs,
+			       VIRTQ_MAX_SIZE);
 	struct net *n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
-	rc = o->n_fds ? tap_adopt(&n->tap, o->fds, o->n_fds, err, errlen)
-		      : tap_open(&n->tap, o->tap, pairs, false, err, errlen);
-	if ((rc == -EPERM || rc == -EACCES) && !o->n_fds) {
-		size_t len = strlen(err);
-		snprintf(err + len, errlen - len, "; or pass an open fd=");
+	rc = o->n_fds ? tap_adopt(&n->tap, o->fds, o->n_fds, err)
+		      : tap_open(&n->tap, o->tap, pairs, false, err);
+	if ((rc == -EPERM || rc == -EACCES) && !o->n_fds && err) {
+		size_t len = strlen(err->msg);
+		snprintf(err->msg + len, sizeof(err->msg) - len, "; or pass an open fd=");
 	}
 	if (rc) {
 		free(n);
@@ -496,7 +485,7 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, 
 	}
 	n->n_pairs = pairs;
 	n->has_ctrl = pairs > 1;
-	rc = host_side(n, o, err, errlen);
+	rc = host_side(n, o, err);
 	if (rc)
 		goto fail;
 	for (unsigned int i = 0; i < pairs; i++) {
@@ -515,7 +504,7 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, 
 	} else {
 		if (getrandom(n->config.mac, 6, 0) != 6) {
 			rc = -EIO;
-			snprintf(err, errlen, "net: no random MAC: getrandom failed");
+			err_set(err, rc, "net: no random MAC: getrandom failed");
 			goto fail;
 		}
 		n->config.mac[0] = (n->config.mac[0] & 0xfe) | 0x02; /* unicast, local */
