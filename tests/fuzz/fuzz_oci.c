@@ -231,14 +231,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr,
 			"image_apply_layer changed files outside its root (rc %d: %s)\n"
 			"before: %s\nafter:  %s\n",
-			rc, err, before, after);
+			rc, err.msg, before, after);
 		abort();
 	}
-	if (rc < 0 && strstr(err, strerror(EROFS))) {
+	if (rc < 0 && strstr(err.msg, strerror(EROFS))) {
 		fprintf(stderr, "image_apply_layer wrote outside the scratch tree: %s\n", err.msg);
 		abort();
 	}
-	if (rc < 0 && !err[0])
+	if (rc < 0 && !err.code)
 		abort();
 	free(before);
 	free(after);

@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	struct disk_open_opts o = { .path = path, .readonly = flags & 0x80 };
 	struct disk d;
-	if (disk_open(&d, &o, err, sizeof(err)) == 0) {
+	if (disk_open(&d, &o, &err) == 0) {
 		memset(buf, 0x5a, sizeof(buf));
 		for (int i = 0; i < MAX_OPS && z.n; i++) {
 			unsigned int kind = fz_u8(&z) & 3;

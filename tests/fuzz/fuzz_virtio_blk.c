@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.serial = "fuzz-serial",
 		.queue_size = FZD_QSIZE,
 	};
-	if (virtio_blk_create(&vd, &o, err, sizeof(err))) {
+	if (virtio_blk_create(&vd, &o, &err)) {
 		fprintf(stderr, "virtio_blk_create: %s\n", err.msg);
 		abort();
 	}

@@ -536,9 +536,8 @@ int cmd_run_image(int argc, char **argv, struct err *err)
 		ov.cols = ws.ws_col;
 	}
 	json_t *spec = prepare(&a, &ov, state, disk, sizeof(disk), err);
-	if (!spec) {
+	if (!spec)
 		goto out_state;
-	}
 	snprintf(console, sizeof(console), "%s/console.log", state);
 	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 quiet panic=-1 reboot=t%s%s%s", netw,
 		 a.hostname ? " svmm.hostname=" : "", a.hostname ? a.hostname : "");
@@ -567,9 +566,8 @@ int cmd_run_image(int argc, char **argv, struct err *err)
 	};
 	struct vm_handle vm = { .pid = -1 };
 	clock_gettime(CLOCK_MONOTONIC, &ph[PH_IMAGE]);
-	if (vm_launch(&vs, &vm, err) < 0) {
+	if (vm_launch(&vs, &vm, err) < 0)
 		goto out_spec;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &ph[PH_LAUNCH]);
 	struct agent_conn c;
 	/* Retry while the guest boots, as long as the VM runs. */
