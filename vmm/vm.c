@@ -384,7 +384,7 @@ static int vm_setup_devices(struct vm *vm, struct err *err)
 	rtc_init(&vm->rtc);
 	vm->i8042 = (struct i8042){ .reset = on_reset, .ctx = vm };
 	vm->pm = (struct pm){ .power_off = on_power_off, .reset = on_reset, .ctx = vm };
-	boot_timer_init(&vm->boot_timer, &cfg->start, cfg->verbose ? stderr : NULL);
+	boot_timer_init(&vm->boot_timer, &cfg->start, cfg->verbose > 0);
 	if ((ret = rtc_register(&vm->rtc, &vm->pio)) ||
 	    (ret = i8042_register(&vm->i8042, &vm->pio)) ||
 	    (ret = boot_timer_register(&vm->boot_timer, &vm->pio)) ||

@@ -15,6 +15,7 @@
 #include "vmm/run/cmd_run_image.h"
 #include "vmm/config/config.h"
 #include "vmm/devices.h"
+#include "vmm/kvm/log.h"
 #include "vmm/vm.h"
 
 #define CONSOLE_SYNTAX "off|null|tty|pty|file=<path>|socket=<path>"
@@ -344,6 +345,8 @@ static int run(struct run_args *a, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* a socket client that leaves is not fatal */
 
 	a->params.serial = &serial;
+	/* -v: the VM's info lines; -vv: debug lines too */
+	log_set_level(a->params.verbose >= 2 ? LV_DEBUG : a->params.verbose ? LV_INFO : LV_NOTE);
 	ret = vm_run(&a->params, &err);
 	chardev_close(&serial);
 	fatal_restore = NULL;
