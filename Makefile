@@ -36,8 +36,8 @@ LDLIBS  += $(PKG_LIBS) -lpthread
 
 # Every product source but the entry points goes into libsvmm.a; the svmm
 # binary and the unit tests link against it. New files need no Makefile edit.
-# guest-agent/common.c (libc only) is the one agent file the host side shares.
-LIB_SRCS  := $(filter-out vmm/cli/main.c,$(wildcard vmm/*.c vmm/*/*.c devices/*.c devices/*/*.c devices/*/*/*.c net/*.c images/*.c)) guest-agent/common.c
+# guest-agent/common.c and err.c (libc only) are the agent files the host side shares.
+LIB_SRCS  := $(filter-out vmm/cli/main.c,$(wildcard vmm/*.c vmm/*/*.c devices/*.c devices/*/*.c devices/*/*/*.c net/*.c images/*.c)) guest-agent/common.c guest-agent/err.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "vmm/kvm/bus.h"
+#include "vmm/kvm/log.h"
 
 static const char *phase(uint8_t code)
 {
@@ -38,8 +39,9 @@ static void bt_write(void *opaque, uint64_t off, const void *data, unsigned int 
 		if (code >= 0x60 && code < 0x80 && !t->user_ns)
 			t->user_ns = ns;
 		if (t->log)
-			fprintf(t->log, "svmm: boot-timer: code %#04x (%s) at %llu.%03llu ms\n",
-				code, phase(code), (unsigned long long)(ns / 1000000),
+			log_msg(LV_INFO, "boot-timer",
+				"boot-timer: code %#04x (%s) at %llu.%03llu ms", code, phase(code),
+				(unsigned long long)(ns / 1000000),
 				(unsigned long long)(ns / 1000 % 1000));
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -47,7 +49,7 @@ static void bt_write(void *opaque, uint64_t off, const void *data, unsigned int 
 
 static const struct bus_ops bt_ops = { .read = bt_read, .write = bt_write };
 
-void boot_timer_init(struct boot_timer *t, const struct timespec *start, FILE *log)
+void boot_timer_init(struct boot_timer *t, const struct timespec *start, bool log)
 {
 	memset(t, 0, sizeof(*t));
 	pthread_mutex_init(&t->lock, NULL);

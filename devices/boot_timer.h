@@ -13,6 +13,7 @@
 #define SVMM_DEVICES_BOOT_TIMER_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -24,12 +25,12 @@ struct bus;
 struct boot_timer {
 	pthread_mutex_t lock;
 	struct timespec start; /* VMM start, CLOCK_MONOTONIC */
-	FILE *log;	       /* NULL: record only */
+	bool log;	       /* false: record only; true: log at LV_INFO (-v) */
 	int last;	       /* last code, -1 before the first */
 	uint64_t user_ns;      /* time of the first user-space code, 0 if none */
 };
 
-void boot_timer_init(struct boot_timer *t, const struct timespec *start, FILE *log);
+void boot_timer_init(struct boot_timer *t, const struct timespec *start, bool log);
 int boot_timer_register(struct boot_timer *t, struct bus *pio);
 
 #endif

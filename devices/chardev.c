@@ -11,8 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int chardev_init(struct chardev *c, enum chardev_mode mode, const char *path, char *err,
-		 size_t errlen)
+int chardev_init(struct chardev *c, enum chardev_mode mode, const char *path, struct err *err)
 {
 	memset(c, 0, sizeof(*c));
 	c->out_fd = c->in_fd = c->listen_fd = -1;
@@ -21,11 +20,9 @@ int chardev_init(struct chardev *c, enum chardev_mode mode, const char *path, ch
 		return 0;
 	size_t max = mode == CHARDEV_SOCKET ? sizeof(((struct sockaddr_un *)0)->sun_path)
 					    : sizeof(c->path);
-	if (!path || !*path || strlen(path) >= max) {
-		snprintf(err, errlen, "%s=%.200s: the path is empty or too long",
-			 mode == CHARDEV_SOCKET ? "socket" : "file", path ? path : "");
-		return -EINVAL;
-	}
+	if (!path || !*path || strlen(path) >= max)
+		return err_set(err, -EINVAL, "%s=%.200s: the path is empty or too long",
+			       mode == CHARDEV_SOCKET ? "socket" : "file", path ? path : "");
 	strcpy(c->path, path);
 	return 0;
 }
@@ -45,7 +42,7 @@ static int make_raw(struct chardev *c, int fd)
 	return 0;
 }
 
-int chardev_open(struct chardev *c, char *err, size_t errlen)
+int chardev_open(struct chardev *c, struct err *err)
 {
 	int ret;
 
@@ -59,11 +56,9 @@ int chardev_open(struct chardev *c, char *err, size_t errlen)
 		c->in_fd = STDIN_FILENO;
 		if (isatty(STDIN_FILENO)) {
 			ret = make_raw(c, STDIN_FILENO);
-			if (ret) {
-				snprintf(err, errlen, "tty: cannot set raw mode: %s",
-					 strerror(-ret));
-				return ret;
-			}
+			if (ret)
+				return err_set(err, ret, "tty: cannot set raw mode: %s",
+					       strerror(-ret));
 		}
 		return 0;
 	case CHARDEV_FILE:
@@ -71,8 +66,7 @@ int chardev_open(struct chardev *c, char *err, size_t errlen)
 			open(c->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
 		if (c->out_fd < 0) {
 			ret = -errno;
-			snprintf(err, errlen, "file=%s: %s", c->path, strerror(errno));
-			return ret;
+			return err_set(err, ret, "file=%s: %s", c->path, strerror(errno));
 		}
 		return 0;
 	case CHARDEV_PTY: {
@@ -80,7 +74,7 @@ int chardev_open(struct chardev *c, char *err, size_t errlen)
 		if (fd < 0 || grantpt(fd) < 0 || unlockpt(fd) < 0 ||
 		    ptsname_r(fd, c->path, sizeof(c->path))) {
 			ret = -errno;
-			snprintf(err, errlen, "pty: %s", strerror(errno));
+			err_set(err, ret, "pty: %s", strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			return ret;
@@ -102,7 +96,7 @@ int chardev_open(struct chardev *c, char *err, size_t errlen)
 		    bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 		    listen(c->listen_fd, 1) < 0) {
 			ret = -errno;
-			snprintf(err, errlen, "socket=%s: %s", c->path, strerror(errno));
+			err_set(err, ret, "socket=%s: %s", c->path, strerror(errno));
 			if (c->listen_fd >= 0)
 				close(c->listen_fd);
 			c->listen_fd = -1;

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <termios.h>
+#include "guest-agent/err.h"
 
 enum chardev_mode {
 	CHARDEV_OFF,
@@ -40,10 +41,9 @@ struct chardev {
 
 /* A back end of mode; path is the file's or the socket's (unused for the
  * others). -EINVAL with a message in err when it is empty or too long. */
-int chardev_init(struct chardev *c, enum chardev_mode mode, const char *path, char *err,
-		 size_t errlen);
+int chardev_init(struct chardev *c, enum chardev_mode mode, const char *path, struct err *err);
 /* Open the backend: the file, the pty, the socket; the terminal goes raw. */
-int chardev_open(struct chardev *c, char *err, size_t errlen);
+int chardev_open(struct chardev *c, struct err *err);
 void chardev_close(struct chardev *c);
 /* Put the terminal back (async-signal-safe: for fatal-signal handlers). */
 void chardev_restore_tty(struct chardev *c);

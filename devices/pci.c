@@ -10,6 +10,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "vmm/kvm/log.h"
+
 #define HOST_VENDOR	  0x8086
 #define HOST_DEVICE	  0x0d57
 #define CLASS_HOST_BRIDGE 0x060000
@@ -47,7 +49,7 @@ static bool pow2(uint64_t v)
 
 static int bad(const char *what, const char *why)
 {
-	fprintf(stderr, "pci: %s %s\n", what, why);
+	log_msg(LV_ERROR, "pci", "pci: %s %s", what, why);
 	return -EINVAL;
 }
 
@@ -322,7 +324,7 @@ static void msix_sync_irqfd(struct pci_dev *d, unsigned int v)
 	if (x->gsi < 0 || x->addr != addr || x->data != e->data) {
 		int gsi = ops->msi_route(opaque, x->gsi, addr, e->data);
 		if (gsi < 0) {
-			fprintf(stderr, "svmm: pci %02x.0: MSI-X vector %u: no route: %s\n", d->slot,
+			log_msg(LV_ERROR, "pci", "pci %02x.0: MSI-X vector %u: no route: %s", d->slot,
 				v, strerror(-gsi));
 			return; /* it stays held in the eventfd */
 		}
@@ -338,7 +340,7 @@ static void msix_sync_irqfd(struct pci_dev *d, unsigned int v)
 		if (!rc)
 			x->bound = true;
 		else
-			fprintf(stderr, "svmm: pci %02x.0: MSI-X vector %u: irqfd: %s\n", d->slot,
+			log_msg(LV_ERROR, "pci", "pci %02x.0: MSI-X vector %u: irqfd: %s", d->slot,
 				v, strerror(-rc));
 		if (held)
 			efd_raise(x->fd);

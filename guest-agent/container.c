@@ -32,27 +32,18 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-void ctr_err(struct ctr_error *e, int exit, const char *fmt, ...)
-{
-	va_list ap;
-	e->exit = exit;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-}
-
 /* What a child that failed before exec writes to err_wr. */
 struct child_report {
-	int err; /* errno of the failing call (EINVAL: the spec is wrong) */
-	struct ctr_error e;
+	int exit;     /* the exit status docker would give */
+	struct err e; /* e.code: errno of the failing call (EINVAL: the spec is wrong) */
 };
 
 __attribute__((noreturn)) void child_fail(struct launch *L, int exit, int err, const char *fmt, ...)
 {
-	struct child_report rep = { .err = err > 0 ? err : EIO, .e.exit = exit };
+	struct child_report rep = { .exit = exit };
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(rep.e.msg, sizeof(rep.e.msg), fmt, ap);
+	err_vset(&rep.e, err > 0 ? err : EIO, fmt, ap);
 	va_end(ap);
 	if (write(L->err_wr, &rep, sizeof(rep)) < 0) {
 		/* nothing more to do: the agent sees the exit status */
@@ -445,12 +436,12 @@ static void launch_close(struct launch *L, struct ctr_proc *p)
 	stdio_close_all(L, p);
 }
 
-static int launch_pipe(int *rd, int *wr, struct ctr_error *e)
+static int launch_pipe(int *rd, int *wr, struct err *e)
 {
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		int r = -errno;
-		ctr_err(e, 125, "pipe: %s", strerror(-r));
+		err_set(e, r, "pipe: %s", strerror(-r));
 		return r;
 	}
 	*rd = fds[0];
@@ -467,7 +458,7 @@ static int launch_pipe(int *rd, int *wr, struct ctr_error *e)
  * ends closed, or a negative errno with e filled and everything closed.
  */
 static pid_t launch_clone(struct launch *L, int flags, void (*enter)(struct launch *),
-			  struct ctr_proc *p, struct ctr_error *e)
+			  struct ctr_proc *p, struct err *e)
 {
 	pid_t pid;
 	int r;
@@ -480,7 +471,7 @@ static pid_t launch_clone(struct launch *L, int flags, void (*enter)(struct laun
 	pid = syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, NULL);
 	if (pid < 0) {
 		r = -errno;
-		ctr_err(e, 125, "clone (namespaces 0x%x): %s", flags, strerror(-r));
+		err_set(e, r, "clone (namespaces 0x%x): %s", flags, strerror(-r));
 		goto fail;
 	}
 	if (pid == 0) {
@@ -502,7 +493,7 @@ fail:
 /* Reads the child's failure report, if any (EOF: it exec'd), and reaps pid
  * (when > 0) after one. 0, or the errno of the child's failing call,
  * negated, with e filled. */
-static int collect_error(struct launch *L, pid_t pid, struct ctr_error *e)
+static int collect_error(struct launch *L, pid_t pid, int *exit, struct err *e)
 {
 	struct child_report rep;
 	ssize_t n;
@@ -512,10 +503,10 @@ static int collect_error(struct launch *L, pid_t pid, struct ctr_error *e)
 	close_fd(&L->err_rd);
 	if (n == (ssize_t)sizeof(rep)) {
 		rep.e.msg[sizeof(rep.e.msg) - 1] = 0;
-		*e = rep.e;
+		*exit = rep.exit;
 		if (pid > 0)
 			waitpid(pid, NULL, 0);
-		return rep.err > 0 ? -rep.err : -EIO;
+		return err_set(e, rep.e.code > 0 ? rep.e.code : EIO, "%s", rep.e.msg);
 	}
 	return 0;
 }
@@ -523,7 +514,7 @@ static int collect_error(struct launch *L, pid_t pid, struct ctr_error *e)
 /* Lets the child (pid, which runs the process) go on past its setup, takes
  * its stdio into p and collects its failure, if any. 0, or negative errno
  * with e filled, everything closed and the child reaped. */
-static int launch_release(struct launch *L, pid_t pid, struct ctr_proc *p, struct ctr_error *e)
+static int launch_release(struct launch *L, pid_t pid, struct ctr_proc *p, struct err *e)
 {
 	int r = 0;
 
@@ -534,9 +525,9 @@ static int launch_release(struct launch *L, pid_t pid, struct ctr_proc *p, struc
 	stdio_close_child_ends(L);
 	stdio_take_terminal(L, L->process, p);
 	p->pid = pid;
-	int cr = collect_error(L, pid, e);
+	int cr = collect_error(L, pid, &p->exit, e);
 	if (!cr && r) {
-		ctr_err(e, 125, "cannot release the process: %s", strerror(-r));
+		err_set(e, r, "cannot release the process: %s", strerror(-r));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		cr = r;
@@ -547,7 +538,7 @@ static int launch_release(struct launch *L, pid_t pid, struct ctr_proc *p, struc
 }
 
 /* Writes linux.uidMappings/gidMappings for a child in a new user namespace. */
-static int write_id_maps(json_t *spec, pid_t pid, struct ctr_error *e)
+static int write_id_maps(json_t *spec, pid_t pid, struct err *e)
 {
 	static const char *const keys[] = { "uidMappings", "gidMappings" };
 	static const char *const files[] = { "uid_map", "gid_map" };
@@ -570,7 +561,7 @@ static int write_id_maps(json_t *spec, pid_t pid, struct ctr_error *e)
 		snprintf(path, sizeof(path), "/proc/%d/%s", pid, files[k]);
 		int r = write_file(path, buf);
 		if (r < 0) {
-			ctr_err(e, 125, "linux.%s: %s", keys[k], strerror(-r));
+			err_set(e, r, "linux.%s: %s", keys[k], strerror(-r));
 			return r;
 		}
 	}
@@ -597,7 +588,7 @@ static __attribute__((noreturn)) void start_enter(struct launch *L)
 }
 
 int ctr_start(json_t *spec, const char *rootfs, const char *cgroup, struct ctr_proc *p,
-	      struct ctr_error *e)
+	      struct err *e)
 {
 	struct launch L;
 	json_t *nss = json_object_get(json_object_get(spec, "linux"), "namespaces"), *ns;
@@ -605,10 +596,12 @@ int ctr_start(json_t *spec, const char *rootfs, const char *cgroup, struct ctr_p
 	size_t i;
 	pid_t pid;
 
+	p->exit = 125; /* unless the child says 126 or 127 */
+
 	launch_init(&L, spec, json_object_get(spec, "process"));
 	L.rootfs = rootfs;
 	if (!json_is_object(L.process)) {
-		ctr_err(e, 125, "config.json has no process object");
+		err_set(e, EINVAL, "config.json has no process object");
 		return -EINVAL;
 	}
 	json_array_foreach(nss, i, ns)
@@ -616,7 +609,7 @@ int ctr_start(json_t *spec, const char *rootfs, const char *cgroup, struct ctr_p
 		const char *type = json_string_value(json_object_get(ns, "type"));
 		int f = type ? ns_flag(type) : 0;
 		if (!f) {
-			ctr_err(e, 125, "linux.namespaces[%zu]: unknown type '%s'", i,
+			err_set(e, EINVAL, "linux.namespaces[%zu]: unknown type '%s'", i,
 				type ? type : "(none)");
 			return -EINVAL;
 		}
@@ -637,8 +630,7 @@ int ctr_start(json_t *spec, const char *rootfs, const char *cgroup, struct ctr_p
 		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup);
 		snprintf(v, sizeof(v), "%d", pid);
 		if ((r = write_file(procs, v)) < 0) {
-			ctr_err(e, 125, "cannot move the workload into %s: %s", cgroup,
-				strerror(-r));
+			err_set(e, r, "cannot move the workload into %s: %s", cgroup, strerror(-r));
 			goto fail;
 		}
 	}
@@ -710,7 +702,7 @@ static __attribute__((noreturn)) void exec_enter(struct launch *L)
 }
 
 int ctr_exec(pid_t target, json_t *spec, json_t *process, const char *cgroup, struct ctr_proc *p,
-	     struct ctr_error *e)
+	     struct err *e)
 {
 	struct launch L;
 	json_t *proc = exec_process(spec, process);
@@ -718,8 +710,10 @@ int ctr_exec(pid_t target, json_t *spec, json_t *process, const char *cgroup, st
 	ssize_t n;
 	int r;
 
+	p->exit = 125; /* unless the child says 126 or 127 */
+
 	if (!proc) {
-		ctr_err(e, 125, "out of memory");
+		err_set(e, EINVAL, "out of memory");
 		return -ENOMEM;
 	}
 	launch_init(&L, spec, proc);
@@ -744,11 +738,11 @@ int ctr_exec(pid_t target, json_t *spec, json_t *process, const char *cgroup, st
 		/* The intermediate failed: its report says why. A process it
 		 * cloned sees EOF on sync, reports and exits. */
 		close_fd(&L.sync_wr);
-		int cr = collect_error(&L, -1, e);
+		int cr = collect_error(&L, -1, &p->exit, e);
 		if (cr)
 			r = cr;
 		else
-			ctr_err(e, 125, "exec: the helper process failed");
+			err_set(e, EINVAL, "exec: the helper process failed");
 		launch_close(&L, p);
 		json_decref(proc);
 		return r;

@@ -10,17 +10,17 @@
 #include "guest-agent/ctr_priv.h"
 #include "guest-agent/util.h"
 
-static int cg_write(const char *dir, const char *file, const char *val, struct ctr_error *e)
+static int cg_write(const char *dir, const char *file, const char *val, struct err *e)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	int r = write_file(path, val);
 	if (r < 0)
-		ctr_err(e, 125, "cgroup %s = '%s': %s", file, val, strerror(-r));
+		err_set(e, r, "cgroup %s = '%s': %s", file, val, strerror(-r));
 	return r;
 }
 
-int ctr_cgroup_create(json_t *spec, const char *path, struct ctr_error *e)
+int ctr_cgroup_create(json_t *spec, const char *path, struct err *e)
 {
 	json_t *res = json_object_get(json_object_get(spec, "linux"), "resources");
 	char v[64];
@@ -34,7 +34,7 @@ int ctr_cgroup_create(json_t *spec, const char *path, struct ctr_error *e)
 	snprintf(walk, sizeof(walk), "%s", path);
 	size_t len = strlen(walk);
 	if (strncmp(walk, "/sys/fs/cgroup/", base + 1) || strstr(walk, "/..")) {
-		ctr_err(e, 125, "cgroup %s is not under /sys/fs/cgroup", path);
+		err_set(e, EINVAL, "cgroup %s is not under /sys/fs/cgroup", path);
 		return -EINVAL;
 	}
 	for (size_t i = base; i <= len; i++) {
@@ -44,7 +44,7 @@ int ctr_cgroup_create(json_t *spec, const char *path, struct ctr_error *e)
 		walk[i] = 0; /* walk: an ancestor of path, or path */
 		if (i > base && mkdir(walk, 0755) < 0 && errno != EEXIST) {
 			r = -errno;
-			ctr_err(e, 125, "cannot create the cgroup %s: %s", walk, strerror(-r));
+			err_set(e, r, "cannot create the cgroup %s: %s", walk, strerror(-r));
 			return r;
 		}
 		if (c == '/') {
@@ -103,7 +103,7 @@ int ctr_cgroup_create(json_t *spec, const char *path, struct ctr_error *e)
 	json_object_foreach(json_object_get(res, "unified"), key, x)
 	{
 		if (strchr(key, '/') || !json_string_value(x)) {
-			ctr_err(e, 125, "linux.resources.unified: bad entry '%s'", key);
+			err_set(e, EINVAL, "linux.resources.unified: bad entry '%s'", key);
 			return -EINVAL;
 		}
 		if ((r = cg_write(path, key, json_string_value(x), e)) < 0)

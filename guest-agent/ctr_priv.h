@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "guest-agent/container.h"
+#include "guest-agent/err.h"
 
 /* What the child needs; filled by the agent before cloning. */
 struct launch {
@@ -35,9 +36,6 @@ struct launch {
 	pid_t target;
 };
 
-/* Fills e. */
-void ctr_err(struct ctr_error *e, int exit, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* In the child: reports a failure to the agent (the message, the exit code
  * and err, the errno of the failing call) and exits with exit. */
 __attribute__((noreturn)) void child_fail(struct launch *L, int exit, int err, const char *fmt, ...)
@@ -50,7 +48,7 @@ void mount_rootfs(struct launch *L);
 /* ctr_stdio.c: opens proc's stdio (pipes, or the socket pair for a
  * terminal) into L and p; 0, or negative errno with e filled and nothing
  * left open. */
-int stdio_open(json_t *proc, struct launch *L, struct ctr_proc *p, struct ctr_error *e);
+int stdio_open(json_t *proc, struct launch *L, struct ctr_proc *p, struct err *e);
 /* In the child: opens the terminal in the container's devpts, makes it the
  * controlling one, and hands the master to the agent. */
 void open_terminal(struct launch *L);

@@ -73,7 +73,7 @@ static int recv_terminal(int sock)
 	return fd;
 }
 
-int stdio_open(json_t *proc, struct launch *L, struct ctr_proc *p, struct ctr_error *e)
+int stdio_open(json_t *proc, struct launch *L, struct ctr_proc *p, struct err *e)
 {
 	int r;
 	p->in = p->out = p->err = p->pty = -1;
@@ -85,7 +85,7 @@ int stdio_open(json_t *proc, struct launch *L, struct ctr_proc *p, struct ctr_er
 		int sv[2];
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 			r = -errno;
-			ctr_err(e, 125, "socketpair: %s", strerror(-r));
+			err_set(e, r, "socketpair: %s", strerror(-r));
 			return r;
 		}
 		L->pty_recv = sv[0];
@@ -98,7 +98,7 @@ int stdio_open(json_t *proc, struct launch *L, struct ctr_proc *p, struct ctr_er
 		int fds[2];
 		if (pipe2(fds, O_CLOEXEC) < 0) {
 			r = -errno;
-			ctr_err(e, 125, "pipe: %s", strerror(-r));
+			err_set(e, r, "pipe: %s", strerror(-r));
 			stdio_close_all(L, p);
 			return r;
 		}

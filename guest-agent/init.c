@@ -263,20 +263,16 @@ static int loop_attach(const char *file, char *dev, size_t len)
 }
 
 int init_rootfs(const char *state, const char *source, const char *type, const char *target,
-		char *err, size_t errlen)
+		struct err *err)
 {
 	if (!type || !strcmp(type, "dir")) {
-		if (!source || mount(source, target, NULL, MS_BIND | MS_REC, NULL) < 0) {
-			snprintf(err, errlen, "rootfs: cannot bind %s: %s",
-				 source ? source : "(none)", strerror(errno));
-			return -EINVAL;
-		}
+		if (!source || mount(source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return err_set(err, -EINVAL, "rootfs: cannot bind %s: %s",
+				       source ? source : "(none)", strerror(errno));
 		return 0;
 	}
-	if (!source) {
-		snprintf(err, errlen, "rootfs: no source for type %s", type);
-		return -EINVAL;
-	}
+	if (!source)
+		return err_set(err, -EINVAL, "rootfs: no source for type %s", type);
 	char lower[PATH_MAX], rw[PATH_MAX], upper[PATH_MAX + 8], work[PATH_MAX + 8];
 	snprintf(lower, sizeof(lower), "%s/lower", state);
 	snprintf(rw, sizeof(rw), "%s/rw", state);
@@ -307,24 +303,19 @@ int init_rootfs(const char *state, const char *source, const char *type, const c
 			close(lfd);
 		}
 	}
-	if (r < 0) {
-		snprintf(err, errlen, "rootfs: cannot mount %s (%s): %s", source, type,
-			 strerror(errno));
-		return -EINVAL;
-	}
+	if (r < 0)
+		return err_set(err, -EINVAL, "rootfs: cannot mount %s (%s): %s", source, type,
+			       strerror(errno));
 	/* The writable layer: a tmpfs in the guest's memory. */
 	if (mount("tmpfs", rw, "tmpfs", 0, "mode=0755") < 0 || mkdir_p(upper, 0755) < 0 ||
 	    mkdir_p(work, 0755) < 0) {
-		snprintf(err, errlen, "rootfs: cannot make the writable layer: %s",
-			 strerror(errno));
-		return -EINVAL;
+		return err_set(err, -EINVAL, "rootfs: cannot make the writable layer: %s",
+			       strerror(errno));
 	}
 	char opts[3 * PATH_MAX + 64];
 	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
-	if (mount("overlay", target, "overlay", 0, opts) < 0) {
-		snprintf(err, errlen, "rootfs: overlay on %s: %s", target, strerror(errno));
-		return -EINVAL;
-	}
+	if (mount("overlay", target, "overlay", 0, opts) < 0)
+		return err_set(err, -EINVAL, "rootfs: overlay on %s: %s", target, strerror(errno));
 	return 0;
 }
 

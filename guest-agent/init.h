@@ -9,6 +9,7 @@
 #define SVMM_GUEST_AGENT_INIT_H
 
 #include <stdbool.h>
+#include "guest-agent/err.h"
 
 #define INIT_STR 256
 
@@ -37,7 +38,7 @@ int init_network(const struct init_cfg *c);
  * state/lower and state/rw), or a virtiofs tag, or
  * "dir" for a directory already in the guest. */
 int init_rootfs(const char *state, const char *source, const char *type, const char *target,
-		char *err, size_t errlen);
+		struct err *err);
 /* Writes /etc/resolv.conf and /etc/hosts into the root at rootfs. */
 void init_etc_files(const struct init_cfg *c, const char *rootfs);
 /* Kills what is left, syncs and powers off. Never returns. */

@@ -353,8 +353,7 @@ static void reap(struct agent *a)
 
 static void on_start(struct agent *a, struct conn *c, uint32_t id, json_t *req)
 {
-	char err[CTR_ERR_LEN];
-	struct ctr_error e = { 0 };
+	struct err e = { 0 };
 	struct ctr_proc cp;
 
 	if (a->started) {
@@ -378,15 +377,15 @@ static void on_start(struct agent *a, struct conn *c, uint32_t id, json_t *req)
 			return;
 		}
 		mkdir_p(a->rootfs, 0755);
-		if (init_rootfs(a->state, root, "dir", a->rootfs, err, sizeof(err)) < 0) {
-			send_error(a, c, id, 125, err);
+		if (init_rootfs(a->state, root, "dir", a->rootfs, &e) < 0) {
+			send_error(a, c, id, 125, e.msg);
 			return;
 		}
 		root = a->rootfs;
 	} else if (init_rootfs(a->state,
 			       a->root_dev && src && !strcmp(src, "/dev/vda") ? a->root_dev : src,
-			       type, a->rootfs, err, sizeof(err)) < 0) {
-		send_error(a, c, id, 125, err);
+			       type, a->rootfs, &e) < 0) {
+		send_error(a, c, id, 125, e.msg);
 		return;
 	}
 	init_etc_files(&a->cfg, root);
@@ -401,16 +400,16 @@ static void on_start(struct agent *a, struct conn *c, uint32_t id, json_t *req)
 	else
 		snprintf(a->cgroup, sizeof(a->cgroup), "%s", DEFAULT_CGROUP);
 	if (a->cgroups && ctr_cgroup_create(spec, a->cgroup, &e) < 0) {
-		send_error(a, c, id, e.exit, e.msg);
+		send_error(a, c, id, 125, e.msg);
 		return;
 	}
 	a->started = true;
 	a->spec = json_incref(spec);
 	if (ctr_start(spec, root, a->cgroups ? a->cgroup : NULL, &cp, &e) < 0) {
-		send_error(a, c, id, e.exit, e.msg);
+		send_error(a, c, id, cp.exit, e.msg);
 		/* The workload could not start: that is its end. */
 		a->main_done = true;
-		a->main_status = e.exit;
+		a->main_status = cp.exit;
 		a->poweroff_at = now_ms() + POWEROFF_WAIT_MS;
 		return;
 	}
@@ -421,7 +420,7 @@ static void on_start(struct agent *a, struct conn *c, uint32_t id, json_t *req)
 
 static void on_exec(struct agent *a, struct conn *c, uint32_t id, json_t *req)
 {
-	struct ctr_error e = { 0 };
+	struct err e = { 0 };
 	struct ctr_proc cp;
 	struct proc *main = proc_find(a, AGENT_ID_MAIN);
 	json_t *process = json_object_get(req, "process");
@@ -439,7 +438,7 @@ static void on_exec(struct agent *a, struct conn *c, uint32_t id, json_t *req)
 		return;
 	}
 	if (ctr_exec(main->p.pid, a->spec, process, a->cgroups ? a->cgroup : NULL, &cp, &e) < 0) {
-		send_error(a, c, id, e.exit, e.msg);
+		send_error(a, c, id, cp.exit, e.msg);
 		return;
 	}
 	proc_add(a, id, c, &cp);

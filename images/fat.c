@@ -17,16 +17,6 @@
 
 #define HOST_DEPTH_MAX 64
 
-int fat_fail(struct fat_tree *t, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(t->err, sizeof(t->err), fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 /* ---- the tree ---- */
 
 static uint16_t fold(uint16_t c)
@@ -200,10 +190,10 @@ static int tree_place(struct fat_tree *t, const char *path, bool want_dir, int64
 
 	copy = strdup(path);
 	if (!copy)
-		return fat_fail(t, -ENOMEM, "out of memory");
+		return err_set(&t->err, -ENOMEM, "out of memory");
 	comp = strtok_r(copy, "/", &save);
 	if (!comp) {
-		ret = fat_fail(t, -EINVAL, "'%s': an empty path", path);
+		ret = err_set(&t->err, -EINVAL, "'%s': an empty path", path);
 		goto out;
 	}
 	while (comp) {
@@ -218,14 +208,14 @@ static int tree_place(struct fat_tree *t, const char *path, bool want_dir, int64
 		if (k && (!last || want_dir) && k->is_dir) {
 			dir = k;
 		} else if (k) {
-			ret = fat_fail(t, -EEXIST,
-				       "'%s': the name '%s' is taken (FAT names ignore case)", path,
-				       comp);
+			ret = err_set(&t->err, -EEXIST,
+				      "'%s': the name '%s' is taken (FAT names ignore case)", path,
+				      comp);
 			goto out;
 		} else {
 			k = kid_add(dir, comp, u, n, !last || want_dir, mtime);
 			if (!k) {
-				ret = fat_fail(t, -ENOMEM, "out of memory");
+				ret = err_set(&t->err, -ENOMEM, "out of memory");
 				goto out;
 			}
 			t->nodes++;
@@ -250,11 +240,11 @@ int fat_add_dir(struct fat_tree *t, const char *path, int64_t mtime)
 static int stat_src(struct fat_tree *t, const char *src, bool dir, struct stat *st)
 {
 	if (stat(src, st))
-		return fat_fail(t, -errno, "'%s': %s", src, strerror(errno));
+		return err_set(&t->err, -errno, "'%s': %s", src, strerror(errno));
 	if (dir && !S_ISDIR(st->st_mode))
-		return fat_fail(t, -ENOTDIR, "'%s': not a directory", src);
+		return err_set(&t->err, -ENOTDIR, "'%s': not a directory", src);
 	if (!dir && !S_ISREG(st->st_mode))
-		return fat_fail(t, -EINVAL, "'%s': not a regular file", src);
+		return err_set(&t->err, -EINVAL, "'%s': not a regular file", src);
 	return 0;
 }
 
@@ -268,8 +258,8 @@ int fat_add_file(struct fat_tree *t, const char *path, const char *src, int64_t 
 	if (ret)
 		return ret;
 	if ((uint64_t)st.st_size > FAT_MAX_FILE)
-		return fat_fail(
-			t, -EFBIG,
+		return err_set(
+			&t->err, -EFBIG,
 			"'%s': %llu bytes is more than a FAT file can hold (4 GiB - 1 = %llu)", src,
 			(unsigned long long)st.st_size, FAT_MAX_FILE);
 	ret = tree_place(t, path, false, mtime == FAT_MTIME_SOURCE ? st.st_mtime : mtime, &n);
@@ -278,7 +268,7 @@ int fat_add_file(struct fat_tree *t, const char *path, const char *src, int64_t 
 	n->size = st.st_size;
 	n->src = strdup(src);
 	if (!n->src)
-		return fat_fail(t, -ENOMEM, "out of memory");
+		return err_set(&t->err, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -288,8 +278,8 @@ int fat_add_data(struct fat_tree *t, const char *path, const void *data, size_t 
 	int ret;
 
 	if (len > FAT_MAX_FILE)
-		return fat_fail(t, -EFBIG, "'%s': %zu bytes is more than a FAT file can hold", path,
-				len);
+		return err_set(&t->err, -EFBIG, "'%s': %zu bytes is more than a FAT file can hold",
+			       path, len);
 	ret = tree_place(t, path, false, mtime, &n);
 	if (ret)
 		return ret;
@@ -297,7 +287,7 @@ int fat_add_data(struct fat_tree *t, const char *path, const void *data, size_t 
 	if (len) {
 		n->data = malloc(len);
 		if (!n->data)
-			return fat_fail(t, -ENOMEM, "out of memory");
+			return err_set(&t->err, -ENOMEM, "out of memory");
 		memcpy(n->data, data, len);
 	}
 	return 0;
@@ -317,11 +307,12 @@ static int host_walk(struct fat_tree *t, const char *path, const char *src, int 
 	DIR *d;
 
 	if (depth > HOST_DEPTH_MAX)
-		return fat_fail(t, -ELOOP, "'%s': directories nest deeper than %d (a link loop?)",
-				src, HOST_DEPTH_MAX);
+		return err_set(&t->err, -ELOOP,
+			       "'%s': directories nest deeper than %d (a link loop?)", src,
+			       HOST_DEPTH_MAX);
 	d = opendir(src);
 	if (!d)
-		return fat_fail(t, -errno, "'%s': %s", src, strerror(errno));
+		return err_set(&t->err, -errno, "'%s': %s", src, strerror(errno));
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -329,14 +320,14 @@ static int host_walk(struct fat_tree *t, const char *path, const char *src, int 
 			char **nn = realloc(names, (cap = cap ? cap * 2 : 32) * sizeof(*nn));
 
 			if (!nn) {
-				ret = fat_fail(t, -ENOMEM, "out of memory");
+				ret = err_set(&t->err, -ENOMEM, "out of memory");
 				goto out;
 			}
 			names = nn;
 		}
 		names[n] = strdup(de->d_name);
 		if (!names[n]) {
-			ret = fat_fail(t, -ENOMEM, "out of memory");
+			ret = err_set(&t->err, -ENOMEM, "out of memory");
 			goto out;
 		}
 		n++;
@@ -351,11 +342,11 @@ static int host_walk(struct fat_tree *t, const char *path, const char *src, int 
 		if (asprintf(&hpath, "%s/%s", src, names[i]) < 0 ||
 		    asprintf(&ipath, "%s%s%s", path, *path ? "/" : "", names[i]) < 0) {
 			free(hpath);
-			ret = fat_fail(t, -ENOMEM, "out of memory");
+			ret = err_set(&t->err, -ENOMEM, "out of memory");
 			break;
 		}
 		if (stat(hpath, &st)) {
-			ret = fat_fail(t, -errno, "'%s': %s", hpath, strerror(errno));
+			ret = err_set(&t->err, -errno, "'%s': %s", hpath, strerror(errno));
 		} else if (S_ISDIR(st.st_mode)) {
 			ret = fat_add_dir(t, ipath, st.st_mtime);
 			if (!ret)
@@ -363,7 +354,8 @@ static int host_walk(struct fat_tree *t, const char *path, const char *src, int 
 		} else if (S_ISREG(st.st_mode)) {
 			ret = fat_add_file(t, ipath, hpath, st.st_mtime);
 		} else {
-			ret = fat_fail(t, -EINVAL, "'%s': not a regular file or directory", hpath);
+			ret = err_set(&t->err, -EINVAL, "'%s': not a regular file or directory",
+				      hpath);
 		}
 		free(hpath);
 		free(ipath);

@@ -19,8 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "guest-agent/err.h"
 
-#define FAT_ERR_LEN	 512
 #define FAT_MAX_FILE	 0xffffffffull /* 4 GiB - 1: the size field is 32 bits */
 #define FAT_MIN_IMAGE	 (1ull << 20)  /* an automatically sized image is at least 1 MiB */
 #define FAT_ROOT_ENTRIES 512	       /* fixed root directory of FAT12/16 (32-byte slots) */
@@ -32,7 +32,7 @@ struct fat_node;
 struct fat_tree {
 	struct fat_node *root;
 	uint64_t nodes; /* files and directories, the root excepted */
-	char err[FAT_ERR_LEN];
+	struct err err;
 };
 
 struct fat_opts {
@@ -56,11 +56,6 @@ struct fat_geom {
 	uint64_t total_sectors; /* 512-byte sectors in the image */
 	uint32_t used_clusters; /* clusters holding files and directories */
 };
-
-/* Set t->err and return err (a negative errno): for layers built on the
- * tree, such as images/seed.c. */
-int fat_fail(struct fat_tree *t, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* An empty tree (only the root directory). */
 int fat_tree_init(struct fat_tree *t);

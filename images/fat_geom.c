@@ -205,11 +205,11 @@ int fat_choose_geom(struct fat_tree *t, const struct fat_opts *o, bool label, st
 	struct fat_geom g;
 
 	if (over && o->fat_type && o->fat_type != 32)
-		return fat_fail(t, -E2BIG,
-				"'%s': the %s root directory is full (%u entries; long names take "
-				"several): use FAT32 or a subdirectory",
-				fat_node_path(over, pbuf, sizeof(pbuf)), type_name(o->fat_type),
-				FAT_ROOT_ENTRIES);
+		return err_set(&t->err, -E2BIG,
+			       "'%s': the %s root directory is full (%u entries; long names take "
+			       "several): use FAT32 or a subdirectory",
+			       fat_node_path(over, pbuf, sizeof(pbuf)), type_name(o->fat_type),
+			       FAT_ROOT_ENTRIES);
 
 	if (!o->size) {
 		/* The smallest image over every type and cluster size. */
@@ -234,10 +234,10 @@ int fat_choose_geom(struct fat_tree *t, const struct fat_opts *o, bool label, st
 			}
 		}
 		if (!found)
-			return fat_fail(t, -EFBIG,
-					"the files need %llu bytes, more than %s can hold",
-					(unsigned long long)bytes_needed(t->root),
-					o->fat_type ? type_name(o->fat_type) : "FAT");
+			return err_set(&t->err, -EFBIG,
+				       "the files need %llu bytes, more than %s can hold",
+				       (unsigned long long)bytes_needed(t->root),
+				       o->fat_type ? type_name(o->fat_type) : "FAT");
 		if (out->total_sectors * SECTOR >= FAT_MIN_IMAGE)
 			return 0;
 	}
@@ -265,19 +265,19 @@ int fat_choose_geom(struct fat_tree *t, const struct fat_opts *o, bool label, st
 		}
 	}
 	if (!first.type)
-		return fat_fail(t, -EINVAL, "a %s file system cannot be %llu bytes (too %s)",
-				o->fat_type ? type_name(o->fat_type) : "FAT",
-				(unsigned long long)total * SECTOR,
-				first_small(o->fat_type, total) ? "small" : "large");
+		return err_set(&t->err, -EINVAL, "a %s file system cannot be %llu bytes (too %s)",
+			       o->fat_type ? type_name(o->fat_type) : "FAT",
+			       (unsigned long long)total * SECTOR,
+			       first_small(o->fat_type, total) ? "small" : "large");
 	uint32_t next = 2;
 	struct fat_node *bad = fat_alloc_clusters(t->root, first.spc * SECTOR, first.type == 32,
 						  first.clusters, &next);
 
-	return fat_fail(t, -ENOSPC,
-			"%llu bytes is too small: '%s' does not fit (%s, %u clusters of %u bytes; "
-			"the files need %llu bytes)",
-			(unsigned long long)total * SECTOR,
-			bad ? fat_node_path(bad, pbuf, sizeof(pbuf)) : "?", type_name(first.type),
-			first.clusters, first.spc * SECTOR,
-			(unsigned long long)bytes_needed(t->root));
+	return err_set(&t->err, -ENOSPC,
+		       "%llu bytes is too small: '%s' does not fit (%s, %u clusters of %u bytes; "
+		       "the files need %llu bytes)",
+		       (unsigned long long)total * SECTOR,
+		       bad ? fat_node_path(bad, pbuf, sizeof(pbuf)) : "?", type_name(first.type),
+		       first.clusters, first.spc * SECTOR,
+		       (unsigned long long)bytes_needed(t->root));
 }

@@ -188,24 +188,24 @@ int fat_name_check(struct fat_tree *t, const char *path, const char *name, uint1
 	int n;
 
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
-		return fat_fail(t, -EINVAL, "'%s': '%s' is not a valid FAT name", path, name);
+		return err_set(&t->err, -EINVAL, "'%s': '%s' is not a valid FAT name", path, name);
 	for (const char *c = name; *c; c++) {
 		if ((unsigned char)*c < 0x20 || strchr("\"*:<>?\\|", *c))
-			return fat_fail(t, -EINVAL,
-					"'%s': FAT names cannot hold the character %s%c%s", path,
-					(unsigned char)*c < 0x20 ? "0x" : "'",
-					(unsigned char)*c < 0x20 ? '?' : *c,
-					(unsigned char)*c < 0x20 ? "" : "'");
+			return err_set(&t->err, -EINVAL,
+				       "'%s': FAT names cannot hold the character %s%c%s", path,
+				       (unsigned char)*c < 0x20 ? "0x" : "'",
+				       (unsigned char)*c < 0x20 ? '?' : *c,
+				       (unsigned char)*c < 0x20 ? "" : "'");
 	}
 	if (name[len - 1] == '.' || name[len - 1] == ' ')
-		return fat_fail(t, -EINVAL, "'%s': a FAT name cannot end with a dot or a space",
-				path);
+		return err_set(&t->err, -EINVAL,
+			       "'%s': a FAT name cannot end with a dot or a space", path);
 	n = fat_utf8_to_utf16(name, u, FAT_LFN_MAX);
 	if (n == -EINVAL)
-		return fat_fail(t, n, "'%s': the name is not valid UTF-8", path);
+		return err_set(&t->err, n, "'%s': the name is not valid UTF-8", path);
 	if (n < 0)
-		return fat_fail(t, n, "'%s': the name is longer than %d UTF-16 units", path,
-				FAT_LFN_MAX);
+		return err_set(&t->err, n, "'%s': the name is longer than %d UTF-16 units", path,
+			       FAT_LFN_MAX);
 	*ulen = n;
 	return 0;
 }
@@ -302,7 +302,7 @@ static int short_aliases(struct fat_tree *t, struct fat_node *dir)
 	if (!dir->nkids)
 		return 0;
 	if (sname_set_init(&names, dir->nkids) || sname_set_init(&bases, dir->nkids)) {
-		ret = fat_fail(t, -ENOMEM, "out of memory");
+		ret = err_set(&t->err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (unsigned int i = 0; i < dir->nkids; i++) {
@@ -322,8 +322,8 @@ static int short_aliases(struct fat_tree *t, struct fat_node *dir)
 		b = sname_slot(&bases, basis, &added);
 		for (n = added ? 1 : bases.val[b];; n++) {
 			if (n > 999999) {
-				ret = fat_fail(t, -EEXIST, "'%s': no free 8.3 alias left",
-					       fat_node_path(k, pbuf, sizeof(pbuf)));
+				ret = err_set(&t->err, -EEXIST, "'%s': no free 8.3 alias left",
+					      fat_node_path(k, pbuf, sizeof(pbuf)));
 				goto out;
 			}
 			memcpy(k->sname, basis, 11);
@@ -353,10 +353,10 @@ int fat_layout_dirs(struct fat_tree *t, struct fat_node *dir, bool is_root, bool
 		slots += 1 + (k->lfn ? (k->llen + 12) / 13 : 0);
 	}
 	if (slots > MAX_DIR_SLOTS)
-		return fat_fail(t, -E2BIG,
-				"'%s': the directory needs %llu entries, more than FAT allows (%u)",
-				fat_node_path(dir, pbuf, sizeof(pbuf)), (unsigned long long)slots,
-				MAX_DIR_SLOTS);
+		return err_set(&t->err, -E2BIG,
+			       "'%s': the directory needs %llu entries, more than FAT allows (%u)",
+			       fat_node_path(dir, pbuf, sizeof(pbuf)), (unsigned long long)slots,
+			       MAX_DIR_SLOTS);
 	dir->slots = slots;
 	ret = short_aliases(t, dir);
 	for (unsigned int i = 0; i < dir->nkids && !ret; i++) {

@@ -116,8 +116,8 @@ static int pwrite_all(struct writer *w, const void *buf, size_t len, uint64_t of
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return fat_fail(w->t, n < 0 ? -errno : -EIO, "writing the image: %s",
-					n < 0 ? strerror(errno) : "short write");
+			return err_set(&w->t->err, n < 0 ? -errno : -EIO, "writing the image: %s",
+				       n < 0 ? strerror(errno) : "short write");
 		p += n, len -= n, off += n;
 	}
 	return 0;
@@ -133,7 +133,7 @@ static int write_dir(struct writer *w, struct fat_node *dir)
 
 	buf = calloc(1, len ? len : 1);
 	if (!buf)
-		return fat_fail(w->t, -ENOMEM, "out of memory");
+		return err_set(&w->t->err, -ENOMEM, "out of memory");
 	e = buf;
 	if (root && w->has_label) {
 		dirent_fill(e, (const uint8_t *)w->label, ATTR_VOLUME, 0, 0, node_time(w, dir));
@@ -181,8 +181,8 @@ struct copy_range {
 
 static int copy_short(struct writer *w, const struct copy_range *r, ssize_t n)
 {
-	return fat_fail(w->t, n < 0 ? -errno : -EIO, "'%s': %s", r->src,
-			n < 0 ? strerror(errno) : "the file shrank while being copied");
+	return err_set(&w->t->err, n < 0 ? -errno : -EIO, "'%s': %s", r->src,
+		       n < 0 ? strerror(errno) : "the file shrank while being copied");
 }
 
 static int copy_plain(struct writer *w, const struct copy_range *r)
@@ -193,7 +193,7 @@ static int copy_plain(struct writer *w, const struct copy_range *r)
 	int ret = 0;
 
 	if (!buf)
-		return fat_fail(w->t, -ENOMEM, "out of memory");
+		return err_set(&w->t->err, -ENOMEM, "out of memory");
 	while (at < r->to && !ret) {
 		size_t want = r->to - at < bufsz ? r->to - at : bufsz;
 		ssize_t n = pread(r->in, buf, want, at);
@@ -242,10 +242,10 @@ static int copy_file(struct writer *w, const struct fat_node *n, uint64_t off)
 
 	r.in = open(n->src, O_RDONLY | O_CLOEXEC);
 	if (r.in < 0)
-		return fat_fail(w->t, -errno, "'%s': %s", n->src, strerror(errno));
+		return err_set(&w->t->err, -errno, "'%s': %s", n->src, strerror(errno));
 	if (fstat(r.in, &st) || (uint64_t)st.st_size != n->size) {
-		ret = fat_fail(w->t, -EAGAIN,
-			       "'%s': the file changed size while the image was built", n->src);
+		ret = err_set(&w->t->err, -EAGAIN,
+			      "'%s': the file changed size while the image was built", n->src);
 		goto out;
 	}
 	for (uint64_t at = 0; at < n->size && !ret;) {
@@ -373,17 +373,17 @@ static int label_prepare(struct writer *w, const char *label)
 		return 0;
 	len = strlen(label);
 	if (len > 11)
-		return fat_fail(w->t, -EINVAL, "label '%s': at most 11 characters", label);
+		return err_set(&w->t->err, -EINVAL, "label '%s': at most 11 characters", label);
 	for (size_t i = 0; i < len; i++) {
 		int c = (unsigned char)label[i];
 
 		if (c >= 'a' && c <= 'z')
 			c -= 'a' - 'A';
 		if (!fat_short_char_ok(c) && c != ' ')
-			return fat_fail(w->t, -EINVAL,
-					"label '%s': '%c' is not allowed (A-Z, 0-9, space and "
-					"$%%'-_@~`!(){}^#&)",
-					label, label[i]);
+			return err_set(&w->t->err, -EINVAL,
+				       "label '%s': '%c' is not allowed (A-Z, 0-9, space and "
+				       "$%%'-_@~`!(){}^#&)",
+				       label, label[i]);
 		w->label[i] = c;
 	}
 	w->has_label = true;
@@ -399,10 +399,10 @@ int fat_write(struct fat_tree *t, const struct fat_opts *o, const char *out, str
 	int ret;
 
 	if (o->fat_type && o->fat_type != 12 && o->fat_type != 16 && o->fat_type != 32)
-		return fat_fail(t, -EINVAL, "FAT type %d: use 12, 16 or 32", o->fat_type);
+		return err_set(&t->err, -EINVAL, "FAT type %d: use 12, 16 or 32", o->fat_type);
 	if (o->size % SECTOR)
-		return fat_fail(t, -EINVAL, "image size %llu: not a multiple of 512 bytes",
-				(unsigned long long)o->size);
+		return err_set(&t->err, -EINVAL, "image size %llu: not a multiple of 512 bytes",
+			       (unsigned long long)o->size);
 	ret = label_prepare(&w, o->label);
 	if (ret)
 		return ret;
@@ -414,7 +414,7 @@ int fat_write(struct fat_tree *t, const struct fat_opts *o, const char *out, str
 		return ret;
 	w.cs = w.g.spc * SECTOR;
 	if (fat_alloc_clusters(t->root, w.cs, w.g.type == 32, w.g.clusters, &next))
-		return fat_fail(t, -ENOSPC, "internal error: the layout does not fit");
+		return err_set(&t->err, -ENOSPC, "internal error: the layout does not fit");
 	w.g.used_clusters = next - 2;
 	w.data_off =
 		(uint64_t)(w.g.reserved + 2 * w.g.fat_sectors + fat_root_sectors(&w.g)) * SECTOR;
@@ -425,14 +425,14 @@ int fat_write(struct fat_tree *t, const struct fat_opts *o, const char *out, str
 	fat_bytes = (size_t)w.g.fat_sectors * SECTOR;
 	w.fat = calloc(1, fat_bytes);
 	if (!w.fat)
-		return fat_fail(t, -ENOMEM, "out of memory");
+		return err_set(&t->err, -ENOMEM, "out of memory");
 	w.fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (w.fd < 0) {
-		ret = fat_fail(t, -errno, "'%s': %s", out, strerror(errno));
+		ret = err_set(&t->err, -errno, "'%s': %s", out, strerror(errno));
 		goto out;
 	}
 	if (ftruncate(w.fd, w.g.total_sectors * SECTOR)) {
-		ret = fat_fail(t, -errno, "'%s': %s", out, strerror(errno));
+		ret = err_set(&t->err, -errno, "'%s': %s", out, strerror(errno));
 		goto fail_unlink;
 	}
 	fat_set(&w, 0, 0x0fffff00 | 0xf8);
@@ -458,7 +458,7 @@ int fat_write(struct fat_tree *t, const struct fat_opts *o, const char *out, str
 		goto fail_unlink;
 	if (close(w.fd)) {
 		w.fd = -1;
-		ret = fat_fail(t, -errno, "'%s': %s", out, strerror(errno));
+		ret = err_set(&t->err, -errno, "'%s': %s", out, strerror(errno));
 		goto fail_unlink;
 	}
 	w.fd = -1;

@@ -17,6 +17,7 @@
 
 #include "guest-agent/common.h"
 #include "images/oci.h"
+#include "vmm/kvm/log.h"
 
 /* snprintf that reports truncation (-ENAMETOOLONG) instead of hiding it. */
 static int pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -29,25 +30,16 @@ static int pathf(char *buf, size_t len, const char *fmt, ...)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int ierr(char *err, size_t len, int r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 static void progress(const struct image_opts *o, const char *fmt, ...)
 {
+	char line[512];
 	va_list ap;
 	if (!o->progress)
 		return;
-	fprintf(stderr, "svmm: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	log_msg(LV_NOTE, "image", "%s", line);
 }
 
 /* rm -rf that never follows symbolic links. */
@@ -84,15 +76,14 @@ static bool hex64(const char *s)
 }
 
 /* "sha256:HEX" -> HEX (validated, so it is safe in a path). */
-static int digest_hex(const char *digest, const char **hex, char *err, size_t len)
+static int digest_hex(const char *digest, const char **hex, struct err *err)
 {
 	if (!digest)
-		return ierr(err, len, -EINVAL, "a descriptor has no digest");
+		return err_set(err, -EINVAL, "a descriptor has no digest");
 	if (strncmp(digest, "sha256:", 7))
-		return ierr(err, len, -ENOTSUP, "digest '%s': only sha256 is supported", digest);
+		return err_set(err, -ENOTSUP, "digest '%s': only sha256 is supported", digest);
 	if (!hex64(digest + 7))
-		return ierr(err, len, -EINVAL, "digest '%s' is not 64 lowercase hex digits",
-			    digest);
+		return err_set(err, -EINVAL, "digest '%s' is not 64 lowercase hex digits", digest);
 	*hex = digest + 7;
 	return 0;
 }
@@ -130,21 +121,20 @@ out:
 	return r;
 }
 
-int image_verify_blob(const char *file, const char *digest, char *err, size_t errlen)
+int image_verify_blob(const char *file, const char *digest, struct err *err)
 {
 	const char *hex;
 	char got[65];
-	int r = digest_hex(digest, &hex, err, errlen);
+	int r = digest_hex(digest, &hex, err);
 	if (r < 0)
 		return r;
 	r = sha256_file(file, got);
 	if (r < 0)
-		return ierr(err, errlen, r, "blob %s: cannot read %s: %s", digest, file,
-			    strerror(-r));
+		return err_set(err, r, "blob %s: cannot read %s: %s", digest, file, strerror(-r));
 	if (strcmp(got, hex))
-		return ierr(err, errlen, -EBADMSG,
-			    "blob %s is corrupt: its content hashes to sha256:%s (%s)", digest, got,
-			    file);
+		return err_set(err, -EBADMSG,
+			       "blob %s is corrupt: its content hashes to sha256:%s (%s)", digest,
+			       got, file);
 	return 0;
 }
 
@@ -215,7 +205,7 @@ static void opaque_clean(const char *rootfs, const char *rel, json_t *set)
 	closedir(d);
 }
 
-int image_apply_layer(const char *layer, const char *rootfs, char *err, size_t errlen)
+int image_apply_layer(const char *layer, const char *rootfs, struct err *err)
 {
 	struct archive *a = archive_read_new(), *w = archive_write_disk_new();
 	struct archive_entry *e;
@@ -231,7 +221,7 @@ int image_apply_layer(const char *layer, const char *rootfs, char *err, size_t e
 			   ARCHIVE_EXTRACT_SECURE_SYMLINKS);
 	archive_write_disk_set_standard_lookup(w);
 	if (archive_read_open_filename(a, layer, 1 << 16) != ARCHIVE_OK) {
-		r = ierr(err, errlen, -EINVAL, "layer %s: %s", layer, archive_error_string(a));
+		r = err_set(err, -EINVAL, "layer %s: %s", layer, archive_error_string(a));
 		goto out;
 	}
 	for (;;) {
@@ -239,8 +229,7 @@ int image_apply_layer(const char *layer, const char *rootfs, char *err, size_t e
 		if (ar == ARCHIVE_EOF)
 			break;
 		if (ar < ARCHIVE_WARN) {
-			r = ierr(err, errlen, -EINVAL, "layer %s: %s", layer,
-				 archive_error_string(a));
+			r = err_set(err, -EINVAL, "layer %s: %s", layer, archive_error_string(a));
 			goto out;
 		}
 		char rel[PATH_MAX], full[PATH_MAX];
@@ -248,8 +237,8 @@ int image_apply_layer(const char *layer, const char *rootfs, char *err, size_t e
 		if (!name || clean_path(name, rel, sizeof(rel) - 1) < 0) {
 			if (name && (!strcmp(name, "./") || !strcmp(name, ".")))
 				continue; /* the root itself */
-			r = ierr(err, errlen, -EINVAL, "layer %s: entry '%s' escapes the root",
-				 layer, name ? name : "(no name)");
+			r = err_set(err, -EINVAL, "layer %s: entry '%s' escapes the root", layer,
+				    name ? name : "(no name)");
 			goto out;
 		}
 		const char *base = strrchr(rel, '/');
@@ -258,17 +247,18 @@ int image_apply_layer(const char *layer, const char *rootfs, char *err, size_t e
 			char target[PATH_MAX];
 			size_t dl = base - rel;
 			if (!inside(rootfs, rel)) {
-				r = ierr(err, errlen, -EINVAL,
-					 "layer %s: whiteout '%s' resolves outside the root", layer,
-					 name);
+				r = err_set(err, -EINVAL,
+					    "layer %s: whiteout '%s' resolves outside the root",
+					    layer, name);
 				goto out;
 			}
 			const char *victim = base + 4;
 			if (strcmp(base, ".wh..wh..opq") &&
 			    (!*victim || !strcmp(victim, ".") || !strcmp(victim, ".."))) {
-				r = ierr(err, errlen, -EINVAL,
-					 "layer %s: whiteout '%s' names no file in its directory",
-					 layer, name);
+				r = err_set(
+					err, -EINVAL,
+					"layer %s: whiteout '%s' names no file in its directory",
+					layer, name);
 				goto out;
 			}
 			if (!strcmp(base, ".wh..wh..opq")) {
@@ -288,9 +278,9 @@ int image_apply_layer(const char *layer, const char *rootfs, char *err, size_t e
 		 * has its own devtmpfs. */
 		if (archive_entry_filetype(e) == AE_IFCHR ||
 		    archive_entry_filetype(e) == AE_IFBLK) {
-			r = ierr(err, errlen, -EPERM,
-				 "layer %s: '%s' is a device node; images may not carry them",
-				 layer, name);
+			r = err_set(err, -EPERM,
+				    "layer %s: '%s' is a device node; images may not carry them",
+				    layer, name);
 			goto out;
 		}
 		json_object_set_new(set, rel, json_true());
@@ -300,8 +290,8 @@ int image_apply_layer(const char *layer, const char *rootfs, char *err, size_t e
 		if (hl) {
 			char hrel[PATH_MAX], hfull[PATH_MAX];
 			if (clean_path(hl, hrel, sizeof(hrel) - 1) < 0) {
-				r = ierr(err, errlen, -EINVAL,
-					 "layer %s: hard link '%s' escapes the root", layer, hl);
+				r = err_set(err, -EINVAL,
+					    "layer %s: hard link '%s' escapes the root", layer, hl);
 				goto out;
 			}
 			pathf(hfull, sizeof(hfull), "%s/%s", rootfs, hrel);
@@ -316,19 +306,19 @@ int image_apply_layer(const char *layer, const char *rootfs, char *err, size_t e
 				if (archive_write_data_block(w, buf, size, off) < ARCHIVE_WARN)
 					break;
 			if (ar < ARCHIVE_WARN && ar != ARCHIVE_EOF) {
-				r = ierr(err, errlen, -EIO, "layer %s: %s: %s", layer, rel,
-					 archive_error_string(a));
+				r = err_set(err, -EIO, "layer %s: %s: %s", layer, rel,
+					    archive_error_string(a));
 				goto out;
 			}
 		}
 		if (ar < ARCHIVE_WARN && ar != ARCHIVE_EOF) {
-			r = ierr(err, errlen, -EIO, "layer %s: %s: %s", layer, rel,
-				 archive_error_string(w));
+			r = err_set(err, -EIO, "layer %s: %s: %s", layer, rel,
+				    archive_error_string(w));
 			goto out;
 		}
 		if (archive_write_finish_entry(w) < ARCHIVE_WARN) {
-			r = ierr(err, errlen, -EIO, "layer %s: %s: %s", layer, rel,
-				 archive_error_string(w));
+			r = err_set(err, -EIO, "layer %s: %s: %s", layer, rel,
+				    archive_error_string(w));
 			goto out;
 		}
 	}
@@ -341,26 +331,26 @@ out:
 
 /* --- layouts ------------------------------------------------------------------------- */
 
-static json_t *load_json(const char *file, char *err, size_t len)
+static json_t *load_json(const char *file, struct err *err)
 {
 	json_error_t je;
 	json_t *j = json_load_file(file, 0, &je);
 	if (!j)
-		ierr(err, len, -EINVAL, "%s: %s (line %d)", file, je.text, je.line);
+		err_set(err, -EINVAL, "%s: %s (line %d)", file, je.text, je.line);
 	return j;
 }
 
 /* Loads the blob of descriptor desc from layout, verified. */
-static json_t *load_blob_json(const char *layout, json_t *desc, char *err, size_t len)
+static json_t *load_blob_json(const char *layout, json_t *desc, struct err *err)
 {
 	const char *digest = json_string_value(json_object_get(desc, "digest")), *hex;
 	char file[PATH_MAX];
-	if (digest_hex(digest, &hex, err, len) < 0)
+	if (digest_hex(digest, &hex, err) < 0)
 		return NULL;
 	pathf(file, sizeof(file), "%s/blobs/sha256/%s", layout, hex);
-	if (image_verify_blob(file, digest, err, len) < 0)
+	if (image_verify_blob(file, digest, err) < 0)
 		return NULL;
-	return load_json(file, err, len);
+	return load_json(file, err);
 }
 
 static bool is_index(json_t *desc)
@@ -371,7 +361,7 @@ static bool is_index(json_t *desc)
 
 /* Picks a manifest descriptor in an index: by tag, else linux/amd64, else
  * the only one. */
-static json_t *pick_manifest(json_t *index, const char *tag, char *err, size_t len)
+static json_t *pick_manifest(json_t *index, const char *tag, struct err *err)
 {
 	json_t *ms = json_object_get(index, "manifests"), *m, *pick = NULL;
 	size_t i;
@@ -395,10 +385,10 @@ static json_t *pick_manifest(json_t *index, const char *tag, char *err, size_t l
 	if (!pick && !tag && json_array_size(ms) == 1)
 		pick = json_array_get(ms, 0);
 	if (!pick)
-		ierr(err, len, -ENOENT,
-		     tag ? "index.json has no manifest named '%s'"
-			 : "index.json has no linux/amd64 manifest%s",
-		     tag ? tag : "");
+		err_set(err, -ENOENT,
+			tag ? "index.json has no manifest named '%s'"
+			    : "index.json has no linux/amd64 manifest%s",
+			tag ? tag : "");
 	return pick;
 }
 
@@ -414,7 +404,7 @@ static int cache_lock(const char *cache, const char *hex)
 
 /* The unpacking common to both formats: layer files in order. */
 static int unpack(const struct image_opts *o, const char *dir, char **layers, const char **digests,
-		  size_t n, json_t *config, char *err, size_t len)
+		  size_t n, json_t *config, struct err *err)
 {
 	char tmp[PATH_MAX], rootfs[PATH_MAX], cfg[PATH_MAX];
 	int r;
@@ -422,13 +412,13 @@ static int unpack(const struct image_opts *o, const char *dir, char **layers, co
 	remove_all(tmp);
 	pathf(rootfs, sizeof(rootfs), "%s/rootfs", tmp);
 	if ((r = mkdir_p(rootfs, 0755)) < 0)
-		return ierr(err, len, r, "cannot create %s: %s", rootfs, strerror(-r));
+		return err_set(err, r, "cannot create %s: %s", rootfs, strerror(-r));
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
 		stat(layers[i], &st);
 		progress(o, "layer %zu/%zu %.19s (%.1f MB): applying", i + 1, n, digests[i],
 			 st.st_size / 1e6);
-		if ((r = image_apply_layer(layers[i], rootfs, err, len)) < 0) {
+		if ((r = image_apply_layer(layers[i], rootfs, err)) < 0) {
 			remove_all(tmp);
 			return r;
 		}
@@ -436,13 +426,13 @@ static int unpack(const struct image_opts *o, const char *dir, char **layers, co
 	pathf(cfg, sizeof(cfg), "%s/image-config.json", tmp);
 	if (json_dump_file(config, cfg, JSON_INDENT(2)) < 0) {
 		remove_all(tmp);
-		return ierr(err, len, -EIO, "cannot write %s", cfg);
+		return err_set(err, -EIO, "cannot write %s", cfg);
 	}
 	remove_all(dir);
 	if (rename(tmp, dir) < 0) {
 		r = -errno;
 		remove_all(tmp);
-		return ierr(err, len, r, "cannot move %s to %s: %s", tmp, dir, strerror(-r));
+		return err_set(err, r, "cannot move %s to %s: %s", tmp, dir, strerror(-r));
 	}
 	return 0;
 }
@@ -450,10 +440,10 @@ static int unpack(const struct image_opts *o, const char *dir, char **layers, co
 /* Unpacks the verified layers (when r is 0) into img's cache entry, and
  * frees the lists either way. */
 static int unpack_into(const struct image_opts *o, struct image *img, int r, char **files,
-		       const char **digests, size_t n, json_t *config, char *err, size_t len)
+		       const char **digests, size_t n, json_t *config, struct err *err)
 {
 	if (!r)
-		r = unpack(o, img->dir, files, digests, n, config, err, len);
+		r = unpack(o, img->dir, files, digests, n, config, err);
 	for (size_t i = 0; i < n; i++)
 		free(files[i]);
 	free(files);
@@ -478,7 +468,7 @@ static int cache_hit(struct image *img)
 }
 
 static int prepare_layout(const char *layout, const char *tag, const struct image_opts *o,
-			  struct image *img, char *err, size_t len)
+			  struct image *img, struct err *err)
 {
 	char file[PATH_MAX];
 	int r = -EINVAL;
@@ -486,21 +476,21 @@ static int prepare_layout(const char *layout, const char *tag, const struct imag
 	const char *hex;
 
 	pathf(file, sizeof(file), "%s/index.json", layout);
-	index = load_json(file, err, len);
+	index = load_json(file, err);
 	if (!index)
 		return -EINVAL;
-	desc = pick_manifest(index, tag, err, len);
+	desc = pick_manifest(index, tag, err);
 	/* A nested index (multi-platform): one level down. */
 	while (desc && is_index(desc)) {
-		json_t *sub = load_blob_json(layout, desc, err, len);
+		json_t *sub = load_blob_json(layout, desc, err);
 		json_decref(index);
 		index = sub;
-		desc = index ? pick_manifest(index, NULL, err, len) : NULL;
+		desc = index ? pick_manifest(index, NULL, err) : NULL;
 	}
 	if (!desc)
 		goto out;
 	const char *mdigest = json_string_value(json_object_get(desc, "digest"));
-	if (digest_hex(mdigest, &hex, err, len) < 0)
+	if (digest_hex(mdigest, &hex, err) < 0)
 		goto out;
 	pathf(img->key, sizeof(img->key), "%s", mdigest);
 	pathf(img->dir, sizeof(img->dir), "%s/%s", o->cache, hex);
@@ -510,10 +500,10 @@ static int prepare_layout(const char *layout, const char *tag, const struct imag
 		r = 0;
 		goto unlock;
 	}
-	manifest = load_blob_json(layout, desc, err, len);
+	manifest = load_blob_json(layout, desc, err);
 	if (!manifest)
 		goto unlock;
-	config = load_blob_json(layout, json_object_get(manifest, "config"), err, len);
+	config = load_blob_json(layout, json_object_get(manifest, "config"), err);
 	if (!config)
 		goto unlock;
 	json_t *ls = json_object_get(manifest, "layers"), *l;
@@ -525,22 +515,22 @@ static int prepare_layout(const char *layout, const char *tag, const struct imag
 	{
 		const char *d = json_string_value(json_object_get(l, "digest")), *lh;
 		const char *mt = json_string_value(json_object_get(l, "mediaType"));
-		if ((r = digest_hex(d, &lh, err, len)) < 0)
+		if ((r = digest_hex(d, &lh, err)) < 0)
 			break;
 		if (mt && strstr(mt, "nondistributable") == NULL && !strstr(mt, "tar") &&
 		    !strstr(mt, "layer")) {
-			r = ierr(err, len, -ENOTSUP, "layer %s: media type %s is not a tar layer",
-				 d, mt);
+			r = err_set(err, -ENOTSUP, "layer %s: media type %s is not a tar layer", d,
+				    mt);
 			break;
 		}
 		files[i] = malloc(PATH_MAX);
 		digests[i] = d;
 		pathf(files[i], PATH_MAX, "%s/blobs/sha256/%s", layout, lh);
 		progress(o, "layer %zu/%zu %.19s: verifying", i + 1, n, d);
-		if ((r = image_verify_blob(files[i], d, err, len)) < 0)
+		if ((r = image_verify_blob(files[i], d, err)) < 0)
 			break;
 	}
-	r = unpack_into(o, img, r, files, digests, n, config, err, len);
+	r = unpack_into(o, img, r, files, digests, n, config, err);
 unlock:
 	if (lock >= 0)
 		close(lock);
@@ -553,19 +543,19 @@ out:
 
 /* Legacy `docker save`: manifest.json names the config and layer files; the
  * config's file name is its digest, and rootfs.diff_ids are the layers'. */
-static int prepare_docker(const char *dir, const struct image_opts *o, struct image *img, char *err,
-			  size_t len)
+static int prepare_docker(const char *dir, const struct image_opts *o, struct image *img,
+			  struct err *err)
 {
 	char file[PATH_MAX], cdigest[80];
 	int r = -EINVAL;
 	pathf(file, sizeof(file), "%s/manifest.json", dir);
-	json_t *m = load_json(file, err, len), *config = NULL;
+	json_t *m = load_json(file, err), *config = NULL;
 	if (!m)
 		return -EINVAL;
 	json_t *e = json_array_get(m, 0);
 	const char *cfgname = json_string_value(json_object_get(e, "Config"));
 	if (!cfgname || strstr(cfgname, "..")) {
-		r = ierr(err, len, -EINVAL, "%s: no Config file", file);
+		r = err_set(err, -EINVAL, "%s: no Config file", file);
 		goto out;
 	}
 	/* "HEX.json" or "blobs/sha256/HEX" */
@@ -573,9 +563,9 @@ static int prepare_docker(const char *dir, const struct image_opts *o, struct im
 	b = b ? b + 1 : cfgname;
 	pathf(cdigest, sizeof(cdigest), "sha256:%.64s", b);
 	pathf(file, sizeof(file), "%s/%s", dir, cfgname);
-	if ((r = image_verify_blob(file, cdigest, err, len)) < 0)
+	if ((r = image_verify_blob(file, cdigest, err)) < 0)
 		goto out;
-	config = load_json(file, err, len);
+	config = load_json(file, err);
 	if (!config) {
 		r = -EINVAL;
 		goto out;
@@ -591,8 +581,8 @@ static int prepare_docker(const char *dir, const struct image_opts *o, struct im
 	json_t *ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
 	size_t n = json_array_size(ls), i;
 	if (n != json_array_size(ids)) {
-		r = ierr(err, len, -EINVAL, "%s: %zu layers but %zu diff_ids", cfgname, n,
-			 json_array_size(ids));
+		r = err_set(err, -EINVAL, "%s: %zu layers but %zu diff_ids", cfgname, n,
+			    json_array_size(ids));
 		goto unlock;
 	}
 	char **files = calloc(n + 1, sizeof(*files));
@@ -603,14 +593,14 @@ static int prepare_docker(const char *dir, const struct image_opts *o, struct im
 		digests[i] = json_string_value(json_array_get(ids, i));
 		files[i] = malloc(PATH_MAX);
 		if (!lf || strstr(lf, "..")) {
-			r = ierr(err, len, -EINVAL, "manifest.json: bad layer name");
+			r = err_set(err, -EINVAL, "manifest.json: bad layer name");
 			break;
 		}
 		pathf(files[i], PATH_MAX, "%s/%s", dir, lf);
 		/* diff_ids are of the uncompressed tar: docker save writes those. */
-		r = image_verify_blob(files[i], digests[i], err, len);
+		r = image_verify_blob(files[i], digests[i], err);
 	}
-	r = unpack_into(o, img, r, files, digests, n, config, err, len);
+	r = unpack_into(o, img, r, files, digests, n, config, err);
 unlock:
 	if (lock >= 0)
 		close(lock);
@@ -621,7 +611,7 @@ out:
 }
 
 /* Extracts a tarball (not a layer: no whiteouts) into dir. */
-static int extract_tarball(const char *file, const char *dir, char *err, size_t len)
+static int extract_tarball(const char *file, const char *dir, struct err *err)
 {
 	struct archive *a = archive_read_new(), *w = archive_write_disk_new();
 	struct archive_entry *e;
@@ -632,12 +622,12 @@ static int extract_tarball(const char *file, const char *dir, char *err, size_t 
 						  ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 						  ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
 	if (archive_read_open_filename(a, file, 1 << 16) != ARCHIVE_OK) {
-		r = ierr(err, len, -EINVAL, "%s: %s", file, archive_error_string(a));
+		r = err_set(err, -EINVAL, "%s: %s", file, archive_error_string(a));
 		goto out;
 	}
 	int cwd = open(".", O_RDONLY | O_CLOEXEC);
 	if (chdir(dir) < 0) {
-		r = ierr(err, len, -errno, "chdir %s: %s", dir, strerror(errno));
+		r = err_set(err, -errno, "chdir %s: %s", dir, strerror(errno));
 		close(cwd);
 		goto out;
 	}
@@ -654,13 +644,13 @@ static int extract_tarball(const char *file, const char *dir, char *err, size_t 
 				     archive_write_data_block(w, buf, size, off);
 			     x != ARCHIVE_EOF;
 		     }))) {
-			r = ierr(err, len, -EIO, "%s: %s", file, archive_error_string(w));
+			r = err_set(err, -EIO, "%s: %s", file, archive_error_string(w));
 			break;
 		}
 		archive_write_finish_entry(w);
 	}
 	if (!r && ar != ARCHIVE_EOF)
-		r = ierr(err, len, -EINVAL, "%s: %s", file, archive_error_string(a));
+		r = err_set(err, -EINVAL, "%s: %s", file, archive_error_string(a));
 	if (fchdir(cwd) < 0)
 		r = r ? r : -errno;
 	close(cwd);
@@ -677,8 +667,8 @@ static bool exists_in(const char *dir, const char *name)
 	return access(p, F_OK) == 0;
 }
 
-int image_prepare(const char *ref, const struct image_opts *opts, struct image *img, char *err,
-		  size_t errlen)
+int image_prepare(const char *ref, const struct image_opts *opts, struct image *img,
+		  struct err *err)
 {
 	struct image_opts o = *opts;
 	struct stat st;
@@ -690,12 +680,12 @@ int image_prepare(const char *ref, const struct image_opts *opts, struct image *
 	if (!o.cache)
 		o.cache = IMAGE_DEFAULT_CACHE;
 	if ((r = mkdir_p(o.cache, 0700)) < 0)
-		return ierr(err, errlen, r, "cannot create the image cache %s: %s", o.cache,
-			    strerror(-r));
+		return err_set(err, r, "cannot create the image cache %s: %s", o.cache,
+			       strerror(-r));
 	/* Unpacked roots keep their setuid files and owners (the guest's root
 	 * disk needs them): only the cache's owner may reach them. */
 	if (chmod(o.cache, 0700) < 0)
-		return ierr(err, errlen, -errno, "image cache %s: %s", o.cache, strerror(errno));
+		return err_set(err, -errno, "image cache %s: %s", o.cache, strerror(errno));
 	pathf(path, sizeof(path), "%s", ref);
 	if (stat(path, &st) < 0) {
 		char *colon = strrchr(path, ':');
@@ -704,35 +694,36 @@ int image_prepare(const char *ref, const struct image_opts *opts, struct image *
 			tag = colon + 1 - path + ref;
 		}
 		if (!colon || stat(path, &st) < 0)
-			return ierr(err, errlen, -ENOENT,
-				    "image '%s': no such directory or file (an OCI layout "
-				    "directory, DIR:TAG, or a docker-save tarball)",
-				    ref);
+			return err_set(err, -ENOENT,
+				       "image '%s': no such directory or file (an OCI layout "
+				       "directory, DIR:TAG, or a docker-save tarball)",
+				       ref);
 	}
 	if (S_ISDIR(st.st_mode)) {
 		if (exists_in(path, "index.json"))
-			return prepare_layout(path, tag, &o, img, err, errlen);
+			return prepare_layout(path, tag, &o, img, err);
 		if (exists_in(path, "manifest.json"))
-			return prepare_docker(path, &o, img, err, errlen);
-		return ierr(err, errlen, -EINVAL,
-			    "image '%s': a directory without index.json or manifest.json", ref);
+			return prepare_docker(path, &o, img, err);
+		return err_set(err, -EINVAL,
+			       "image '%s': a directory without index.json or manifest.json", ref);
 	}
 	/* A tarball: extracted to a scratch directory first. */
 	char tmp[PATH_MAX];
 	pathf(tmp, sizeof(tmp), "%s/tarball.%d", o.cache, getpid());
 	remove_all(tmp);
 	if ((r = mkdir_p(tmp, 0700)) < 0)
-		return ierr(err, errlen, r, "cannot create %s", tmp);
+		return err_set(err, r, "cannot create %s", tmp);
 	progress(&o, "image %s: reading the tarball", ref);
-	r = extract_tarball(path, tmp, err, errlen);
+	r = extract_tarball(path, tmp, err);
 	if (!r) {
 		if (exists_in(tmp, "index.json"))
-			r = prepare_layout(tmp, tag, &o, img, err, errlen);
+			r = prepare_layout(tmp, tag, &o, img, err);
 		else if (exists_in(tmp, "manifest.json"))
-			r = prepare_docker(tmp, &o, img, err, errlen);
+			r = prepare_docker(tmp, &o, img, err);
 		else
-			r = ierr(err, errlen, -EINVAL,
-				 "image '%s': the tarball has no index.json or manifest.json", ref);
+			r = err_set(err, -EINVAL,
+				    "image '%s': the tarball has no index.json or manifest.json",
+				    ref);
 	}
 	remove_all(tmp);
 	return r;

@@ -17,8 +17,8 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include "guest-agent/err.h"
 
-#define IMAGE_ERR_LEN	    512
 #define IMAGE_DEFAULT_CACHE "/var/cache/svmm/images"
 
 struct image {
@@ -36,18 +36,17 @@ struct image_opts {
 
 /* Verifies and unpacks ref into the cache (or finds it there). 0, or
  * negative errno with err naming the file, blob digest or field at fault. */
-int image_prepare(const char *ref, const struct image_opts *o, struct image *img, char *err,
-		  size_t errlen);
+int image_prepare(const char *ref, const struct image_opts *o, struct image *img, struct err *err);
 void image_release(struct image *img);
 
 /* Checks that file's sha256 is digest ("sha256:HEX"). -EBADMSG naming both
  * digests when it is not, -ENOTSUP for another algorithm. */
-int image_verify_blob(const char *file, const char *digest, char *err, size_t errlen);
+int image_verify_blob(const char *file, const char *digest, struct err *err);
 
 /* Applies the tar layer (any compression libarchive reads) onto rootfs:
  * ".wh.NAME" deletes NAME from the layers below, ".wh..wh..opq" empties its
  * directory of what the layers below put there. Paths escaping rootfs are
  * refused. */
-int image_apply_layer(const char *layer, const char *rootfs, char *err, size_t errlen);
+int image_apply_layer(const char *layer, const char *rootfs, struct err *err);
 
 #endif

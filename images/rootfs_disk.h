@@ -9,9 +9,10 @@
 #define SVMM_IMAGES_ROOTFS_DISK_H
 
 #include <stddef.h>
+#include "guest-agent/err.h"
 
 /* Writes the erofs image of dir to out (through out.tmp, renamed when
  * done), unless out exists already. 0 or negative errno with err set. */
-int rootfs_disk_build(const char *dir, const char *out, char *err, size_t errlen);
+int rootfs_disk_build(const char *dir, const char *out, struct err *err);
 
 #endif

@@ -100,9 +100,9 @@ static int file_check(struct fat_tree *t, const char *flag, const char *path)
 	if (!path)
 		return 0;
 	if (stat(path, &st))
-		return fat_fail(t, -errno, "%s '%s': %s", flag, path, strerror(errno));
+		return err_set(&t->err, -errno, "%s '%s': %s", flag, path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fat_fail(t, -EINVAL, "%s '%s': not a regular file", flag, path);
+		return err_set(&t->err, -EINVAL, "%s '%s': not a regular file", flag, path);
 	return 0;
 }
 
@@ -116,57 +116,61 @@ int seed_cloud_init_check(struct fat_tree *t, const struct seed_cloud_init *c)
 	    (ret = file_check(t, "--vendor-data", c->vendor_data)))
 		return ret;
 	if (c->meta_data && (c->instance_id || c->hostname))
-		return fat_fail(t, -EINVAL,
-				"--meta-data and --%s: give the file or the fields, not both",
-				c->instance_id ? "instance-id" : "hostname");
+		return err_set(&t->err, -EINVAL,
+			       "--meta-data and --%s: give the file or the fields, not both",
+			       c->instance_id ? "instance-id" : "hostname");
 	if (!c->meta_data && !c->instance_id)
-		return fat_fail(t, -EINVAL, "--instance-id is required (or --meta-data FILE)");
+		return err_set(&t->err, -EINVAL, "--instance-id is required (or --meta-data FILE)");
 	if (c->instance_id && !printable(c->instance_id, 255))
-		return fat_fail(t, -EINVAL, "--instance-id '%s': 1 to 255 printable characters",
-				c->instance_id);
+		return err_set(&t->err, -EINVAL,
+			       "--instance-id '%s': 1 to 255 printable characters", c->instance_id);
 	if (c->hostname && !hostname_ok(c->hostname))
-		return fat_fail(t, -EINVAL,
-				"--hostname '%s': not a host name (letters, digits, '-', dots)",
-				c->hostname);
+		return err_set(&t->err, -EINVAL,
+			       "--hostname '%s': not a host name (letters, digits, '-', dots)",
+			       c->hostname);
 	if (c->user_data && c->n_ssh_keys)
-		return fat_fail(t, -EINVAL, "--user-data and --ssh-key: give the file or the keys");
+		return err_set(&t->err, -EINVAL,
+			       "--user-data and --ssh-key: give the file or the keys");
 	for (unsigned int i = 0; i < c->n_ssh_keys; i++) {
 		const char *k = c->ssh_keys[i];
 
 		if (!printable(k, 16384) || !strchr(k, ' '))
-			return fat_fail(t, -EINVAL,
-					"--ssh-key '%.40s': not one OpenSSH public key line ('TYPE "
-					"BASE64 [COMMENT]')",
-					k);
+			return err_set(&t->err, -EINVAL,
+				       "--ssh-key '%.40s': not one OpenSSH public key line ('TYPE "
+				       "BASE64 [COMMENT]')",
+				       k);
 	}
 	if (c->network_config && (c->iface || c->address || c->gateway || c->n_dns))
-		return fat_fail(t, -EINVAL,
-				"--network-config and --iface/--address/--gateway/--dns: give the "
-				"file or the fields");
+		return err_set(&t->err, -EINVAL,
+			       "--network-config and --iface/--address/--gateway/--dns: give the "
+			       "file or the fields");
 	if (!c->iface && (c->address || c->gateway || c->n_dns))
-		return fat_fail(t, -EINVAL, "--%s needs --iface NAME",
-				c->address   ? "address"
-				: c->gateway ? "gateway"
-					     : "dns");
+		return err_set(&t->err, -EINVAL, "--%s needs --iface NAME",
+			       c->address   ? "address"
+			       : c->gateway ? "gateway"
+					    : "dns");
 	if (c->iface && !iface_ok(c->iface))
-		return fat_fail(t, -EINVAL,
-				"--iface '%s': not an interface name (1 to 15 characters)",
-				c->iface);
+		return err_set(&t->err, -EINVAL,
+			       "--iface '%s': not an interface name (1 to 15 characters)",
+			       c->iface);
 	if (c->address && !(fam = cidr_family(c->address)))
-		return fat_fail(t, -EINVAL,
-				"--address '%s': not an address with a prefix (10.0.0.2/24)",
-				c->address);
+		return err_set(&t->err, -EINVAL,
+			       "--address '%s': not an address with a prefix (10.0.0.2/24)",
+			       c->address);
 	if (c->gateway && !c->address)
-		return fat_fail(t, -EINVAL, "--gateway needs --address (a static address)");
+		return err_set(&t->err, -EINVAL, "--gateway needs --address (a static address)");
 	if (c->gateway && ip_family(c->gateway) != fam)
-		return fat_fail(t, -EINVAL, "--gateway '%s': not an IPv%d address like --address",
-				c->gateway, fam == AF_INET ? 4 : 6);
+		return err_set(&t->err, -EINVAL,
+			       "--gateway '%s': not an IPv%d address like --address", c->gateway,
+			       fam == AF_INET ? 4 : 6);
 	for (unsigned int i = 0; i < c->n_dns; i++) {
 		if (!ip_family(c->dns[i]))
-			return fat_fail(t, -EINVAL, "--dns '%s': not an IP address", c->dns[i]);
+			return err_set(&t->err, -EINVAL, "--dns '%s': not an IP address",
+				       c->dns[i]);
 	}
 	if (c->net_version && c->net_version != 1 && c->net_version != 2)
-		return fat_fail(t, -EINVAL, "--network-version %d: use 1 or 2", c->net_version);
+		return err_set(&t->err, -EINVAL, "--network-version %d: use 1 or 2",
+			       c->net_version);
 	return 0;
 }
 
@@ -343,7 +347,7 @@ int seed_cloud_init_add(struct fat_tree *t, const struct seed_cloud_init *c)
 
 	if ((ret = seed_user_data(c, &ud)) || (ret = seed_meta_data(c, &md)) ||
 	    (ret = seed_network_config(c, &nc))) {
-		ret = fat_fail(t, ret, "out of memory");
+		ret = err_set(&t->err, ret, "out of memory");
 		goto out;
 	}
 	if ((ret = add_text(t, "user-data", c->user_data, ud, c->mtime)) ||

@@ -93,7 +93,7 @@ static bool numeric(const char *s)
 	return true;
 }
 
-int spec_resolve_user(const char *rootfs, const char *user, json_t **out, char *err, size_t errlen)
+int spec_resolve_user(const char *rootfs, const char *user, json_t **out, struct err *err)
 {
 	char u[256], *g;
 	long uid = 0, gid = 0, pgid = -1;
@@ -102,20 +102,17 @@ int spec_resolve_user(const char *rootfs, const char *user, json_t **out, char *
 	if (g)
 		*g++ = 0;
 	if (lookup(rootfs, "passwd", u, &uid, &pgid) < 0) {
-		if (!numeric(u)) {
-			snprintf(err, errlen, "user '%s' is not in the image's /etc/passwd", u);
-			return -EINVAL;
-		}
+		if (!numeric(u))
+			return err_set(err, -EINVAL, "user '%s' is not in the image's /etc/passwd",
+				       u);
 		uid = strtol(u, NULL, 10);
 	}
 	gid = pgid >= 0 ? pgid : 0;
 	if (g) {
 		if (lookup(rootfs, "group", g, &gid, NULL) < 0) {
-			if (!numeric(g)) {
-				snprintf(err, errlen, "group '%s' is not in the image's /etc/group",
-					 g);
-				return -EINVAL;
-			}
+			if (!numeric(g))
+				return err_set(err, -EINVAL,
+					       "group '%s' is not in the image's /etc/group", g);
 			gid = strtol(g, NULL, 10);
 		}
 	}
@@ -174,8 +171,7 @@ static void env_set(json_t *env, const char *kv)
 	json_array_append_new(env, json_string(kv));
 }
 
-int spec_apply(json_t *spec, const char *rootfs, const struct spec_overrides *o, char *err,
-	       size_t errlen)
+int spec_apply(json_t *spec, const char *rootfs, const struct spec_overrides *o, struct err *err)
 {
 	json_t *proc = json_object_get(spec, "process");
 	if (!json_is_object(proc)) {
@@ -207,16 +203,14 @@ int spec_apply(json_t *spec, const char *rootfs, const struct spec_overrides *o,
 		}
 	}
 	if (o->workdir) {
-		if (o->workdir[0] != '/') {
-			snprintf(err, errlen, "-w %s: the working directory must be absolute",
-				 o->workdir);
-			return -EINVAL;
-		}
+		if (o->workdir[0] != '/')
+			return err_set(err, -EINVAL,
+				       "-w %s: the working directory must be absolute", o->workdir);
 		json_object_set_new(proc, "cwd", json_string(o->workdir));
 	}
 	if (o->user) {
 		json_t *u;
-		if (spec_resolve_user(rootfs, o->user, &u, err, errlen) < 0)
+		if (spec_resolve_user(rootfs, o->user, &u, err) < 0)
 			return -EINVAL;
 		json_object_set_new(proc, "user", u);
 	}
@@ -239,15 +233,14 @@ int spec_apply(json_t *spec, const char *rootfs, const struct spec_overrides *o,
 		json_array_append_new(mounts,
 				      mount_obj(o->vols[i].guest, "virtiofs", o->vols[i].tag,
 						o->vols[i].ro ? "ro" : "rw"));
-	if (!json_array_size(json_object_get(proc, "args"))) {
-		snprintf(err, errlen, "no command: the image has no Entrypoint or Cmd, give one");
-		return -EINVAL;
-	}
+	if (!json_array_size(json_object_get(proc, "args")))
+		return err_set(err, -EINVAL,
+			       "no command: the image has no Entrypoint or Cmd, give one");
 	return 0;
 }
 
 json_t *spec_from_image(json_t *imgcfg, const char *rootfs, const struct spec_overrides *o,
-			char *err, size_t errlen)
+			struct err *err)
 {
 	json_t *c = json_object_get(imgcfg, "config");
 	json_t *args = json_array(), *env = json_array(), *v;
@@ -268,7 +261,7 @@ json_t *spec_from_image(json_t *imgcfg, const char *rootfs, const struct spec_ov
 	const char *wd = json_string_value(json_object_get(c, "WorkingDir"));
 	const char *user = json_string_value(json_object_get(c, "User"));
 	json_t *u;
-	if (spec_resolve_user(rootfs, o->user ? "0" : user, &u, err, errlen) < 0) {
+	if (spec_resolve_user(rootfs, o->user ? "0" : user, &u, err) < 0) {
 		json_decref(args);
 		json_decref(env);
 		return NULL;
@@ -305,13 +298,13 @@ json_t *spec_from_image(json_t *imgcfg, const char *rootfs, const struct spec_ov
 				 "linux", "namespaces", ns, "maskedPaths", STRS(masked),
 				 "readonlyPaths", STRS(readonly), "cgroupsPath", "/svmm/workload");
 	if (!spec) {
-		snprintf(err, errlen, "cannot build the runtime spec");
+		err_set(err, ENOMEM, "cannot build the runtime spec");
 		return NULL;
 	}
 	/* Entrypoint + the command line: o->cmd is already in args. */
 	struct spec_overrides rest = *o;
 	rest.cmd = NULL;
-	if (spec_apply(spec, rootfs, &rest, err, errlen) < 0) {
+	if (spec_apply(spec, rootfs, &rest, err) < 0) {
 		json_decref(spec);
 		return NULL;
 	}

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include "guest-agent/err.h"
 
 /* A volume: a host directory shared with the guest under tag. */
 struct spec_volume {
@@ -35,14 +36,13 @@ struct spec_overrides {
 /* A new spec from image config imgcfg (the whole config blob) for the
  * unpacked root rootfs (used to resolve user names). NULL with err set. */
 json_t *spec_from_image(json_t *imgcfg, const char *rootfs, const struct spec_overrides *o,
-			char *err, size_t errlen);
+			struct err *err);
 
 /* Applies o to spec (a bundle's config.json). 0 or -EINVAL with err. */
-int spec_apply(json_t *spec, const char *rootfs, const struct spec_overrides *o, char *err,
-	       size_t errlen);
+int spec_apply(json_t *spec, const char *rootfs, const struct spec_overrides *o, struct err *err);
 
 /* Resolves "USER[:GROUP]" (names or numbers) with rootfs/etc/passwd and
  * /etc/group: uid, gid and the user's additional groups. */
-int spec_resolve_user(const char *rootfs, const char *user, json_t **out, char *err, size_t errlen);
+int spec_resolve_user(const char *rootfs, const char *user, json_t **out, struct err *err);
 
 #endif

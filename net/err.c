@@ -1,22 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Error messages for the host network code. */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 
 #include "net/err.h"
-
-int net_errf(struct net_err *e, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!e)
-		return rc;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 const char *net_errno_hint(int rc)
 {

@@ -1,20 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Error messages for the host network code. Functions return negative errno
- * and, when given a struct net_err, leave a sentence there that names what
- * failed (the interface, the address, the flag, the kernel feature).
+ * Errors of the host network code: functions return negative errno and,
+ * when given a struct err (guest-agent/err.h), leave a sentence there that
+ * names what failed (the interface, the address, the flag, the kernel
+ * feature). net_errno_hint adds what is missing to such a sentence.
  */
 #ifndef SVMM_NET_ERR_H
 #define SVMM_NET_ERR_H
 
-#define NET_ERR_LEN 320
-
-struct net_err {
-	char msg[NET_ERR_LEN];
-};
-
-/* Format into e (when non-NULL) and return rc, so "return net_errf(...)" reads well. */
-int net_errf(struct net_err *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#include "guest-agent/err.h"
 
 /* A hint for a netlink or tun errno: what is missing (CAP_NET_ADMIN, a module). "" if none. */
 const char *net_errno_hint(int rc);

@@ -89,7 +89,7 @@ static int parse_proto_suffix(char *s, uint8_t *proto, bool any_ok)
 	return 0;
 }
 
-int fw_forward_parse(struct fw_forward *f, const char *spec, struct net_err *err)
+int fw_forward_parse(struct fw_forward *f, const char *spec, struct err *err)
 {
 	char buf[64], *parts[3], *p;
 	int n = 0;
@@ -115,11 +115,11 @@ int fw_forward_parse(struct fw_forward *f, const char *spec, struct net_err *err
 		goto bad;
 	return 0;
 bad:
-	return net_errf(err, -EINVAL,
-			"port forward '%s': expected [ADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]", spec);
+	return err_set(err, -EINVAL,
+		       "port forward '%s': expected [ADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]", spec);
 }
 
-int fw_allow_parse(struct fw_allow *a, const char *spec, struct net_err *err)
+int fw_allow_parse(struct fw_allow *a, const char *spec, struct err *err)
 {
 	char buf[64], *colon, *slash;
 	unsigned long plen = 32;
@@ -156,32 +156,32 @@ int fw_allow_parse(struct fw_allow *a, const char *spec, struct net_err *err)
 		goto bad;
 	return 0;
 bad:
-	return net_errf(err, -EINVAL,
-			"allow '%s': expected host[:PORT[/tcp|/udp]] or "
-			"A.B.C.D[/P][:PORT[/tcp|/udp]] (network address without host bits)",
-			spec);
+	return err_set(err, -EINVAL,
+		       "allow '%s': expected host[:PORT[/tcp|/udp]] or "
+		       "A.B.C.D[/P][:PORT[/tcp|/udp]] (network address without host bits)",
+		       spec);
 }
 
 /* ---- netlink plumbing ---- */
 
-static int fw_fail(struct net_err *err, int rc, const char *what, const char *table)
+static int fw_fail(struct err *err, int rc, const char *what, const char *table)
 {
-	return net_errf(err, rc, "nf_tables table inet %s: %s: %s%s", table, what, strerror(-rc),
-			net_errno_hint(rc));
+	return err_set(err, rc, "nf_tables table inet %s: %s: %s%s", table, what, strerror(-rc),
+		       net_errno_hint(rc));
 }
 
-int fw_open(struct fw *fw, const char *table, struct net_err *err)
+int fw_open(struct fw *fw, const char *table, struct err *err)
 {
 	int rc, rcvbuf = 4 << 20;
 
 	if (!lease_table_valid(table))
-		return net_errf(err, -EINVAL, "table name '%s': use 1-%d of [A-Za-z0-9_-]", table,
-				LEASE_TABLE_MAX);
+		return err_set(err, -EINVAL, "table name '%s': use 1-%d of [A-Za-z0-9_-]", table,
+			       LEASE_TABLE_MAX);
 	snprintf(fw->table, sizeof(fw->table), "%s", table);
 	rc = nl_open(&fw->nl, NETLINK_NETFILTER);
 	if (rc < 0)
-		return net_errf(err, rc, "netfilter netlink socket: %s%s", strerror(-rc),
-				net_errno_hint(rc));
+		return err_set(err, rc, "netfilter netlink socket: %s%s", strerror(-rc),
+			       net_errno_hint(rc));
 	/* Room for one ack per message of the largest batch (a few hundred), so
 	 * that no error is lost to a full receive queue. Best effort. */
 	setsockopt(mnl_socket_get_fd(fw->nl.sock), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
@@ -667,33 +667,33 @@ static int vm_batch(struct fw *fw, const struct fw_vm *vm, bool skeleton)
 	return rc;
 }
 
-int fw_vm_add(struct fw *fw, const struct fw_vm *vm, struct net_err *err)
+int fw_vm_add(struct fw *fw, const struct fw_vm *vm, struct err *err)
 {
 	int rc;
 
 	if (!lease_id_valid(vm->id))
-		return net_errf(err, -EINVAL, "VM id '%s': use 1-%d of [A-Za-z0-9_.-]", vm->id,
-				LEASE_ID_MAX);
+		return err_set(err, -EINVAL, "VM id '%s': use 1-%d of [A-Za-z0-9_.-]", vm->id,
+			       LEASE_ID_MAX);
 	if (vm->nfwd > FW_MAX_RULES || vm->nallow > FW_MAX_RULES)
-		return net_errf(err, -E2BIG, "at most %d port forwards and %d allows per VM",
-				FW_MAX_RULES, FW_MAX_RULES);
+		return err_set(err, -E2BIG, "at most %d port forwards and %d allows per VM",
+			       FW_MAX_RULES, FW_MAX_RULES);
 	/* Try with the skeleton first: NLM_F_EXCL on the table makes the whole
 	 * batch fail with EEXIST when it is there, then add the VM alone. */
 	rc = vm_batch(fw, vm, true);
 	if (rc == -EEXIST)
 		rc = vm_batch(fw, vm, false);
 	if (rc == -EEXIST)
-		return net_errf(err, rc,
-				"nf_tables table inet %s already has rules for VM id '%s' or link "
-				"%s (see 'svmm net gc' and 'svmm net down')",
-				fw->table, vm->id, vm->link);
+		return err_set(err, rc,
+			       "nf_tables table inet %s already has rules for VM id '%s' or link "
+			       "%s (see 'svmm net gc' and 'svmm net down')",
+			       fw->table, vm->id, vm->link);
 	if (rc < 0)
-		return net_errf(err, rc,
-				"nf_tables table inet %s: adding the rules of VM id '%s': %s%s",
-				fw->table, vm->id, strerror(-rc),
-				rc == -ENOENT ? " (is a kernel module missing? nf_tables needs "
-						"nft_ct, nft_nat, nft_masq, nft_fib_inet)"
-					      : net_errno_hint(rc));
+		return err_set(err, rc,
+			       "nf_tables table inet %s: adding the rules of VM id '%s': %s%s",
+			       fw->table, vm->id, strerror(-rc),
+			       rc == -ENOENT ? " (is a kernel module missing? nf_tables needs "
+					       "nft_ct, nft_nat, nft_masq, nft_fib_inet)"
+					     : net_errno_hint(rc));
 	return 0;
 }
 
@@ -826,7 +826,7 @@ static int elems_list(struct fw *fw, size_t map, struct elem_list *l)
 	return nl_dump(&fw->nl, nlh, elem_cb, l, elems_reset);
 }
 
-int fw_vm_del(struct fw *fw, const char *id, struct net_err *err)
+int fw_vm_del(struct fw *fw, const char *id, struct err *err)
 {
 	char names[N_SUFFIXES][CHAIN_NAME_MAX];
 	struct chain_list cl = { .names = names, .max = N_SUFFIXES, .only_id = id };
@@ -835,7 +835,7 @@ int fw_vm_del(struct fw *fw, const char *id, struct net_err *err)
 	int rc;
 
 	if (!lease_id_valid(id))
-		return net_errf(err, -EINVAL, "VM id '%s' is not valid", id);
+		return err_set(err, -EINVAL, "VM id '%s' is not valid", id);
 	rc = chains_list(fw, &cl);
 	if (rc == -ENOENT)
 		return 0;
@@ -845,7 +845,7 @@ int fw_vm_del(struct fw *fw, const char *id, struct net_err *err)
 		return 0;
 	rc = batch_start(&b, fw);
 	if (rc < 0)
-		return net_errf(err, rc, "out of memory");
+		return err_set(err, rc, "out of memory");
 	for (size_t m = 0; m < N_MAPS; m++) {
 		rc = elems_list(fw, m, &el);
 		if (rc < 0 && rc != -ENOENT) {
@@ -878,8 +878,7 @@ int fw_vm_del(struct fw *fw, const char *id, struct net_err *err)
 	return 0;
 }
 
-int fw_vm_list(struct fw *fw, int (*cb)(const char *id, void *data), void *data,
-	       struct net_err *err)
+int fw_vm_list(struct fw *fw, int (*cb)(const char *id, void *data), void *data, struct err *err)
 {
 	size_t max = 4096;
 	char(*names)[CHAIN_NAME_MAX] = calloc(max, CHAIN_NAME_MAX);
@@ -887,7 +886,7 @@ int fw_vm_list(struct fw *fw, int (*cb)(const char *id, void *data), void *data,
 	int rc;
 
 	if (!names)
-		return net_errf(err, -ENOMEM, "out of memory");
+		return err_set(err, -ENOMEM, "out of memory");
 	rc = chains_list(fw, &cl);
 	if (rc == -ENOENT)
 		rc = 0;
@@ -914,7 +913,7 @@ int fw_vm_list(struct fw *fw, int (*cb)(const char *id, void *data), void *data,
 	return rc;
 }
 
-int fw_table_del(struct fw *fw, struct net_err *err)
+int fw_table_del(struct fw *fw, struct err *err)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct batch b;
@@ -923,7 +922,7 @@ int fw_table_del(struct fw *fw, struct net_err *err)
 
 	if (rc < 0) {
 		nftnl_table_free(t);
-		return net_errf(err, rc, "out of memory");
+		return err_set(err, rc, "out of memory");
 	}
 	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, fw->table);

@@ -37,6 +37,7 @@
 
 #include "net/err.h"
 #include "net/nl.h"
+#include "guest-agent/err.h"
 
 #define FW_DEFAULT_TABLE "svmm"
 #define FW_MAX_RULES	 64 /* port forwards, and allows, per VM */
@@ -74,22 +75,21 @@ struct fw {
 };
 
 /* "[ADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]" (docker's -p); the default is tcp. */
-int fw_forward_parse(struct fw_forward *f, const char *spec, struct net_err *err);
+int fw_forward_parse(struct fw_forward *f, const char *spec, struct err *err);
 /* "host[:PORT[/tcp|/udp]]" or "A.B.C.D[/P][:PORT[/tcp|/udp]]". */
-int fw_allow_parse(struct fw_allow *a, const char *spec, struct net_err *err);
+int fw_allow_parse(struct fw_allow *a, const char *spec, struct err *err);
 
-int fw_open(struct fw *fw, const char *table, struct net_err *err);
+int fw_open(struct fw *fw, const char *table, struct err *err);
 void fw_close(struct fw *fw);
 
 /* Install the VM's chains and map elements (and the skeleton when the
  * table is missing) in one batch. -EEXIST when the id or link has rules. */
-int fw_vm_add(struct fw *fw, const struct fw_vm *vm, struct net_err *err);
+int fw_vm_add(struct fw *fw, const struct fw_vm *vm, struct err *err);
 /* Remove everything of id in one batch; 0 when there was nothing. */
-int fw_vm_del(struct fw *fw, const char *id, struct net_err *err);
+int fw_vm_del(struct fw *fw, const char *id, struct err *err);
 /* Call cb for each VM id that has chains in the table (once per id). */
-int fw_vm_list(struct fw *fw, int (*cb)(const char *id, void *data), void *data,
-	       struct net_err *err);
+int fw_vm_list(struct fw *fw, int (*cb)(const char *id, void *data), void *data, struct err *err);
 /* Delete the whole table; 0 when it is not there. */
-int fw_table_del(struct fw *fw, struct net_err *err);
+int fw_table_del(struct fw *fw, struct err *err);
 
 #endif

@@ -10,16 +10,16 @@
 
 #define IPFWD_PATH "/proc/sys/net/ipv4/ip_forward"
 
-int ipfwd_get(bool *on, struct net_err *err)
+int ipfwd_get(bool *on, struct err *err)
 {
 	char c = '0';
 	int fd = open(IPFWD_PATH, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return net_errf(err, -errno, "%s: %s", IPFWD_PATH, strerror(errno));
+		return err_set(err, -errno, "%s: %s", IPFWD_PATH, strerror(errno));
 	if (read(fd, &c, 1) != 1) {
 		close(fd);
-		return net_errf(err, -EIO, "%s: cannot read", IPFWD_PATH);
+		return err_set(err, -EIO, "%s: cannot read", IPFWD_PATH);
 	}
 	close(fd);
 	*on = c == '1';
@@ -37,17 +37,17 @@ static int write_one(const char *path)
 	return rc;
 }
 
-int ipfwd_enable(struct net_err *err)
+int ipfwd_enable(struct err *err)
 {
 	int rc = write_one(IPFWD_PATH);
 
 	if (rc < 0)
-		return net_errf(err, rc, "enabling IPv4 forwarding (%s): %s%s", IPFWD_PATH,
-				strerror(-rc), net_errno_hint(rc));
+		return err_set(err, rc, "enabling IPv4 forwarding (%s): %s%s", IPFWD_PATH,
+			       strerror(-rc), net_errno_hint(rc));
 	return 0;
 }
 
-int ipfwd_route_localnet(const char *link, struct net_err *err)
+int ipfwd_route_localnet(const char *link, struct err *err)
 {
 	char path[128];
 	int rc;
@@ -55,6 +55,6 @@ int ipfwd_route_localnet(const char *link, struct net_err *err)
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", link);
 	rc = write_one(path);
 	if (rc < 0)
-		return net_errf(err, rc, "%s: %s%s", path, strerror(-rc), net_errno_hint(rc));
+		return err_set(err, rc, "%s: %s%s", path, strerror(-rc), net_errno_hint(rc));
 	return 0;
 }

@@ -57,18 +57,17 @@ static uint32_t mask_of(unsigned int plen)
 	return plen ? ~0u << (32 - plen) : 0;
 }
 
-int lease_pool_parse(struct lease_pool *p, const char *cidr, unsigned int vm_plen,
-		     struct net_err *err)
+int lease_pool_parse(struct lease_pool *p, const char *cidr, unsigned int vm_plen, struct err *err)
 {
 	if (vm_plen != 30 && vm_plen != 31)
-		return net_errf(err, -EINVAL, "block size /%u: use /30 or /31", vm_plen);
+		return err_set(err, -EINVAL, "block size /%u: use /30 or /31", vm_plen);
 	if (parse_cidr(cidr, &p->net, &p->plen) < 0)
-		return net_errf(err, -EINVAL, "pool '%s' is not an IPv4 A.B.C.D/P network", cidr);
+		return err_set(err, -EINVAL, "pool '%s' is not an IPv4 A.B.C.D/P network", cidr);
 	if (p->plen < 8 || p->plen > vm_plen)
-		return net_errf(err, -EINVAL, "pool '%s': the prefix must be /8 to /%u", cidr,
-				vm_plen);
+		return err_set(err, -EINVAL, "pool '%s': the prefix must be /8 to /%u", cidr,
+			       vm_plen);
 	if (p->net & ~mask_of(p->plen))
-		return net_errf(err, -EINVAL, "pool '%s' has host bits set", cidr);
+		return err_set(err, -EINVAL, "pool '%s' has host bits set", cidr);
 	p->vm_plen = vm_plen;
 	return 0;
 }
@@ -310,7 +309,7 @@ static int db_push(struct lease_db *db, const struct lease *l)
 	return 0;
 }
 
-static int db_load(struct lease_db *db, struct net_err *err)
+static int db_load(struct lease_db *db, struct err *err)
 {
 	FILE *f = fopen(db->path, "re");
 	char line[512];
@@ -319,7 +318,7 @@ static int db_load(struct lease_db *db, struct net_err *err)
 
 	if (!f)
 		return errno == ENOENT ? 0
-				       : net_errf(err, -errno, "%s: %s", db->path, strerror(errno));
+				       : err_set(err, -errno, "%s: %s", db->path, strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
 		struct lease l;
 
@@ -327,8 +326,8 @@ static int db_load(struct lease_db *db, struct net_err *err)
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
 		if (lease_parse(&l, line) < 0) {
-			rc = net_errf(err, -EINVAL, "%s line %u: not a lease record", db->path,
-				      lineno);
+			rc = err_set(err, -EINVAL, "%s line %u: not a lease record", db->path,
+				     lineno);
 			break;
 		}
 		rc = db_push(db, &l);
@@ -339,7 +338,7 @@ static int db_load(struct lease_db *db, struct net_err *err)
 	return rc;
 }
 
-int lease_db_open(struct lease_db *db, const char *dir, struct net_err *err)
+int lease_db_open(struct lease_db *db, const char *dir, struct err *err)
 {
 	char lock[4096 + 16];
 	int rc;
@@ -347,17 +346,17 @@ int lease_db_open(struct lease_db *db, const char *dir, struct net_err *err)
 	memset(db, 0, sizeof(*db));
 	db->lock_fd = -1;
 	if (snprintf(db->path, sizeof(db->path), "%s/leases", dir) >= (int)sizeof(db->path))
-		return net_errf(err, -ENAMETOOLONG, "lease directory '%s': name too long", dir);
+		return err_set(err, -ENAMETOOLONG, "lease directory '%s': name too long", dir);
 	rc = mkdir_p(dir, 0755);
 	if (rc < 0)
-		return net_errf(err, rc, "lease directory %s: %s", dir, strerror(-rc));
+		return err_set(err, rc, "lease directory %s: %s", dir, strerror(-rc));
 	snprintf(lock, sizeof(lock), "%s/leases.lock", dir);
 	db->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (db->lock_fd < 0)
-		return net_errf(err, -errno, "%s: %s", lock, strerror(errno));
+		return err_set(err, -errno, "%s: %s", lock, strerror(errno));
 	while (flock(db->lock_fd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
-			rc = net_errf(err, -errno, "flock %s: %s", lock, strerror(errno));
+			rc = err_set(err, -errno, "flock %s: %s", lock, strerror(errno));
 			goto fail;
 		}
 	}
@@ -370,7 +369,7 @@ fail:
 	return rc;
 }
 
-int lease_db_save(struct lease_db *db, struct net_err *err)
+int lease_db_save(struct lease_db *db, struct err *err)
 {
 	char tmp[4096 + 16], line[512];
 	FILE *f;
@@ -379,7 +378,7 @@ int lease_db_save(struct lease_db *db, struct net_err *err)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", db->path);
 	f = fopen(tmp, "we");
 	if (!f)
-		return net_errf(err, -errno, "%s: %s", tmp, strerror(errno));
+		return err_set(err, -errno, "%s: %s", tmp, strerror(errno));
 	fprintf(f, "# svmm IP leases (see net/lease.h); written under flock of leases.lock\n");
 	for (size_t i = 0; i < db->n && rc == 0; i++) {
 		rc = lease_format(&db->v[i], line, sizeof(line));
@@ -394,7 +393,7 @@ int lease_db_save(struct lease_db *db, struct net_err *err)
 		rc = -errno;
 	if (rc < 0) {
 		unlink(tmp);
-		return net_errf(err, rc, "%s: %s", db->path, strerror(-rc));
+		return err_set(err, rc, "%s: %s", db->path, strerror(-rc));
 	}
 	return 0;
 }
@@ -434,14 +433,14 @@ static bool overlaps(uint32_t a, unsigned int alen, uint32_t b, unsigned int ble
 }
 
 int lease_db_alloc(struct lease_db *db, const struct lease_pool *p, const struct lease *tmpl,
-		   const uint32_t *avoid, size_t navoid, struct net_err *err)
+		   const uint32_t *avoid, size_t navoid, struct err *err)
 {
 	uint32_t slots = lease_pool_slots(p);
 	char a[16];
 
 	if (lease_db_find(db, tmpl->id) >= 0)
-		return net_errf(err, -EEXIST, "VM id '%s' already has a lease in %s", tmpl->id,
-				db->path);
+		return err_set(err, -EEXIST, "VM id '%s' already has a lease in %s", tmpl->id,
+			       db->path);
 	for (uint32_t s = 0; s < slots; s++) {
 		struct lease l = *tmpl;
 		bool used = false;
@@ -457,6 +456,6 @@ int lease_db_alloc(struct lease_db *db, const struct lease_pool *p, const struct
 			continue;
 		return db_push(db, &l);
 	}
-	return net_errf(err, -EADDRNOTAVAIL, "the pool %s/%u is full (%u blocks of /%u)",
-			lease_ntoa(p->net, a), p->plen, slots, p->vm_plen);
+	return err_set(err, -EADDRNOTAVAIL, "the pool %s/%u is full (%u blocks of /%u)",
+		       lease_ntoa(p->net, a), p->plen, slots, p->vm_plen);
 }

@@ -29,6 +29,7 @@
 #include <sys/types.h>
 
 #include "net/err.h"
+#include "guest-agent/err.h"
 
 #define LEASE_DEFAULT_POOL "172.30.0.0/16"
 #define LEASE_DEFAULT_DIR  "/run/svmm/net"
@@ -63,8 +64,7 @@ struct lease_db {
 };
 
 /* "A.B.C.D/P" with the host bits zero, 8 <= P <= vm_plen, vm_plen 30 or 31. */
-int lease_pool_parse(struct lease_pool *p, const char *cidr, unsigned int vm_plen,
-		     struct net_err *err);
+int lease_pool_parse(struct lease_pool *p, const char *cidr, unsigned int vm_plen, struct err *err);
 /* Number of blocks in the pool. */
 uint32_t lease_pool_slots(const struct lease_pool *p);
 /* Addresses of block slot: -ERANGE past the pool, -EADDRNOTAVAIL for a skipped /31 block. */
@@ -91,9 +91,9 @@ int lease_netns_self(uint64_t *ino);
 bool lease_netns_exists(uint64_t ino);
 
 /* Create dir (mode 0755) if needed, take the lock (blocking) and read the leases. */
-int lease_db_open(struct lease_db *db, const char *dir, struct net_err *err);
+int lease_db_open(struct lease_db *db, const char *dir, struct err *err);
 /* Write the leases back (temporary file, fsync, rename). */
-int lease_db_save(struct lease_db *db, struct net_err *err);
+int lease_db_save(struct lease_db *db, struct err *err);
 /* Drop the lock and free the list (unsaved changes are lost). */
 void lease_db_close(struct lease_db *db);
 
@@ -105,7 +105,7 @@ void lease_db_remove(struct lease_db *db, size_t i);
  * filled in by the caller); -EEXIST when id already has a lease,
  * -EADDRNOTAVAIL when the pool is full. The result is in db->v[db->n - 1]. */
 int lease_db_alloc(struct lease_db *db, const struct lease_pool *p, const struct lease *tmpl,
-		   const uint32_t *avoid, size_t navoid, struct net_err *err);
+		   const uint32_t *avoid, size_t navoid, struct err *err);
 
 /* "A.B.C.D" of a host-order address into buf (16 bytes). */
 const char *lease_ntoa(uint32_t a, char buf[16]);

@@ -18,7 +18,7 @@
 /* Undo what a lease stands for (its rules only with rules: a setup that
  * failed before adding them must not touch another VM's of the same id);
  * missing objects are not errors. */
-static int lease_cleanup(struct nl *rt, const struct lease *l, bool rules, struct net_err *err)
+static int lease_cleanup(struct nl *rt, const struct lease *l, bool rules, struct err *err)
 {
 	struct fw fw;
 	int rc = 0, ifindex;
@@ -47,18 +47,18 @@ static int lease_cleanup(struct nl *rt, const struct lease *l, bool rules, struc
 			rc = 0;
 	}
 	if (rc < 0 && rc != -ENODEV)
-		return net_errf(err, rc, "removing link %s of VM id '%s': %s%s", l->link, l->id,
-				strerror(-rc), net_errno_hint(rc));
+		return err_set(err, rc, "removing link %s of VM id '%s': %s%s", l->link, l->id,
+			       strerror(-rc), net_errno_hint(rc));
 	return 0;
 }
 
 /* An rtnetlink socket and the locked lease file, both or neither. */
-static int session_open(struct nl *rt, struct lease_db *db, const char *dir, struct net_err *err)
+static int session_open(struct nl *rt, struct lease_db *db, const char *dir, struct err *err)
 {
 	int rc = rtnl_open(rt);
 
 	if (rc < 0)
-		return net_errf(err, rc, "rtnetlink socket: %s", strerror(-rc));
+		return err_set(err, rc, "rtnetlink socket: %s", strerror(-rc));
 	rc = lease_db_open(db, dir, err);
 	if (rc < 0)
 		nl_close(rt);
@@ -66,7 +66,7 @@ static int session_open(struct nl *rt, struct lease_db *db, const char *dir, str
 }
 
 /* Clean the leases of dead owners in an open db; saves when anything changed. */
-static int gc_locked(struct lease_db *db, struct nl *rt, unsigned int *removed, struct net_err *err)
+static int gc_locked(struct lease_db *db, struct nl *rt, unsigned int *removed, struct err *err)
 {
 	unsigned int n = 0;
 	uint64_t self = 0;
@@ -111,25 +111,25 @@ static void default_tap_name(char *buf, const struct lease_pool *p, const struct
 	snprintf(buf, LEASE_LINK_MAX, "svmm%u", (l->net - p->net) >> (32 - p->vm_plen));
 }
 
-static int check_config(const struct net_vm_config *cfg, struct net_err *err)
+static int check_config(const struct net_vm_config *cfg, struct err *err)
 {
 	if (!cfg->id || !lease_id_valid(cfg->id))
-		return net_errf(err, -EINVAL, "--id '%s': use 1-%d of [A-Za-z0-9_.-]",
-				cfg->id ? cfg->id : "", LEASE_ID_MAX);
+		return err_set(err, -EINVAL, "--id '%s': use 1-%d of [A-Za-z0-9_.-]",
+			       cfg->id ? cfg->id : "", LEASE_ID_MAX);
 	if (cfg->tap && cfg->link)
-		return net_errf(err, -EINVAL, "--tap and --link exclude each other");
+		return err_set(err, -EINVAL, "--tap and --link exclude each other");
 	if (cfg->tap && !tap_name_valid(cfg->tap))
-		return net_errf(err, -EINVAL, "--tap '%s' is not a valid interface name", cfg->tap);
+		return err_set(err, -EINVAL, "--tap '%s' is not a valid interface name", cfg->tap);
 	if (cfg->link && !tap_name_valid(cfg->link))
-		return net_errf(err, -EINVAL, "--link '%s' is not a valid interface name",
-				cfg->link);
+		return err_set(err, -EINVAL, "--link '%s' is not a valid interface name",
+			       cfg->link);
 	if (cfg->bridge && cfg->link)
-		return net_errf(err, -EINVAL, "--bridge applies to a TAP, not to --link");
+		return err_set(err, -EINVAL, "--bridge applies to a TAP, not to --link");
 	if (cfg->uplink && strcmp(cfg->uplink, "none") && !tap_name_valid(cfg->uplink))
-		return net_errf(err, -EINVAL, "--uplink '%s' is not a valid interface name",
-				cfg->uplink);
+		return err_set(err, -EINVAL, "--uplink '%s' is not a valid interface name",
+			       cfg->uplink);
 	if (cfg->mtu && (cfg->mtu < 68 || cfg->mtu > 65535))
-		return net_errf(err, -EINVAL, "--mtu %u: use 68 to 65535", cfg->mtu);
+		return err_set(err, -EINVAL, "--mtu %u: use 68 to 65535", cfg->mtu);
 	return 0;
 }
 
@@ -156,7 +156,7 @@ static int pick_uplink(struct net_vm *vm, struct nl *rt, const struct net_vm_con
 
 /* Link, address and rules for the lease just taken (db->v[db->n - 1]). */
 static int bring_up(struct net_vm *vm, struct nl *rt, const struct net_vm_config *cfg, bool *rules,
-		    struct net_err *err)
+		    struct err *err)
 {
 	struct lease *l = &vm->lease;
 	char a[16];
@@ -164,41 +164,39 @@ static int bring_up(struct net_vm *vm, struct nl *rt, const struct net_vm_config
 
 	if (l->created) {
 		struct tap t;
-		char why[NET_ERR_LEN];
-		rc = tap_open(&t, l->link, 1, true, why, sizeof(why));
+		rc = tap_open(&t, l->link, 1, true, err);
 		if (rc)
-			return net_errf(err, rc, "%s", why);
+			return rc;
 		vm->tap_fd = t.fd[0];
 	}
 	ifindex = rtnl_link_index(l->link);
 	if (ifindex < 0)
-		return net_errf(err, ifindex, "--link %s: no such interface", l->link);
+		return err_set(err, ifindex, "--link %s: no such interface", l->link);
 	if (cfg->mtu) {
 		rc = rtnl_link_set_mtu(rt, ifindex, cfg->mtu);
 		if (rc < 0)
-			return net_errf(err, rc, "--mtu %u on %s: %s", cfg->mtu, l->link,
-					strerror(-rc));
+			return err_set(err, rc, "--mtu %u on %s: %s", cfg->mtu, l->link,
+				       strerror(-rc));
 	}
 	if (cfg->bridge) {
 		int br = rtnl_link_index(cfg->bridge);
 
 		if (br < 0)
-			return net_errf(err, br, "--bridge %s: no such interface", cfg->bridge);
+			return err_set(err, br, "--bridge %s: no such interface", cfg->bridge);
 		rc = rtnl_link_set_master(rt, ifindex, br);
 		if (rc < 0)
-			return net_errf(err, rc, "attaching %s to --bridge %s: %s%s", l->link,
-					cfg->bridge, strerror(-rc), net_errno_hint(rc));
+			return err_set(err, rc, "attaching %s to --bridge %s: %s%s", l->link,
+				       cfg->bridge, strerror(-rc), net_errno_hint(rc));
 	} else {
 		rc = rtnl_addr_add(rt, ifindex, l->host, l->plen);
 		if (rc < 0)
-			return net_errf(err, rc, "address %s/%u on %s: %s%s",
-					lease_ntoa(l->host, a), l->plen, l->link, strerror(-rc),
-					net_errno_hint(rc));
+			return err_set(err, rc, "address %s/%u on %s: %s%s", lease_ntoa(l->host, a),
+				       l->plen, l->link, strerror(-rc), net_errno_hint(rc));
 	}
 	rc = rtnl_link_set_up(rt, ifindex, true);
 	if (rc < 0)
-		return net_errf(err, rc, "bringing %s up: %s%s", l->link, strerror(-rc),
-				net_errno_hint(rc));
+		return err_set(err, rc, "bringing %s up: %s%s", l->link, strerror(-rc),
+			       net_errno_hint(rc));
 	if (!cfg->bridge) {
 		struct fw_vm fv = {
 			.id = l->id,
@@ -240,7 +238,7 @@ static int bring_up(struct net_vm *vm, struct nl *rt, const struct net_vm_config
 	return 0;
 }
 
-int net_vm_setup(struct net_vm *vm, const struct net_vm_config *cfg, struct net_err *err)
+int net_vm_setup(struct net_vm *vm, const struct net_vm_config *cfg, struct err *err)
 {
 	const char *dir = cfg->dir ? cfg->dir : LEASE_DEFAULT_DIR;
 	const char *table = cfg->table ? cfg->table : FW_DEFAULT_TABLE;
@@ -259,8 +257,8 @@ int net_vm_setup(struct net_vm *vm, const struct net_vm_config *cfg, struct net_
 	if (rc < 0)
 		return rc;
 	if (!lease_table_valid(table))
-		return net_errf(err, -EINVAL, "--table '%s': use 1-%d of [A-Za-z0-9_-]", table,
-				LEASE_TABLE_MAX);
+		return err_set(err, -EINVAL, "--table '%s': use 1-%d of [A-Za-z0-9_-]", table,
+			       LEASE_TABLE_MAX);
 	rc = lease_pool_parse(&pool, cfg->pool ? cfg->pool : LEASE_DEFAULT_POOL,
 			      cfg->block ? cfg->block : 30, err);
 	if (rc < 0)
@@ -276,12 +274,12 @@ int net_vm_setup(struct net_vm *vm, const struct net_vm_config *cfg, struct net_
 	if (rc == 0)
 		rc = lease_netns_self(&tmpl.netns);
 	if (rc < 0)
-		return net_errf(err, rc, "/proc/self: %s", strerror(-rc));
+		return err_set(err, rc, "/proc/self: %s", strerror(-rc));
 	if (cfg->uplink && strcmp(cfg->uplink, "none") && rtnl_link_index(cfg->uplink) < 0)
-		return net_errf(err, -ENODEV, "--uplink %s: no such interface", cfg->uplink);
+		return err_set(err, -ENODEV, "--uplink %s: no such interface", cfg->uplink);
 	if (cfg->link) {
 		if (rtnl_link_index(cfg->link) < 0)
-			return net_errf(err, -ENODEV, "--link %s: no such interface", cfg->link);
+			return err_set(err, -ENODEV, "--link %s: no such interface", cfg->link);
 		snprintf(tmpl.link, sizeof(tmpl.link), "%s", cfg->link);
 	} else {
 		tmpl.created = true;
@@ -298,7 +296,7 @@ int net_vm_setup(struct net_vm *vm, const struct net_vm_config *cfg, struct net_
 	pick_uplink(vm, &rt, cfg);
 	rc = rtnl_addr_list(&rt, avoid, MAX_HOST_ADDRS, &navoid);
 	if (rc < 0) {
-		net_errf(err, rc, "listing the host's addresses: %s", strerror(-rc));
+		err_set(err, rc, "listing the host's addresses: %s", strerror(-rc));
 		goto out_db;
 	}
 	rc = lease_db_alloc(&db, &pool, &tmpl, avoid, navoid, err);
@@ -308,8 +306,8 @@ int net_vm_setup(struct net_vm *vm, const struct net_vm_config *cfg, struct net_
 		default_tap_name(db.v[db.n - 1].link, &pool, &db.v[db.n - 1]);
 	vm->lease = db.v[db.n - 1];
 	if (vm->lease.created && rtnl_link_index(vm->lease.link) >= 0) {
-		rc = net_errf(err, -EEXIST, "--tap %s: an interface of that name already exists",
-			      vm->lease.link);
+		rc = err_set(err, -EEXIST, "--tap %s: an interface of that name already exists",
+			     vm->lease.link);
 		goto out_db;
 	}
 	rc = lease_db_save(&db, err); /* the record exists before any kernel object */
@@ -337,8 +335,7 @@ static bool same_owner(const struct lease *a, const struct lease *b)
 
 /* Remove the lease of id in dir and what it stands for; with owner, only
  * when that process still holds it (0 otherwise). */
-static int remove_lease(const char *dir, const char *id, const struct lease *owner,
-			struct net_err *err)
+static int remove_lease(const char *dir, const char *id, const struct lease *owner, struct err *err)
 {
 	struct lease_db db;
 	struct nl rt;
@@ -350,14 +347,14 @@ static int remove_lease(const char *dir, const char *id, const struct lease *own
 		return rc;
 	i = lease_db_find(&db, id);
 	if (i < 0 && !owner)
-		rc = net_errf(err, -ENOENT, "--id %s: no lease in %s", id, db.path);
+		rc = err_set(err, -ENOENT, "--id %s: no lease in %s", id, db.path);
 	if (i < 0 || (owner && !same_owner(&db.v[i], owner)))
 		goto out_db; /* with owner: removed by net down or gc, nothing of ours is left */
 	if (db.v[i].netns && lease_netns_self(&self) == 0 && db.v[i].netns != self) {
-		rc = net_errf(err, -EXDEV,
-			      "VM id '%s' lives in another network namespace (inode %" PRIu64
-			      "): run this there",
-			      id, db.v[i].netns);
+		rc = err_set(err, -EXDEV,
+			     "VM id '%s' lives in another network namespace (inode %" PRIu64
+			     "): run this there",
+			     id, db.v[i].netns);
 		goto out_db;
 	}
 	rc = lease_cleanup(&rt, &db.v[i], true, err);
@@ -371,7 +368,7 @@ out_db:
 	return rc;
 }
 
-int net_vm_teardown(struct net_vm *vm, struct net_err *err)
+int net_vm_teardown(struct net_vm *vm, struct err *err)
 {
 	if (vm->tap_fd >= 0)
 		close(vm->tap_fd);
@@ -379,7 +376,7 @@ int net_vm_teardown(struct net_vm *vm, struct net_err *err)
 	return remove_lease(vm->dir, vm->lease.id, &vm->lease, err);
 }
 
-int net_down(const char *dir, const char *id, struct net_err *err)
+int net_down(const char *dir, const char *id, struct err *err)
 {
 	return remove_lease(dir, id, NULL, err);
 }
@@ -388,7 +385,7 @@ struct orphan_ctx {
 	struct lease_db *db;
 	struct fw *fw;
 	unsigned int removed;
-	struct net_err *err;
+	struct err *err;
 };
 
 static int orphan_cb(const char *id, void *data)
@@ -405,7 +402,7 @@ static int orphan_cb(const char *id, void *data)
 	return rc;
 }
 
-int net_gc(const char *dir, const char *table, unsigned int *removed, struct net_err *err)
+int net_gc(const char *dir, const char *table, unsigned int *removed, struct err *err)
 {
 	struct lease_db db;
 	struct nl rt;

@@ -19,6 +19,7 @@
 #include "net/err.h"
 #include "net/firewall.h"
 #include "net/lease.h"
+#include "guest-agent/err.h"
 
 struct net_vm_config {
 	const char *id;	    /* required, lease_id_valid() */
@@ -45,21 +46,21 @@ struct net_vm {
 	char uplink[16];    /* "" when the VM has no way out */
 	char table[LEASE_TABLE_MAX + 1];
 	char dir[4096];
-	char warning[NET_ERR_LEN]; /* something the caller should print, or "" */
+	char warning[512]; /* something the caller should print, or "" */
 };
 
 /* Set up the network of cfg->id, owned by the calling process. */
-int net_vm_setup(struct net_vm *vm, const struct net_vm_config *cfg, struct net_err *err);
+int net_vm_setup(struct net_vm *vm, const struct net_vm_config *cfg, struct err *err);
 /* Undo net_vm_setup(), unless the lease has meanwhile been removed or taken over. */
-int net_vm_teardown(struct net_vm *vm, struct net_err *err);
+int net_vm_teardown(struct net_vm *vm, struct err *err);
 
 /* Remove everything of id (its rules, its TAP, its lease) whoever owns it.
  * -ENOENT when dir has no lease for id. */
-int net_down(const char *dir, const char *id, struct net_err *err);
+int net_down(const char *dir, const char *id, struct err *err);
 
 /* Remove the rules, TAPs and leases of every VM in dir whose owner is gone,
  * and the chains in table of ids that have no lease at all. *removed gets
  * how many VMs were cleaned. */
-int net_gc(const char *dir, const char *table, unsigned int *removed, struct net_err *err);
+int net_gc(const char *dir, const char *table, unsigned int *removed, struct err *err);
 
 #endif

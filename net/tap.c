@@ -89,31 +89,26 @@ static const char *tun_hint(int rc, unsigned int n_queues)
 	}
 }
 
-int tap_open(struct tap *t, const char *name, unsigned int n_queues, bool persist, char *err,
-	     unsigned int errlen)
+int tap_open(struct tap *t, const char *name, unsigned int n_queues, bool persist, struct err *err)
 {
 	struct ifreq ifr;
 	int rc;
 
 	tap_init(t);
-	if (!n_queues || n_queues > TAP_MAX_QUEUES) {
-		snprintf(err, errlen, "tap: %u queues (1 to %u)", n_queues, TAP_MAX_QUEUES);
-		return -EINVAL;
-	}
-	if (name && *name && !tap_name_valid(name)) {
-		snprintf(err, errlen,
-			 "tap '%s': not a valid interface name (1 to %d characters, "
-			 "no '/', ':' or spaces)",
-			 name, IFNAMSIZ - 1);
-		return -EINVAL;
-	}
+	if (!n_queues || n_queues > TAP_MAX_QUEUES)
+		return err_set(err, -EINVAL, "tap: %u queues (1 to %u)", n_queues, TAP_MAX_QUEUES);
+	if (name && *name && !tap_name_valid(name))
+		return err_set(err, -EINVAL,
+			       "tap '%s': not a valid interface name (1 to %d characters, "
+			       "no '/', ':' or spaces)",
+			       name, IFNAMSIZ - 1);
 	t->created = !name || !*name || !if_nametoindex(name);
 	for (unsigned int i = 0; i < n_queues; i++) {
 		int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0) {
 			rc = -errno;
-			snprintf(err, errlen, "tap: /dev/net/tun: %s%s", strerror(errno),
-				 tun_hint(rc, n_queues));
+			err_set(err, rc, "tap: /dev/net/tun: %s%s", strerror(errno),
+				tun_hint(rc, n_queues));
 			goto fail;
 		}
 		t->fd[t->n_fds++] = fd;
@@ -127,21 +122,21 @@ int tap_open(struct tap *t, const char *name, unsigned int n_queues, bool persis
 			snprintf(ifr.ifr_name, IFNAMSIZ, "%s", n);
 		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 			rc = -errno;
-			snprintf(err, errlen, "tap '%s': TUNSETIFF: %s%s", n && *n ? n : "(new)",
-				 strerror(errno), tun_hint(rc, n_queues));
+			err_set(err, rc, "tap '%s': TUNSETIFF: %s%s", n && *n ? n : "(new)",
+				strerror(errno), tun_hint(rc, n_queues));
 			goto fail;
 		}
 		if (!i)
 			snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
 		rc = setup_fd(fd);
 		if (rc) {
-			snprintf(err, errlen, "tap '%s': vnet header: %s", t->name, strerror(-rc));
+			err_set(err, rc, "tap '%s': vnet header: %s", t->name, strerror(-rc));
 			goto fail;
 		}
 	}
 	if (persist && ioctl(t->fd[0], TUNSETPERSIST, 1) < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "tap '%s': TUNSETPERSIST: %s", t->name, strerror(errno));
+		err_set(err, rc, "tap '%s': TUNSETPERSIST: %s", t->name, strerror(errno));
 		goto fail;
 	}
 	t->offload_ok = probe_offloads(t->fd[0]);
@@ -151,43 +146,40 @@ fail:
 	return rc;
 }
 
-int tap_adopt(struct tap *t, const int *fds, unsigned int n, char *err, unsigned int errlen)
+int tap_adopt(struct tap *t, const int *fds, unsigned int n, struct err *err)
 {
 	struct ifreq ifr;
 	int rc;
 
 	tap_init(t);
-	if (!n || n > TAP_MAX_QUEUES) {
-		snprintf(err, errlen, "tap: %u fds given (1 to %u)", n, TAP_MAX_QUEUES);
-		return -EINVAL;
-	}
+	if (!n || n > TAP_MAX_QUEUES)
+		return err_set(err, -EINVAL, "tap: %u fds given (1 to %u)", n, TAP_MAX_QUEUES);
 	for (unsigned int i = 0; i < n; i++) {
 		memset(&ifr, 0, sizeof(ifr));
 		if (ioctl(fds[i], TUNGETIFF, &ifr) < 0) {
 			rc = -errno;
-			snprintf(err, errlen, "tap fd %d: not a TAP queue (%s)", fds[i],
-				 strerror(errno));
+			err_set(err, rc, "tap fd %d: not a TAP queue (%s)", fds[i],
+				strerror(errno));
 			goto fail;
 		}
 		if ((ifr.ifr_flags & (IFF_TAP | IFF_TUN)) != IFF_TAP ||
 		    !(ifr.ifr_flags & IFF_VNET_HDR) || !(ifr.ifr_flags & IFF_NO_PI)) {
-			snprintf(err, errlen,
-				 "tap fd %d ('%s'): needs IFF_TAP | IFF_NO_PI | IFF_VNET_HDR",
-				 fds[i], ifr.ifr_name);
-			rc = -EINVAL;
+			rc = err_set(err, -EINVAL,
+				     "tap fd %d ('%s'): needs IFF_TAP | IFF_NO_PI | IFF_VNET_HDR",
+				     fds[i], ifr.ifr_name);
 			goto fail;
 		}
 		if (!i) {
 			snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
 		} else if (strcmp(t->name, ifr.ifr_name)) {
-			snprintf(err, errlen, "tap fd %d is '%s', fd %d is '%s': one TAP expected",
-				 fds[0], t->name, fds[i], ifr.ifr_name);
-			rc = -EINVAL;
+			rc = err_set(err, -EINVAL,
+				     "tap fd %d is '%s', fd %d is '%s': one TAP expected", fds[0],
+				     t->name, fds[i], ifr.ifr_name);
 			goto fail;
 		}
 		rc = setup_fd(fds[i]);
 		if (rc) {
-			snprintf(err, errlen, "tap fd %d: %s", fds[i], strerror(-rc));
+			err_set(err, rc, "tap fd %d: %s", fds[i], strerror(-rc));
 			goto fail;
 		}
 		fcntl(fds[i], F_SETFD, FD_CLOEXEC);

@@ -17,6 +17,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "guest-agent/err.h"
 
 #define TAP_MAX_QUEUES 7 /* virtio-net's 2 * 7 queues + ctrl fit VIRTIO_MAX_QUEUES */
 
@@ -34,11 +35,10 @@ bool tap_name_valid(const char *name);
 /* Open n_queues queues of TAP `name` (created when absent; NULL or "" lets
  * the kernel pick "tapN"); persist keeps the interface after the last fd
  * closes. The fds are non-blocking and close-on-exec. */
-int tap_open(struct tap *t, const char *name, unsigned int n_queues, bool persist, char *err,
-	     unsigned int errlen);
+int tap_open(struct tap *t, const char *name, unsigned int n_queues, bool persist, struct err *err);
 /* Adopt already opened TAP queue fds (taken over: tap_close closes them).
  * Checks each is a TAP with IFF_VNET_HDR and that they are one interface. */
-int tap_adopt(struct tap *t, const int *fds, unsigned int n, char *err, unsigned int errlen);
+int tap_adopt(struct tap *t, const int *fds, unsigned int n, struct err *err);
 void tap_close(struct tap *t);
 
 /* TUN_F_* offloads on every queue: what the reader (the guest) can take. */

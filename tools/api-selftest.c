@@ -35,23 +35,22 @@ static int record(struct selftest *t, int op)
 	return 0;
 }
 
-static int st_boot(void *ctx, const struct vm_config *cfg, char *err)
+static int st_boot(void *ctx, const struct vm_config *cfg, struct err *err)
 {
 	struct selftest *t = ctx;
 	const char *payload = cfg->payload.kernel ? cfg->payload.kernel : cfg->payload.firmware;
 
 	if (payload && access(payload, R_OK) < 0) {
 		int rc = -errno;
-		snprintf(err, VMM_ERR_LEN, "cannot open payload '%.200s': %s", payload,
-			 strerror(errno));
-		return rc;
+		return err_set(err, rc, "cannot open payload '%.200s': %s", payload,
+			       strerror(errno));
 	}
 	t->disks = cfg->n_disks;
 	t->nets = cfg->n_net;
 	return record(t, OP_BOOT);
 }
 
-static int st_shutdown(void *ctx, char *err)
+static int st_shutdown(void *ctx, struct err *err)
 {
 	struct selftest *t = ctx;
 	uint64_t v;
@@ -62,11 +61,11 @@ static int st_shutdown(void *ctx, char *err)
 	return record(t, OP_SHUTDOWN);
 }
 
-#define ST_OP(fn, op)                       \
-	static int fn(void *ctx, char *err) \
-	{                                   \
-		(void)err;                  \
-		return record(ctx, op);     \
+#define ST_OP(fn, op)                             \
+	static int fn(void *ctx, struct err *err) \
+	{                                         \
+		(void)err;                        \
+		return record(ctx, op);           \
 	}
 ST_OP(st_reboot, OP_REBOOT)
 ST_OP(st_pause, OP_PAUSE)
@@ -74,7 +73,7 @@ ST_OP(st_resume, OP_RESUME)
 ST_OP(st_nmi, OP_NMI)
 
 /* A guest with ACPI powers off when the button is pressed. */
-static int st_power_button(void *ctx, char *err)
+static int st_power_button(void *ctx, struct err *err)
 {
 	struct selftest *t = ctx;
 	uint64_t one = 1;
@@ -84,7 +83,7 @@ static int st_power_button(void *ctx, char *err)
 	return record(t, OP_POWER_BUTTON);
 }
 
-static int st_counters(void *ctx, json_t **out, char *err)
+static int st_counters(void *ctx, json_t **out, struct err *err)
 {
 	struct selftest *t = ctx;
 	json_t *o = json_object();

@@ -61,9 +61,9 @@ static struct virtio_dev *net_dev(const char *spec)
 {
 	struct virtio_net_opts o;
 	struct virtio_dev *vd;
-	char err[256];
-	if (net_opts_from(spec, &o, err) || virtio_net_create(&vd, &o, err, sizeof(err))) {
-		fprintf(stderr, "bench: %s\n", err);
+	struct err err = { 0 };
+	if (net_opts_from(spec, &o, &err) || virtio_net_create(&vd, &o, &err)) {
+		fprintf(stderr, "bench: %s\n", err.msg);
 		exit(1);
 	}
 	return vd;
@@ -275,9 +275,9 @@ static void vsock_bench(void)
 	struct virtio_vsock_opts o = { .cid = 3 };
 	snprintf(o.socket, sizeof(o.socket), "%s", path);
 	struct virtio_dev *vd;
-	char err[256];
-	if (virtio_vsock_create(&vd, &o, err, sizeof(err))) {
-		fprintf(stderr, "bench: %s\n", err);
+	struct err err = { 0 };
+	if (virtio_vsock_create(&vd, &o, &err)) {
+		fprintf(stderr, "bench: %s\n", err.msg);
 		exit(1);
 	}
 	struct fq_set s;

@@ -82,24 +82,24 @@ static char *read_all(FILE *f, size_t *len)
 /* A device in cloud-hypervisor's CLI syntax, as its JSON object. */
 static char *device_json(const char *cmd, const char *arg)
 {
-	char err[VM_CONFIG_ERR_LEN];
+	struct err err = { 0 };
 	struct vm_config c;
 	const char *key;
 	int rc;
 
 	vm_config_init(&c);
 	if (!strcmp(cmd, "add-disk"))
-		rc = vm_config_parse_disk(&c, arg, err), key = "disks";
+		rc = vm_config_parse_disk(&c, arg, &err), key = "disks";
 	else if (!strcmp(cmd, "add-net"))
-		rc = vm_config_parse_net(&c, arg, err), key = "net";
+		rc = vm_config_parse_net(&c, arg, &err), key = "net";
 	else if (!strcmp(cmd, "add-fs"))
-		rc = vm_config_parse_fs(&c, arg, err), key = "fs";
+		rc = vm_config_parse_fs(&c, arg, &err), key = "fs";
 	else if (!strcmp(cmd, "add-pmem"))
-		rc = vm_config_parse_pmem(&c, arg, err), key = "pmem";
+		rc = vm_config_parse_pmem(&c, arg, &err), key = "pmem";
 	else
-		rc = vm_config_parse_vsock(&c, arg, err), key = "vsock";
+		rc = vm_config_parse_vsock(&c, arg, &err), key = "vsock";
 	if (rc < 0) {
-		fprintf(stderr, "svmm-remote: %s: %s\n", cmd, err);
+		fprintf(stderr, "svmm-remote: %s: %s\n", cmd, err.msg);
 		vm_config_free(&c);
 		return NULL;
 	}

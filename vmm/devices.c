@@ -15,8 +15,6 @@
 #include "devices/virtio/rng/rng.h"
 #include "devices/virtio/vsock/vsock.h"
 
-#define ERRLEN 256
-
 static int ioeventfd(void *opaque, uint64_t gpa, unsigned int len, int fd, bool assign)
 {
 	struct vm_devices *d = opaque;
@@ -28,36 +26,32 @@ static const struct virtio_pci_host_ops host_ops = { .ioeventfd = ioeventfd };
 
 /* Put vd behind a transport in the next free slot. Frees vd on failure. */
 static int plug(struct vm_devices *d, struct virtio_dev *vd, struct pci_bus *bus,
-		const struct guest_mem *mem, char *err, size_t errlen)
+		const struct guest_mem *mem, struct err *err)
 {
 	struct virtio_pci *vp;
 	int rc;
 
 	if (d->n == VM_MAX_PCI_DEVICES) {
 		vd->ops->free(vd);
-		snprintf(err, errlen, "%s: no PCI slot left (at most %u devices)", vd->name,
-			 VM_MAX_PCI_DEVICES);
-		return -ENOSPC;
+		return err_set(err, -ENOSPC, "%s: no PCI slot left (at most %u devices)", vd->name,
+			       VM_MAX_PCI_DEVICES);
 	}
 	rc = virtio_pci_create(&vp, vd, mem, &host_ops, d);
 	if (rc) {
 		vd->ops->free(vd);
-		snprintf(err, errlen, "%s: cannot create its PCI function: %s", vd->name,
-			 strerror(-rc));
-		return rc;
+		return err_set(err, rc, "%s: cannot create its PCI function: %s", vd->name,
+			       strerror(-rc));
 	}
 	rc = pci_bus_add(bus, virtio_pci_dev(vp), -1);
 	if (rc < 0) {
 		virtio_pci_free(vp);
-		snprintf(err, errlen, "%s: cannot plug it into PCI: %s", vd->name, strerror(-rc));
-		return rc;
+		return err_set(err, rc, "%s: cannot plug it into PCI: %s", vd->name, strerror(-rc));
 	}
 	d->vp[d->n++] = vp;
 	return 0;
 }
 
-int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o, char *err,
-		size_t errlen)
+int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o, struct err *err)
 {
 	memset(o, 0, sizeof(*o));
 	snprintf(o->tap, sizeof(o->tap), "%s", n->tap ? n->tap : "");
@@ -65,34 +59,28 @@ int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o,
 		o->has_ip = true;
 		if (inet_pton(AF_INET, n->ip, &o->ip) != 1 ||
 		    inet_pton(AF_INET, n->mask ? n->mask : "255.255.255.0", &o->mask) != 1) {
-			snprintf(err, errlen,
-				 "net[%zu]: ip '%s' or mask '%s' is not an IPv4 address", i, n->ip,
-				 n->mask ? n->mask : "");
-			return -EINVAL;
+			return err_set(err, -EINVAL,
+				       "net[%zu]: ip '%s' or mask '%s' is not an IPv4 address", i,
+				       n->ip, n->mask ? n->mask : "");
 		}
 	}
 	if (n->mac) {
 		o->has_mac = true;
-		if (mac_addr_parse(n->mac, o->mac)) {
-			snprintf(err, errlen, "net[%zu]: mac '%s' is not a MAC address", i, n->mac);
-			return -EINVAL;
-		}
+		if (mac_addr_parse(n->mac, o->mac))
+			return err_set(err, -EINVAL, "net[%zu]: mac '%s' is not a MAC address", i,
+				       n->mac);
 	}
 	if (n->host_mac) {
 		o->has_host_mac = true;
-		if (mac_addr_parse(n->host_mac, o->host_mac)) {
-			snprintf(err, errlen, "net[%zu]: host_mac '%s' is not a MAC address", i,
-				 n->host_mac);
-			return -EINVAL;
-		}
+		if (mac_addr_parse(n->host_mac, o->host_mac))
+			return err_set(err, -EINVAL, "net[%zu]: host_mac '%s' is not a MAC address",
+				       i, n->host_mac);
 	}
 	o->mtu = n->mtu;
 	o->num_queues = n->num_queues;
 	o->queue_size = n->queue_size;
-	if (n->n_fds > TAP_MAX_QUEUES) {
-		snprintf(err, errlen, "net[%zu]: at most %u fds", i, TAP_MAX_QUEUES);
-		return -EINVAL;
-	}
+	if (n->n_fds > TAP_MAX_QUEUES)
+		return err_set(err, -EINVAL, "net[%zu]: at most %u fds", i, TAP_MAX_QUEUES);
 	for (size_t k = 0; k < n->n_fds; k++)
 		o->fds[k] = n->fds[k];
 	o->n_fds = (unsigned int)n->n_fds;
@@ -104,19 +92,17 @@ int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o,
 	return 0;
 }
 
-int vm_serial_opts(const struct console_config *k, struct chardev *cd, char *err, size_t errlen)
+int vm_serial_opts(const struct console_config *k, struct chardev *cd, struct err *err)
 {
 	static const enum chardev_mode modes[] = {
 		[CONSOLE_OFF] = CHARDEV_OFF,	   [CONSOLE_PTY] = CHARDEV_PTY,
 		[CONSOLE_TTY] = CHARDEV_TTY,	   [CONSOLE_FILE] = CHARDEV_FILE,
 		[CONSOLE_SOCKET] = CHARDEV_SOCKET, [CONSOLE_NULL] = CHARDEV_NULL,
 	};
-	if ((unsigned int)k->mode >= sizeof(modes) / sizeof(modes[0])) {
-		snprintf(err, errlen, "mode %d is unknown", (int)k->mode);
-		return -EINVAL;
-	}
+	if ((unsigned int)k->mode >= sizeof(modes) / sizeof(modes[0]))
+		return err_set(err, -EINVAL, "mode %d is unknown", (int)k->mode);
 	return chardev_init(cd, modes[k->mode], k->mode == CONSOLE_SOCKET ? k->socket : k->file,
-			    err, errlen);
+			    err);
 }
 
 void vm_fs_opts(const struct fs_config *fc, struct virtio_fs_opts *o)
@@ -150,10 +136,9 @@ static enum disk_image_type image_type(enum image_type t)
 }
 
 int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct pci_bus *bus,
-		      struct kvm *kvm, const struct guest_mem *mem, char *err, size_t errlen)
+		      struct kvm *kvm, const struct guest_mem *mem, struct err *err)
 {
 	struct virtio_dev *vd;
-	char e[ERRLEN] = "";
 	int rc = 0;
 
 	memset(d, 0, sizeof(*d));
@@ -161,10 +146,9 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 	for (size_t i = 0; cfg && i < cfg->n_disks; i++) {
 		const struct disk_config *dc = &cfg->disks[i];
 		if (dc->image_type == IMAGE_TYPE_FIXED_VHD || dc->image_type == IMAGE_TYPE_VHDX) {
-			snprintf(err, errlen,
-				 "disk '%s': image_type: only raw and qcow2 are supported",
-				 dc->path);
-			rc = -ENOTSUP;
+			rc = err_set(err, -ENOTSUP,
+				     "disk '%s': image_type: only raw and qcow2 are supported",
+				     dc->path);
 			goto fail;
 		}
 		struct virtio_blk_opts o = {
@@ -176,39 +160,32 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 			.num_queues = dc->num_queues,
 			.queue_size = dc->queue_size,
 		};
-		if ((rc = virtio_blk_create(&vd, &o, e, sizeof(e))) ||
-		    (rc = plug(d, vd, bus, mem, e, sizeof(e))))
-			goto fail_msg;
+		if ((rc = virtio_blk_create(&vd, &o, err)) || (rc = plug(d, vd, bus, mem, err)))
+			goto fail;
 	}
 	for (size_t i = 0; cfg && i < cfg->n_net; i++) {
 		struct virtio_net_opts o;
-		if ((rc = vm_net_opts(&cfg->net[i], i, &o, err, errlen)))
+		if ((rc = vm_net_opts(&cfg->net[i], i, &o, err)))
 			goto fail;
-		if ((rc = virtio_net_create(&vd, &o, e, sizeof(e))) ||
-		    (rc = plug(d, vd, bus, mem, e, sizeof(e))))
-			goto fail_msg;
+		if ((rc = virtio_net_create(&vd, &o, err)) || (rc = plug(d, vd, bus, mem, err)))
+			goto fail;
 	}
 	const char *rng = cfg && cfg->rng.src ? cfg->rng.src : VM_DEFAULT_RNG_SRC;
-	if ((rc = virtio_rng_create(&vd, rng, e, sizeof(e))) ||
-	    (rc = plug(d, vd, bus, mem, e, sizeof(e))))
-		goto fail_msg;
+	if ((rc = virtio_rng_create(&vd, rng, err)) || (rc = plug(d, vd, bus, mem, err)))
+		goto fail;
 	for (size_t i = 0; cfg && i < cfg->n_fs; i++) {
 		struct virtio_fs_opts o;
 		vm_fs_opts(&cfg->fs[i], &o);
-		if ((rc = virtio_fs_create(&vd, &o, mem, e, sizeof(e))) ||
-		    (rc = plug(d, vd, bus, mem, e, sizeof(e))))
-			goto fail_msg;
+		if ((rc = virtio_fs_create(&vd, &o, mem, err)) || (rc = plug(d, vd, bus, mem, err)))
+			goto fail;
 	}
 	if (cfg && cfg->has_vsock) {
 		struct virtio_vsock_opts o;
 		vm_vsock_opts(&cfg->vsock, &o);
-		if ((rc = virtio_vsock_create(&vd, &o, e, sizeof(e))) ||
-		    (rc = plug(d, vd, bus, mem, e, sizeof(e))))
-			goto fail_msg;
+		if ((rc = virtio_vsock_create(&vd, &o, err)) || (rc = plug(d, vd, bus, mem, err)))
+			goto fail;
 	}
 	return 0;
-fail_msg:
-	snprintf(err, errlen, "%s", e);
 fail:
 	vm_devices_free(d);
 	return rc;

@@ -16,6 +16,7 @@
 #include "vmm/config/config.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm/memory.h"
+#include "guest-agent/err.h"
 
 #define VM_MAX_PCI_DEVICES (PCI_SLOTS - 1)
 
@@ -34,16 +35,15 @@ struct vm_devices {
 /* Create every device of cfg (NULL: only the rng, as cloud-hypervisor) and
  * plug it into bus. err names the device and what is wrong with it. */
 int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct pci_bus *bus,
-		      struct kvm *kvm, const struct guest_mem *mem, char *err, size_t errlen);
+		      struct kvm *kvm, const struct guest_mem *mem, struct err *err);
 void vm_devices_free(struct vm_devices *d);
 
 /* One device's options from its entry of a validated config, as
  * vm_devices_create() makes them (i numbers the entry in messages). */
-int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o, char *err,
-		size_t errlen);
+int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o, struct err *err);
 void vm_fs_opts(const struct fs_config *f, struct virtio_fs_opts *o);
 /* The serial port's back end of k (not opened yet). -EINVAL with err. */
-int vm_serial_opts(const struct console_config *k, struct chardev *cd, char *err, size_t errlen);
+int vm_serial_opts(const struct console_config *k, struct chardev *cd, struct err *err);
 void vm_vsock_opts(const struct vsock_config *v, struct virtio_vsock_opts *o);
 
 #endif

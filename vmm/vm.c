@@ -32,6 +32,7 @@
 #include "vmm/devices.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm/layout.h"
+#include "vmm/kvm/log.h"
 #include "vmm/kvm/memory.h"
 #include "vmm/x86/mptable.h"
 
@@ -78,19 +79,6 @@ struct vm {
 	atomic_bool stopping;
 	atomic_bool panicked; /* kept across reboots by vm_run */
 };
-
-static void vm_log(const struct vm *vm, int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (vm->cfg->verbose < level)
-		return;
-	va_start(ap, fmt);
-	fputs("svmm: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 static void vm_request_stop(struct vm *vm, enum vm_stop why, const char *fmt, ...)
 {
@@ -144,20 +132,20 @@ static void ctl_set(struct vm_ctl *c, struct vm *vm, int state, const char *err)
 	c->vm = vm;
 	c->state = state;
 	c->ran |= state == VM_CTL_RUNNING;
-	if (err && err[0] && !c->err[0])
-		snprintf(c->err, sizeof(c->err), "%s", err);
+	if (err && err[0] && !c->err.code)
+		err_set(&c->err, EIO, "%s", err);
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 }
 
-int vm_ctl_wait_started(struct vm_ctl *c, char *err, size_t errlen)
+int vm_ctl_wait_started(struct vm_ctl *c, struct err *err)
 {
 	pthread_mutex_lock(&c->lock);
 	while (c->state == VM_CTL_STARTING)
 		pthread_cond_wait(&c->cond, &c->lock);
 	int rc = c->state == VM_CTL_RUNNING ? 0 : -EIO;
 	if (rc)
-		snprintf(err, errlen, "%s", c->err[0] ? c->err : "the VM ended");
+		err_set(err, rc, "%s", c->err.code ? c->err.msg : "the VM ended");
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -186,7 +174,7 @@ static void on_serial_line(void *ctx, const char *line)
 
 	if (strstr(line, "Kernel panic - not syncing")) {
 		if (!atomic_exchange(&vm->panicked, true))
-			fprintf(stderr, "svmm: guest kernel panic: %s\n", line);
+			log_msg(LV_ERROR, "vm", "guest kernel panic: %s", line);
 	} else if (strstr(line, "reboot: Power down") || strstr(line, "reboot: System halted")) {
 		/* With no ACPI Linux cannot power off: it halts every CPU with
 		 * interrupts off for good. Its last words say so. */
@@ -233,8 +221,8 @@ static void *vcpu_thread(void *arg)
 		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
 		long long us = (now.tv_sec - vm->cfg->start.tv_sec) * 1000000LL +
 			       (now.tv_nsec - vm->cfg->start.tv_nsec) / 1000;
-		vm_log(vm, 1, "first KVM_RUN at %lld us after start (%lld us of CPU)", us,
-		       cpu.tv_sec * 1000000LL + cpu.tv_nsec / 1000);
+		log_msg(LV_INFO, "vm", "first KVM_RUN at %lld us after start (%lld us of CPU)", us,
+			cpu.tv_sec * 1000000LL + cpu.tv_nsec / 1000);
 	}
 
 	while (!atomic_load(&vm->stopping)) {
@@ -272,7 +260,7 @@ static void *vcpu_thread(void *arg)
 				break;
 			default:
 				if (!atomic_exchange(&vm->panicked, true))
-					fprintf(stderr, "svmm: guest crashed (system event %u)\n",
+					log_msg(LV_ERROR, "vm", "guest crashed (system event %u)",
 						r->system_event.type);
 				on_reset(vm);
 			}
@@ -402,13 +390,7 @@ static const struct pci_host_ops pci_ops = {
 	.irqfd = pci_irqfd,
 };
 
-#define SETUP_FAIL(ret, ...)                        \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return ret;                         \
-	} while (0)
-
-static int vm_setup_devices(struct vm *vm, char *err, size_t errlen)
+static int vm_setup_devices(struct vm *vm, struct err *err)
 {
 	const struct vm_params *cfg = vm->cfg;
 	int ret;
@@ -418,23 +400,23 @@ static int vm_setup_devices(struct vm *vm, char *err, size_t errlen)
 	if (cfg->serial && cfg->serial->mode != CHARDEV_OFF) {
 		ret = serial_init(&vm->serial, cfg->serial, SERIAL_COM1_IRQ, serial_set_irq, vm);
 		if (ret)
-			SETUP_FAIL(ret, "serial: %s", strerror(-ret));
+			return err_set(err, ret, "serial: %s", strerror(-ret));
 		vm->has_serial = true;
 		vm->serial.on_line = on_serial_line;
 		vm->serial.ctx = vm;
 		ret = serial_register(&vm->serial, &vm->pio, SERIAL_COM1_BASE);
 		if (ret)
-			SETUP_FAIL(ret, "serial: %s", strerror(-ret));
+			return err_set(err, ret, "serial: %s", strerror(-ret));
 	}
 	rtc_init(&vm->rtc);
 	vm->i8042 = (struct i8042){ .reset = on_reset, .ctx = vm };
 	vm->pm = (struct pm){ .power_off = on_power_off, .reset = on_reset, .ctx = vm };
-	boot_timer_init(&vm->boot_timer, &cfg->start, cfg->verbose ? stderr : NULL);
+	boot_timer_init(&vm->boot_timer, &cfg->start, cfg->verbose > 0);
 	if ((ret = rtc_register(&vm->rtc, &vm->pio)) ||
 	    (ret = i8042_register(&vm->i8042, &vm->pio)) ||
 	    (ret = boot_timer_register(&vm->boot_timer, &vm->pio)) ||
 	    (ret = pm_register(&vm->pm, &vm->pio)))
-		SETUP_FAIL(ret, "platform devices: %s", strerror(-ret));
+		return err_set(err, ret, "platform devices: %s", strerror(-ret));
 
 	/* PCI bus 0: config ports, ECAM and the BAR windows. */
 	const struct pci_bus_config pcfg = {
@@ -448,44 +430,44 @@ static int vm_setup_devices(struct vm *vm, char *err, size_t errlen)
 	};
 	ret = pci_bus_init(&vm->pci, &pcfg, &pci_ops, vm);
 	if (ret)
-		SETUP_FAIL(ret, "PCI bus: %s", strerror(-ret));
+		return err_set(err, ret, "PCI bus: %s", strerror(-ret));
 	vm->has_pci = true;
 	if ((ret = pci_bus_register(&vm->pci, &vm->pio, &vm->mmio)))
-		SETUP_FAIL(ret, "PCI bus: %s", strerror(-ret));
+		return err_set(err, ret, "PCI bus: %s", strerror(-ret));
 	acpi_ged_init(&vm->ged, LAYOUT_GED_IRQ, &ged_ops, vm);
 	if ((ret = acpi_ged_register(&vm->ged, &vm->mmio, LAYOUT_GED_START)))
-		SETUP_FAIL(ret, "ACPI GED: %s", strerror(-ret));
+		return err_set(err, ret, "ACPI GED: %s", strerror(-ret));
 	/* err already names the device and the problem */
-	return vm_devices_create(&vm->devs, cfg->devices, &vm->pci, &vm->kvm, &vm->mem, err,
-				 errlen);
+	return vm_devices_create(&vm->devs, cfg->devices, &vm->pci, &vm->kvm, &vm->mem, err);
 }
 
-static int vm_setup_vcpus(struct vm *vm, char *err, size_t errlen)
+static int vm_setup_vcpus(struct vm *vm, struct err *err)
 {
 	const struct vm_params *cfg = vm->cfg;
 	int ret;
 
 	vm->vcpus = calloc(cfg->ncpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
-		SETUP_FAIL(-ENOMEM, "out of memory");
+		return err_set(err, -ENOMEM, "out of memory");
 	for (unsigned int i = 0; i < cfg->ncpus; i++)
 		vm->vcpus[i] = (struct vcpu){ .vm = vm, .id = i, .fd = -1 };
 	for (unsigned int i = 0; i < cfg->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		ret = kvm_vcpu_create(&vm->kvm, i, &v->fd, &v->run);
 		if (ret)
-			SETUP_FAIL(ret, "vCPU %u: KVM_CREATE_VCPU: %s", i, strerror(-ret));
+			return err_set(err, ret, "vCPU %u: KVM_CREATE_VCPU: %s", i, strerror(-ret));
 		ret = cpuid_vcpu_set(v->fd, vm->cpuid, i, cfg->ncpus);
 		if (ret)
-			SETUP_FAIL(ret, "vCPU %u: KVM_SET_CPUID2: %s", i, strerror(-ret));
+			return err_set(err, ret, "vCPU %u: KVM_SET_CPUID2: %s", i, strerror(-ret));
 		ret = msrs_vcpu_set(v->fd);
 		if (ret)
-			SETUP_FAIL(ret, "vCPU %u: KVM_SET_MSRS: %s", i, strerror(-ret));
+			return err_set(err, ret, "vCPU %u: KVM_SET_MSRS: %s", i, strerror(-ret));
 		/* The others wait in the in-kernel LAPIC for INIT/SIPI. */
 		if (i == 0) {
 			ret = boot_vcpu_setup(v->fd, &vm->mem, &vm->entry);
 			if (ret)
-				SETUP_FAIL(ret, "vCPU 0: boot registers: %s", strerror(-ret));
+				return err_set(err, ret, "vCPU 0: boot registers: %s",
+					       strerror(-ret));
 		}
 	}
 	return 0;
@@ -493,11 +475,10 @@ static int vm_setup_vcpus(struct vm *vm, char *err, size_t errlen)
 
 /* Build the VM and run it to its end. Returns the stop reason (VM_ERROR with
  * err set when set-up fails). */
-static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, char *err, size_t errlen)
+static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, struct err *err)
 {
 	const struct vm_params *cfg = vm->cfg;
 	struct boot_config boot = cfg->boot;
-	char berr[BOOT_ERR_LEN];
 	int ret;
 
 	vm->stop = VM_RUNNING;
@@ -510,37 +491,37 @@ static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, char *err, size_t er
 		goto fail_kvm;
 	ret = kvm_vm_create(&vm->kvm);
 	if (ret) {
-		snprintf(err, errlen, "cannot create the VM: %s", strerror(-ret));
+		err_set(err, ret, "cannot create the VM: %s", strerror(-ret));
 		return VM_ERROR;
 	}
 	ret = guest_mem_alloc(&vm->mem, cfg->mem_size, cfg->mem_shared, cfg->mem_hugepages);
 	if (ret) {
-		snprintf(err, errlen, "--memory: cannot allocate %llu MiB%s: %s",
-			 (unsigned long long)(cfg->mem_size >> 20),
-			 cfg->mem_hugepages ? " of hugepages (are enough reserved? see "
-					      "/proc/sys/vm/nr_hugepages)"
-					    : "",
-			 strerror(-ret));
+		err_set(err, ret, "--memory: cannot allocate %llu MiB%s: %s",
+			(unsigned long long)(cfg->mem_size >> 20),
+			cfg->mem_hugepages ? " of hugepages (are enough reserved? see "
+					     "/proc/sys/vm/nr_hugepages)"
+					   : "",
+			strerror(-ret));
 		return VM_ERROR;
 	}
 	ret = guest_mem_register(&vm->mem, &vm->kvm);
 	if (ret) {
-		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
+		err_set(err, ret, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
 		return VM_ERROR;
 	}
 	if (!vm->cpuid) {
 		ret = cpuid_supported(&vm->kvm, &vm->cpuid);
 		if (ret) {
-			snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
+			err_set(err, ret, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
 			return VM_ERROR;
 		}
-		for (uint32_t i = 0; i < vm->cpuid->nent && cfg->verbose >= 2; i++) {
+		for (uint32_t i = 0; i < vm->cpuid->nent && log_on(LV_DEBUG); i++) {
 			const struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
-			vm_log(vm, 2, "cpuid %#010x.%u: %08x %08x %08x %08x", e->function, e->index,
-			       e->eax, e->ebx, e->ecx, e->edx);
+			log_msg(LV_DEBUG, "vm", "cpuid %#010x.%u: %08x %08x %08x %08x", e->function,
+				e->index, e->eax, e->ebx, e->ecx, e->edx);
 		}
 	}
-	if (vm_setup_devices(vm, err, errlen))
+	if (vm_setup_devices(vm, err))
 		return VM_ERROR;
 	{
 		struct acpi_platform ap;
@@ -553,34 +534,32 @@ static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, char *err, size_t er
 					  &boot.rsdp_addr)
 			     : -EFAULT;
 		if (ret < 0) {
-			snprintf(err, errlen, "ACPI tables: %s", strerror(-ret));
+			err_set(err, ret, "ACPI tables: %s", strerror(-ret));
 			return VM_ERROR;
 		}
 	}
 	ret = mptable_write(&vm->mem, cfg->ncpus);
 	if (ret) {
-		snprintf(err, errlen, "MP table: %s", strerror(-ret));
+		err_set(err, ret, "MP table: %s", strerror(-ret));
 		return VM_ERROR;
 	}
-	ret = boot_load(&vm->mem, &boot, &vm->entry, berr);
-	if (ret) {
-		snprintf(err, errlen, "%s", berr);
+	ret = boot_load(&vm->mem, &boot, &vm->entry, err);
+	if (ret)
 		return VM_ERROR;
-	}
-	vm_log(vm, 1, "kernel: %s, entry %#llx, %u vCPU(s), %llu MiB",
-	       vm->entry.kind == BOOT_PVH ? "PVH ELF (32-bit entry)" : "bzImage (64-bit entry)",
-	       (unsigned long long)vm->entry.entry, cfg->ncpus,
-	       (unsigned long long)(cfg->mem_size >> 20));
-	if (vm_setup_vcpus(vm, err, errlen))
+	log_msg(LV_INFO, "vm", "kernel: %s, entry %#llx, %u vCPU(s), %llu MiB",
+		vm->entry.kind == BOOT_PVH ? "PVH ELF (32-bit entry)" : "bzImage (64-bit entry)",
+		(unsigned long long)vm->entry.entry, cfg->ncpus,
+		(unsigned long long)(cfg->mem_size >> 20));
+	if (vm_setup_vcpus(vm, err))
 		return VM_ERROR;
 	if (vm->has_serial && (ret = serial_start(&vm->serial))) {
-		snprintf(err, errlen, "serial input thread: %s", strerror(-ret));
+		err_set(err, ret, "serial input thread: %s", strerror(-ret));
 		return VM_ERROR;
 	}
 	for (unsigned int i = 0; i < cfg->ncpus; i++) {
 		ret = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
 		if (ret) {
-			snprintf(err, errlen, "vCPU %u thread: %s", i, strerror(ret));
+			err_set(err, ret, "vCPU %u thread: %s", i, strerror(ret));
 			return VM_ERROR;
 		}
 		vm->vcpus[i].started = true;
@@ -608,11 +587,11 @@ static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, char *err, size_t er
 	ctl_set(cfg->ctl, NULL, VM_CTL_STARTING, NULL); /* a reboot starts it again */
 	vcpus_stop(vm);
 	if (vm->stop == VM_ERROR)
-		snprintf(err, errlen, "%s", vm->stop_msg);
+		err_set(err, EIO, "%s", vm->stop_msg);
 	return vm->stop;
 
 fail_kvm:
-	snprintf(err, errlen, "%s", kvm_open_hint(ret));
+	err_set(err, ret, "%s", kvm_open_hint(ret));
 	return VM_ERROR;
 }
 
@@ -628,7 +607,7 @@ void vm_params_from_config(struct vm_params *p, const struct vm_config *c)
 	p->devices = c;
 }
 
-int vm_run(const struct vm_params *cfg, char *err, size_t errlen)
+int vm_run(const struct vm_params *cfg, struct err *err)
 {
 	struct vm vm;
 	sigset_t sigs, kick;
@@ -637,11 +616,11 @@ int vm_run(const struct vm_params *cfg, char *err, size_t errlen)
 
 	memset(&vm, 0, sizeof(vm));
 	vm.cfg = cfg;
-	err[0] = 0;
+	*err = (struct err){ 0 };
 	if (cfg->ncpus < 1 || cfg->ncpus > VM_MAX_CPUS) {
-		snprintf(err, errlen, "--cpus: boot=%u is out of range (1-%u)", cfg->ncpus,
-			 VM_MAX_CPUS);
-		ctl_set(cfg->ctl, NULL, VM_CTL_ENDED, err);
+		err_set(err, EINVAL, "--cpus: boot=%u is out of range (1-%u)", cfg->ncpus,
+			VM_MAX_CPUS);
+		ctl_set(cfg->ctl, NULL, VM_CTL_ENDED, err->msg);
 		return 1;
 	}
 	pthread_mutex_init(&vm.lock, NULL);
@@ -662,35 +641,35 @@ int vm_run(const struct vm_params *cfg, char *err, size_t errlen)
 	pthread_sigmask(SIG_BLOCK, &kick, NULL);
 	sig_fd = cfg->no_signals ? -1 : signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (vm.stop_fd < 0 || (sig_fd < 0 && !cfg->no_signals)) {
-		snprintf(err, errlen, "eventfd/signalfd: %s", strerror(errno));
+		err_set(err, errno, "eventfd/signalfd: %s", strerror(errno));
 		goto out;
 	}
 
 	for (unsigned int boots = 1;; boots++) {
-		enum vm_stop why = vm_boot_once(&vm, sig_fd, err, errlen);
+		enum vm_stop why = vm_boot_once(&vm, sig_fd, err);
 		vm_teardown(&vm);
 		switch (why) {
 		case VM_POWEROFF:
-			vm_log(&vm, 1, "%s", vm.stop_msg);
+			log_msg(LV_INFO, "vm", "%s", vm.stop_msg);
 			status = atomic_load(&vm.panicked) ? 1 : 0;
 			goto out;
 		case VM_SIGNAL:
-			vm_log(&vm, 1, "%s: shutting down", vm.stop_msg);
+			log_msg(LV_INFO, "vm", "%s: shutting down", vm.stop_msg);
 			status = 0;
 			goto out;
 		case VM_RESET:
 			if (atomic_load(&vm.panicked)) {
-				fprintf(stderr,
-					"svmm: guest reset after a kernel panic: exiting\n");
+				log_msg(LV_ERROR, "vm",
+					"guest reset after a kernel panic: exiting");
 				status = 1;
 				goto out;
 			}
 			if (cfg->exit_on_reboot) {
-				vm_log(&vm, 1, "%s: exiting (--no-reboot)", vm.stop_msg);
+				log_msg(LV_INFO, "vm", "%s: exiting (--no-reboot)", vm.stop_msg);
 				status = 0;
 				goto out;
 			}
-			vm_log(&vm, 1, "%s: rebooting (boot %u)", vm.stop_msg, boots + 1);
+			log_msg(LV_INFO, "vm", "%s: rebooting (boot %u)", vm.stop_msg, boots + 1);
 			continue;
 		default:
 			status = 1;
@@ -698,7 +677,7 @@ int vm_run(const struct vm_params *cfg, char *err, size_t errlen)
 		}
 	}
 out:
-	ctl_set(cfg->ctl, NULL, VM_CTL_ENDED, err[0] ? err : "the VM ended");
+	ctl_set(cfg->ctl, NULL, VM_CTL_ENDED, err->code ? err->msg : "the VM ended");
 	free(vm.cpuid);
 	if (sig_fd >= 0)
 		close(sig_fd);

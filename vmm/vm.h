@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "vmm/x86/boot.h"
+#include "guest-agent/err.h"
 
 #include <pthread.h>
 
@@ -39,10 +40,10 @@ struct vm;
 struct vm_ctl {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct vm *vm; /* while vCPUs run */
-	int state;     /* VM_CTL_STARTING, _RUNNING, _ENDED */
-	bool ran;      /* the vCPUs ran at least once */
-	char err[256]; /* why the start failed */
+	struct vm *vm;	/* while vCPUs run */
+	int state;	/* VM_CTL_STARTING, _RUNNING, _ENDED */
+	bool ran;	/* the vCPUs ran at least once */
+	struct err err; /* why the start failed */
 };
 
 enum { VM_CTL_STARTING, VM_CTL_RUNNING, VM_CTL_ENDED };
@@ -52,7 +53,7 @@ void vm_ctl_init(struct vm_ctl *c);
 void vm_ctl_destroy(struct vm_ctl *c);
 /* Wait until the vCPUs run (0) or the VM failed to start or ended
  * (-EIO, with the reason in err). */
-int vm_ctl_wait_started(struct vm_ctl *c, char *err, size_t errlen);
+int vm_ctl_wait_started(struct vm_ctl *c, struct err *err);
 int vm_ctl_request(struct vm_ctl *c, enum vm_ctl_op op);
 
 /* How to run one VM: the cloud-hypervisor configuration (devices) plus what
@@ -82,6 +83,6 @@ void vm_params_from_config(struct vm_params *p, const struct vm_config *c);
 
 /* Boot and run until the VM's end; returns the process exit status. A set-up
  * error is described in err (naming the flag or file) with status 1. */
-int vm_run(const struct vm_params *cfg, char *err, size_t errlen);
+int vm_run(const struct vm_params *cfg, struct err *err);
 
 #endif

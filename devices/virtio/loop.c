@@ -7,6 +7,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include "vmm/kvm/log.h"
+#include <string.h>
 
 #define STOP_TAG 63
 
@@ -101,7 +103,7 @@ void virtio_loop_stop(struct virtio_loop *l)
 		return;
 	if (l->running) {
 		if (write(l->stop_efd, &one, sizeof(one)) != sizeof(one))
-			perror("svmm: virtio loop stop");
+			log_msg(LV_ERROR, "virtio", "virtio loop stop: %s", strerror(errno));
 		pthread_join(l->thread, NULL);
 		l->running = false;
 	}

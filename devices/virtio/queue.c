@@ -52,33 +52,31 @@ void virtq_reset(struct virtq *q)
 	memset(q, 0, sizeof(*q));
 }
 
-static int broken(struct virtq *q, char *err, unsigned int errlen, const char *fmt, ...)
+static int broken(struct virtq *q, struct err *err, const char *fmt, ...)
 {
 	q->broken = true;
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EIO;
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = err_vset(err, EIO, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* Map one descriptor's buffer into the chain. */
-static int add_seg(struct virtq *q, struct virtq_chain *c, const struct virtq_desc *d, char *err,
-		   unsigned int errlen)
+static int add_seg(struct virtq *q, struct virtq_chain *c, const struct virtq_desc *d,
+		   struct err *err)
 {
 	bool writable = d->flags & VIRTQ_DESC_F_WRITE;
 
 	if (!writable && c->n_in)
-		return broken(q, err, errlen, "readable descriptor after a writable one");
+		return broken(q, err, "readable descriptor after a writable one");
 	if (c->n_out + c->n_in >= VIRTQ_MAX_SEGS)
-		return broken(q, err, errlen, "chain longer than %u segments", VIRTQ_MAX_SEGS);
+		return broken(q, err, "chain longer than %u segments", VIRTQ_MAX_SEGS);
 	if (!d->len)
 		return 0; /* nothing to map; harmless */
 	void *p = guest_mem_ptr(q->mem, d->addr, d->len);
 	if (!p)
-		return broken(q, err, errlen, "buffer 0x%llx+0x%x is outside guest memory",
+		return broken(q, err, "buffer 0x%llx+0x%x is outside guest memory",
 			      (unsigned long long)d->addr, d->len);
 	if (writable) {
 		c->in[c->n_in++] = (struct iovec){ p, d->len };
@@ -92,40 +90,39 @@ static int add_seg(struct virtq *q, struct virtq_chain *c, const struct virtq_de
 
 /* Walk an indirect table (virtio 1.x 2.7.5.3). */
 static int walk_indirect(struct virtq *q, struct virtq_chain *c, const struct virtq_desc *d,
-			 char *err, unsigned int errlen)
+			 struct err *err)
 {
 	if (!q->indirect)
-		return broken(q, err, errlen, "indirect descriptor without INDIRECT_DESC");
+		return broken(q, err, "indirect descriptor without INDIRECT_DESC");
 	if (d->flags & VIRTQ_DESC_F_NEXT)
-		return broken(q, err, errlen, "descriptor has both INDIRECT and NEXT");
+		return broken(q, err, "descriptor has both INDIRECT and NEXT");
 	if (!d->len || d->len % sizeof(struct virtq_desc) ||
 	    d->len / sizeof(struct virtq_desc) > VIRTQ_MAX_SIZE)
-		return broken(q, err, errlen, "indirect table length %u is invalid", d->len);
+		return broken(q, err, "indirect table length %u is invalid", d->len);
 	const uint8_t *table = guest_mem_ptr(q->mem, d->addr, d->len);
 	if (!table)
-		return broken(q, err, errlen, "indirect table 0x%llx+0x%x is outside guest memory",
+		return broken(q, err, "indirect table 0x%llx+0x%x is outside guest memory",
 			      (unsigned long long)d->addr, d->len);
 	uint32_t n = d->len / sizeof(struct virtq_desc), i = 0;
 	for (uint32_t steps = 0;; steps++) {
 		if (steps >= n)
-			return broken(q, err, errlen, "indirect chain loops");
+			return broken(q, err, "indirect chain loops");
 		struct virtq_desc e;
 		memcpy(&e, table + i * sizeof(e), sizeof(e)); /* may be unaligned */
 		if (e.flags & VIRTQ_DESC_F_INDIRECT)
-			return broken(q, err, errlen, "nested indirect descriptor");
-		int ret = add_seg(q, c, &e, err, errlen);
+			return broken(q, err, "nested indirect descriptor");
+		int ret = add_seg(q, c, &e, err);
 		if (ret)
 			return ret;
 		if (!(e.flags & VIRTQ_DESC_F_NEXT))
 			return 0;
 		if (e.next >= n)
-			return broken(q, err, errlen, "indirect next %u beyond table of %u", e.next,
-				      n);
+			return broken(q, err, "indirect next %u beyond table of %u", e.next, n);
 		i = e.next;
 	}
 }
 
-int virtq_pop(struct virtq *q, struct virtq_chain *c, char *err, unsigned int errlen)
+int virtq_pop(struct virtq *q, struct virtq_chain *c, struct err *err)
 {
 	if (!q->ready || q->broken)
 		return q->broken ? -EIO : 0;
@@ -135,12 +132,12 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c, char *err, unsigned int er
 	if (!pending)
 		return 0;
 	if (pending > q->size)
-		return broken(q, err, errlen, "available index moved by %u on a queue of %u",
-			      pending, q->size);
+		return broken(q, err, "available index moved by %u on a queue of %u", pending,
+			      q->size);
 
 	uint16_t head = q->avail[2 + q->last_avail % q->size];
 	if (head >= q->size)
-		return broken(q, err, errlen, "head index %u beyond queue size %u", head, q->size);
+		return broken(q, err, "head index %u beyond queue size %u", head, q->size);
 	q->last_avail++;
 
 	c->head = head;
@@ -149,16 +146,16 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c, char *err, unsigned int er
 	uint16_t i = head;
 	for (uint32_t steps = 0;; steps++) {
 		if (steps >= q->size)
-			return broken(q, err, errlen, "descriptor chain loops");
+			return broken(q, err, "descriptor chain loops");
 		struct virtq_desc d = q->desc[i];
-		int ret = (d.flags & VIRTQ_DESC_F_INDIRECT) ? walk_indirect(q, c, &d, err, errlen)
-							    : add_seg(q, c, &d, err, errlen);
+		int ret = (d.flags & VIRTQ_DESC_F_INDIRECT) ? walk_indirect(q, c, &d, err)
+							    : add_seg(q, c, &d, err);
 		if (ret)
 			return ret;
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
 			return 1;
 		if (d.next >= q->size)
-			return broken(q, err, errlen, "next index %u beyond queue size %u", d.next,
+			return broken(q, err, "next index %u beyond queue size %u", d.next,
 				      q->size);
 		i = d.next;
 	}

@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 
 #include "vmm/kvm/memory.h"
+#include "guest-agent/err.h"
 
 #define VIRTQ_MAX_SIZE 32768u
 
@@ -83,7 +84,7 @@ void virtq_reset(struct virtq *q);
 /* Take the next available chain into c. Returns 1 with a chain, 0 when the
  * queue is empty, -EIO when the guest broke the rules (the queue is then
  * broken; q->broken is set and the reason is in err if given). */
-int virtq_pop(struct virtq *q, struct virtq_chain *c, char *err, unsigned int errlen);
+int virtq_pop(struct virtq *q, struct virtq_chain *c, struct err *err);
 /* Give a chain back with `written` bytes written into its in[] segments. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written);
 /* Whether the driver wants an interrupt for what was pushed since the last

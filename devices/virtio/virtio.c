@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <string.h>
+#include "vmm/kvm/log.h"
 
 uint64_t virtio_core_features(void)
 {
@@ -22,7 +23,7 @@ void virtio_dev_broken(struct virtio_dev *d, unsigned int q, const char *why)
 {
 	if (d->status & VIRTIO_STATUS_NEEDS_RESET)
 		return; /* say it once */
-	fprintf(stderr, "svmm: %s: queue %u: guest error: %s; device needs reset\n", d->name, q,
+	log_msg(LV_ERROR, d->name, "%s: queue %u: guest error: %s; device needs reset", d->name, q,
 		why);
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
 	if (d->irq)
@@ -44,11 +45,11 @@ void virtio_queue_serve(struct virtio_dev *d, unsigned int qi, struct virtq_chai
 {
 	struct virtq *q = &d->vq[qi];
 	uint16_t before = q->used_idx;
-	char err[160];
+	struct err err;
 	int rc;
 
 	do {
-		while ((rc = virtq_pop(q, c, err, sizeof(err))) > 0) {
+		while ((rc = virtq_pop(q, c, &err)) > 0) {
 			virtq_push(q, c->head, handle(opaque, c));
 			if (budget && --budget == 0) {
 				uint64_t one = 1;
@@ -58,7 +59,7 @@ void virtio_queue_serve(struct virtio_dev *d, unsigned int qi, struct virtq_chai
 			}
 		}
 		if (rc < 0) {
-			virtio_dev_broken(d, qi, err);
+			virtio_dev_broken(d, qi, err.msg);
 			break;
 		}
 	} while (virtq_enable_notify(q));

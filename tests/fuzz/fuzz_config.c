@@ -27,16 +27,16 @@ static char *dump(const struct vm_config *c)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vm_config a, b;
-	char err[VM_CONFIG_ERR_LEN];
+	struct err err = { 0 };
 
 	vm_config_init(&a);
-	err[0] = 0;
-	if (vm_config_from_json_text(&a, (const char *)data, size, err) == 0) {
-		vm_config_validate(&a, err);
+	err = (struct err){ 0 };
+	if (vm_config_from_json_text(&a, (const char *)data, size, &err) == 0) {
+		vm_config_validate(&a, &err);
 		char *s1 = dump(&a);
 		vm_config_init(&b);
-		if (vm_config_from_json_text(&b, s1, strlen(s1), err) != 0) {
-			fprintf(stderr, "re-parse of %s failed: %s\n", s1, err);
+		if (vm_config_from_json_text(&b, s1, strlen(s1), &err) != 0) {
+			fprintf(stderr, "re-parse of %s failed: %s\n", s1, err.msg);
 			abort();
 		}
 		char *s2 = dump(&b);
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(s1);
 		free(s2);
 		vm_config_free(&b);
-	} else if (!err[0] || !memchr(err, 0, sizeof(err))) {
+	} else if (!err.code || !memchr(err.msg, 0, sizeof(&err))) {
 		abort();
 	}
 	vm_config_free(&a);

@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	s.on_line = on_line;
 	rtc_init(&rtc);
-	boot_timer_init(&bt, &now, NULL);
+	boot_timer_init(&bt, &now, false);
 	acpi_ged_init(&ged, LAYOUT_GED_IRQ, &ged_ops, NULL);
 	if (rtc_register(&rtc, &pio) || i8042_register(&kbd, &pio) || pm_register(&pm, &pio) ||
 	    boot_timer_register(&bt, &pio) || acpi_ged_register(&ged, &mmio, LAYOUT_GED_START) ||

@@ -86,12 +86,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	struct fat_geom g;
-	t.err[0] = 0;
+	t.err = (struct err){ 0 };
 	int rc = fat_write(&t, &o, out, &g);
 	struct stat st;
 	if (rc == 0 && (stat(out, &st) < 0 || (uint64_t)st.st_size != g.total_sectors * 512))
 		abort();
-	if (rc < 0 && !t.err[0])
+	if (rc < 0 && !t.err.code)
 		abort();
 	fat_tree_free(&t);
 	unlink(out);

@@ -215,7 +215,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!ready)
 		return 0;
-	char layer[PATH_MAX], root[PATH_MAX], err[IMAGE_ERR_LEN] = "";
+	char layer[PATH_MAX], root[PATH_MAX];
+	struct err err = { 0 };
 	snprintf(layer, sizeof(layer), "%s/layer.tar", parent);
 	snprintf(root, sizeof(root), "%s/root-XXXXXX", parent);
 	if (!mkdtemp(root))
@@ -224,20 +225,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f))
 		abort();
 	char *before = snapshot(root);
-	int rc = image_apply_layer(layer, root, err, sizeof(err));
+	int rc = image_apply_layer(layer, root, &err);
 	char *after = snapshot(root);
 	if (strcmp(before, after)) {
 		fprintf(stderr,
 			"image_apply_layer changed files outside its root (rc %d: %s)\n"
 			"before: %s\nafter:  %s\n",
-			rc, err, before, after);
+			rc, err.msg, before, after);
 		abort();
 	}
-	if (rc < 0 && strstr(err, strerror(EROFS))) {
-		fprintf(stderr, "image_apply_layer wrote outside the scratch tree: %s\n", err);
+	if (rc < 0 && strstr(err.msg, strerror(EROFS))) {
+		fprintf(stderr, "image_apply_layer wrote outside the scratch tree: %s\n", err.msg);
 		abort();
 	}
-	if (rc < 0 && !err[0])
+	if (rc < 0 && !err.code)
 		abort();
 	free(before);
 	free(after);

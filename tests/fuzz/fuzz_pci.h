@@ -69,9 +69,10 @@ static const struct pci_host_ops fzp_host_ops = { .msi_send = fzp_msi };
 static inline struct virtio_dev *fzp_make(struct fzp *p, unsigned int kind)
 {
 	struct virtio_dev *vd = NULL;
-	char err[512], path[64];
+	struct err err = { 0 };
+	char path[64];
 	if (kind == 0) {
-		if (virtio_rng_create(&vd, "/dev/urandom", err, sizeof(err)))
+		if (virtio_rng_create(&vd, "/dev/urandom", &err))
 			abort();
 	} else if (kind == 1) {
 		p->memfd = memfd_create("fuzz-pci-disk", MFD_CLOEXEC);
@@ -81,13 +82,13 @@ static inline struct virtio_dev *fzp_make(struct fzp *p, unsigned int kind)
 		struct virtio_blk_opts o = { .disk = { .path = path },
 					     .serial = "fuzz",
 					     .queue_size = 16 };
-		if (virtio_blk_create(&vd, &o, err, sizeof(err)))
+		if (virtio_blk_create(&vd, &o, &err))
 			abort();
 	} else {
 		struct virtio_vsock_opts o = { .cid = 3 };
 		snprintf(o.socket, sizeof(o.socket), "%s", fzp_sock);
-		if (virtio_vsock_create(&vd, &o, err, sizeof(err))) {
-			fprintf(stderr, "vsock: %s\n", err);
+		if (virtio_vsock_create(&vd, &o, &err)) {
+			fprintf(stderr, "vsock: %s\n", err.msg);
 			abort();
 		}
 	}

@@ -67,11 +67,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (image_len && write(fd, image, image_len) != (ssize_t)image_len)
 		abort();
-	char path[64], err[512];
+	char path[64];
+	struct err err = { 0 };
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	struct disk_open_opts o = { .path = path, .readonly = flags & 0x80 };
 	struct disk d;
-	if (disk_open(&d, &o, err, sizeof(err)) == 0) {
+	if (disk_open(&d, &o, &err) == 0) {
 		memset(buf, 0x5a, sizeof(buf));
 		for (int i = 0; i < MAX_OPS && z.n; i++) {
 			unsigned int kind = fz_u8(&z) & 3;

@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz z = { data, size };
 	uint8_t opts = fz_u8(&z);
 	uint64_t features = fz_u64(&z);
-	char path[64], err[512];
+	char path[64];
+	struct err err = { 0 };
 	struct virtio_dev *vd;
 	struct fzd f;
 
@@ -39,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.serial = "fuzz-serial",
 		.queue_size = FZD_QSIZE,
 	};
-	if (virtio_blk_create(&vd, &o, err, sizeof(err))) {
-		fprintf(stderr, "virtio_blk_create: %s\n", err);
+	if (virtio_blk_create(&vd, &o, &err)) {
+		fprintf(stderr, "virtio_blk_create: %s\n", err.msg);
 		abort();
 	}
 	if (fzd_attach(&f, vd, 1, features) == 0)

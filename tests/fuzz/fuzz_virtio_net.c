@@ -37,7 +37,7 @@ static int tap_fd = -1, pkt_fd = -1;
 static int setup(void)
 {
 	struct ifreq ifr = { 0 };
-	char err[256];
+	struct err err = { 0 };
 	if (unshare(CLONE_NEWNET) < 0)
 		return -1;
 	tap_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
@@ -60,7 +60,7 @@ static int setup(void)
 				   .sll_ifindex = (int)if_nametoindex(TAP_NAME) };
 	if (pkt_fd < 0 || bind(pkt_fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		return -1;
-	(void)err;
+	(void)err.msg;
 	return 0;
 }
 
@@ -118,15 +118,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.offload_tso = opts & 2,
 		.offload_ufo = opts & 4,
 	};
-	char err[256];
+	struct err err = { 0 };
 	struct virtio_dev *vd;
 	struct fzd f;
 
 	o.fds[0] = fcntl(tap_fd, F_DUPFD_CLOEXEC, 3);
 	if (o.fds[0] < 0)
 		abort();
-	if (virtio_net_create(&vd, &o, err, sizeof(err))) {
-		fprintf(stderr, "virtio_net_create: %s\n", err);
+	if (virtio_net_create(&vd, &o, &err)) {
+		fprintf(stderr, "virtio_net_create: %s\n", err.msg);
 		abort();
 	}
 	if (fzd_attach(&f, vd, 2, features) == 0) {

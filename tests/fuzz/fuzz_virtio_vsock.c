@@ -66,13 +66,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz z = { data, size };
 	struct virtio_vsock_opts o = { .cid = 3 };
-	char err[256];
+	struct err err = { 0 };
 	struct virtio_dev *vd;
 	struct fzd f;
 
 	snprintf(o.socket, sizeof(o.socket), "%s", path);
-	if (virtio_vsock_create(&vd, &o, err, sizeof(err))) {
-		fprintf(stderr, "virtio_vsock_create: %s\n", err);
+	if (virtio_vsock_create(&vd, &o, &err)) {
+		fprintf(stderr, "virtio_vsock_create: %s\n", err.msg);
 		abort();
 	}
 	if (fzd_attach(&f, vd, 3, ~0ULL) == 0) {

@@ -38,11 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_mem_fill(&mem, &z);
 
 	if (virtq_enable(&q, &mem) == 0) {
-		char err[128];
+		struct err err = { 0 };
 		int pops = 0, rc = 0;
 		do {
-			while (pops < MAX_POPS &&
-			       (rc = virtq_pop(&q, &chain, err, sizeof(err))) > 0) {
+			while (pops < MAX_POPS && (rc = virtq_pop(&q, &chain, &err)) > 0) {
 				pops++;
 				if (chain.head >= q.size || chain.n_out > VIRTQ_MAX_SEGS ||
 				    chain.n_in > VIRTQ_MAX_SEGS)
@@ -57,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				virtq_push(&q, chain.head, (uint32_t)put);
 				virtq_should_notify(&q);
 			}
-			if (rc < 0 && (rc != -EIO || !q.broken || !err[0]))
+			if (rc < 0 && (rc != -EIO || !q.broken || !err.code))
 				abort();
 		} while (rc >= 0 && pops < MAX_POPS && virtq_enable_notify(&q));
 		virtq_should_notify(&q);

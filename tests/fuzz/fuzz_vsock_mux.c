@@ -97,13 +97,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz z = { data, size };
 	struct vsock_mux m;
-	char err[256];
+	struct err err = { 0 };
 	int host[MAX_HOST];
 	unsigned int n_host = 0;
 	uint8_t buf[4096];
 
-	if (vsock_mux_init(&m, path, GUEST_CID, err, sizeof(err))) {
-		fprintf(stderr, "vsock_mux_init: %s\n", err);
+	if (vsock_mux_init(&m, path, GUEST_CID, &err)) {
+		fprintf(stderr, "vsock_mux_init: %s\n", err.msg);
 		abort();
 	}
 	for (int k = 0; k < MAX_OPS && z.n; k++) {

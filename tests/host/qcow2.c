@@ -48,8 +48,8 @@ struct dev {
 	uint16_t next;
 };
 
-static int dev_open_direct(struct dev *v, const char *path, bool readonly, bool direct, char *err,
-			   size_t errlen)
+static int dev_open_direct(struct dev *v, const char *path, bool readonly, bool direct,
+			   struct err *err)
 {
 	struct virtio_blk_opts o = {
 		.disk = { .path = path, .readonly = readonly, .direct = direct }
@@ -57,7 +57,7 @@ static int dev_open_direct(struct dev *v, const char *path, bool readonly, bool 
 	struct virtio_dev *vd;
 	memset(v, 0, sizeof(*v));
 	fd_init(&v->d);
-	int rc = virtio_blk_create(&vd, &o, err, errlen);
+	int rc = virtio_blk_create(&vd, &o, err);
 	if (rc) {
 		free(v->d.ram);
 		close(v->d.irq_efd);
@@ -66,9 +66,9 @@ static int dev_open_direct(struct dev *v, const char *path, bool readonly, bool 
 	return fd_attach(&v->d, vd);
 }
 
-static int dev_open(struct dev *v, const char *path, bool readonly, char *err, size_t errlen)
+static int dev_open(struct dev *v, const char *path, bool readonly, struct err *err)
 {
-	return dev_open_direct(v, path, readonly, false, err, errlen);
+	return dev_open_direct(v, path, readonly, false, err);
 }
 
 /* One request; returns the status byte or -1 on timeout. */
@@ -135,7 +135,8 @@ static void same_as_model(const char *img, const char *model, bool large)
 static void writes_round_trip(void **state)
 {
 	(void)state;
-	char img[128], model[128], err[256];
+	char img[128], model[128];
+	struct err err = { 0 };
 	struct dev v;
 	static uint8_t got[MAX_IO], want[MAX_IO];
 
@@ -145,7 +146,7 @@ static void writes_round_trip(void **state)
 			 0);
 	int m = open(model, O_RDWR);
 	assert_true(m >= 0);
-	assert_int_equal(dev_open(&v, img, false, err, sizeof(err)), 0);
+	assert_int_equal(dev_open(&v, img, false, &err), 0);
 	/* unallocated clusters read as zeros */
 	assert_int_equal(io(&v, 0, 1 << 20, got, 4096), 0);
 	for (int i = 0; i < 4096; i++)
@@ -173,7 +174,8 @@ static void writes_round_trip(void **state)
 static void direct_io(void **state)
 {
 	(void)state;
-	char img[128], model[128], err[256] = "";
+	char img[128], model[128];
+	struct err err = { 0 };
 	struct dev v;
 
 	snprintf(img, sizeof(img), "%s/direct.qcow2", dir);
@@ -181,8 +183,8 @@ static void direct_io(void **state)
 	assert_int_equal(sh("qemu-img create -q -f qcow2 %s 32M && truncate -s 32M %s", img, model),
 			 0);
 	int m = open(model, O_RDWR);
-	if (dev_open_direct(&v, img, false, true, err, sizeof(err)))
-		fail_msg("direct=on refused: %s", err);
+	if (dev_open_direct(&v, img, false, true, &err))
+		fail_msg("direct=on refused: %s", err.msg);
 	write_both(&v, m, 0, 65536, 11);
 	write_both(&v, m, 3 << 20, 4096, 12);
 	write_both(&v, m, (5 << 20) + 512, 1024, 13); /* sector-aligned, not page-aligned */
@@ -196,7 +198,8 @@ static void direct_io(void **state)
 static void sparse_beyond_4g(void **state)
 {
 	(void)state;
-	char img[128], model[128], err[256];
+	char img[128], model[128];
+	struct err err = { 0 };
 	struct dev v;
 	static uint8_t got[8192];
 
@@ -205,7 +208,7 @@ static void sparse_beyond_4g(void **state)
 	assert_int_equal(sh("qemu-img create -q -f qcow2 %s 8G && truncate -s 8G %s", img, model),
 			 0);
 	int m = open(model, O_RDWR);
-	assert_int_equal(dev_open(&v, img, false, err, sizeof(err)), 0);
+	assert_int_equal(dev_open(&v, img, false, &err), 0);
 	assert_int_equal(v.d.vd->ops != NULL, 1);
 	write_both(&v, m, 5ULL << 30, 8192, 9);
 	write_both(&v, m, (8ULL << 30) - 4096, 4096, 10); /* the last sector */
@@ -227,13 +230,14 @@ static void sparse_beyond_4g(void **state)
 static void discard_reads_zero(void **state)
 {
 	(void)state;
-	char img[128], err[256];
+	char img[128];
+	struct err err = { 0 };
 	struct dev v;
 	static uint8_t buf[131072];
 
 	snprintf(img, sizeof(img), "%s/d.qcow2", dir);
 	assert_int_equal(sh("qemu-img create -q -f qcow2 %s 16M", img), 0);
-	assert_int_equal(dev_open(&v, img, false, err, sizeof(err)), 0);
+	assert_int_equal(dev_open(&v, img, false, &err), 0);
 	memset(buf, 0xab, sizeof(buf));
 	assert_int_equal(io(&v, 1, 0, buf, sizeof(buf)), 0);
 	uint64_t range[2] = { 0, 128 }; /* sectors 0..127 = the first 64 KiB cluster */
@@ -249,13 +253,14 @@ static void discard_reads_zero(void **state)
 static void readonly_qcow2(void **state)
 {
 	(void)state;
-	char img[128], err[256];
+	char img[128];
+	struct err err = { 0 };
 	struct dev v;
 	uint8_t buf[512] = { 1 };
 
 	snprintf(img, sizeof(img), "%s/ro.qcow2", dir);
 	assert_int_equal(sh("qemu-img create -q -f qcow2 %s 1M", img), 0);
-	assert_int_equal(dev_open(&v, img, true, err, sizeof(err)), 0);
+	assert_int_equal(dev_open(&v, img, true, &err), 0);
 	assert_int_equal(io(&v, 1, 0, buf, 512), 1); /* IOERR */
 	assert_int_equal(io(&v, 0, 0, buf, 512), 0);
 	fd_free(&v.d);
@@ -264,16 +269,17 @@ static void readonly_qcow2(void **state)
 
 static void expect_refused(const char *create, const char *name, const char *why)
 {
-	char img[128], err[256] = "";
+	char img[128];
+	struct err err = { 0 };
 	struct dev v;
 
 	snprintf(img, sizeof(img), "%s/%s", dir, name);
 	assert_int_equal(sh(create, img), 0);
-	int rc = dev_open(&v, img, false, err, sizeof(err));
+	int rc = dev_open(&v, img, false, &err);
 	if (rc == 0)
 		fail_msg("%s was accepted", name);
-	if (!strstr(err, why) || !strstr(err, img))
-		fail_msg("expected an error naming %s and '%s', got '%s'", img, why, err);
+	if (!strstr(err.msg, why) || !strstr(err.msg, img))
+		fail_msg("expected an error naming %s and '%s', got '%s'", img, why, err.msg);
 }
 
 static void refuses_what_it_cannot_do(void **state)
@@ -297,23 +303,24 @@ static void refuses_what_it_cannot_do(void **state)
 	expect_refused("qemu-img create -q -f qcow2 %s 1M && truncate -s 512 %1$s", "trunc.qcow2",
 		       "corrupt");
 	/* image_type=qcow2 on a raw file */
-	char img[128], err[256] = "";
+	char img[128];
+	struct err err = { 0 };
 	snprintf(img, sizeof(img), "%s/plain.raw", dir);
 	assert_int_equal(sh("truncate -s 1M %s", img), 0);
 	struct virtio_blk_opts o = { .disk = { .path = img, .type = DISK_IMAGE_QCOW2 } };
 	struct virtio_dev *vd;
-	assert_int_equal(virtio_blk_create(&vd, &o, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "no qcow2 header"));
+	assert_int_equal(virtio_blk_create(&vd, &o, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "no qcow2 header"));
 }
 
 /* The child writes, flushes, says so, then writes on until it is killed. */
 static void child_writer(const char *img, int ready_fd)
 {
 	struct dev v;
-	char err[256];
+	struct err err = { 0 };
 	static uint8_t buf[65536];
 
-	if (dev_open(&v, img, false, err, sizeof(err)))
+	if (dev_open(&v, img, false, &err))
 		_exit(2);
 	for (unsigned int i = 0; i < 16; i++) {
 		pattern(buf, sizeof(buf), (uint64_t)i << 20, 77);

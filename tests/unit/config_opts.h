@@ -4,7 +4,7 @@
  * cloud-hypervisor flag value (--net, --fs, --vsock) through the config
  * reader (vmm/config/config_cli.c), vm_config_validate() and vmm/devices.c.
  * A bad value fails in the reader or the validation, -EINVAL with the
- * message in err (VM_CONFIG_ERR_LEN bytes).
+ * message in err.
  */
 #ifndef SVMM_TESTS_UNIT_CONFIG_OPTS_H
 #define SVMM_TESTS_UNIT_CONFIG_OPTS_H
@@ -22,8 +22,8 @@
 /* c with one device from spec, validated (with a kernel as the payload and
  * shared memory, which virtio-fs needs). c is to be vm_config_free'd. */
 static inline int config_opts_read(struct vm_config *c,
-				   int (*parse)(struct vm_config *, const char *, char *),
-				   const char *spec, char *err)
+				   int (*parse)(struct vm_config *, const char *, struct err *),
+				   const char *spec, struct err *err)
 {
 	int rc;
 
@@ -36,17 +36,17 @@ static inline int config_opts_read(struct vm_config *c,
 	return vm_config_validate(c, err);
 }
 
-static inline int net_opts_from(const char *spec, struct virtio_net_opts *o, char *err)
+static inline int net_opts_from(const char *spec, struct virtio_net_opts *o, struct err *err)
 {
 	struct vm_config c;
 	int rc = config_opts_read(&c, vm_config_parse_net, spec, err);
 	if (!rc)
-		rc = vm_net_opts(&c.net[0], 0, o, err, VM_CONFIG_ERR_LEN);
+		rc = vm_net_opts(&c.net[0], 0, o, err);
 	vm_config_free(&c);
 	return rc;
 }
 
-static inline int fs_opts_from(const char *spec, struct virtio_fs_opts *o, char *err)
+static inline int fs_opts_from(const char *spec, struct virtio_fs_opts *o, struct err *err)
 {
 	struct vm_config c;
 	int rc = config_opts_read(&c, vm_config_parse_fs, spec, err);
@@ -56,7 +56,7 @@ static inline int fs_opts_from(const char *spec, struct virtio_fs_opts *o, char 
 	return rc;
 }
 
-static inline int vsock_opts_from(const char *spec, struct virtio_vsock_opts *o, char *err)
+static inline int vsock_opts_from(const char *spec, struct virtio_vsock_opts *o, struct err *err)
 {
 	struct vm_config c;
 	int rc = config_opts_read(&c, vm_config_parse_vsock, spec, err);

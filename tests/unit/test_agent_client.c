@@ -72,7 +72,7 @@ static void frames_over_a_socket(void **state)
 	assert_int_equal(agent_recv(&b, &h, &p, 50), -ETIMEDOUT);
 	agent_close(&a);
 	assert_int_equal(agent_recv(&b, &h, &p, 1000), -EPIPE);
-	assert_non_null(strstr(b.err, "closed"));
+	assert_non_null(strstr(b.err.msg, "closed"));
 	agent_close(&b);
 }
 
@@ -113,7 +113,7 @@ static void oversized_frame_is_refused(void **state)
 	agent_hdr_encode(raw, &h);
 	assert_int_equal(write(sv[0], raw, sizeof(raw)), (ssize_t)sizeof(raw));
 	assert_int_equal(agent_recv(&b, &h, &p, 1000), -EPROTO);
-	assert_non_null(strstr(b.err, "limit"));
+	assert_non_null(strstr(b.err.msg, "limit"));
 	close(sv[0]);
 	agent_close(&b);
 }
@@ -123,7 +123,7 @@ static void bad_endpoints(void **state)
 	(void)state;
 	struct agent_conn c;
 	assert_int_equal(agent_connect(&c, "tcp:1.2.3.4", 100), -EINVAL);
-	assert_non_null(strstr(c.err, "vsock:CID"));
+	assert_non_null(strstr(c.err.msg, "vsock:CID"));
 	assert_int_equal(agent_connect(&c, "vsock:abc", 100), -EINVAL);
 	/* A Unix socket that does not exist: retried, then ENOENT. */
 	assert_int_equal(agent_connect(&c, "unix:/nonexistent/svmm.sock", 50), -ENOENT);

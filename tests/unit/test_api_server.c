@@ -23,7 +23,7 @@ struct rec {
 	char last_kernel[256];
 };
 
-static int rec_create(void *ctx, struct vm_config *cfg, char *err)
+static int rec_create(void *ctx, struct vm_config *cfg, struct err *err)
 {
 	struct rec *r = ctx;
 	(void)err;
@@ -34,24 +34,22 @@ static int rec_create(void *ctx, struct vm_config *cfg, char *err)
 	return 0;
 }
 
-static int rec_boot(void *ctx, const struct vm_config *cfg, char *err)
+static int rec_boot(void *ctx, const struct vm_config *cfg, struct err *err)
 {
 	struct rec *r = ctx;
-	if (r->fail_boot) {
-		snprintf(err, VMM_ERR_LEN, "cannot load the kernel");
-		return r->fail_boot;
-	}
+	if (r->fail_boot)
+		return err_set(err, r->fail_boot, "cannot load the kernel");
 	snprintf(r->last_kernel, sizeof(r->last_kernel), "%s", cfg->payload.kernel);
 	r->boots++;
 	return 0;
 }
 
-#define REC(fn, field)                        \
-	static int fn(void *ctx, char *err)   \
-	{                                     \
-		(void)err;                    \
-		((struct rec *)ctx)->field++; \
-		return 0;                     \
+#define REC(fn, field)                            \
+	static int fn(void *ctx, struct err *err) \
+	{                                         \
+		(void)err;                        \
+		((struct rec *)ctx)->field++;     \
+		return 0;                         \
 	}
 REC(rec_shutdown, shutdowns)
 REC(rec_pause, pauses)
@@ -59,7 +57,7 @@ REC(rec_resume, resumes)
 REC(rec_reboot, reboots)
 REC(rec_button, buttons)
 
-static int rec_counters(void *ctx, json_t **out, char *err)
+static int rec_counters(void *ctx, json_t **out, struct err *err)
 {
 	(void)ctx;
 	(void)err;
@@ -179,17 +177,17 @@ static void lifecycle(void **state)
 static void guest_exit_and_direct_calls(void **state)
 {
 	struct fixture *f = *state;
-	char err[VMM_ERR_LEN];
+	struct err err = { 0 };
 	struct vm_config c;
 
 	vm_config_init(&c);
 	c.payload.kernel = strdup("/cli-kernel");
-	assert_int_equal(api_vm_create(&f->api, &c, err), 204);
+	assert_int_equal(api_vm_create(&f->api, &c, &err), 204);
 	assert_null(c.payload.kernel); /* taken over */
-	assert_int_equal(api_vm_create(&f->api, &c, err), 500);
-	assert_string_equal(err, "VM is already created");
+	assert_int_equal(api_vm_create(&f->api, &c, &err), 500);
+	assert_string_equal(err.msg, "VM is already created");
 	vm_config_free(&c);
-	assert_int_equal(api_vm_boot(&f->api, err), 204);
+	assert_int_equal(api_vm_boot(&f->api, &err), 204);
 	api_vm_guest_exited(&f->api);
 	assert_int_equal(f->rec.shutdowns, 1);
 	json_t *j;

@@ -55,7 +55,7 @@ static void bzimage(void **state)
 	struct boot_config cfg = { .cmdline = "console=ttyS0 quiet", .rsdp_addr = 0xe0000 };
 	struct boot_entry be;
 	enum boot_kind kind;
-	char err[BOOT_ERR_LEN];
+	struct err err = { 0 };
 	(void)state;
 
 	memset(img, 0, sizeof(img));
@@ -76,10 +76,10 @@ static void bzimage(void **state)
 	cfg.kernel = write_file("bzImage", img, sizeof(img));
 	cfg.initramfs = write_file("initrd", initrd, sizeof(initrd));
 
-	assert_int_equal(boot_probe(cfg.kernel, &kind, err), 0);
+	assert_int_equal(boot_probe(cfg.kernel, &kind, &err), 0);
 	assert_int_equal(kind, BOOT_BZIMAGE);
 	assert_int_equal(guest_mem_alloc(&m, 64 * MiB, false, false), 0);
-	assert_int_equal(boot_load(&m, &cfg, &be, err), 0);
+	assert_int_equal(boot_load(&m, &cfg, &be, &err), 0);
 	assert_int_equal(be.kind, BOOT_BZIMAGE);
 	assert_int_equal(be.entry, 0x100200);
 	assert_int_equal(be.boot_info, LAYOUT_ZERO_PAGE);
@@ -120,16 +120,16 @@ static void bzimage(void **state)
 	memset(longline, 'a', 3999);
 	longline[3999] = 0;
 	cfg.cmdline = longline;
-	assert_int_equal(boot_load(&m, &cfg, &be, err), -E2BIG);
-	assert_non_null(strstr(err, "--cmdline"));
+	assert_int_equal(boot_load(&m, &cfg, &be, &err), -E2BIG);
+	assert_non_null(strstr(err.msg, "--cmdline"));
 	free(longline);
 
 	/* a 32-bit-only bzImage */
 	img[0x236] = 0;
 	cfg.kernel = write_file("bzImage32", img, sizeof(img));
 	cfg.cmdline = NULL;
-	assert_int_equal(boot_load(&m, &cfg, &be, err), -ENOTSUP);
-	assert_non_null(strstr(err, "64-bit entry point"));
+	assert_int_equal(boot_load(&m, &cfg, &be, &err), -ENOTSUP);
+	assert_non_null(strstr(err.msg, "64-bit entry point"));
 	guest_mem_free(&m);
 }
 
@@ -145,7 +145,7 @@ static void pvh_elf(void **state)
 	struct boot_config cfg = { .cmdline = "pvh", .rsdp_addr = 0 };
 	struct boot_entry be;
 	enum boot_kind kind;
-	char err[BOOT_ERR_LEN];
+	struct err err = { 0 };
 	(void)state;
 
 	memset(&elf, 0, sizeof(elf));
@@ -172,11 +172,11 @@ static void pvh_elf(void **state)
 	cfg.kernel = write_file("vmlinux", &elf, sizeof(elf));
 	cfg.initramfs = write_file("initrd2", "0707010000", 10);
 
-	assert_int_equal(boot_probe(cfg.kernel, &kind, err), 0);
+	assert_int_equal(boot_probe(cfg.kernel, &kind, &err), 0);
 	assert_int_equal(kind, BOOT_PVH);
 	assert_int_equal(guest_mem_alloc(&m, 64 * MiB, false, false), 0);
 	memset(guest_mem_ptr(&m, 0x1000000 + 256, 16), 0xee, 16);
-	assert_int_equal(boot_load(&m, &cfg, &be, err), 0);
+	assert_int_equal(boot_load(&m, &cfg, &be, &err), 0);
 	assert_int_equal(be.kind, BOOT_PVH);
 	assert_int_equal(be.entry, entry);
 	assert_int_equal(be.kernel_end, 0x1001000);
@@ -192,29 +192,30 @@ static void pvh_elf(void **state)
 	nh.n_type = 17;
 	memcpy(elf.note, &nh, 12);
 	cfg.kernel = write_file("vmlinux-nopvh", &elf, sizeof(elf));
-	assert_int_equal(boot_probe(cfg.kernel, &kind, err), -ENOEXEC);
-	assert_non_null(strstr(err, "without a PVH entry note"));
+	assert_int_equal(boot_probe(cfg.kernel, &kind, &err), -ENOEXEC);
+	assert_non_null(strstr(err.msg, "without a PVH entry note"));
 	/* a segment outside RAM */
 	nh.n_type = 18;
 	memcpy(elf.note, &nh, 12);
 	elf.ph[0].p_paddr = 0x10000000;
 	cfg.kernel = write_file("vmlinux-high", &elf, sizeof(elf));
-	assert_int_equal(boot_load(&m, &cfg, &be, err), -E2BIG);
+	assert_int_equal(boot_load(&m, &cfg, &be, &err), -E2BIG);
 	guest_mem_free(&m);
 }
 
 static void refusals(void **state)
 {
 	enum boot_kind kind;
-	char err[BOOT_ERR_LEN];
+	struct err err = { 0 };
 	(void)state;
 
-	assert_int_equal(boot_probe(write_file("gz", "\x1f\x8b\x08\x00", 4), &kind, err), -ENOEXEC);
-	assert_non_null(strstr(err, "gzip"));
-	assert_int_equal(boot_probe(write_file("empty", "", 0), &kind, err), -ENOEXEC);
-	assert_non_null(strstr(err, "empty file"));
-	assert_int_equal(boot_probe("/nonexistent/kernel", &kind, err), -ENOENT);
-	assert_non_null(strstr(err, "/nonexistent/kernel"));
+	assert_int_equal(boot_probe(write_file("gz", "\x1f\x8b\x08\x00", 4), &kind, &err),
+			 -ENOEXEC);
+	assert_non_null(strstr(err.msg, "gzip"));
+	assert_int_equal(boot_probe(write_file("empty", "", 0), &kind, &err), -ENOEXEC);
+	assert_non_null(strstr(err.msg, "empty file"));
+	assert_int_equal(boot_probe("/nonexistent/kernel", &kind, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "/nonexistent/kernel"));
 }
 
 static int setup(void **state)

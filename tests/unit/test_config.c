@@ -29,7 +29,7 @@ static const char manager_body[] =
 	"\"vsock\":{\"cid\":10,\"socket\":\"/r/svc.sock\"},"
 	"\"future_field\":{\"nested\":[1,2,3]}}";
 
-static int from_text(struct vm_config *c, const char *s, char *err)
+static int from_text(struct vm_config *c, const char *s, struct err *err)
 {
 	vm_config_init(c);
 	return vm_config_from_json_text(c, s, strlen(s), err);
@@ -38,10 +38,10 @@ static int from_text(struct vm_config *c, const char *s, char *err)
 static void manager_config(void **state)
 {
 	(void)state;
-	char err[VM_CONFIG_ERR_LEN] = "";
+	struct err err = { 0 };
 	struct vm_config c;
 
-	assert_int_equal(from_text(&c, manager_body, err), 0);
+	assert_int_equal(from_text(&c, manager_body, &err), 0);
 	assert_int_equal(c.memory.size, 4294967296ULL);
 	assert_true(c.memory.shared);
 	assert_string_equal(c.payload.kernel, "/c/vmlinuz");
@@ -70,34 +70,34 @@ static void manager_config(void **state)
 	assert_int_equal(c.cpus.max_vcpus, 1);
 	assert_int_equal(c.cpus.max_phys_bits, 46);
 	assert_string_equal(c.rng.src, "/dev/urandom");
-	assert_int_equal(vm_config_validate(&c, err), 0);
+	assert_int_equal(vm_config_validate(&c, &err), 0);
 	vm_config_free(&c);
 }
 
 static void defaults_of_empty_config(void **state)
 {
 	(void)state;
-	char err[VM_CONFIG_ERR_LEN];
+	struct err err = { 0 };
 	struct vm_config c;
 
-	assert_int_equal(from_text(&c, "{}", err), 0);
+	assert_int_equal(from_text(&c, "{}", &err), 0);
 	assert_int_equal(c.memory.size, 512ULL << 20);
 	assert_int_equal(c.serial.mode, CONSOLE_NULL);
 	assert_int_equal(c.console.mode, CONSOLE_TTY);
 	assert_false(c.has_vsock);
 	/* No payload: create accepts it, boot's validation refuses it. */
-	assert_int_equal(vm_config_validate(&c, err), -EINVAL);
-	assert_non_null(strstr(err, "payload"));
+	assert_int_equal(vm_config_validate(&c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "payload"));
 	vm_config_free(&c);
 }
 
 static void expect_json_error(const char *body, const char *msg)
 {
-	char err[VM_CONFIG_ERR_LEN] = "";
+	struct err err = { 0 };
 	struct vm_config c;
-	int rc = from_text(&c, body, err);
-	if (rc != -EINVAL || !strstr(err, msg))
-		fail_msg("body %s: rc %d, err '%s', expected '%s'", body, rc, err, msg);
+	int rc = from_text(&c, body, &err);
+	if (rc != -EINVAL || !strstr(err.msg, msg))
+		fail_msg("body %s: rc %d, err.msg '%s', expected '%s'", body, rc, err.msg, msg);
 	vm_config_free(&c);
 }
 
@@ -137,13 +137,13 @@ static void wrong_types_name_the_field(void **state)
 static void nulls_are_absent(void **state)
 {
 	(void)state;
-	char err[VM_CONFIG_ERR_LEN];
+	struct err err = { 0 };
 	struct vm_config c;
 	/* vm.info's own output (nulls for absent options) is accepted back. */
 	assert_int_equal(from_text(&c,
 				   "{\"payload\":{\"kernel\":\"/k\",\"firmware\":null},"
 				   "\"disks\":null,\"vsock\":null,\"balloon\":null}",
-				   err),
+				   &err),
 			 0);
 	assert_null(c.payload.firmware);
 	assert_int_equal(c.n_disks, 0);
@@ -154,10 +154,10 @@ static void nulls_are_absent(void **state)
 static void round_trip(void **state)
 {
 	(void)state;
-	char err[VM_CONFIG_ERR_LEN];
+	struct err err = { 0 };
 	struct vm_config a, b;
 
-	assert_int_equal(from_text(&a, manager_body, err), 0);
+	assert_int_equal(from_text(&a, manager_body, &err), 0);
 	json_t *j = vm_config_to_json(&a);
 	assert_non_null(j);
 	/* 64-bit size survives. */
@@ -177,7 +177,7 @@ static void round_trip(void **state)
 		json_object_get(json_array_get(json_object_get(j, "net"), 0), "vhost")));
 	char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	assert_int_equal(from_text(&b, text, err), 0);
+	assert_int_equal(from_text(&b, text, &err), 0);
 	assert_true(b.net[0].vhost);
 	assert_int_equal(b.n_disks, 4);
 	assert_string_equal(b.net[0].mac, a.net[0].mac); /* kept, not re-randomised */
@@ -194,7 +194,7 @@ static void round_trip(void **state)
 static void validation(void **state)
 {
 	(void)state;
-	char err[VM_CONFIG_ERR_LEN];
+	struct err err = { 0 };
 	struct vm_config c;
 	static const struct {
 		const char *body, *msg;
@@ -275,14 +275,15 @@ static void validation(void **state)
 		  "vsock.iommu: not supported" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(from_text(&c, cases[i].body, err), 0);
-		if (vm_config_validate(&c, err) != -EINVAL || !strstr(err, cases[i].msg))
-			fail_msg("%s: err '%s', expected '%s'", cases[i].body, err, cases[i].msg);
+		assert_int_equal(from_text(&c, cases[i].body, &err), 0);
+		if (vm_config_validate(&c, &err) != -EINVAL || !strstr(err.msg, cases[i].msg))
+			fail_msg("%s: err.msg '%s', expected '%s'", cases[i].body, err.msg,
+				 cases[i].msg);
 		vm_config_free(&c);
 	}
 }
 
-static int cli(struct ch_args *a, const char *const *args, char *err)
+static int cli(struct ch_args *a, const char *const *args, struct err *err)
 {
 	char *argv[64];
 	int argc = 0;
@@ -296,7 +297,7 @@ static int cli(struct ch_args *a, const char *const *args, char *err)
 static void command_line(void **state)
 {
 	(void)state;
-	char err[VM_CONFIG_ERR_LEN] = "";
+	struct err err = { 0 };
 	struct ch_args a;
 	const char *const args[] = {
 		"--api-socket",
@@ -340,7 +341,7 @@ static void command_line(void **state)
 		"--no-shutdown",
 		NULL,
 	};
-	assert_int_equal(cli(&a, args, err), 0);
+	assert_int_equal(cli(&a, args, &err), 0);
 	assert_string_equal(a.api_socket, "/tmp/x.sock");
 	assert_true(a.has_payload);
 	assert_string_equal(a.vm.payload.cmdline, "-- console=ttyS0");
@@ -370,18 +371,18 @@ static void command_line(void **state)
 	assert_int_equal(a.verbosity, 3);
 	assert_true(a.no_shutdown);
 	assert_string_equal(a.event_monitor, "path=/tmp/ev");
-	assert_int_equal(vm_config_validate(&a.vm, err), 0);
+	assert_int_equal(vm_config_validate(&a.vm, &err), 0);
 	ch_args_free(&a);
 }
 
 static void expect_cli_error(const char *const *args, const char *msg)
 {
-	char err[VM_CONFIG_ERR_LEN] = "";
+	struct err err = { 0 };
 	struct ch_args a;
-	int rc = cli(&a, args, err);
-	if (rc != -EINVAL || !strstr(err, msg))
-		fail_msg("%s %s: rc %d, err '%s', expected '%s'", args[0], args[1] ? args[1] : "",
-			 rc, err, msg);
+	int rc = cli(&a, args, &err);
+	if (rc != -EINVAL || !strstr(err.msg, msg))
+		fail_msg("%s %s: rc %d, err.msg '%s', expected '%s'", args[0],
+			 args[1] ? args[1] : "", rc, err.msg, msg);
 	ch_args_free(&a);
 }
 
@@ -417,8 +418,8 @@ static void console_flags(void **state)
 		      { "file=/x", CONSOLE_FILE }, { "socket=/s", CONSOLE_SOCKET } };
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct console_config k = { 0 };
-		char err[VM_CONFIG_ERR_LEN];
-		assert_int_equal(vm_config_parse_console(&k, "--serial", cases[i].v, err), 0);
+		struct err err = { 0 };
+		assert_int_equal(vm_config_parse_console(&k, "--serial", cases[i].v, &err), 0);
 		assert_int_equal(k.mode, cases[i].m);
 		free(k.file);
 		free(k.socket);
@@ -454,29 +455,30 @@ static void mac_addresses(void **state)
 static void flags_then_validation(void **state)
 {
 	(void)state;
-	char err[VM_CONFIG_ERR_LEN] = "";
+	struct err err = { 0 };
 	struct vm_config c;
 
 	vm_config_init(&c);
-	assert_int_equal(vm_config_parse_cpus(&c, "boot=4,max=2", err), 0);
-	assert_int_equal(vm_config_validate(&c, err), -EINVAL);
-	assert_non_null(strstr(err, "payload")); /* no kernel yet */
+	assert_int_equal(vm_config_parse_cpus(&c, "boot=4,max=2", &err), 0);
+	assert_int_equal(vm_config_validate(&c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "payload")); /* no kernel yet */
 	c.payload.kernel = strdup("k");
-	assert_int_equal(vm_config_validate(&c, err), -EINVAL);
-	assert_string_equal(err, "cpus.max_vcpus: 2 is below boot_vcpus 4");
-	assert_int_equal(vm_config_parse_cpus(&c, "boot=2", err), 0);
-	assert_int_equal(vm_config_validate(&c, err), 0);
-	assert_int_equal(vm_config_parse_memory(&c, "size=101M", err), 0);
-	assert_int_equal(vm_config_validate(&c, err), -EINVAL);
-	assert_non_null(strstr(err, "memory.size"));
+	assert_int_equal(vm_config_validate(&c, &err), -EINVAL);
+	assert_string_equal(err.msg, "cpus.max_vcpus: 2 is below boot_vcpus 4");
+	assert_int_equal(vm_config_parse_cpus(&c, "boot=2", &err), 0);
+	assert_int_equal(vm_config_validate(&c, &err), 0);
+	assert_int_equal(vm_config_parse_memory(&c, "size=101M", &err), 0);
+	assert_int_equal(vm_config_validate(&c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "memory.size"));
 	vm_config_free(&c);
 
 	struct console_config k = { 0 };
-	assert_int_equal(vm_config_parse_console(&k, "--serial", "frob", err), -EINVAL);
-	assert_string_equal(err, "--serial: 'frob' is not one of off, null, pty, tty, file=PATH, "
-				 "socket=PATH");
-	assert_int_equal(vm_config_parse_console(&k, "--console", "tty,pty", err), -EINVAL);
-	assert_non_null(strstr(err, "--console: expected one of"));
+	assert_int_equal(vm_config_parse_console(&k, "--serial", "frob", &err), -EINVAL);
+	assert_string_equal(err.msg,
+			    "--serial: 'frob' is not one of off, null, pty, tty, file=PATH, "
+			    "socket=PATH");
+	assert_int_equal(vm_config_parse_console(&k, "--console", "tty,pty", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "--console: expected one of"));
 	free(k.file);
 	free(k.socket);
 }

@@ -55,14 +55,14 @@ struct serial_fx {
 
 static void serial_fx_open(struct serial_fx *x)
 {
-	char err[256];
+	struct err err = { 0 };
 
 	memset(x, 0, sizeof(*x));
 	snprintf(x->path, sizeof(x->path), "/tmp/svmm-test-serial.XXXXXX");
 	x->fd = mkstemp(x->path);
 	assert_true(x->fd >= 0);
-	assert_int_equal(chardev_init(&x->cd, CHARDEV_FILE, x->path, err, sizeof(err)), 0);
-	assert_int_equal(chardev_open(&x->cd, err, sizeof(err)), 0);
+	assert_int_equal(chardev_init(&x->cd, CHARDEV_FILE, x->path, &err), 0);
+	assert_int_equal(chardev_open(&x->cd, &err), 0);
 	bus_init(&x->b);
 	assert_int_equal(serial_init(&x->s, &x->cd, 4, serial_irq, &x->irq_level), 0);
 	assert_int_equal(serial_register(&x->s, &x->b, COM1), 0);
@@ -256,32 +256,33 @@ static void mptable_valid(void **state)
 /* The serial port's back end from the config's serial (no re-parsing). */
 static void serial_from_config(void **state)
 {
-	char err[256] = "", longp[200];
+	struct err err = { 0 };
+	char longp[200];
 	struct chardev cd;
 	(void)state;
 
 	struct console_config k = { .mode = CONSOLE_FILE, .file = "/tmp/x.log" };
-	assert_int_equal(vm_serial_opts(&k, &cd, err, sizeof(err)), 0);
+	assert_int_equal(vm_serial_opts(&k, &cd, &err), 0);
 	assert_int_equal(cd.mode, CHARDEV_FILE);
 	assert_string_equal(cd.path, "/tmp/x.log");
 	k = (struct console_config){ .mode = CONSOLE_SOCKET, .socket = "/tmp/s" };
-	assert_int_equal(vm_serial_opts(&k, &cd, err, sizeof(err)), 0);
+	assert_int_equal(vm_serial_opts(&k, &cd, &err), 0);
 	assert_int_equal(cd.mode, CHARDEV_SOCKET);
 	assert_string_equal(cd.path, "/tmp/s");
 	k = (struct console_config){ .mode = CONSOLE_NULL, .file = "/ignored" };
-	assert_int_equal(vm_serial_opts(&k, &cd, err, sizeof(err)), 0);
+	assert_int_equal(vm_serial_opts(&k, &cd, &err), 0);
 	assert_int_equal(cd.mode, CHARDEV_NULL);
 	assert_int_equal(cd.out_fd, -1);
 	k = (struct console_config){ .mode = CONSOLE_PTY };
-	assert_int_equal(vm_serial_opts(&k, &cd, err, sizeof(err)), 0);
+	assert_int_equal(vm_serial_opts(&k, &cd, &err), 0);
 	assert_int_equal(cd.mode, CHARDEV_PTY);
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = 0;
 	k = (struct console_config){ .mode = CONSOLE_SOCKET, .socket = longp };
-	assert_int_equal(vm_serial_opts(&k, &cd, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "socket="));
+	assert_int_equal(vm_serial_opts(&k, &cd, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "socket="));
 	k = (struct console_config){ .mode = CONSOLE_FILE };
-	assert_int_equal(vm_serial_opts(&k, &cd, err, sizeof(err)), -EINVAL);
+	assert_int_equal(vm_serial_opts(&k, &cd, &err), -EINVAL);
 }
 
 int main(void)

@@ -281,28 +281,28 @@ static void errors_name_the_file(void **state)
 
 	assert_int_equal(fat_tree_init(&t), 0);
 	assert_int_equal(fat_add_data(&t, "a:b", "", 0, 0), -EINVAL);
-	assert_non_null(strstr(t.err, "'a:b'"));
+	assert_non_null(strstr(t.err.msg, "'a:b'"));
 	assert_int_equal(fat_add_data(&t, "dir/Name", "", 0, 0), 0);
 	assert_int_equal(fat_add_data(&t, "dir/NAME", "", 0, 0), -EEXIST);
-	assert_non_null(strstr(t.err, "dir/NAME"));
+	assert_non_null(strstr(t.err.msg, "dir/NAME"));
 	assert_int_equal(fat_add_data(&t, "dir/Name/x", "", 0, 0), -EEXIST);
 	assert_int_equal(fat_add_data(&t, "trailing.", "", 0, 0), -EINVAL);
 	assert_int_equal(fat_add_data(&t, "bad\xff", "", 0, 0), -EINVAL);
-	assert_non_null(strstr(t.err, "UTF-8"));
+	assert_non_null(strstr(t.err.msg, "UTF-8"));
 
 	/* A file over 4 GiB - 1 (sparse, so it costs nothing). */
 	fd = open(img, O_WRONLY);
 	assert_int_equal(ftruncate(fd, FAT_MAX_FILE + 1), 0);
 	close(fd);
 	assert_int_equal(fat_add_file(&t, "huge", img, 0), -EFBIG);
-	assert_non_null(strstr(t.err, img));
-	assert_non_null(strstr(t.err, "4 GiB"));
+	assert_non_null(strstr(t.err.msg, img));
+	assert_non_null(strstr(t.err.msg, "4 GiB"));
 
 	/* A requested size that is too small names the first file left out. */
 	assert_int_equal(fat_add_data(&t, "one", big, sizeof(big) - 65536, 0), 0);
 	assert_int_equal(fat_add_data(&t, "two", big, 65536 * 2, 0), 0);
 	assert_int_equal(fat_write(&t, &o, img, NULL), -ENOSPC);
-	assert_non_null(strstr(t.err, "'/two'"));
+	assert_non_null(strstr(t.err.msg, "'/two'"));
 	fat_tree_free(&t);
 
 	/* A FAT16 root directory holds 512 entries. */
@@ -313,7 +313,7 @@ static void errors_name_the_file(void **state)
 	}
 	o = (struct fat_opts){ .fat_type = 16 };
 	assert_int_equal(fat_write(&t, &o, img, NULL), -E2BIG);
-	assert_non_null(strstr(t.err, "root directory is full"));
+	assert_non_null(strstr(t.err.msg, "root directory is full"));
 	o.fat_type = 0; /* automatic: FAT32 has no such limit */
 	struct fat_geom g;
 	assert_int_equal(fat_write(&t, &o, img, &g), 0);
@@ -327,7 +327,7 @@ static void errors_name_the_file(void **state)
 		assert_int_equal(fat_add_data(&t, name, "", 0, 0), 0);
 	}
 	assert_int_equal(fat_write(&t, &o, img, NULL), -E2BIG);
-	assert_non_null(strstr(t.err, "'/big': the directory needs 66002 entries"));
+	assert_non_null(strstr(t.err.msg, "'/big': the directory needs 66002 entries"));
 	fat_tree_free(&t);
 	unlink(img);
 }
@@ -392,7 +392,7 @@ static void host_tree(void **state)
 	assert_int_equal(fat_write(&t, &o, img, &g), 0);
 	assert_int_equal(g.used_clusters, 3); /* two directories and the file */
 	assert_int_equal(fat_add_host_tree(&t, "", path), -ENOTDIR);
-	assert_non_null(strstr(t.err, path));
+	assert_non_null(strstr(t.err.msg, path));
 	fat_tree_free(&t);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/empty dir", dir);

@@ -26,7 +26,7 @@ static void forwards(void **state)
 {
 	(void)state;
 	struct fw_forward f;
-	struct net_err err;
+	struct err err;
 
 	assert_int_equal(fw_forward_parse(&f, "8080:80", &err), 0);
 	assert_int_equal(f.proto, IPPROTO_TCP);
@@ -53,7 +53,7 @@ static void allows(void **state)
 {
 	(void)state;
 	struct fw_allow a;
-	struct net_err err;
+	struct err err;
 
 	assert_int_equal(fw_allow_parse(&a, "host", &err), 0);
 	assert_true(a.host);

@@ -40,15 +40,15 @@ static struct vm_spec spec(void)
 /* c through the serializer and back, as the child reads it. */
 static void round_trip(const struct vm_config *c, struct vm_config *child)
 {
-	char err[VM_CONFIG_ERR_LEN] = "";
+	struct err err = { 0 };
 	json_t *j = vm_config_to_json(c);
 	assert_non_null(j);
 	char *text = json_dumps(j, JSON_INDENT(2));
 	assert_non_null(text);
 	vm_config_init(child);
-	if (vm_config_from_json_text(child, text, strlen(text), err) < 0)
-		fail_msg("the child cannot read its config: %s", err);
-	assert_int_equal(vm_config_validate(child, err), 0);
+	if (vm_config_from_json_text(child, text, strlen(text), &err) < 0)
+		fail_msg("the child cannot read its config: %s", err.msg);
+	assert_int_equal(vm_config_validate(child, &err), 0);
 	json_t *back = vm_config_to_json(child);
 	assert_true(json_equal(j, back));
 	json_decref(back);
@@ -59,12 +59,12 @@ static void round_trip(const struct vm_config *c, struct vm_config *child)
 static void config_of_a_run(void **state)
 {
 	(void)state;
-	char err[256] = "";
+	struct err err = { 0 };
 	struct vm_spec s = spec();
 	struct vm_config c, k;
 
 	assert_int_equal(vm_launch_config(&c, &s, "console=ttyS0 quiet svmm.ip=172.30.0.2/30",
-					  "svmm-t", err, sizeof(err)),
+					  "svmm-t", &err),
 			 0);
 	round_trip(&c, &k);
 	assert_string_equal(k.payload.kernel, "/k/bzImage");
@@ -97,7 +97,7 @@ static void config_of_a_run(void **state)
 static void plain_run(void **state)
 {
 	(void)state;
-	char err[256] = "";
+	struct err err = { 0 };
 	struct vm_spec s = spec();
 	struct vm_config c, k;
 
@@ -106,7 +106,7 @@ static void plain_run(void **state)
 	s.console = NULL;
 	s.cpus = 0;
 	s.mem_mib = 0;
-	assert_int_equal(vm_launch_config(&c, &s, NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(vm_launch_config(&c, &s, NULL, NULL, &err), 0);
 	round_trip(&c, &k);
 	assert_string_equal(k.payload.cmdline, "console=ttyS0 quiet");
 	assert_int_equal(k.cpus.boot_vcpus, 1);
@@ -122,27 +122,28 @@ static void plain_run(void **state)
 static void refused_before_launch(void **state)
 {
 	(void)state;
-	char err[256] = "";
+	struct err err = { 0 };
 	struct vm_spec s = spec();
 	struct vm_config c;
 
 	s.cpus = 300;
-	assert_int_equal(vm_launch_config(&c, &s, NULL, NULL, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "the VM's configuration: cpus.max_vcpus: 300 is more than 254");
+	assert_int_equal(vm_launch_config(&c, &s, NULL, NULL, &err), -EINVAL);
+	assert_string_equal(err.msg,
+			    "the VM's configuration: cpus.max_vcpus: 300 is more than 254");
 	vm_config_free(&c);
 	s = spec();
 	s.mem_mib = 101;
-	assert_int_equal(vm_launch_config(&c, &s, NULL, NULL, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "memory.size"));
+	assert_int_equal(vm_launch_config(&c, &s, NULL, NULL, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "memory.size"));
 	vm_config_free(&c);
 	s = spec();
 	s.vsock_cid = 2;
-	assert_int_equal(vm_launch_config(&c, &s, NULL, NULL, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "vsock.cid"));
+	assert_int_equal(vm_launch_config(&c, &s, NULL, NULL, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "vsock.cid"));
 	vm_config_free(&c);
 	s = spec();
 	s.vsock_socket = NULL;
-	assert_int_equal(vm_launch_config(&c, &s, NULL, NULL, err, sizeof(err)), -EINVAL);
+	assert_int_equal(vm_launch_config(&c, &s, NULL, NULL, &err), -EINVAL);
 	vm_config_free(&c);
 }
 

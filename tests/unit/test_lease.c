@@ -27,7 +27,7 @@ static void pool_parse(void **state)
 {
 	(void)state;
 	struct lease_pool p;
-	struct net_err err;
+	struct err err;
 
 	assert_int_equal(lease_pool_parse(&p, "172.30.0.0/16", 30, &err), 0);
 	assert_int_equal(p.net, ip("172.30.0.0"));
@@ -223,7 +223,7 @@ static void db_alloc_and_reload(void **state)
 	struct lease_pool p;
 	struct lease_db db;
 	struct lease t = sample("a");
-	struct net_err err;
+	struct err err;
 	uint32_t avoid[] = { ip("10.9.0.5") };
 
 	snprintf(sub, sizeof(sub), "%s/run/svmm", d); /* created on demand */
@@ -265,7 +265,7 @@ static void db_rejects_junk(void **state)
 	(void)state;
 	char *d = tmpdir(), path[512];
 	struct lease_db db;
-	struct net_err err;
+	struct err err;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/leases", d);

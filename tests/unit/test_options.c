@@ -35,9 +35,9 @@ static void rejects_bad_lists(void **state)
 
 	assert_int_equal(opt_parse(&l, a), -EINVAL);
 	assert_int_equal(opt_parse(&l, b), -EINVAL);
-	assert_non_null(strstr(l.err, "unbalanced"));
+	assert_non_null(strstr(l.err.msg, "unbalanced"));
 	assert_int_equal(opt_parse(&l, c), -EINVAL);
-	assert_non_null(strstr(l.err, "'a' given twice"));
+	assert_non_null(strstr(l.err.msg, "'a' given twice"));
 	assert_int_equal(opt_parse(&l, d), -EINVAL);
 }
 
@@ -52,7 +52,7 @@ static void names_unknown_keys(void **state)
 	assert_int_equal(opt_get_size(&l, "size", &size), 1);
 	assert_int_equal(size, 1ULL << 30);
 	assert_int_equal(opt_check_unused(&l), -EINVAL);
-	assert_string_equal(l.err, "unknown option 'sharde'");
+	assert_string_equal(l.err.msg, "unknown option 'sharde'");
 }
 
 static void typed_values(void **state)
@@ -69,7 +69,7 @@ static void typed_values(void **state)
 	assert_int_equal(opt_get_bool(&l, "flag", &flag), 1);
 	assert_false(flag);
 	assert_int_equal(opt_get_u64(&l, "bad", &n), -EINVAL);
-	assert_non_null(strstr(l.err, "'bad=12x'"));
+	assert_non_null(strstr(l.err.msg, "'bad=12x'"));
 	assert_int_equal(opt_get_u64(&l, "absent", &n), 0);
 	assert_int_equal(n, 16);
 }
@@ -112,27 +112,27 @@ static void bools_ignore_case(void **state)
 static void path_or_fd(void **state)
 {
 	(void)state;
-	char err[OPT_ERR_LEN] = "";
+	struct err err = { 0 };
 	char *path;
 	int fd;
 
-	assert_int_equal(opt_parse_path_or_fd("--api-socket", "/run/a.sock", &path, &fd, err), 0);
+	assert_int_equal(opt_parse_path_or_fd("--api-socket", "/run/a.sock", &path, &fd, &err), 0);
 	assert_string_equal(path, "/run/a.sock");
 	assert_int_equal(fd, -1);
 	free(path);
-	assert_int_equal(opt_parse_path_or_fd("--api-socket", "path=/b", &path, &fd, err), 0);
+	assert_int_equal(opt_parse_path_or_fd("--api-socket", "path=/b", &path, &fd, &err), 0);
 	assert_string_equal(path, "/b");
 	free(path);
-	assert_int_equal(opt_parse_path_or_fd("--event-monitor", "fd=7", &path, &fd, err), 0);
+	assert_int_equal(opt_parse_path_or_fd("--event-monitor", "fd=7", &path, &fd, &err), 0);
 	assert_null(path);
 	assert_int_equal(fd, 7);
-	assert_int_equal(opt_parse_path_or_fd("--x", "path=/a,fd=3", &path, &fd, err), -EINVAL);
-	assert_string_equal(err, "--x: expected path=PATH, fd=N or PATH");
-	assert_int_equal(opt_parse_path_or_fd("--x", "fd=three", &path, &fd, err), -EINVAL);
-	assert_non_null(strstr(err, "not a file descriptor"));
-	assert_int_equal(opt_parse_path_or_fd("--x", "sock=/a", &path, &fd, err), -EINVAL);
-	assert_non_null(strstr(err, "unknown option 'sock'"));
-	assert_int_equal(opt_parse_path_or_fd("--x", "", &path, &fd, err), -EINVAL);
+	assert_int_equal(opt_parse_path_or_fd("--x", "path=/a,fd=3", &path, &fd, &err), -EINVAL);
+	assert_string_equal(err.msg, "--x: expected path=PATH, fd=N or PATH");
+	assert_int_equal(opt_parse_path_or_fd("--x", "fd=three", &path, &fd, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "not a file descriptor"));
+	assert_int_equal(opt_parse_path_or_fd("--x", "sock=/a", &path, &fd, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "unknown option 'sock'"));
+	assert_int_equal(opt_parse_path_or_fd("--x", "", &path, &fd, &err), -EINVAL);
 	assert_null(path);
 }
 

@@ -94,7 +94,7 @@ static void check_fails(struct seed_cloud_init *c, const char *needle)
 
 	assert_int_equal(fat_tree_init(&t), 0);
 	assert_true(seed_cloud_init_check(&t, c) < 0);
-	if (!strstr(t.err, needle))
+	if (!strstr(t.err.msg, needle))
 		fail_msg("'%s' not in '%s'", needle, t.err);
 	fat_tree_free(&t);
 }

@@ -40,11 +40,11 @@ static int make_device(struct fx *f, bool readonly, bool direct)
 		.disk = { .path = f->path, .readonly = readonly, .direct = direct },
 		.serial = "svmm-serial-01",
 	};
-	char err[256] = "";
+	struct err err = { 0 };
 	struct virtio_dev *vd;
-	int rc = virtio_blk_create(&vd, &o, err, sizeof(err));
+	int rc = virtio_blk_create(&vd, &o, &err);
 	if (rc) {
-		print_error("virtio_blk_create: %s\n", err);
+		print_error("virtio_blk_create: %s\n", err.msg);
 		return rc;
 	}
 	return fd_attach(&f->d, vd);
@@ -322,10 +322,10 @@ static void queue_size_beyond_a_virtqueue(void **state)
 	struct fx *f = *state;
 	struct virtio_blk_opts o = { .disk = { .path = f->path }, .queue_size = 65536 };
 	struct virtio_dev *vd;
-	char err[256] = "";
+	struct err err = { 0 };
 
-	assert_int_equal(virtio_blk_create(&vd, &o, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "queue_size=65536"));
+	assert_int_equal(virtio_blk_create(&vd, &o, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "queue_size=65536"));
 }
 
 int main(void)

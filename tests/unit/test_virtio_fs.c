@@ -49,13 +49,14 @@ static void fuse_round_trip(void **state)
 	struct fq_set s;
 	fq_init(&s, true); /* guest RAM in a memfd, as --memory shared=on */
 	struct virtio_fs_opts o;
-	char err[256] = "", spec[200];
+	struct err err = { 0 };
+	char spec[200];
 	snprintf(spec, sizeof(spec), "tag=myfs,socket=%s,queue_size=%d", d.sock, QSIZE);
-	assert_int_equal(fs_opts_from(spec, &o, err), 0);
+	assert_int_equal(fs_opts_from(spec, &o, &err), 0);
 	struct virtio_dev *vd;
-	int rc = virtio_fs_create(&vd, &o, &s.f.mem, err, sizeof(err));
+	int rc = virtio_fs_create(&vd, &o, &s.f.mem, &err);
 	if (rc) {
-		print_error("virtio_fs_create: %s\n", err);
+		print_error("virtio_fs_create: %s\n", err.msg);
 		vfsd_print_log(&d);
 	}
 	assert_int_equal(rc, 0);
@@ -123,24 +124,24 @@ static void needs_shared_memory(void **state)
 	struct guest_mem mem = { .fd = -1 };
 	struct virtio_fs_opts o;
 	struct virtio_dev *vd;
-	char err[256];
-	assert_int_equal(fs_opts_from("tag=t,socket=/nonexistent.sock", &o, err), 0);
-	assert_int_equal(virtio_fs_create(&vd, &o, &mem, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "virtio-fs needs --memory shared=on"));
+	struct err err = { 0 };
+	assert_int_equal(fs_opts_from("tag=t,socket=/nonexistent.sock", &o, &err), 0);
+	assert_int_equal(virtio_fs_create(&vd, &o, &mem, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "virtio-fs needs --memory shared=on"));
 	/* shared memory but no back-end: the socket is named */
 	mem.fd = 0;
-	assert_int_equal(virtio_fs_create(&vd, &o, &mem, err, sizeof(err)), -ENOENT);
-	assert_non_null(strstr(err, "/nonexistent.sock"));
+	assert_int_equal(virtio_fs_create(&vd, &o, &mem, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "/nonexistent.sock"));
 }
 
 static void parse(void **state)
 {
 	(void)state;
 	struct virtio_fs_opts o;
-	char err[256];
+	struct err err = { 0 };
 	assert_int_equal(
 		fs_opts_from("tag=data,socket=/run/fs.sock,num_queues=2,queue_size=512,id=fs0", &o,
-			     err),
+			     &err),
 		0);
 	assert_string_equal(o.tag, "data");
 	assert_string_equal(o.id, "fs0");
@@ -148,17 +149,17 @@ static void parse(void **state)
 	assert_int_equal(o.queue_size, 512);
 	assert_int_equal(fs_opts_from("tag=a,socket=/x,id=0123456789012345678901234567890123456789"
 				      "012345678901234567890123456789",
-				      &o, err),
+				      &o, &err),
 			 -EINVAL);
-	assert_non_null(strstr(err, "id"));
-	assert_int_equal(fs_opts_from("socket=/x", &o, err), -EINVAL);
-	assert_non_null(strstr(err, "tag"));
-	assert_int_equal(fs_opts_from("tag=a", &o, err), -EINVAL);
-	assert_non_null(strstr(err, "socket"));
-	assert_int_equal(fs_opts_from("tag=a,socket=/x,queue_size=3", &o, err), -EINVAL);
-	assert_non_null(strstr(err, "queue_size"));
+	assert_non_null(strstr(err.msg, "id"));
+	assert_int_equal(fs_opts_from("socket=/x", &o, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "tag"));
+	assert_int_equal(fs_opts_from("tag=a", &o, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "socket"));
+	assert_int_equal(fs_opts_from("tag=a,socket=/x,queue_size=3", &o, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "queue_size"));
 	assert_int_equal(
-		fs_opts_from("tag=0123456789012345678901234567890123456,socket=/x", &o, err),
+		fs_opts_from("tag=0123456789012345678901234567890123456,socket=/x", &o, &err),
 		-EINVAL);
 }
 

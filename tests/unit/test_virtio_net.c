@@ -76,14 +76,14 @@ static struct virtio_dev *make_net(const char *spec)
 {
 	struct virtio_net_opts o;
 	struct virtio_dev *vd;
-	char err[256] = "";
-	int rc = net_opts_from(spec, &o, err);
+	struct err err = { 0 };
+	int rc = net_opts_from(spec, &o, &err);
 	if (rc)
-		print_error("parse '%s': %s\n", spec, err);
+		print_error("parse '%s': %s\n", spec, err.msg);
 	assert_int_equal(rc, 0);
-	rc = virtio_net_create(&vd, &o, err, sizeof(err));
+	rc = virtio_net_create(&vd, &o, &err);
 	if (rc)
-		print_error("create '%s': %s\n", spec, err);
+		print_error("create '%s': %s\n", spec, err.msg);
 	assert_int_equal(rc, 0);
 	return vd;
 }
@@ -92,9 +92,9 @@ static void parse_defaults_and_errors(void **state)
 {
 	(void)state;
 	struct virtio_net_opts o;
-	char err[256];
+	struct err err = { 0 };
 
-	assert_int_equal(net_opts_from("tap=tap-tngl-1,ip=172.30.0.1", &o, err), 0);
+	assert_int_equal(net_opts_from("tap=tap-tngl-1,ip=172.30.0.1", &o, &err), 0);
 	assert_string_equal(o.tap, "tap-tngl-1");
 	assert_true(o.has_ip);
 	assert_int_equal(o.ip, inet_addr("172.30.0.1"));
@@ -107,7 +107,7 @@ static void parse_defaults_and_errors(void **state)
 	assert_int_equal(net_opts_from("tap=t0,ip=10.0.0.1,mask=255.255.0.0,mac=52:54:00:aa:bb:"
 				       "cc,host_mac=02:00:00:00:00:01,mtu=9000,num_queues=4,"
 				       "queue_size=1024,offload_ufo=off",
-				       &o, err),
+				       &o, &err),
 			 0);
 	assert_int_equal(o.mask, inet_addr("255.255.0.0"));
 	assert_int_equal(o.mac[5], 0xcc);
@@ -118,7 +118,7 @@ static void parse_defaults_and_errors(void **state)
 	assert_false(o.offload_ufo);
 	assert_true(o.offload_tso);
 
-	assert_int_equal(net_opts_from("fd=[5,6]", &o, err), 0);
+	assert_int_equal(net_opts_from("fd=[5,6]", &o, &err), 0);
 	assert_int_equal(o.n_fds, 2);
 	assert_int_equal(o.fds[1], 6);
 	assert_int_equal(o.num_queues, 4);
@@ -143,10 +143,10 @@ static void parse_defaults_and_errors(void **state)
 		  "id" },
 	};
 	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		assert_int_equal(net_opts_from(bad[i][0], &o, err), -EINVAL);
-		if (!strstr(err, bad[i][1]))
-			fail_msg("'%s': message '%s' does not name '%s'", bad[i][0], err,
+		err.code = '\0';
+		assert_int_equal(net_opts_from(bad[i][0], &o, &err), -EINVAL);
+		if (!strstr(err.msg, bad[i][1]))
+			fail_msg("'%s': message '%s' does not name '%s'", bad[i][0], err.msg,
 				 bad[i][1]);
 	}
 }
@@ -237,12 +237,12 @@ static void existing_tap_stays(void **state)
 	assert_int_equal(if_nametoindex("svt-keep"), 0);
 	/* a non-TAP fd is refused by name */
 	struct virtio_net_opts o;
-	char err[256];
+	struct err err = { 0 };
 	fd = open("/dev/null", O_RDWR);
 	snprintf(spec, sizeof(spec), "fd=%d", fd);
-	assert_int_equal(net_opts_from(spec, &o, err), 0);
-	assert_true(virtio_net_create(&vd, &o, err, sizeof(err)) < 0);
-	assert_non_null(strstr(err, "not a TAP"));
+	assert_int_equal(net_opts_from(spec, &o, &err), 0);
+	assert_true(virtio_net_create(&vd, &o, &err) < 0);
+	assert_non_null(strstr(err.msg, "not a TAP"));
 	close(fd);
 }
 

@@ -133,7 +133,7 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct virtio_dev *vd;
-	char err[128];
+	struct err err = { 0 };
 
 	fd_init(&f->d);
 	bus_init(&f->pio);
@@ -149,7 +149,7 @@ static int setup(void **state)
 	};
 	assert_int_equal(pci_bus_init(&f->pci, &cfg, &host_ops, f), 0);
 	assert_int_equal(pci_bus_register(&f->pci, &f->pio, &f->mmio), 0);
-	assert_int_equal(virtio_rng_create(&vd, "/dev/urandom", err, sizeof(err)), 0);
+	assert_int_equal(virtio_rng_create(&vd, "/dev/urandom", &err), 0);
 	assert_int_equal(virtio_pci_create(&f->vp, vd, &f->d.mem, &vp_host, f), 0);
 	f->d.vd = vd;
 	f->slot = pci_bus_add(&f->pci, virtio_pci_dev(f->vp), -1);

@@ -42,9 +42,9 @@ static void net_on_pci(void **state)
 		skip();
 	struct virtio_net_opts o;
 	struct virtio_dev *vd;
-	char err[256];
-	assert_int_equal(net_opts_from("tap=svp0,mac=52:54:00:ab:cd:ef,mtu=1400", &o, err), 0);
-	assert_int_equal(virtio_net_create(&vd, &o, err, sizeof(err)), 0);
+	struct err err = { 0 };
+	assert_int_equal(net_opts_from("tap=svp0,mac=52:54:00:ab:cd:ef,mtu=1400", &o, &err), 0);
+	assert_int_equal(virtio_net_create(&vd, &o, &err), 0);
 	struct fpci p;
 	fq_init(&p.s, false);
 	assert_int_equal(fp_plug(&p, vd), 0);
@@ -130,7 +130,8 @@ static void net_on_pci(void **state)
 static void vsock_on_pci(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/svmm-vsp-XXXXXX", path[64], port[80], err[256];
+	char dir[] = "/tmp/svmm-vsp-XXXXXX", path[64], port[80];
+	struct err err = { 0 };
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/v.sock", dir);
 	snprintf(port, sizeof(port), "%s_80", path);
@@ -142,7 +143,7 @@ static void vsock_on_pci(void **state)
 	struct virtio_vsock_opts o = { .cid = 0x1234567 };
 	snprintf(o.socket, sizeof(o.socket), "%s", path);
 	struct virtio_dev *vd;
-	assert_int_equal(virtio_vsock_create(&vd, &o, err, sizeof(err)), 0);
+	assert_int_equal(virtio_vsock_create(&vd, &o, &err), 0);
 	struct fpci p;
 	fq_init(&p.s, false);
 	assert_int_equal(fp_plug(&p, vd), 0);
@@ -201,11 +202,12 @@ static void fs_on_pci(void **state)
 	struct fpci p;
 	fq_init(&p.s, true);
 	struct virtio_fs_opts o;
-	char err[256], spec[200];
+	char spec[200];
+	struct err err = { 0 };
 	snprintf(spec, sizeof(spec), "tag=pcifs,socket=%s,queue_size=%d", d.sock, QSIZE);
-	assert_int_equal(fs_opts_from(spec, &o, err), 0);
+	assert_int_equal(fs_opts_from(spec, &o, &err), 0);
 	struct virtio_dev *vd;
-	assert_int_equal(virtio_fs_create(&vd, &o, &p.s.f.mem, err, sizeof(err)), 0);
+	assert_int_equal(virtio_fs_create(&vd, &o, &p.s.f.mem, &err), 0);
 	assert_int_equal(fp_plug(&p, vd), 0);
 	assert_int_equal(fp_cfg_rd(&p, PCI_DEVICE_ID, 2), 0x1040 + VIRTIO_ID_FS);
 	char tag[8] = "";

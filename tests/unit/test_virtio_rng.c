@@ -17,11 +17,11 @@ static void fills_buffers(void **state)
 	(void)state;
 	struct fake_driver f;
 	struct virtio_dev *vd;
-	char err[128];
+	struct err err = { 0 };
 	uint32_t head, len;
 
 	fd_init(&f);
-	assert_int_equal(virtio_rng_create(&vd, "/dev/urandom", err, sizeof(err)), 0);
+	assert_int_equal(virtio_rng_create(&vd, "/dev/urandom", &err), 0);
 	assert_int_equal(vd->device_id, VIRTIO_ID_RNG);
 	assert_int_equal(fd_attach(&f, vd), 0);
 	/* two writable segments in one chain */
@@ -46,10 +46,10 @@ static void missing_source(void **state)
 {
 	(void)state;
 	struct virtio_dev *vd;
-	char err[128];
+	struct err err = { 0 };
 
-	assert_int_equal(virtio_rng_create(&vd, "/nonexistent/rng", err, sizeof(err)), -ENOENT);
-	assert_non_null(strstr(err, "/nonexistent/rng"));
+	assert_int_equal(virtio_rng_create(&vd, "/nonexistent/rng", &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "/nonexistent/rng"));
 }
 
 int main(void)

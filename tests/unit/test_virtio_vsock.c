@@ -55,10 +55,11 @@ static struct guest *guest_new(void)
 static int guest_start(struct guest *g)
 {
 	struct virtio_vsock_opts o;
-	char err[256], spec[200];
+	char spec[200];
+	struct err err = { 0 };
 	snprintf(spec, sizeof(spec), "cid=%d,socket=%s", GUEST_CID, g->path);
-	assert_int_equal(vsock_opts_from(spec, &o, err), 0);
-	int rc = virtio_vsock_create(&g->vd, &o, err, sizeof(err));
+	assert_int_equal(vsock_opts_from(spec, &o, &err), 0);
+	int rc = virtio_vsock_create(&g->vd, &o, &err);
 	if (rc)
 		return rc;
 	assert_int_equal(fq_attach(&g->s, g->vd, 3, QSIZE, g->vd->features), 0);
@@ -684,10 +685,10 @@ static void stale_socket_replaced(void **state)
 	/* a second device on the same path while the first lives: refused */
 	struct virtio_vsock_opts o = { .cid = 4 };
 	struct virtio_dev *vd;
-	char err[256];
+	struct err err = { 0 };
 	snprintf(o.socket, sizeof(o.socket), "%s", g->path);
-	assert_int_equal(virtio_vsock_create(&vd, &o, err, sizeof(err)), -EADDRINUSE);
-	assert_non_null(strstr(err, g->path));
+	assert_int_equal(virtio_vsock_create(&vd, &o, &err), -EADDRINUSE);
+	assert_non_null(strstr(err.msg, g->path));
 	guest_free(g);
 
 	/* not a socket: left alone, refused */
@@ -695,8 +696,8 @@ static void stale_socket_replaced(void **state)
 	fd = open(g->path, O_CREAT | O_WRONLY, 0600);
 	close(fd);
 	snprintf(o.socket, sizeof(o.socket), "%s", g->path);
-	assert_int_equal(virtio_vsock_create(&vd, &o, err, sizeof(err)), -EEXIST);
-	assert_non_null(strstr(err, "not a socket"));
+	assert_int_equal(virtio_vsock_create(&vd, &o, &err), -EEXIST);
+	assert_non_null(strstr(err.msg, "not a socket"));
 	guest_free(g);
 }
 
@@ -704,20 +705,20 @@ static void parse(void **state)
 {
 	(void)state;
 	struct virtio_vsock_opts o;
-	char err[256];
-	assert_int_equal(vsock_opts_from("cid=42,socket=/run/x.sock", &o, err), 0);
+	struct err err = { 0 };
+	assert_int_equal(vsock_opts_from("cid=42,socket=/run/x.sock", &o, &err), 0);
 	assert_int_equal(o.cid, 42);
 	assert_string_equal(o.socket, "/run/x.sock");
-	assert_int_equal(vsock_opts_from("socket=/run/x.sock", &o, err), -EINVAL);
-	assert_non_null(strstr(err, "cid"));
-	assert_int_equal(vsock_opts_from("cid=2,socket=/x", &o, err), -EINVAL);
-	assert_int_equal(vsock_opts_from("cid=3", &o, err), -EINVAL);
-	assert_non_null(strstr(err, "socket"));
-	assert_int_equal(vsock_opts_from("cid=3,socket=/x,color=red", &o, err), -EINVAL);
-	assert_non_null(strstr(err, "color"));
-	assert_int_equal(vsock_opts_from("cid=3,socket=/x,iommu=on", &o, err), -EINVAL);
-	assert_non_null(strstr(err, "iommu"));
-	assert_int_equal(vsock_opts_from("cid=3,socket=/x,iommu=off,id=v0", &o, err), 0);
+	assert_int_equal(vsock_opts_from("socket=/run/x.sock", &o, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "cid"));
+	assert_int_equal(vsock_opts_from("cid=2,socket=/x", &o, &err), -EINVAL);
+	assert_int_equal(vsock_opts_from("cid=3", &o, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "socket"));
+	assert_int_equal(vsock_opts_from("cid=3,socket=/x,color=red", &o, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "color"));
+	assert_int_equal(vsock_opts_from("cid=3,socket=/x,iommu=on", &o, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "iommu"));
+	assert_int_equal(vsock_opts_from("cid=3,socket=/x,iommu=off,id=v0", &o, &err), 0);
 	assert_string_equal(o.id, "v0");
 }
 

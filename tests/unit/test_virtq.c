@@ -28,7 +28,7 @@ struct fixture {
 	struct guest_mem mem;
 	struct virtq q;
 	struct virtq_chain chain;
-	char err[128];
+	struct err err;
 };
 
 static struct virtq_desc *desc(struct fixture *f)
@@ -88,16 +88,16 @@ static int teardown(void **state)
 
 static int pop(struct fixture *f)
 {
-	f->err[0] = '\0';
-	return virtq_pop(&f->q, &f->chain, f->err, sizeof(f->err));
+	f->err = (struct err){ 0 };
+	return virtq_pop(&f->q, &f->chain, &f->err);
 }
 
 static void expect_broken(struct fixture *f, const char *why)
 {
 	assert_int_equal(pop(f), -EIO);
 	assert_true(f->q.broken);
-	if (!strstr(f->err, why))
-		fail_msg("expected error containing '%s', got '%s'", why, f->err);
+	if (!strstr(f->err.msg, why))
+		fail_msg("expected error containing '%s', got '%s'", why, f->err.msg);
 	/* a broken queue stays broken */
 	assert_int_equal(pop(f), -EIO);
 }
@@ -321,7 +321,7 @@ static void enable_checks_rings(void **state)
 	q.size = 0;
 	assert_int_equal(virtq_enable(&q, &f->mem), -EINVAL);
 	/* not ready: pop sees nothing */
-	assert_int_equal(virtq_pop(&q, &f->chain, NULL, 0), 0);
+	assert_int_equal(virtq_pop(&q, &f->chain, NULL), 0);
 }
 
 static void event_idx_notification(void **state)

@@ -15,6 +15,7 @@
 #include "devices/chardev.h"
 #include "vmm/config/config.h"
 #include "vmm/devices.h"
+#include "vmm/kvm/log.h"
 #include "vmm/vm.h"
 
 struct api_vm {
@@ -25,7 +26,7 @@ struct api_vm {
 	pthread_t thread;
 	int exit_efd; /* written when vm_run() returns */
 	int status;
-	char err[512];
+	struct err err;
 };
 
 static void *vm_thread(void *arg)
@@ -33,16 +34,16 @@ static void *vm_thread(void *arg)
 	struct api_vm *v = arg;
 	uint64_t one = 1;
 
-	v->status = vm_run(&v->params, v->err, sizeof(v->err));
-	if (v->err[0])
-		fprintf(stderr, "svmm: %s\n", v->err);
+	v->status = vm_run(&v->params, &v->err);
+	if (v->err.code)
+		log_msg(LV_ERROR, "vm", "%s", v->err.msg);
 	/* A VM that never ran failed its boot: vm.boot reports that, and the
 	 * VMM goes on serving. One that ran and ended is the guest's exit. */
 	pthread_mutex_lock(&v->ctl.lock);
 	bool ran = v->ctl.ran;
 	pthread_mutex_unlock(&v->ctl.lock);
 	if (ran && write(v->exit_efd, &one, sizeof(one)) < 0)
-		perror("svmm: exit eventfd");
+		log_msg(LV_ERROR, "api", "exit eventfd: %s", strerror(errno));
 	return NULL;
 }
 
@@ -61,45 +62,43 @@ static void release(struct api_vm *v)
 	}
 }
 
-static int op_boot(void *ctx, const struct vm_config *cfg, char *err)
+static int op_boot(void *ctx, const struct vm_config *cfg, struct err *err)
 {
 	struct api_vm *v = ctx;
 	int rc;
 
 	if (v->running)
-		return snprintf(err, VMM_ERR_LEN, "a VM is already running"), -EBUSY;
+		return err_set(err, -EBUSY, "a VM is already running");
 	if (!cfg->payload.kernel)
-		return snprintf(err, VMM_ERR_LEN,
-				"payload.kernel: svmm boots a kernel (no firmware)"),
-		       -ENOTSUP;
+		return err_set(err, -ENOTSUP, "payload.kernel: svmm boots a kernel (no firmware)");
 	memset(&v->params, 0, sizeof(v->params));
 	clock_gettime(CLOCK_MONOTONIC, &v->params.start);
 	vm_params_from_config(&v->params, cfg);
 	v->params.no_signals = true;
 	v->params.ctl = &v->ctl;
-	if ((rc = vm_serial_opts(&cfg->serial, &v->serial, err, VMM_ERR_LEN)) ||
-	    (rc = chardev_open(&v->serial, err, VMM_ERR_LEN)))
+	if ((rc = vm_serial_opts(&cfg->serial, &v->serial, err)) ||
+	    (rc = chardev_open(&v->serial, err)))
 		return rc;
 	v->serial_open = true;
 	v->params.serial = &v->serial;
 
 	v->ctl.state = VM_CTL_STARTING;
 	v->ctl.ran = false;
-	v->ctl.err[0] = 0;
-	v->err[0] = 0;
+	v->ctl.err = (struct err){ 0 };
+	v->err = (struct err){ 0 };
 	rc = -pthread_create(&v->thread, NULL, vm_thread, v);
 	if (rc) {
 		release(v);
-		return snprintf(err, VMM_ERR_LEN, "VM thread: %s", strerror(-rc)), rc;
+		return err_set(err, rc, "VM thread: %s", strerror(-rc));
 	}
 	v->running = true;
-	rc = vm_ctl_wait_started(&v->ctl, err, VMM_ERR_LEN);
+	rc = vm_ctl_wait_started(&v->ctl, err);
 	if (rc)
 		release(v);
 	return rc;
 }
 
-static int op_shutdown(void *ctx, char *err)
+static int op_shutdown(void *ctx, struct err *err)
 {
 	struct api_vm *v = ctx;
 	(void)err;
@@ -108,32 +107,31 @@ static int op_shutdown(void *ctx, char *err)
 	return 0;
 }
 
-static int request(struct api_vm *v, enum vm_ctl_op op, char *err)
+static int request(struct api_vm *v, enum vm_ctl_op op, struct err *err)
 {
 	int rc = vm_ctl_request(&v->ctl, op);
 	if (rc)
-		snprintf(err, VMM_ERR_LEN, "the VM is not running");
+		err_set(err, rc, "the VM is not running");
 	return rc;
 }
 
-static int op_reboot(void *ctx, char *err)
+static int op_reboot(void *ctx, struct err *err)
 {
 	return request(ctx, VM_CTL_REBOOT, err);
 }
 
-static int op_power_button(void *ctx, char *err)
+static int op_power_button(void *ctx, struct err *err)
 {
 	return request(ctx, VM_CTL_POWER_BUTTON, err);
 }
 
-static int op_pause(void *ctx, char *err)
+static int op_pause(void *ctx, struct err *err)
 {
 	(void)ctx;
-	snprintf(err, VMM_ERR_LEN, "pause/resume is not supported yet");
-	return -ENOTSUP;
+	return err_set(err, -ENOTSUP, "pause/resume is not supported yet");
 }
 
-static int op_counters(void *ctx, json_t **out, char *err)
+static int op_counters(void *ctx, json_t **out, struct err *err)
 {
 	(void)ctx;
 	(void)err;

@@ -11,7 +11,7 @@
 
 #include "vmm/config/options.h"
 
-int event_monitor_open(struct event_monitor *m, const char *spec, char *err)
+int event_monitor_open(struct event_monitor *m, const char *spec, struct err *err)
 {
 	char *path;
 	int fd, rc;
@@ -25,18 +25,16 @@ int event_monitor_open(struct event_monitor *m, const char *spec, char *err)
 		m->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (m->fd < 0) {
 			rc = -errno;
-			snprintf(err, 256, "--event-monitor: cannot open '%.200s': %s", path,
-				 strerror(errno));
+			err_set(err, rc, "--event-monitor: cannot open '%.200s': %s", path,
+				strerror(errno));
 			free(path);
 			return rc;
 		}
 		m->owns_fd = true;
 		free(path);
 	} else {
-		if (fcntl(fd, F_GETFD) < 0) {
-			snprintf(err, 256, "--event-monitor: fd %d is not open", fd);
-			return -EBADF;
-		}
+		if (fcntl(fd, F_GETFD) < 0)
+			return err_set(err, -EBADF, "--event-monitor: fd %d is not open", fd);
 		m->fd = fd;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &m->start);

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include "guest-agent/err.h"
 
 struct event_monitor {
 	int fd;
@@ -33,7 +34,7 @@ struct event_monitor {
 
 /* spec: "path=PATH" (created, truncated), "fd=N" (inherited) or a bare PATH.
  * -errno with err (256 bytes) naming what failed. */
-int event_monitor_open(struct event_monitor *m, const char *spec, char *err);
+int event_monitor_open(struct event_monitor *m, const char *spec, struct err *err);
 /* Write one event; props (a JSON object of strings) may be NULL. m may be
  * NULL: nothing happens. Write errors are ignored, as cloud-hypervisor does. */
 void event_monitor_emit(struct event_monitor *m, const char *source, const char *event,

@@ -259,16 +259,14 @@ const char *http_reason(int status)
 
 /* ---- listening sockets ---- */
 
-int http_listen_path(const char *path, char *err)
+int http_listen_path(const char *path, struct err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
 	int fd, rc;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, 256, "api socket path '%.200s' is too long", path);
-		return -ENAMETOOLONG;
-	}
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return err_set(err, -ENAMETOOLONG, "api socket path '%.200s' is too long", path);
 	strcpy(sa.sun_path, path);
 	/*
 	 * As cloud-hypervisor does, whatever is at the path (a stale socket, a
@@ -283,16 +281,14 @@ int http_listen_path(const char *path, char *err)
 			rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 			int e = errno;
 			close(fd);
-			if (rc == 0 || e == EAGAIN) {
-				snprintf(err, 256, "'%.200s' is in use by a running server", path);
-				return -EADDRINUSE;
-			}
+			if (rc == 0 || e == EAGAIN)
+				return err_set(err, -EADDRINUSE,
+					       "'%.200s' is in use by a running server", path);
 		}
 		if (unlink(path) < 0 && errno != ENOENT) {
 			rc = -errno;
-			snprintf(err, 256, "cannot remove '%.200s' before listening: %s", path,
-				 strerror(errno));
-			return rc;
+			return err_set(err, rc, "cannot remove '%.200s' before listening: %s", path,
+				       strerror(errno));
 		}
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -300,37 +296,32 @@ int http_listen_path(const char *path, char *err)
 		goto sock_err;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
 		rc = -errno;
-		snprintf(err, 256, "cannot listen on '%.200s': %s", path, strerror(errno));
+		err_set(err, rc, "cannot listen on '%.200s': %s", path, strerror(errno));
 		close(fd);
 		return rc;
 	}
 	return fd;
 sock_err:
 	rc = -errno;
-	snprintf(err, 256, "socket: %s", strerror(errno));
-	return rc;
+	return err_set(err, rc, "socket: %s", strerror(errno));
 }
 
-int http_listen_fd(int fd, char *err)
+int http_listen_fd(int fd, struct err *err)
 {
 	int acc = 0;
 	socklen_t l = sizeof(acc);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) < 0) {
 		int rc = -errno;
-		snprintf(err, 256, "fd %d is not a socket: %s", fd, strerror(errno));
-		return rc;
+		return err_set(err, rc, "fd %d is not a socket: %s", fd, strerror(errno));
 	}
-	if (!acc) {
-		snprintf(err, 256, "fd %d is not a listening socket", fd);
-		return -EINVAL;
-	}
+	if (!acc)
+		return err_set(err, -EINVAL, "fd %d is not a listening socket", fd);
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
 		int rc = -errno;
-		snprintf(err, 256, "fd %d: %s", fd, strerror(errno));
-		return rc;
+		return err_set(err, rc, "fd %d: %s", fd, strerror(errno));
 	}
 	return fd;
 }

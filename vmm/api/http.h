@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "guest-agent/err.h"
 
 #define HTTP_MAX_HEADER	 (16 * 1024)	   /* request line + headers */
 #define HTTP_MAX_BODY	 (4 * 1024 * 1024) /* cloud-hypervisor's limit */
@@ -88,9 +89,9 @@ struct http_server {
  * removed first, as cloud-hypervisor does, except a socket that a running
  * server still accepts on (-EADDRINUSE). err (256 bytes) says what failed.
  */
-int http_listen_path(const char *path, char *err);
+int http_listen_path(const char *path, struct err *err);
 /* Adopt an inherited listening socket: -ENOTSOCK / -EINVAL if it is not one. */
-int http_listen_fd(int fd, char *err);
+int http_listen_fd(int fd, struct err *err);
 
 /* Set up a server on a listening socket (taken over; closed by
  * http_server_close). path, if not NULL, is unlinked at close. -errno. */

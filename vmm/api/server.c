@@ -2,6 +2,8 @@
 /* cloud-hypervisor's REST endpoints, the VM state machine, and the API thread. */
 #include "vmm/api/server.h"
 
+#include "vmm/kvm/log.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,22 +41,22 @@ static bool vm_active(const struct api_server *a)
 	return a->state == VM_STATE_RUNNING || a->state == VM_STATE_PAUSED;
 }
 
-#define ERR(status, ...)                                 \
-	do {                                             \
-		snprintf(err, VMM_ERR_LEN, __VA_ARGS__); \
-		return (status);                         \
+#define ERR(status, ...)                           \
+	do {                                       \
+		err_set(err, EINVAL, __VA_ARGS__); \
+		return (status);                   \
 	} while (0)
 
 /* An op failed: 500 with its reason (or a generic one if it gave none). */
-static int op_failed(int rc, const char *what, char *err)
+static int op_failed(int rc, const char *what, struct err *err)
 {
-	if (!err[0])
-		snprintf(err, VMM_ERR_LEN, "%s failed: %s", what, strerror(-rc));
+	if (!err->code)
+		err_set(err, EINVAL, "%s failed: %s", what, strerror(-rc));
 	return 500;
 }
 
 /* Stop the VM if one runs; state becomes Created. */
-static int vm_stop(struct api_server *a, char *err)
+static int vm_stop(struct api_server *a, struct err *err)
 {
 	if (!vm_active(a))
 		return 204;
@@ -67,7 +69,7 @@ static int vm_stop(struct api_server *a, char *err)
 }
 
 /* Store cfg (taken over on success) as the VM's config. */
-static int vm_create_locked(struct api_server *a, struct vm_config *cfg, char *err)
+static int vm_create_locked(struct api_server *a, struct vm_config *cfg, struct err *err)
 {
 	int rc;
 
@@ -81,26 +83,26 @@ static int vm_create_locked(struct api_server *a, struct vm_config *cfg, char *e
 	return 204;
 }
 
-int api_vm_create(struct api_server *a, struct vm_config *cfg, char *err)
+int api_vm_create(struct api_server *a, struct vm_config *cfg, struct err *err)
 {
-	err[0] = '\0';
+	*err = (struct err){ 0 };
 	pthread_mutex_lock(&a->lock);
 	int status = vm_create_locked(a, cfg, err);
 	pthread_mutex_unlock(&a->lock);
 	return status;
 }
 
-static int vm_boot_locked(struct api_server *a, char *err)
+static int vm_boot_locked(struct api_server *a, struct err *err)
 {
-	char verr[VM_CONFIG_ERR_LEN];
+	struct err verr = { 0 };
 	int rc;
 
 	if (a->state == VM_STATE_NONE)
 		ERR(404, "VM is not created");
 	if (vm_active(a))
 		ERR(500, "VM is already running");
-	if (vm_config_validate(&a->config, verr) < 0)
-		ERR(400, "invalid VM configuration: %.200s", verr);
+	if (vm_config_validate(&a->config, &verr) < 0)
+		ERR(400, "invalid VM configuration: %.200s", verr.msg);
 	emit(a, "vm", "booting");
 	rc = a->ops->boot(a->ops_ctx, &a->config, err);
 	if (rc < 0)
@@ -110,16 +112,16 @@ static int vm_boot_locked(struct api_server *a, char *err)
 	return 204;
 }
 
-int api_vm_boot(struct api_server *a, char *err)
+int api_vm_boot(struct api_server *a, struct err *err)
 {
-	err[0] = '\0';
+	*err = (struct err){ 0 };
 	pthread_mutex_lock(&a->lock);
 	int status = vm_boot_locked(a, err);
 	pthread_mutex_unlock(&a->lock);
 	return status;
 }
 
-static int vm_delete_locked(struct api_server *a, char *err)
+static int vm_delete_locked(struct api_server *a, struct err *err)
 {
 	int status = vm_stop(a, err);
 	if (status >= 300)
@@ -132,9 +134,9 @@ static int vm_delete_locked(struct api_server *a, char *err)
 	return 204;
 }
 
-int api_vm_delete(struct api_server *a, char *err)
+int api_vm_delete(struct api_server *a, struct err *err)
 {
-	err[0] = '\0';
+	*err = (struct err){ 0 };
 	pthread_mutex_lock(&a->lock);
 	int status = vm_delete_locked(a, err);
 	pthread_mutex_unlock(&a->lock);
@@ -143,10 +145,10 @@ int api_vm_delete(struct api_server *a, char *err)
 
 void api_vm_guest_exited(struct api_server *a)
 {
-	char err[VMM_ERR_LEN] = "";
+	struct err err_buf = { 0 }, *err = &err_buf;
 	pthread_mutex_lock(&a->lock);
 	if (vm_stop(a, err) >= 300)
-		fprintf(stderr, "svmm: shutting the VM down after guest exit: %s\n", err);
+		log_msg(LV_ERROR, "api", "shutting the VM down after guest exit: %s", err->msg);
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -179,13 +181,14 @@ static void reply_error(struct http_response *r, int status, const char *context
 
 /* 2xx from an action: 204 (or the given status) without a body; else the
  * error chain. */
-static void reply_status(struct http_response *r, int status, const char *context, const char *err)
+static void reply_status(struct http_response *r, int status, const char *context,
+			 const struct err *err)
 {
 	if (status < 300) {
 		r->status = status;
 		return;
 	}
-	reply_error(r, status, context, err);
+	reply_error(r, status, context, err->msg);
 }
 
 /* ---- endpoints ---- */
@@ -211,11 +214,11 @@ static void vmm_exit_after_flush(struct api_server *a)
 static void ep_vmm_shutdown(struct api_server *a, const struct http_request *req,
 			    struct http_response *r)
 {
-	char err[VMM_ERR_LEN] = "";
+	struct err err_buf = { 0 }, *err = &err_buf;
 	(void)req;
 	int status = vm_delete_locked(a, err);
 	if (status >= 300) {
-		reply_error(r, status, "Error shutting down the VMM", err);
+		reply_error(r, status, "Error shutting down the VMM", err->msg);
 		return;
 	}
 	emit(a, "vmm", "shutdown");
@@ -227,7 +230,7 @@ static void ep_vmm_shutdown(struct api_server *a, const struct http_request *req
 
 static void ep_create(struct api_server *a, const struct http_request *req, struct http_response *r)
 {
-	char err[VMM_ERR_LEN] = "";
+	struct err err_buf = { 0 }, *err = &err_buf;
 	struct vm_config cfg;
 
 	if (!req->body_len) {
@@ -243,7 +246,7 @@ static void ep_create(struct api_server *a, const struct http_request *req, stru
 	if (rc < 0) {
 		vm_config_free(&cfg);
 		reply_error(r, rc == -ENOMEM ? 500 : 400, "Error parsing the VmConfig",
-			    rc == -ENOMEM ? "out of memory" : err);
+			    rc == -ENOMEM ? "out of memory" : err->msg);
 		return;
 	}
 	int status = vm_create_locked(a, &cfg, err);
@@ -253,7 +256,7 @@ static void ep_create(struct api_server *a, const struct http_request *req, stru
 
 static void ep_boot(struct api_server *a, const struct http_request *req, struct http_response *r)
 {
-	char err[VMM_ERR_LEN] = "";
+	struct err err_buf = { 0 }, *err = &err_buf;
 	(void)req;
 	reply_status(r, vm_boot_locked(a, err), "Error booting the VM", err);
 }
@@ -286,7 +289,7 @@ static void ep_info(struct api_server *a, const struct http_request *req, struct
 static void ep_counters(struct api_server *a, const struct http_request *req,
 			struct http_response *r)
 {
-	char err[VMM_ERR_LEN] = "";
+	struct err err_buf = { 0 }, *err = &err_buf;
 	json_t *out = NULL;
 	(void)req;
 	if (a->state == VM_STATE_NONE) {
@@ -300,7 +303,7 @@ static void ep_counters(struct api_server *a, const struct http_request *req,
 	int rc = a->ops->counters(a->ops_ctx, &out, err);
 	if (rc < 0) {
 		reply_error(r, op_failed(rc, "counters", err), "Error getting the VM counters",
-			    err);
+			    err->msg);
 		return;
 	}
 	reply_json(r, 200, out ? out : json_object());
@@ -309,7 +312,7 @@ static void ep_counters(struct api_server *a, const struct http_request *req,
 /* The simple transitions: pause, resume, reboot, power-button, shutdown, nmi. */
 enum simple_action { ACT_SHUTDOWN, ACT_REBOOT, ACT_POWER_BUTTON, ACT_PAUSE, ACT_RESUME, ACT_NMI };
 
-static int simple_locked(struct api_server *a, enum simple_action act, char *err)
+static int simple_locked(struct api_server *a, enum simple_action act, struct err *err)
 {
 	const struct vmm_ops *o = a->ops;
 	int rc;
@@ -365,7 +368,7 @@ static int simple_locked(struct api_server *a, enum simple_action act, char *err
 	static void fn(struct api_server *a, const struct http_request *req, \
 		       struct http_response *r)                              \
 	{                                                                    \
-		char err[VMM_ERR_LEN] = "";                                  \
+		struct err err_buf = { 0 }, *err = &err_buf;                 \
 		(void)req;                                                   \
 		reply_status(r, simple_locked(a, act, err), context, err);   \
 	}
@@ -378,7 +381,7 @@ SIMPLE_EP(ep_nmi, ACT_NMI, "Error injecting an NMI")
 
 static void ep_delete(struct api_server *a, const struct http_request *req, struct http_response *r)
 {
-	char err[VMM_ERR_LEN] = "";
+	struct err err_buf = { 0 }, *err = &err_buf;
 	(void)req;
 	reply_status(r, vm_delete_locked(a, err), "Error deleting the VM", err);
 }
@@ -388,7 +391,7 @@ static void ep_delete(struct api_server *a, const struct http_request *req, stru
  * config (204); on a running VM it hotplugs, which svmm does not do yet
  * (500, the code cloud-hypervisor gives a VMM-side failure).
  */
-static int add_precheck(struct api_server *a, const struct http_request *req, char *err)
+static int add_precheck(struct api_server *a, const struct http_request *req, struct err *err)
 {
 	if (a->state == VM_STATE_NONE)
 		ERR(404, "VM is not created");
@@ -399,13 +402,13 @@ static int add_precheck(struct api_server *a, const struct http_request *req, ch
 	return 0;
 }
 
-static json_t *load_body(const struct http_request *req, char *err)
+static json_t *load_body(const struct http_request *req, struct err *err)
 {
 	json_error_t je;
 	json_t *o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
 	if (!o)
-		snprintf(err, VMM_ERR_LEN, "invalid JSON at line %d column %d: %.150s", je.line,
-			 je.column, je.text);
+		err_set(err, EINVAL, "invalid JSON at line %d column %d: %.150s", je.line,
+			je.column, je.text);
 	return o;
 }
 
@@ -414,7 +417,7 @@ static json_t *load_body(const struct http_request *req, char *err)
 	static void fn(struct api_server *a, const struct http_request *req, \
 		       struct http_response *r)                              \
 	{                                                                    \
-		char err[VMM_ERR_LEN] = "";                                  \
+		struct err err_buf = { 0 }, *err = &err_buf;                 \
 		int st = add_precheck(a, req, err);                          \
 		json_t *o = st ? NULL : load_body(req, err);                 \
 		if (!st && !o)                                               \
@@ -423,7 +426,7 @@ static json_t *load_body(const struct http_request *req, char *err)
 			type *e = adder(&a->config);                         \
 			if (!e) {                                            \
 				st = 500;                                    \
-				snprintf(err, VMM_ERR_LEN, "out of memory"); \
+				err_set(err, EINVAL, "out of memory");       \
 			} else if (parser(e, o, name, err) < 0 ||            \
 				   vm_config_complete(&a->config) < 0) {     \
 				st = 400;                                    \
@@ -446,14 +449,14 @@ ADD_EP(ep_add_pmem, struct pmem_config, n_pmem, vm_config_add_pmem, pmem_config_
 static void ep_add_vsock(struct api_server *a, const struct http_request *req,
 			 struct http_response *r)
 {
-	char err[VMM_ERR_LEN] = "";
+	struct err err_buf = { 0 }, *err = &err_buf;
 	struct vsock_config v;
 	int st = add_precheck(a, req, err);
 	json_t *o = NULL;
 
 	if (!st && a->config.has_vsock) {
 		st = 400;
-		snprintf(err, VMM_ERR_LEN, "only one vsock device is allowed");
+		err_set(err, EINVAL, "only one vsock device is allowed");
 	}
 	if (!st && !(o = load_body(req, err)))
 		st = 400;
@@ -500,22 +503,22 @@ static bool remove_by_id(struct vm_config *c, const char *id)
 static void ep_remove_device(struct api_server *a, const struct http_request *req,
 			     struct http_response *r)
 {
-	char err[VMM_ERR_LEN] = "";
+	struct err err_buf = { 0 }, *err = &err_buf;
 	const char *ctx = "Error removing a device";
 	int st = add_precheck(a, req, err);
 	json_t *o = NULL, *id;
 
 	if (st == 500)
-		snprintf(err, VMM_ERR_LEN, "device hot-unplug is not supported by svmm");
+		err_set(err, EINVAL, "device hot-unplug is not supported by svmm");
 	if (!st && !(o = load_body(req, err)))
 		st = 400;
 	if (!st && !json_is_string(id = json_object_get(o, "id"))) {
 		st = 400;
-		snprintf(err, VMM_ERR_LEN, "id: expected string");
+		err_set(err, EINVAL, "id: expected string");
 	}
 	if (!st && !remove_by_id(&a->config, json_string_value(id))) {
 		st = 404;
-		snprintf(err, VMM_ERR_LEN, "no device with id '%.100s'", json_string_value(id));
+		err_set(err, EINVAL, "no device with id '%.100s'", json_string_value(id));
 	}
 	json_decref(o);
 	reply_status(r, st ? st : 204, ctx, err);
@@ -525,7 +528,7 @@ static void ep_remove_device(struct api_server *a, const struct http_request *re
 static void ep_unsupported(struct api_server *a, const struct http_request *req,
 			   struct http_response *r)
 {
-	char msg[VMM_ERR_LEN];
+	char msg[256];
 	(void)a;
 	snprintf(msg, sizeof(msg), "%.100s is not supported by svmm",
 		 req->path + strlen(API_PREFIX));
@@ -654,7 +657,7 @@ static void *api_thread(void *arg)
 	struct api_server *a = arg;
 	int rc = http_server_run(&a->http);
 	if (rc < 0)
-		fprintf(stderr, "svmm: API server stopped: %s\n", strerror(-rc));
+		log_msg(LV_ERROR, "api", "API server stopped: %s", strerror(-rc));
 	return NULL;
 }
 
@@ -676,7 +679,7 @@ int api_server_exit_fd(struct api_server *a)
 
 void api_server_destroy(struct api_server *a)
 {
-	char err[VMM_ERR_LEN];
+	struct err err_buf = { 0 }, *err = &err_buf;
 
 	if (a->thread_running) {
 		http_server_stop(&a->http);
@@ -684,7 +687,7 @@ void api_server_destroy(struct api_server *a)
 		a->thread_running = false;
 	}
 	if (api_vm_delete(a, err) >= 300)
-		fprintf(stderr, "svmm: deleting the VM: %s\n", err);
+		log_msg(LV_ERROR, "api", "deleting the VM: %s", err->msg);
 	if (a->has_http)
 		http_server_close(&a->http);
 	close(a->exit_fd);

@@ -28,12 +28,11 @@
 #include "vmm/api/events.h"
 #include "vmm/api/http.h"
 #include "vmm/config/config.h"
-
-#define VMM_ERR_LEN 256
+#include "guest-agent/err.h"
 
 /*
  * What the VMM implements. Each op returns 0 or a negative errno and then
- * writes a one-line reason into err (VMM_ERR_LEN bytes); the API turns it
+ * leaves a one-line reason in err; the API turns it
  * into a 500 answer (cloud-hypervisor's code for a VMM-side failure).
  * Optional ops may be NULL.
  */
@@ -41,28 +40,28 @@ struct vmm_ops {
 	/* vm.create (optional): prepare what cloud-hypervisor prepares at create
 	 * time: a serial/console File is created (truncated); a Pty is opened and
 	 * its /dev/pts/N path written into cfg->serial.file / console.file. */
-	int (*create)(void *ctx, struct vm_config *cfg, char *err);
+	int (*create)(void *ctx, struct vm_config *cfg, struct err *err);
 	/* vm.boot: build the VM from cfg (validated already: memory, devices,
 	 * TAPs created, configured and up, vsock bound, payload loaded) and start
 	 * its vCPUs. Return once it runs. cfg stays valid and unchanged until
 	 * shutdown returns. */
-	int (*boot)(void *ctx, const struct vm_config *cfg, char *err);
+	int (*boot)(void *ctx, const struct vm_config *cfg, struct err *err);
 	/* vm.shutdown / vm.delete / vmm.shutdown / guest exit: stop the vCPUs and
 	 * release everything boot made (TAPs, vsock socket, memory). Called in
 	 * the Running or Paused state; must succeed in the end. */
-	int (*shutdown)(void *ctx, char *err);
+	int (*shutdown)(void *ctx, struct err *err);
 	/* vm.reboot: reset the running VM with the same config. */
-	int (*reboot)(void *ctx, char *err);
+	int (*reboot)(void *ctx, struct err *err);
 	/* vm.power-button: an ACPI power-button event (GED -> PWRB). */
-	int (*power_button)(void *ctx, char *err);
+	int (*power_button)(void *ctx, struct err *err);
 	/* vm.pause / vm.resume: stop and restart every vCPU. */
-	int (*pause)(void *ctx, char *err);
-	int (*resume)(void *ctx, char *err);
+	int (*pause)(void *ctx, struct err *err);
+	int (*resume)(void *ctx, struct err *err);
 	/* vm.counters: {"<device id>": {"<counter>": <u64>, ...}, ...}. A new
 	 * reference in *out. */
-	int (*counters)(void *ctx, json_t **out, char *err);
+	int (*counters)(void *ctx, json_t **out, struct err *err);
 	/* vm.nmi (optional): inject an NMI into every vCPU. */
-	int (*nmi)(void *ctx, char *err);
+	int (*nmi)(void *ctx, struct err *err);
 	/* vm.info's device_tree (optional): {"<id>": {"id", "resources",
 	 * "children", "pci_bdf"}}; a new reference, or NULL for {}. */
 	json_t *(*device_tree)(void *ctx);
@@ -117,13 +116,13 @@ void api_server_destroy(struct api_server *a);
  * The same actions the endpoints take, for the command line (a payload given
  * as flags boots at once) and for ch_main(). Each returns the HTTP status
  * cloud-hypervisor would answer (2xx = success) and, on failure, the reason
- * in err (VMM_ERR_LEN bytes).
+ * in err.
  */
 /* Takes over *cfg (left empty) on success. */
-int api_vm_create(struct api_server *a, struct vm_config *cfg, char *err);
-int api_vm_boot(struct api_server *a, char *err);
+int api_vm_create(struct api_server *a, struct vm_config *cfg, struct err *err);
+int api_vm_boot(struct api_server *a, struct err *err);
 /* vm.delete: shut down if running, drop the config. */
-int api_vm_delete(struct api_server *a, char *err);
+int api_vm_delete(struct api_server *a, struct err *err);
 /* The guest stopped itself (exit_fd fired): release the VM (ops.shutdown),
  * state back to Created, event vm/shutdown. */
 void api_vm_guest_exited(struct api_server *a);

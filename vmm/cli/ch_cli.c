@@ -104,7 +104,7 @@ static const struct ch_flag {
 };
 
 /* Apply one value of a flag. */
-static int apply(struct ch_args *a, const struct ch_flag *f, const char *v, char *err)
+static int apply(struct ch_args *a, const struct ch_flag *f, const char *v, struct err *err)
 {
 	struct vm_config *c = &a->vm;
 
@@ -166,9 +166,9 @@ static int apply(struct ch_args *a, const struct ch_flag *f, const char *v, char
 	case F_SECCOMP:
 		if (strcmp(v, "true") && strcmp(v, "false") && strcmp(v, "log") &&
 		    strcmp(v, "errno")) {
-			snprintf(err, VM_CONFIG_ERR_LEN,
-				 "--seccomp: '%.100s' is not one of true, false, log, errno", v);
-			return -EINVAL;
+			return err_set(err, -EINVAL,
+				       "--seccomp: '%.100s' is not one of true, false, log, errno",
+				       v);
 		}
 		a->seccomp = v;
 		return 0;
@@ -182,8 +182,7 @@ static int apply(struct ch_args *a, const struct ch_flag *f, const char *v, char
 		a->version = true;
 		return 0;
 	case F_UNSUPPORTED:
-		snprintf(err, VM_CONFIG_ERR_LEN, "%s is not supported by svmm", f->name);
-		return -EINVAL;
+		return err_set(err, -EINVAL, "%s is not supported by svmm", f->name);
 	}
 	return -EINVAL;
 }
@@ -193,11 +192,11 @@ static bool is_vm_flag(enum flag_id id)
 	return id <= F_PVPANIC;
 }
 
-int ch_args_parse(struct ch_args *a, int argc, char **argv, char *err)
+int ch_args_parse(struct ch_args *a, int argc, char **argv, struct err *err)
 {
 	memset(a, 0, sizeof(*a));
 	vm_config_init(&a->vm);
-	err[0] = '\0';
+	*err = (struct err){ 0 };
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -209,16 +208,12 @@ int ch_args_parse(struct ch_args *a, int argc, char **argv, char *err)
 			a->verbosity += strlen(arg + 1);
 			continue;
 		}
-		if (arg[0] != '-') {
-			snprintf(err, VM_CONFIG_ERR_LEN, "unexpected argument '%.100s'", arg);
-			return -EINVAL;
-		}
+		if (arg[0] != '-')
+			return err_set(err, -EINVAL, "unexpected argument '%.100s'", arg);
 		/* --flag=value */
 		size_t nlen = strcspn(arg, "=");
-		if (nlen >= sizeof(name)) {
-			snprintf(err, VM_CONFIG_ERR_LEN, "unknown flag '%.100s'", arg);
-			return -EINVAL;
-		}
+		if (nlen >= sizeof(name))
+			return err_set(err, -EINVAL, "unknown flag '%.100s'", arg);
 		memcpy(name, arg, nlen);
 		name[nlen] = '\0';
 		if (arg[nlen] == '=')
@@ -228,18 +223,14 @@ int ch_args_parse(struct ch_args *a, int argc, char **argv, char *err)
 		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
 			if (!strcmp(flags[k].name, name))
 				f = &flags[k];
-		if (!f) {
-			snprintf(err, VM_CONFIG_ERR_LEN, "unknown flag '%.100s'", name);
-			return -EINVAL;
-		}
+		if (!f)
+			return err_set(err, -EINVAL, "unknown flag '%.100s'", name);
 		if (is_vm_flag(f->id))
 			a->vm_flags = true;
 		int rc;
 		if (f->kind == ARG_NONE) {
-			if (inline_val) {
-				snprintf(err, VM_CONFIG_ERR_LEN, "%s takes no value", f->name);
-				return -EINVAL;
-			}
+			if (inline_val)
+				return err_set(err, -EINVAL, "%s takes no value", f->name);
 			if ((rc = apply(a, f, NULL, err)) < 0)
 				return rc;
 			continue;
@@ -250,10 +241,8 @@ int ch_args_parse(struct ch_args *a, int argc, char **argv, char *err)
 			if (f->kind == ARG_ONE)
 				continue;
 		} else {
-			if (i + 1 >= argc) {
-				snprintf(err, VM_CONFIG_ERR_LEN, "%s needs a value", f->name);
-				return -EINVAL;
-			}
+			if (i + 1 >= argc)
+				return err_set(err, -EINVAL, "%s needs a value", f->name);
 			/* A single value may start with '-' (a --cmdline, say). */
 			if ((rc = apply(a, f, argv[++i], err)) < 0)
 				return rc;
@@ -273,7 +262,7 @@ void ch_args_free(struct ch_args *a)
 	vm_config_free(&a->vm);
 }
 
-int ch_api_socket_open(const char *spec, char **path, char *err)
+int ch_api_socket_open(const char *spec, char **path, struct err *err)
 {
 	int fd, rc = opt_parse_path_or_fd("--api-socket", spec, path, &fd, err);
 

@@ -16,22 +16,20 @@
 #include "vmm/cli/cli.h"
 
 /* A build without a VMM core: everything but boot is unreachable. */
-static int novmm_boot(void *ctx, const struct vm_config *cfg, char *err)
+static int novmm_boot(void *ctx, const struct vm_config *cfg, struct err *err)
 {
 	(void)ctx;
 	(void)cfg;
-	snprintf(err, VMM_ERR_LEN, "this svmm build has no VMM core: vm.boot is not available");
-	return -ENOSYS;
+	return err_set(err, -ENOSYS, "this svmm build has no VMM core: vm.boot is not available");
 }
 
-static int novmm_op(void *ctx, char *err)
+static int novmm_op(void *ctx, struct err *err)
 {
 	(void)ctx;
-	snprintf(err, VMM_ERR_LEN, "no VM");
-	return -ENOSYS;
+	return err_set(err, -ENOSYS, "no VM");
 }
 
-static int novmm_counters(void *ctx, json_t **out, char *err)
+static int novmm_counters(void *ctx, json_t **out, struct err *err)
 {
 	(void)out;
 	return novmm_op(ctx, err);
@@ -91,7 +89,7 @@ static int open_log(const char *path)
 
 int ch_main(int argc, char **argv, const struct vmm_ops *ops, void *ops_ctx)
 {
-	char err[VM_CONFIG_ERR_LEN > VMM_ERR_LEN ? VM_CONFIG_ERR_LEN : VMM_ERR_LEN];
+	struct err err = { 0 };
 	struct event_monitor events, *em = NULL;
 	struct api_server api;
 	bool api_up = false;
@@ -102,8 +100,8 @@ int ch_main(int argc, char **argv, const struct vmm_ops *ops, void *ops_ctx)
 
 	if (!ops)
 		ops = &novmm_ops;
-	if (ch_args_parse(&args, argc, argv, err) < 0) {
-		fprintf(stderr, "cloud-hypervisor: error: %s\n", err);
+	if (ch_args_parse(&args, argc, argv, &err) < 0) {
+		fprintf(stderr, "cloud-hypervisor: error: %s\n", err.msg);
 		ch_args_free(&args);
 		return 1;
 	}
@@ -136,8 +134,8 @@ int ch_main(int argc, char **argv, const struct vmm_ops *ops, void *ops_ctx)
 		goto out;
 	}
 	if (args.event_monitor) {
-		if ((rc = event_monitor_open(&events, args.event_monitor, err)) < 0) {
-			fprintf(stderr, "cloud-hypervisor: error: %s\n", err);
+		if ((rc = event_monitor_open(&events, args.event_monitor, &err)) < 0) {
+			fprintf(stderr, "cloud-hypervisor: error: %s\n", err.msg);
 			goto out;
 		}
 		em = &events;
@@ -157,9 +155,9 @@ int ch_main(int argc, char **argv, const struct vmm_ops *ops, void *ops_ctx)
 	}
 
 	if (args.api_socket) {
-		listen_fd = ch_api_socket_open(args.api_socket, &sock_path, err);
+		listen_fd = ch_api_socket_open(args.api_socket, &sock_path, &err);
 		if (listen_fd < 0) {
-			fprintf(stderr, "cloud-hypervisor: error: %s\n", err);
+			fprintf(stderr, "cloud-hypervisor: error: %s\n", err.msg);
 			goto out;
 		}
 	}
@@ -178,9 +176,9 @@ int ch_main(int argc, char **argv, const struct vmm_ops *ops, void *ops_ctx)
 	}
 
 	if (args.has_payload) {
-		if ((rc = api_vm_create(&api, &args.vm, err)) >= 300 ||
-		    (rc = api_vm_boot(&api, err)) >= 300) {
-			fprintf(stderr, "cloud-hypervisor: error: %s\n", err);
+		if ((rc = api_vm_create(&api, &args.vm, &err)) >= 300 ||
+		    (rc = api_vm_boot(&api, &err)) >= 300) {
+			fprintf(stderr, "cloud-hypervisor: error: %s\n", err.msg);
 			goto out;
 		}
 	}

@@ -17,6 +17,7 @@
 
 #include "vmm/api/server.h"
 #include "vmm/config/config.h"
+#include "guest-agent/err.h"
 
 struct ch_args {
 	struct vm_config vm;
@@ -32,15 +33,15 @@ struct ch_args {
 };
 
 /* argv[0] is the program name. -EINVAL with a message naming the flag in
- * err (VM_CONFIG_ERR_LEN bytes); -ENOMEM. args->vm is initialised here and
+ * err; -ENOMEM. args->vm is initialised here and
  * must be freed with ch_args_free() even on failure. */
-int ch_args_parse(struct ch_args *args, int argc, char **argv, char *err);
+int ch_args_parse(struct ch_args *args, int argc, char **argv, struct err *err);
 void ch_args_free(struct ch_args *args);
 
 /* --api-socket: "path=P" | "fd=N" | "P". Returns the listening fd and sets
  * *path (into a static-lifetime copy owned by the caller: free it) for a
  * socket file we created, NULL for fd=. -errno with err. */
-int ch_api_socket_open(const char *spec, char **path, char *err);
+int ch_api_socket_open(const char *spec, char **path, struct err *err);
 
 /* true when svmm was invoked so it should behave as cloud-hypervisor:
  * argv[0]'s base name is "cloud-hypervisor", or argv[1] is a flag other

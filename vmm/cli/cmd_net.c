@@ -103,7 +103,7 @@ static int parse_uint(const char *flag, const char *s, unsigned int max, unsigne
 static int parse_args(struct net_args *a, int argc, char **argv)
 {
 	struct net_vm_config *c = &a->cfg;
-	struct net_err err;
+	struct err err;
 	int opt;
 
 	optind = 1;
@@ -228,7 +228,7 @@ static void print_lease(const struct lease *l, const char *uplink)
 static int net_up(struct net_args *a)
 {
 	struct net_vm vm;
-	struct net_err err;
+	struct err err;
 	sigset_t set;
 	int sig, rc;
 
@@ -260,7 +260,7 @@ static int net_lease(struct net_args *a)
 	struct lease_pool pool;
 	struct lease_db db;
 	struct lease tmpl = { .created = false };
-	struct net_err err;
+	struct err err;
 	sigset_t set;
 	int sig, rc;
 
@@ -325,7 +325,7 @@ fail:
 static int net_ls(struct net_args *a)
 {
 	struct lease_db db;
-	struct net_err err;
+	struct err err;
 	char line[512];
 
 	if (lease_db_open(&db, a->cfg.dir, &err) < 0) {
@@ -344,7 +344,7 @@ static int net_ls(struct net_args *a)
 int cmd_net(int argc, char **argv)
 {
 	struct net_args *a;
-	struct net_err err;
+	struct err err;
 	const char *sub;
 	int rc;
 

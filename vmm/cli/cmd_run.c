@@ -15,6 +15,7 @@
 #include "vmm/run/cmd_run_image.h"
 #include "vmm/config/config.h"
 #include "vmm/devices.h"
+#include "vmm/kvm/log.h"
 #include "vmm/vm.h"
 
 #define CONSOLE_SYNTAX "off|null|tty|pty|file=<path>|socket=<path>"
@@ -35,49 +36,49 @@ struct run_flag {
 	const char *name;
 	const char *syntax;
 	bool multi; /* takes several values after one flag, as cloud-hypervisor's --disk */
-	int (*set)(struct run_args *a, const char *value, char *err);
+	int (*set)(struct run_args *a, const char *value, struct err *err);
 };
 
-static int set_kernel(struct run_args *a, const char *v, char *err)
+static int set_kernel(struct run_args *a, const char *v, struct err *err)
 {
 	(void)err;
 	return vm_config_set_str(&a->vm.payload.kernel, v);
 }
 
-static int set_initramfs(struct run_args *a, const char *v, char *err)
+static int set_initramfs(struct run_args *a, const char *v, struct err *err)
 {
 	(void)err;
 	return vm_config_set_str(&a->vm.payload.initramfs, v);
 }
 
-static int set_cmdline(struct run_args *a, const char *v, char *err)
+static int set_cmdline(struct run_args *a, const char *v, struct err *err)
 {
 	(void)err;
 	return vm_config_set_str(&a->vm.payload.cmdline, v);
 }
 
-static int set_serial(struct run_args *a, const char *v, char *err)
+static int set_serial(struct run_args *a, const char *v, struct err *err)
 {
 	a->serial = true;
 	return vm_config_parse_console(&a->vm.serial, "--serial", v, err);
 }
 
-static int set_console(struct run_args *a, const char *v, char *err)
+static int set_console(struct run_args *a, const char *v, struct err *err)
 {
 	return vm_config_parse_console(&a->vm.console, "--console", v, err);
 }
 
-static int set_config(struct run_args *a, const char *v, char *err)
+static int set_config(struct run_args *a, const char *v, struct err *err)
 {
 	(void)err;
 	a->config = v;
 	return 0;
 }
 
-#define VM_FLAG(fn, parse)                                          \
-	static int fn(struct run_args *a, const char *v, char *err) \
-	{                                                           \
-		return parse(&a->vm, v, err);                       \
+#define VM_FLAG(fn, parse)                                                \
+	static int fn(struct run_args *a, const char *v, struct err *err) \
+	{                                                                 \
+		return parse(&a->vm, v, err);                             \
 	}
 VM_FLAG(set_cpus, vm_config_parse_cpus)
 VM_FLAG(set_memory, vm_config_parse_memory)
@@ -163,7 +164,7 @@ static int bad(const char *flag, const char *syntax, const char *msg)
 /* Returns 0, or the exit status of a usage error (already reported). */
 static int parse(struct run_args *a, int argc, char **argv)
 {
-	char err[VM_CONFIG_ERR_LEN];
+	struct err err = { 0 };
 	int rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -195,14 +196,14 @@ static int parse(struct run_args *a, int argc, char **argv)
 			value = argv[++i];
 		}
 		a->vm_flags |= f->set != set_config;
-		err[0] = 0;
-		if ((rc = f->set(a, value, err)) < 0)
-			return bad(f->name, f->syntax, rc == -ENOMEM ? "out of memory" : err);
+		err = (struct err){ 0 };
+		if ((rc = f->set(a, value, &err)) < 0)
+			return bad(f->name, f->syntax, rc == -ENOMEM ? "out of memory" : err.msg);
 		/* "--disk path=a path=b": more values until the next flag */
 		while (f->multi && !eq && i + 1 < argc && argv[i + 1][0] != '-')
-			if ((rc = f->set(a, argv[++i], err)) < 0)
+			if ((rc = f->set(a, argv[++i], &err)) < 0)
 				return bad(f->name, f->syntax,
-					   rc == -ENOMEM ? "out of memory" : err);
+					   rc == -ENOMEM ? "out of memory" : err.msg);
 	}
 	return 0;
 }
@@ -229,7 +230,7 @@ static const char *field_flag(const char *msg)
 /* --config PATH into a->vm. Returns 0 or the exit status (reported). */
 static int read_config(struct run_args *a)
 {
-	char err[VM_CONFIG_ERR_LEN];
+	struct err err = { 0 };
 	json_error_t je;
 	json_t *j;
 	int rc;
@@ -242,11 +243,11 @@ static int read_config(struct run_args *a)
 		return 2;
 	}
 	vm_config_free(&a->vm);
-	rc = vm_config_from_json(&a->vm, j, err);
+	rc = vm_config_from_json(&a->vm, j, &err);
 	json_decref(j);
 	if (rc < 0) {
 		fprintf(stderr, "svmm run: --config %s: %s\n", a->config,
-			rc == -ENOMEM ? "out of memory" : err);
+			rc == -ENOMEM ? "out of memory" : err.msg);
 		return 2;
 	}
 	return 0;
@@ -272,7 +273,7 @@ static void console_to_serial(struct vm_config *c)
  * exit status (reported); *done when --help or --version answered it. */
 static int configure(struct run_args *a, int argc, char **argv, bool *done)
 {
-	char err[VM_CONFIG_ERR_LEN];
+	struct err err = { 0 };
 	int ret = parse(a, argc, argv);
 
 	*done = a->help || a->version;
@@ -291,11 +292,11 @@ static int configure(struct run_args *a, int argc, char **argv, bool *done)
 		console_to_serial(&a->vm);
 	if (vm_config_complete(&a->vm) < 0)
 		return bad(a->config ? "--config" : "--net", NULL, "out of memory");
-	if (vm_config_validate(&a->vm, err) < 0) {
-		const char *flag = a->config ? "--config" : field_flag(err);
+	if (vm_config_validate(&a->vm, &err) < 0) {
+		const char *flag = a->config ? "--config" : field_flag(err.msg);
 		if (!flag)
-			fprintf(stderr, "svmm run: %s\n(try 'svmm run --help')\n", err);
-		return flag ? bad(flag, NULL, err) : 2;
+			fprintf(stderr, "svmm run: %s\n(try 'svmm run --help')\n", err.msg);
+		return flag ? bad(flag, NULL, err.msg) : 2;
 	}
 	if (!a->vm.payload.kernel)
 		return bad("--config", NULL, "payload.kernel: svmm boots a kernel (no firmware)");
@@ -316,7 +317,7 @@ static void on_fatal(int sig)
 static int run(struct run_args *a, int argc, char **argv)
 {
 	struct chardev serial;
-	char err[1024 > BOOT_ERR_LEN ? 1024 : BOOT_ERR_LEN];
+	struct err err = { 0 };
 	enum boot_kind kind;
 	bool done;
 	int ret;
@@ -325,13 +326,12 @@ static int run(struct run_args *a, int argc, char **argv)
 	if ((ret = configure(a, argc, argv, &done)) || done)
 		return ret;
 	vm_params_from_config(&a->params, &a->vm);
-	if (boot_probe(a->vm.payload.kernel, &kind, err)) {
-		fprintf(stderr, "svmm run: %s\n", err);
+	if (boot_probe(a->vm.payload.kernel, &kind, &err)) {
+		fprintf(stderr, "svmm run: %s\n", err.msg);
 		return 1;
 	}
-	if (vm_serial_opts(&a->vm.serial, &serial, err, sizeof(err)) ||
-	    chardev_open(&serial, err, sizeof(err))) {
-		fprintf(stderr, "svmm run: --serial %s\n", err);
+	if (vm_serial_opts(&a->vm.serial, &serial, &err) || chardev_open(&serial, &err)) {
+		fprintf(stderr, "svmm run: --serial %s\n", err.msg);
 		return 1;
 	}
 	if (serial.mode == CHARDEV_PTY)
@@ -345,18 +345,25 @@ static int run(struct run_args *a, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* a socket client that leaves is not fatal */
 
 	a->params.serial = &serial;
-	ret = vm_run(&a->params, err, sizeof(err));
+	/* -v: the VM's info lines; -vv: debug lines too */
+	log_set_level(a->params.verbose >= 2 ? LV_DEBUG : a->params.verbose ? LV_INFO : LV_NOTE);
+	ret = vm_run(&a->params, &err);
 	chardev_close(&serial);
 	fatal_restore = NULL;
-	if (err[0])
-		fprintf(stderr, "svmm run: %s\n", err);
+	if (err.code)
+		fprintf(stderr, "svmm run: %s\n", err.msg);
 	return ret;
 }
 
 int cmd_run(int argc, char **argv)
 {
-	if (cmd_run_image_wanted(argc, argv)) /* --image or --bundle: docker run */
-		return cmd_run_image(argc, argv);
+	if (cmd_run_image_wanted(argc, argv)) { /* --image or --bundle: docker run */
+		struct err e = { 0 };
+		int status = cmd_run_image(argc, argv, &e);
+		if (e.code)
+			fprintf(stderr, "svmm: %s\n", e.msg);
+		return status;
+	}
 	struct run_args a = { 0 };
 
 	vm_config_init(&a.vm);

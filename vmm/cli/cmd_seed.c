@@ -261,7 +261,7 @@ int cmd_seed(int argc, char **argv)
 	if (!ret)
 		ret = fat_write(&t, &c.fo, c.out, &g);
 	if (ret) {
-		fprintf(stderr, "svmm seed %s: %s\n", kind, t.err);
+		fprintf(stderr, "svmm seed %s: %s\n", kind, t.err.msg);
 		fat_tree_free(&t);
 		return 1;
 	}

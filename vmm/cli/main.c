@@ -10,6 +10,7 @@
 #include "vmm/cli/cmd_net.h"
 #include "vmm/cli/cmd_run.h"
 #include "vmm/cli/cmd_seed.h"
+#include "vmm/kvm/log.h"
 #include "vmm/run/cmd_run_image.h"
 
 static int cmd_version(int argc, char **argv)
@@ -22,6 +23,15 @@ static int cmd_version(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv);
 
+static int cmd_exec_cli(int argc, char **argv)
+{
+	struct err e = { 0 };
+	int status = cmd_exec(argc, argv, &e);
+	if (e.code)
+		fprintf(stderr, "svmm: %s\n", e.msg);
+	return status;
+}
+
 static const struct svmm_cmd commands[] = {
 	{ "help", "show this help", cmd_help },
 	{ "version", "print the version", cmd_version },
@@ -29,7 +39,7 @@ static const struct svmm_cmd commands[] = {
 	{ "net", "VM host networking: up, down, gc, lease, ls", cmd_net },
 	{ "seed", "build FAT images, cloud-init seeds and service disks", cmd_seed },
 	{ "acpi-dump", "write the ACPI tables to DIR (debug)", cmd_acpi_dump },
-	{ "exec", "run a command in a running svmm run --name NAME", cmd_exec },
+	{ "exec", "run a command in a running svmm run --name NAME", cmd_exec_cli },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -47,6 +57,7 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	log_set_sink(log_stderr, NULL); /* runtime events: "svmm: ..." on stderr */
 	/* As cloud-hypervisor: by name, or when the first argument is a flag. */
 	if (ch_invoked(argc, argv)) {
 		struct api_vm *vm;

@@ -327,23 +327,17 @@ static bool multicast_mac(const char *s)
 	return !mac_addr_parse(s, b) && (b[0] & 1);
 }
 
-#define FAIL(...)                                              \
-	do {                                                   \
-		snprintf(err, VM_CONFIG_ERR_LEN, __VA_ARGS__); \
-		return -EINVAL;                                \
-	} while (0)
-
-static int check_console(const struct console_config *k, const char *what, char *err)
+static int check_console(const struct console_config *k, const char *what, struct err *err)
 {
 	if (k->mode == CONSOLE_FILE && !k->file)
-		FAIL("%s: mode File needs a file", what);
+		return err_set(err, EINVAL, "%s: mode File needs a file", what);
 	if (k->mode == CONSOLE_SOCKET && !k->socket)
-		FAIL("%s: mode Socket needs a socket", what);
+		return err_set(err, EINVAL, "%s: mode Socket needs a socket", what);
 	return 0;
 }
 
 /* Device ids must be unique across every device list. */
-static int check_ids(const struct vm_config *c, char *err)
+static int check_ids(const struct vm_config *c, struct err *err)
 {
 	const char *ids[512];
 	size_t n = 0;
@@ -365,138 +359,171 @@ static int check_ids(const struct vm_config *c, char *err)
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = i + 1; j < n; j++)
 			if (!strcmp(ids[i], ids[j]))
-				FAIL("device id '%s' is used twice", ids[i]);
+				return err_set(err, EINVAL, "device id '%s' is used twice", ids[i]);
 	return 0;
 }
 
-int vm_config_validate(const struct vm_config *c, char *err)
+int vm_config_validate(const struct vm_config *c, struct err *err)
 {
 	const struct payload_config *pl = &c->payload;
 
 	if (!pl->kernel && !pl->firmware && !pl->igvm)
-		FAIL("payload: a kernel or a firmware is needed");
+		return err_set(err, EINVAL, "payload: a kernel or a firmware is needed");
 	if (pl->kernel && pl->firmware)
-		FAIL("payload: a kernel and a firmware cannot both be given");
+		return err_set(err, EINVAL,
+			       "payload: a kernel and a firmware cannot both be given");
 	if (c->cpus.boot_vcpus < 1)
-		FAIL("cpus.boot_vcpus: must be at least 1");
+		return err_set(err, EINVAL, "cpus.boot_vcpus: must be at least 1");
 	if (c->cpus.max_vcpus < c->cpus.boot_vcpus)
-		FAIL("cpus.max_vcpus: %u is below boot_vcpus %u", c->cpus.max_vcpus,
-		     c->cpus.boot_vcpus);
+		return err_set(err, EINVAL, "cpus.max_vcpus: %u is below boot_vcpus %u",
+			       c->cpus.max_vcpus, c->cpus.boot_vcpus);
 	if (c->cpus.max_vcpus > 254)
-		FAIL("cpus.max_vcpus: %u is more than 254", c->cpus.max_vcpus);
+		return err_set(err, EINVAL, "cpus.max_vcpus: %u is more than 254",
+			       c->cpus.max_vcpus);
 	if (c->cpus.has_topology) {
 		const struct cpu_topology *t = &c->cpus.topology;
 		uint64_t prod = (uint64_t)t->threads_per_core * t->cores_per_die *
 				t->dies_per_package * t->packages;
 		if (!prod || prod != c->cpus.max_vcpus)
-			FAIL("cpus.topology: threads*cores*dies*packages must equal max_vcpus");
+			return err_set(
+				err, EINVAL,
+				"cpus.topology: threads*cores*dies*packages must equal max_vcpus");
 	}
 	if (c->memory.size < VM_MIN_MEMORY || c->memory.size > VM_MAX_MEMORY ||
 	    c->memory.size % (2ULL << 20))
-		FAIL("memory.size: %llu is not a multiple of 2M from 64M to 64T",
-		     (unsigned long long)c->memory.size);
+		return err_set(err, EINVAL,
+			       "memory.size: %llu is not a multiple of 2M from 64M to 64T",
+			       (unsigned long long)c->memory.size);
 	if (c->memory.hugepage_size && !c->memory.hugepages)
-		FAIL("memory.hugepage_size: needs hugepages");
+		return err_set(err, EINVAL, "memory.hugepage_size: needs hugepages");
 	if (c->memory.hugepage_size && !is_pow2(c->memory.hugepage_size))
-		FAIL("memory.hugepage_size: not a power of two");
+		return err_set(err, EINVAL, "memory.hugepage_size: not a power of two");
 	if (check_console(&c->serial, "serial", err) || check_console(&c->console, "console", err))
 		return -EINVAL;
 	for (size_t i = 0; i < c->n_disks; i++) {
 		const struct disk_config *d = &c->disks[i];
 		if (!d->path && !d->vhost_user)
-			FAIL("disks[%zu]: a path is needed", i);
+			return err_set(err, EINVAL, "disks[%zu]: a path is needed", i);
 		if (d->vhost_user && !d->vhost_socket)
-			FAIL("disks[%zu]: vhost_user needs vhost_socket", i);
+			return err_set(err, EINVAL, "disks[%zu]: vhost_user needs vhost_socket", i);
 		if (!d->num_queues)
-			FAIL("disks[%zu].num_queues: must be at least 1", i);
+			return err_set(err, EINVAL, "disks[%zu].num_queues: must be at least 1", i);
 		if (!virtq_size_valid(d->queue_size))
-			FAIL("disks[%zu].queue_size: %u is not a power of two from 2 to %u", i,
-			     d->queue_size, VIRTQ_MAX_SIZE);
+			return err_set(
+				err, EINVAL,
+				"disks[%zu].queue_size: %u is not a power of two from 2 to %u", i,
+				d->queue_size, VIRTQ_MAX_SIZE);
 	}
 	for (size_t i = 0; i < c->n_net; i++) {
 		const struct net_config *n = &c->net[i];
 		if (n->ip && !valid_ipv4(n->ip))
-			FAIL("net[%zu].ip: '%s' is not an IPv4 address", i, n->ip);
+			return err_set(err, EINVAL, "net[%zu].ip: '%s' is not an IPv4 address", i,
+				       n->ip);
 		if (n->mask && !valid_netmask(n->mask))
-			FAIL("net[%zu].mask: '%s' is not an IPv4 netmask", i, n->mask);
+			return err_set(err, EINVAL, "net[%zu].mask: '%s' is not an IPv4 netmask", i,
+				       n->mask);
 		if (n->mask && !n->ip)
-			FAIL("net[%zu].mask: given without an ip", i);
+			return err_set(err, EINVAL, "net[%zu].mask: given without an ip", i);
 		if (n->mac && !valid_mac(n->mac))
-			FAIL("net[%zu].mac: '%s' is not a MAC address", i, n->mac);
+			return err_set(err, EINVAL, "net[%zu].mac: '%s' is not a MAC address", i,
+				       n->mac);
 		if (n->mac && multicast_mac(n->mac))
-			FAIL("net[%zu].mac: '%s' is a multicast address", i, n->mac);
+			return err_set(err, EINVAL, "net[%zu].mac: '%s' is a multicast address", i,
+				       n->mac);
 		if (n->host_mac && !valid_mac(n->host_mac))
-			FAIL("net[%zu].host_mac: '%s' is not a MAC address", i, n->host_mac);
+			return err_set(err, EINVAL, "net[%zu].host_mac: '%s' is not a MAC address",
+				       i, n->host_mac);
 		if (n->mtu && (n->mtu < NET_MTU_MIN || n->mtu > NET_MTU_MAX))
-			FAIL("net[%zu].mtu: %u is out of range (%d to %d)", i, n->mtu, NET_MTU_MIN,
-			     NET_MTU_MAX);
+			return err_set(err, EINVAL, "net[%zu].mtu: %u is out of range (%d to %d)",
+				       i, n->mtu, NET_MTU_MIN, NET_MTU_MAX);
 		if (n->num_queues < 2 || n->num_queues % 2 || n->num_queues > 2 * TAP_MAX_QUEUES)
-			FAIL("net[%zu].num_queues: %u is not an even number of 2 to %d (a receive "
-			     "and a transmit queue per pair)",
-			     i, n->num_queues, 2 * TAP_MAX_QUEUES);
+			return err_set(err, EINVAL,
+				       "net[%zu].num_queues: %u is not an even number of 2 to %d "
+				       "(a receive "
+				       "and a transmit queue per pair)",
+				       i, n->num_queues, 2 * TAP_MAX_QUEUES);
 		if (!virtq_size_valid(n->queue_size))
-			FAIL("net[%zu].queue_size: %u is not a power of two, 2 to 32768", i,
-			     n->queue_size);
+			return err_set(err, EINVAL,
+				       "net[%zu].queue_size: %u is not a power of two, 2 to 32768",
+				       i, n->queue_size);
 		if (n->n_fds && n->n_fds != n->num_queues / 2)
-			FAIL("net[%zu].fd: %zu given, one fd per queue pair (num_queues / 2) is "
-			     "needed",
-			     i, n->n_fds);
+			return err_set(
+				err, EINVAL,
+				"net[%zu].fd: %zu given, one fd per queue pair (num_queues / 2) is "
+				"needed",
+				i, n->n_fds);
 		if (n->vhost_user && !n->vhost_socket)
-			FAIL("net[%zu]: vhost_user needs vhost_socket", i);
+			return err_set(err, EINVAL, "net[%zu]: vhost_user needs vhost_socket", i);
 		if (n->vhost_user)
-			FAIL("net[%zu].vhost_user: not supported by svmm", i);
+			return err_set(err, EINVAL, "net[%zu].vhost_user: not supported by svmm",
+				       i);
 		if (n->iommu)
-			FAIL("net[%zu].iommu: not supported by svmm", i);
+			return err_set(err, EINVAL, "net[%zu].iommu: not supported by svmm", i);
 		if (n->tap && strlen(n->tap) >= 16)
-			FAIL("net[%zu].tap: '%s' is longer than 15 characters", i, n->tap);
+			return err_set(err, EINVAL,
+				       "net[%zu].tap: '%s' is longer than 15 characters", i,
+				       n->tap);
 		if (n->tap && strchr(n->tap, '/'))
-			FAIL("net[%zu].tap: '%s' is not an interface name", i, n->tap);
+			return err_set(err, EINVAL, "net[%zu].tap: '%s' is not an interface name",
+				       i, n->tap);
 		if (n->id && strlen(n->id) >= NET_ID_LEN)
-			FAIL("net[%zu].id: longer than %d bytes", i, NET_ID_LEN - 1);
+			return err_set(err, EINVAL, "net[%zu].id: longer than %d bytes", i,
+				       NET_ID_LEN - 1);
 	}
 	for (size_t i = 0; i < c->n_fs; i++) {
 		const struct fs_config *f = &c->fs[i];
 		if (!c->memory.shared)
-			FAIL("fs[%zu]: virtio-fs needs --memory shared=on (memory.shared=true)", i);
+			return err_set(
+				err, EINVAL,
+				"fs[%zu]: virtio-fs needs --memory shared=on (memory.shared=true)",
+				i);
 		if (!f->tag || !*f->tag || strlen(f->tag) > FS_TAG_LEN)
-			FAIL("fs[%zu].tag: a tag of 1 to %d bytes is needed", i, FS_TAG_LEN);
+			return err_set(err, EINVAL, "fs[%zu].tag: a tag of 1 to %d bytes is needed",
+				       i, FS_TAG_LEN);
 		if (!f->socket || !*f->socket || strlen(f->socket) >= FS_PATH_LEN)
-			FAIL("fs[%zu].socket: the back-end's socket path (below %d bytes) is "
-			     "needed",
-			     i, FS_PATH_LEN);
+			return err_set(
+				err, EINVAL,
+				"fs[%zu].socket: the back-end's socket path (below %d bytes) is "
+				"needed",
+				i, FS_PATH_LEN);
 		if (!f->num_queues)
-			FAIL("fs[%zu].num_queues: must be at least 1", i);
+			return err_set(err, EINVAL, "fs[%zu].num_queues: must be at least 1", i);
 		if (f->num_queues > FS_MAX_REQ_QUEUES)
-			FAIL("fs[%zu].num_queues: %u is more than %d request queues", i,
-			     f->num_queues, FS_MAX_REQ_QUEUES);
+			return err_set(err, EINVAL,
+				       "fs[%zu].num_queues: %u is more than %d request queues", i,
+				       f->num_queues, FS_MAX_REQ_QUEUES);
 		if (!virtq_size_valid(f->queue_size))
-			FAIL("fs[%zu].queue_size: %u is not a power of two, 2 to 32768", i,
-			     f->queue_size);
+			return err_set(err, EINVAL,
+				       "fs[%zu].queue_size: %u is not a power of two, 2 to 32768",
+				       i, f->queue_size);
 		if (f->id && strlen(f->id) >= FS_ID_LEN)
-			FAIL("fs[%zu].id: longer than %d bytes", i, FS_ID_LEN - 1);
+			return err_set(err, EINVAL, "fs[%zu].id: longer than %d bytes", i,
+				       FS_ID_LEN - 1);
 	}
 	for (size_t i = 0; i < c->n_pmem; i++)
 		if (!c->pmem[i].file)
-			FAIL("pmem[%zu]: a file is needed", i);
+			return err_set(err, EINVAL, "pmem[%zu]: a file is needed", i);
 	if (c->has_vsock) {
 		if (c->vsock.cid < VM_MIN_VSOCK_CID)
-			FAIL("vsock.cid: %llu is below %d", (unsigned long long)c->vsock.cid,
-			     VM_MIN_VSOCK_CID);
+			return err_set(err, EINVAL, "vsock.cid: %llu is below %d",
+				       (unsigned long long)c->vsock.cid, VM_MIN_VSOCK_CID);
 		if (c->vsock.cid > UINT32_MAX - 1)
-			FAIL("vsock.cid: %llu is above %u", (unsigned long long)c->vsock.cid,
-			     UINT32_MAX - 1);
+			return err_set(err, EINVAL, "vsock.cid: %llu is above %u",
+				       (unsigned long long)c->vsock.cid, UINT32_MAX - 1);
 		if (!c->vsock.socket)
-			FAIL("vsock.socket: missing");
+			return err_set(err, EINVAL, "vsock.socket: missing");
 		/* the mux binds SOCKET and connects SOCKET_PORT */
 		if (!*c->vsock.socket || strlen(c->vsock.socket) >= VSOCK_PATH_LEN - 11)
-			FAIL("vsock.socket: a Unix socket path below %d bytes is needed",
-			     VSOCK_PATH_LEN - 11);
+			return err_set(err, EINVAL,
+				       "vsock.socket: a Unix socket path below %d bytes is needed",
+				       VSOCK_PATH_LEN - 11);
 		if (c->vsock.iommu)
-			FAIL("vsock.iommu: not supported by svmm");
+			return err_set(err, EINVAL, "vsock.iommu: not supported by svmm");
 		if (c->vsock.id && strlen(c->vsock.id) >= VSOCK_ID_LEN)
-			FAIL("vsock.id: longer than %d bytes", VSOCK_ID_LEN - 1);
+			return err_set(err, EINVAL, "vsock.id: longer than %d bytes",
+				       VSOCK_ID_LEN - 1);
 	}
 	if (c->has_balloon && c->balloon.size >= c->memory.size)
-		FAIL("balloon.size: must be below memory.size");
+		return err_set(err, EINVAL, "balloon.size: must be below memory.size");
 	return check_ids(c, err);
 }

@@ -11,8 +11,8 @@
  * their limits only (from their headers), so that what it passes they take.
  * The VMM only reads the struct.
  *
- * Errors are negative errno with a message in a caller's buffer of
- * VM_CONFIG_ERR_LEN bytes that names the field path ("disks[2].readonly: ...")
+ * Errors are negative errno with a message in the caller's struct err
+ * (guest-agent/err.h) that names the field path ("disks[2].readonly: ...")
  * or the flag ("--disk: ...").
  */
 #ifndef SVMM_VMM_CONFIG_CONFIG_H
@@ -24,7 +24,7 @@
 
 #include <jansson.h>
 
-#define VM_CONFIG_ERR_LEN 256
+#include "guest-agent/err.h"
 
 /* Defaults, as cloud-hypervisor's vm_config.rs has them. */
 #define VM_DEFAULT_VCPUS	   1
@@ -210,7 +210,7 @@ int vm_config_complete(struct vm_config *c);
  * outside 68..65535, fds that are not one per queue pair, net vhost_user,
  * net and vsock iommu, fs tags over 36 bytes, over-long ids and socket
  * paths. -EINVAL with err. */
-int vm_config_validate(const struct vm_config *c, char *err);
+int vm_config_validate(const struct vm_config *c, struct err *err);
 
 /* "12:34:56:78:9a:bc" (two hex digits a byte) into mac; -EINVAL otherwise. */
 int mac_addr_parse(const char *s, uint8_t mac[6]);
@@ -231,14 +231,17 @@ int image_type_parse(const char *s, enum image_type *out);
  * supported by svmm"). Other fields svmm does not model (platform, affinity,
  * rate limiters, landlock) are ignored. The result is completed
  * (vm_config_complete) but not validated. */
-int vm_config_from_json(struct vm_config *c, const json_t *root, char *err);
-int vm_config_from_json_text(struct vm_config *c, const char *text, size_t len, char *err);
+int vm_config_from_json(struct vm_config *c, const json_t *root, struct err *err);
+int vm_config_from_json_text(struct vm_config *c, const char *text, size_t len, struct err *err);
 /* The same, for one list entry (vm.add-disk & co.); path prefixes messages. */
-int disk_config_from_json(struct disk_config *d, const json_t *o, const char *path, char *err);
-int net_config_from_json(struct net_config *n, const json_t *o, const char *path, char *err);
-int fs_config_from_json(struct fs_config *f, const json_t *o, const char *path, char *err);
-int pmem_config_from_json(struct pmem_config *p, const json_t *o, const char *path, char *err);
-int vsock_config_from_json(struct vsock_config *v, const json_t *o, const char *path, char *err);
+int disk_config_from_json(struct disk_config *d, const json_t *o, const char *path,
+			  struct err *err);
+int net_config_from_json(struct net_config *n, const json_t *o, const char *path, struct err *err);
+int fs_config_from_json(struct fs_config *f, const json_t *o, const char *path, struct err *err);
+int pmem_config_from_json(struct pmem_config *p, const json_t *o, const char *path,
+			  struct err *err);
+int vsock_config_from_json(struct vsock_config *v, const json_t *o, const char *path,
+			   struct err *err);
 /* The whole VmConfig as cloud-hypervisor serializes it (absent optional
  * fields as null). NULL on ENOMEM. */
 json_t *vm_config_to_json(const struct vm_config *c);
@@ -246,16 +249,17 @@ json_t *vm_config_to_json(const struct vm_config *c);
 /* Command-line values, cloud-hypervisor's "key=value,..." syntax (config_cli.c).
  * Each adds to or sets part of c; s is not modified. Unknown keys and bad
  * values are -EINVAL with "--flag: ..." in err; -ENOMEM. */
-int vm_config_parse_cpus(struct vm_config *c, const char *s, char *err);
-int vm_config_parse_memory(struct vm_config *c, const char *s, char *err);
-int vm_config_parse_disk(struct vm_config *c, const char *s, char *err);
-int vm_config_parse_net(struct vm_config *c, const char *s, char *err);
-int vm_config_parse_rng(struct vm_config *c, const char *s, char *err);
-int vm_config_parse_fs(struct vm_config *c, const char *s, char *err);
-int vm_config_parse_pmem(struct vm_config *c, const char *s, char *err);
-int vm_config_parse_vsock(struct vm_config *c, const char *s, char *err);
-int vm_config_parse_balloon(struct vm_config *c, const char *s, char *err);
+int vm_config_parse_cpus(struct vm_config *c, const char *s, struct err *err);
+int vm_config_parse_memory(struct vm_config *c, const char *s, struct err *err);
+int vm_config_parse_disk(struct vm_config *c, const char *s, struct err *err);
+int vm_config_parse_net(struct vm_config *c, const char *s, struct err *err);
+int vm_config_parse_rng(struct vm_config *c, const char *s, struct err *err);
+int vm_config_parse_fs(struct vm_config *c, const char *s, struct err *err);
+int vm_config_parse_pmem(struct vm_config *c, const char *s, struct err *err);
+int vm_config_parse_vsock(struct vm_config *c, const char *s, struct err *err);
+int vm_config_parse_balloon(struct vm_config *c, const char *s, struct err *err);
 /* --serial / --console: off|null|pty|tty|file=PATH|socket=PATH. */
-int vm_config_parse_console(struct console_config *k, const char *flag, const char *s, char *err);
+int vm_config_parse_console(struct console_config *k, const char *flag, const char *s,
+			    struct err *err);
 
 #endif

@@ -14,10 +14,10 @@ struct flag {
 	const char *name;
 	char *buf;
 	struct opt_list l;
-	char *err;
+	struct err *err;
 };
 
-static int flag_open(struct flag *f, const char *name, const char *s, char *err)
+static int flag_open(struct flag *f, const char *name, const char *s, struct err *err)
 {
 	f->name = name;
 	f->err = err;
@@ -26,7 +26,7 @@ static int flag_open(struct flag *f, const char *name, const char *s, char *err)
 		return -ENOMEM;
 	int rc = opt_parse(&f->l, f->buf);
 	if (rc < 0) {
-		snprintf(err, VM_CONFIG_ERR_LEN, "%s: %.200s", name, f->l.err);
+		err_set(err, rc, "%s: %.200s", name, f->l.err.msg);
 		free(f->buf);
 		f->buf = NULL;
 	}
@@ -38,18 +38,10 @@ static int flag_close(struct flag *f, int rc)
 {
 	if (rc >= 0 && opt_check_unused(&f->l) < 0)
 		rc = -EINVAL;
-	if (rc == -EINVAL && f->l.err[0])
-		snprintf(f->err, VM_CONFIG_ERR_LEN, "%s: %.200s", f->name, f->l.err);
+	if (rc == -EINVAL && f->l.err.code)
+		err_set(f->err, rc, "%s: %.200s", f->name, f->l.err.msg);
 	free(f->buf);
 	return rc;
-}
-
-static int fail(struct flag *f, const char *fmt, const char *a)
-{
-	char msg[OPT_ERR_LEN];
-	snprintf(msg, sizeof(msg), fmt, a);
-	snprintf(f->l.err, sizeof(f->l.err), "%s", msg);
-	return -EINVAL;
 }
 
 /* Typed getters that keep the first error. */
@@ -76,7 +68,7 @@ static int f_u32(struct flag *f, const char *key, uint32_t *out)
 	uint64_t v;
 	int rc = opt_get_u64(&f->l, key, &v);
 	if (rc == 1 && v > UINT32_MAX)
-		return fail(f, "option '%s': value too large", key);
+		return err_set(&f->l.err, EINVAL, "option '%s': value too large", key);
 	if (rc == 1)
 		*out = (uint32_t)v;
 	return rc;
@@ -87,7 +79,7 @@ static int f_u16(struct flag *f, const char *key, uint16_t *out)
 	uint64_t v;
 	int rc = opt_get_u64(&f->l, key, &v);
 	if (rc == 1 && v > UINT16_MAX)
-		return fail(f, "option '%s': value too large", key);
+		return err_set(&f->l.err, EINVAL, "option '%s': value too large", key);
 	if (rc == 1)
 		*out = (uint16_t)v;
 	return rc;
@@ -105,7 +97,7 @@ static int f_size(struct flag *f, const char *key, uint64_t *out)
 			goto out; \
 	} while (0)
 
-int vm_config_parse_cpus(struct vm_config *c, const char *s, char *err)
+int vm_config_parse_cpus(struct vm_config *c, const char *s, struct err *err)
 {
 	struct flag f;
 	const char *topo;
@@ -124,8 +116,9 @@ int vm_config_parse_cpus(struct vm_config *c, const char *s, char *err)
 		char tail;
 		if (sscanf(topo, "%u:%u:%u:%u%c", &t->threads_per_core, &t->cores_per_die,
 			   &t->dies_per_package, &t->packages, &tail) != 4) {
-			rc = fail(&f, "option 'topology=%s': expected threads:cores:dies:packages",
-				  topo);
+			rc = err_set(&f.l.err, EINVAL,
+				     "option 'topology=%s': expected threads:cores:dies:packages",
+				     topo);
 			goto out;
 		}
 		c->cpus.has_topology = true;
@@ -137,7 +130,7 @@ out:
 	return flag_close(&f, rc);
 }
 
-int vm_config_parse_memory(struct vm_config *c, const char *s, char *err)
+int vm_config_parse_memory(struct vm_config *c, const char *s, struct err *err)
 {
 	struct memory_config *m = &c->memory;
 	struct flag f;
@@ -159,8 +152,8 @@ int vm_config_parse_memory(struct vm_config *c, const char *s, char *err)
 				   : !strcmp(hm, "virtio-mem") ? "VirtioMem"
 							       : NULL;
 		if (!name) {
-			rc = fail(&f, "option 'hotplug_method=%s': expected acpi or virtio-mem",
-				  hm);
+			rc = err_set(&f.l.err, EINVAL,
+				     "option 'hotplug_method=%s': expected acpi or virtio-mem", hm);
 			goto out;
 		}
 		free(m->hotplug_method);
@@ -174,7 +167,7 @@ out:
 	return flag_close(&f, rc);
 }
 
-int vm_config_parse_disk(struct vm_config *c, const char *s, char *err)
+int vm_config_parse_disk(struct vm_config *c, const char *s, struct err *err)
 {
 	struct flag f;
 	const char *it;
@@ -208,7 +201,8 @@ int vm_config_parse_disk(struct vm_config *c, const char *s, char *err)
 			      { "qcow2", IMAGE_TYPE_QCOW2 },
 			      { "vhd", IMAGE_TYPE_FIXED_VHD },
 			      { "vhdx", IMAGE_TYPE_VHDX } };
-		rc = fail(&f, "option 'image_type=%s': expected raw, qcow2, vhd or vhdx", it);
+		rc = err_set(&f.l.err, EINVAL,
+			     "option 'image_type=%s': expected raw, qcow2, vhd or vhdx", it);
 		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 			if (!strcmp(types[i].cli, it)) {
 				d->image_type = types[i].t;
@@ -236,7 +230,8 @@ static int parse_fd_list(struct flag *f, const char *v, struct net_config *n)
 		size_t len = strlen(p);
 		if (len < 2 || p[len - 1] != ']') {
 			free(copy);
-			return fail(f, "option 'fd=%s': expected N or [N,N,...]", v);
+			return err_set(&f->l.err, EINVAL, "option 'fd=%s': expected N or [N,N,...]",
+				       v);
 		}
 		p[len - 1] = '\0';
 		p++;
@@ -244,7 +239,8 @@ static int parse_fd_list(struct flag *f, const char *v, struct net_config *n)
 	for (char *tok = strtok_r(p, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		uint64_t fd;
 		if (parse_u64(tok, &fd) < 0 || fd > INT32_MAX) {
-			rc = fail(f, "option 'fd=%s': expected N or [N,N,...]", v);
+			rc = err_set(&f->l.err, EINVAL, "option 'fd=%s': expected N or [N,N,...]",
+				     v);
 			break;
 		}
 		int *a = realloc(n->fds, (n->n_fds + 1) * sizeof(int));
@@ -259,7 +255,7 @@ static int parse_fd_list(struct flag *f, const char *v, struct net_config *n)
 	return rc;
 }
 
-int vm_config_parse_net(struct vm_config *c, const char *s, char *err)
+int vm_config_parse_net(struct vm_config *c, const char *s, struct err *err)
 {
 	struct flag f;
 	const char *v;
@@ -293,7 +289,8 @@ int vm_config_parse_net(struct vm_config *c, const char *s, char *err)
 				   : !strcmp(v, "server") ? "Server"
 							  : NULL;
 		if (!name) {
-			rc = fail(&f, "option 'vhost_mode=%s': expected client or server", v);
+			rc = err_set(&f.l.err, EINVAL,
+				     "option 'vhost_mode=%s': expected client or server", v);
 			goto out;
 		}
 		if (!(n->vhost_mode = strdup(name))) {
@@ -312,7 +309,7 @@ out:
 	return flag_close(&f, rc);
 }
 
-int vm_config_parse_rng(struct vm_config *c, const char *s, char *err)
+int vm_config_parse_rng(struct vm_config *c, const char *s, struct err *err)
 {
 	struct flag f;
 	int rc = flag_open(&f, "--rng", s, err);
@@ -325,7 +322,7 @@ out:
 	return flag_close(&f, rc);
 }
 
-int vm_config_parse_fs(struct vm_config *c, const char *s, char *err)
+int vm_config_parse_fs(struct vm_config *c, const char *s, struct err *err)
 {
 	struct flag f;
 	int rc = flag_open(&f, "--fs", s, err);
@@ -343,7 +340,7 @@ int vm_config_parse_fs(struct vm_config *c, const char *s, char *err)
 	T(f_str(&f, "id", &x->id));
 	T(f_u16(&f, "pci_segment", &x->pci_segment));
 	if (!x->tag || !x->socket) {
-		rc = fail(&f, "%s", "tag= and socket= are required");
+		rc = err_set(&f.l.err, EINVAL, "%s", "tag= and socket= are required");
 		goto out;
 	}
 	rc = 0;
@@ -351,7 +348,7 @@ out:
 	return flag_close(&f, rc);
 }
 
-int vm_config_parse_pmem(struct vm_config *c, const char *s, char *err)
+int vm_config_parse_pmem(struct vm_config *c, const char *s, struct err *err)
 {
 	struct flag f;
 	int rc = flag_open(&f, "--pmem", s, err);
@@ -369,7 +366,7 @@ int vm_config_parse_pmem(struct vm_config *c, const char *s, char *err)
 	T(f_str(&f, "id", &p->id));
 	T(f_u16(&f, "pci_segment", &p->pci_segment));
 	if (!p->file) {
-		rc = fail(&f, "%s", "file= is required");
+		rc = err_set(&f.l.err, EINVAL, "%s", "file= is required");
 		goto out;
 	}
 	rc = 0;
@@ -377,7 +374,7 @@ out:
 	return flag_close(&f, rc);
 }
 
-int vm_config_parse_vsock(struct vm_config *c, const char *s, char *err)
+int vm_config_parse_vsock(struct vm_config *c, const char *s, struct err *err)
 {
 	struct flag f;
 	int rc = flag_open(&f, "--vsock", s, err);
@@ -385,7 +382,7 @@ int vm_config_parse_vsock(struct vm_config *c, const char *s, char *err)
 		return rc;
 	struct vsock_config *v = &c->vsock;
 	if (c->has_vsock) {
-		rc = fail(&f, "%s", "only one vsock device is allowed");
+		rc = err_set(&f.l.err, EINVAL, "%s", "only one vsock device is allowed");
 		goto out;
 	}
 	uint64_t cid = 0;
@@ -395,7 +392,7 @@ int vm_config_parse_vsock(struct vm_config *c, const char *s, char *err)
 	T(f_str(&f, "id", &v->id));
 	T(f_u16(&f, "pci_segment", &v->pci_segment));
 	if (!cid || !v->socket) {
-		rc = fail(&f, "%s", "cid= and socket= are required");
+		rc = err_set(&f.l.err, EINVAL, "%s", "cid= and socket= are required");
 		goto out;
 	}
 	v->cid = cid;
@@ -405,7 +402,7 @@ out:
 	return flag_close(&f, rc);
 }
 
-int vm_config_parse_balloon(struct vm_config *c, const char *s, char *err)
+int vm_config_parse_balloon(struct vm_config *c, const char *s, struct err *err)
 {
 	struct flag f;
 	int rc = flag_open(&f, "--balloon", s, err);
@@ -422,7 +419,8 @@ out:
 
 #define CONSOLE_MODES "off, null, pty, tty, file=PATH, socket=PATH"
 
-int vm_config_parse_console(struct console_config *k, const char *flag, const char *s, char *err)
+int vm_config_parse_console(struct console_config *k, const char *flag, const char *s,
+			    struct err *err)
 {
 	static const struct {
 		const char *word;
@@ -441,7 +439,7 @@ int vm_config_parse_console(struct console_config *k, const char *flag, const ch
 		if (!v)
 			continue;
 		if (*v) {
-			rc = fail(&f, "'%s' takes no value", words[i].word);
+			rc = err_set(&f.l.err, EINVAL, "'%s' takes no value", words[i].word);
 			goto out;
 		}
 		k->mode = words[i].mode;
@@ -459,11 +457,11 @@ int vm_config_parse_console(struct console_config *k, const char *flag, const ch
 	}
 	T(f_bool(&f, "iommu", &k->iommu));
 	if (!modes) {
-		rc = fail(&f, "'%.100s' is not one of " CONSOLE_MODES, s);
+		rc = err_set(&f.l.err, EINVAL, "'%.100s' is not one of " CONSOLE_MODES, s);
 		goto out;
 	}
 	if (modes != 1) {
-		rc = fail(&f, "%s", "expected one of " CONSOLE_MODES);
+		rc = err_set(&f.l.err, EINVAL, "%s", "expected one of " CONSOLE_MODES);
 		goto out;
 	}
 	rc = 0;

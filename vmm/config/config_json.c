@@ -11,16 +11,14 @@
  * -EINVAL with "path.key: expected ..." when the value has the wrong type or
  * range, -ENOMEM. path is the enclosing object's path ("" at the top). */
 
-static int type_error(char *err, const char *path, const char *key, const char *what)
+static int type_error(const char *path, const char *key, const char *what, struct err *err)
 {
-	snprintf(err, VM_CONFIG_ERR_LEN, "%s%s%s: expected %s", path, *path ? "." : "", key, what);
-	return -EINVAL;
+	return err_set(err, -EINVAL, "%s%s%s: expected %s", path, *path ? "." : "", key, what);
 }
 
-static int missing(char *err, const char *path, const char *key)
+static int missing(const char *path, const char *key, struct err *err)
 {
-	snprintf(err, VM_CONFIG_ERR_LEN, "%s%s%s: missing", path, *path ? "." : "", key);
-	return -EINVAL;
+	return err_set(err, -EINVAL, "%s%s%s: missing", path, *path ? "." : "", key);
 }
 
 static const json_t *field(const json_t *o, const char *key)
@@ -29,19 +27,19 @@ static const json_t *field(const json_t *o, const char *key)
 	return json_is_null(v) ? NULL : v;
 }
 
-static int get_bool(const json_t *o, const char *path, const char *key, bool *out, char *err)
+static int get_bool(const json_t *o, const char *path, const char *key, bool *out, struct err *err)
 {
 	const json_t *v = field(o, key);
 	if (!v)
 		return 0;
 	if (!json_is_boolean(v))
-		return type_error(err, path, key, "boolean");
+		return type_error(path, key, "boolean", err);
 	*out = json_is_true(v);
 	return 1;
 }
 
 static int get_u64(const json_t *o, const char *path, const char *key, uint64_t max, uint64_t *out,
-		   char *err)
+		   struct err *err)
 {
 	const json_t *v = field(o, key);
 	if (!v)
@@ -51,13 +49,14 @@ static int get_u64(const json_t *o, const char *path, const char *key, uint64_t 
 		char what[64];
 		snprintf(what, sizeof(what), "unsigned integer (at most %llu)",
 			 (unsigned long long)max);
-		return type_error(err, path, key, what);
+		return type_error(path, key, what, err);
 	}
 	*out = (uint64_t)json_integer_value(v);
 	return 1;
 }
 
-static int get_u32(const json_t *o, const char *path, const char *key, uint32_t *out, char *err)
+static int get_u32(const json_t *o, const char *path, const char *key, uint32_t *out,
+		   struct err *err)
 {
 	uint64_t v;
 	int rc = get_u64(o, path, key, UINT32_MAX, &v, err);
@@ -66,7 +65,8 @@ static int get_u32(const json_t *o, const char *path, const char *key, uint32_t 
 	return rc;
 }
 
-static int get_u16(const json_t *o, const char *path, const char *key, uint16_t *out, char *err)
+static int get_u16(const json_t *o, const char *path, const char *key, uint16_t *out,
+		   struct err *err)
 {
 	uint64_t v;
 	int rc = get_u64(o, path, key, UINT16_MAX, &v, err);
@@ -75,13 +75,13 @@ static int get_u16(const json_t *o, const char *path, const char *key, uint16_t 
 	return rc;
 }
 
-static int get_str(const json_t *o, const char *path, const char *key, char **out, char *err)
+static int get_str(const json_t *o, const char *path, const char *key, char **out, struct err *err)
 {
 	const json_t *v = field(o, key);
 	if (!v)
 		return 0;
 	if (!json_is_string(v))
-		return type_error(err, path, key, "string");
+		return type_error(path, key, "string", err);
 	char *s = strdup(json_string_value(v));
 	if (!s)
 		return -ENOMEM;
@@ -92,25 +92,25 @@ static int get_str(const json_t *o, const char *path, const char *key, char **ou
 
 /* An object member; 0 absent, 1 present (*out set), -EINVAL not an object. */
 static int get_obj(const json_t *o, const char *path, const char *key, const json_t **out,
-		   char *err)
+		   struct err *err)
 {
 	const json_t *v = field(o, key);
 	if (!v)
 		return 0;
 	if (!json_is_object(v))
-		return type_error(err, path, key, "object");
+		return type_error(path, key, "object", err);
 	*out = v;
 	return 1;
 }
 
 static int get_arr(const json_t *o, const char *path, const char *key, const json_t **out,
-		   char *err)
+		   struct err *err)
 {
 	const json_t *v = field(o, key);
 	if (!v)
 		return 0;
 	if (!json_is_array(v))
-		return type_error(err, path, key, "array");
+		return type_error(path, key, "array", err);
 	*out = v;
 	return 1;
 }
@@ -128,10 +128,10 @@ static int get_arr(const json_t *o, const char *path, const char *key, const jso
 		if (rc_ < 0)                            \
 			return rc_;                     \
 		if (rc_ == 0)                           \
-			return missing(err, path, key); \
+			return missing(path, key, err); \
 	} while (0)
 
-static int payload_from_json(struct payload_config *p, const json_t *o, char *err)
+static int payload_from_json(struct payload_config *p, const json_t *o, struct err *err)
 {
 	const char *path = "payload";
 	TRY(get_str(o, path, "firmware", &p->firmware, err));
@@ -143,7 +143,7 @@ static int payload_from_json(struct payload_config *p, const json_t *o, char *er
 	return 0;
 }
 
-static int cpus_from_json(struct cpus_config *c, const json_t *o, char *err)
+static int cpus_from_json(struct cpus_config *c, const json_t *o, struct err *err)
 {
 	const char *path = "cpus";
 	const json_t *t;
@@ -171,7 +171,7 @@ static int cpus_from_json(struct cpus_config *c, const json_t *o, char *err)
 	return 0;
 }
 
-static int memory_from_json(struct memory_config *m, const json_t *o, char *err)
+static int memory_from_json(struct memory_config *m, const json_t *o, struct err *err)
 {
 	const char *path = "memory";
 	REQUIRE(get_u64(o, path, "size", INT64_MAX, &m->size, err), path, "size");
@@ -187,19 +187,18 @@ static int memory_from_json(struct memory_config *m, const json_t *o, char *err)
 	if (rc < 0)
 		return rc;
 	if (rc && strcmp(m->hotplug_method, "Acpi") && strcmp(m->hotplug_method, "VirtioMem"))
-		return type_error(err, path, "hotplug_method", "\"Acpi\" or \"VirtioMem\"");
+		return type_error(path, "hotplug_method", "\"Acpi\" or \"VirtioMem\"", err);
 	return 0;
 }
 
-static int need_object(const json_t *o, const char *path, char *err)
+static int need_object(const json_t *o, const char *path, struct err *err)
 {
 	if (json_is_object(o))
 		return 0;
-	snprintf(err, VM_CONFIG_ERR_LEN, "%s: expected object", path);
-	return -EINVAL;
+	return err_set(err, -EINVAL, "%s: expected object", path);
 }
 
-int disk_config_from_json(struct disk_config *d, const json_t *o, const char *path, char *err)
+int disk_config_from_json(struct disk_config *d, const json_t *o, const char *path, struct err *err)
 {
 	char *type = NULL;
 	int rc;
@@ -226,13 +225,13 @@ int disk_config_from_json(struct disk_config *d, const json_t *o, const char *pa
 		rc = image_type_parse(type, &d->image_type);
 		free(type);
 		if (rc < 0)
-			return type_error(err, path, "image_type",
-					  "one of Raw, Qcow2, FixedVhd, Vhdx, Unknown");
+			return type_error(path, "image_type",
+					  "one of Raw, Qcow2, FixedVhd, Vhdx, Unknown", err);
 	}
 	return 0;
 }
 
-int net_config_from_json(struct net_config *n, const json_t *o, const char *path, char *err)
+int net_config_from_json(struct net_config *n, const json_t *o, const char *path, struct err *err)
 {
 	const json_t *fds;
 	int rc;
@@ -259,7 +258,7 @@ int net_config_from_json(struct net_config *n, const json_t *o, const char *path
 	if (rc < 0)
 		return rc;
 	if (rc && strcmp(n->vhost_mode, "Client") && strcmp(n->vhost_mode, "Server"))
-		return type_error(err, path, "vhost_mode", "\"Client\" or \"Server\"");
+		return type_error(path, "vhost_mode", "\"Client\" or \"Server\"", err);
 	rc = get_arr(o, path, "fds", &fds, err);
 	if (rc < 0)
 		return rc;
@@ -273,9 +272,9 @@ int net_config_from_json(struct net_config *n, const json_t *o, const char *path
 			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 			    json_integer_value(v) > INT32_MAX) {
 				free(a);
-				snprintf(err, VM_CONFIG_ERR_LEN,
-					 "%.180s.fds[%zu]: expected file descriptor", path, i);
-				return -EINVAL;
+				return err_set(err, -EINVAL,
+					       "%.180s.fds[%zu]: expected file descriptor", path,
+					       i);
 			}
 			a[i] = (int)json_integer_value(v);
 		}
@@ -286,7 +285,7 @@ int net_config_from_json(struct net_config *n, const json_t *o, const char *path
 	return 0;
 }
 
-int fs_config_from_json(struct fs_config *f, const json_t *o, const char *path, char *err)
+int fs_config_from_json(struct fs_config *f, const json_t *o, const char *path, struct err *err)
 {
 	TRY(need_object(o, path, err));
 	REQUIRE(get_str(o, path, "tag", &f->tag, err), path, "tag");
@@ -298,7 +297,7 @@ int fs_config_from_json(struct fs_config *f, const json_t *o, const char *path, 
 	return 0;
 }
 
-int pmem_config_from_json(struct pmem_config *p, const json_t *o, const char *path, char *err)
+int pmem_config_from_json(struct pmem_config *p, const json_t *o, const char *path, struct err *err)
 {
 	TRY(need_object(o, path, err));
 	REQUIRE(get_str(o, path, "file", &p->file, err), path, "file");
@@ -310,7 +309,8 @@ int pmem_config_from_json(struct pmem_config *p, const json_t *o, const char *pa
 	return 0;
 }
 
-int vsock_config_from_json(struct vsock_config *v, const json_t *o, const char *path, char *err)
+int vsock_config_from_json(struct vsock_config *v, const json_t *o, const char *path,
+			   struct err *err)
 {
 	TRY(need_object(o, path, err));
 	REQUIRE(get_u64(o, path, "cid", UINT32_MAX, &v->cid, err), path, "cid");
@@ -321,18 +321,19 @@ int vsock_config_from_json(struct vsock_config *v, const json_t *o, const char *
 	return 0;
 }
 
-static int console_from_json(struct console_config *k, const json_t *o, const char *path, char *err)
+static int console_from_json(struct console_config *k, const json_t *o, const char *path,
+			     struct err *err)
 {
 	char *mode = NULL;
 	int rc = get_str(o, path, "mode", &mode, err);
 	if (rc < 0)
 		return rc;
 	if (!rc)
-		return missing(err, path, "mode");
+		return missing(path, "mode", err);
 	rc = console_mode_parse(mode, &k->mode);
 	free(mode);
 	if (rc < 0)
-		return type_error(err, path, "mode", "one of Off, Pty, Tty, File, Socket, Null");
+		return type_error(path, "mode", "one of Off, Pty, Tty, File, Socket, Null", err);
 	TRY(get_str(o, path, "file", &k->file, err));
 	TRY(get_str(o, path, "socket", &k->socket, err));
 	TRY(get_bool(o, path, "iommu", &k->iommu, err));
@@ -359,7 +360,7 @@ static int console_from_json(struct console_config *k, const json_t *o, const ch
 /* Fields cloud-hypervisor knows that svmm cannot honour: refused rather
  * than silently dropped (a VM without its VFIO device or NUMA layout is not
  * what was asked for). null and [] are fine. Unknown fields are ignored. */
-static int refuse_unsupported(const json_t *root, char *err)
+static int refuse_unsupported(const json_t *root, struct err *err)
 {
 	static const char *const fields[] = { "devices",     "user_devices",
 					      "vdpa",	     "generic_vhost_user",
@@ -369,28 +370,22 @@ static int refuse_unsupported(const json_t *root, char *err)
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		v = field(root, fields[i]);
-		if (v && !(json_is_array(v) && !json_array_size(v))) {
-			snprintf(err, VM_CONFIG_ERR_LEN, "%s: not supported by svmm", fields[i]);
-			return -EINVAL;
-		}
+		if (v && !(json_is_array(v) && !json_array_size(v)))
+			return err_set(err, -EINVAL, "%s: not supported by svmm", fields[i]);
 	}
 	v = json_is_object(mem) ? field(mem, "zones") : NULL;
-	if (v && !(json_is_array(v) && !json_array_size(v))) {
-		snprintf(err, VM_CONFIG_ERR_LEN, "memory.zones: not supported by svmm");
-		return -EINVAL;
-	}
+	if (v && !(json_is_array(v) && !json_array_size(v)))
+		return err_set(err, -EINVAL, "memory.zones: not supported by svmm");
 	return 0;
 }
 
-int vm_config_from_json(struct vm_config *c, const json_t *root, char *err)
+int vm_config_from_json(struct vm_config *c, const json_t *root, struct err *err)
 {
 	const json_t *o;
 	int rc;
 
-	if (!json_is_object(root)) {
-		snprintf(err, VM_CONFIG_ERR_LEN, "VmConfig: expected a JSON object");
-		return -EINVAL;
-	}
+	if (!json_is_object(root))
+		return err_set(err, -EINVAL, "VmConfig: expected a JSON object");
 	TRY(refuse_unsupported(root, err));
 	if ((rc = get_obj(root, "", "payload", &o, err)) < 0)
 		return rc;
@@ -446,16 +441,14 @@ int vm_config_from_json(struct vm_config *c, const json_t *root, char *err)
 	return 0;
 }
 
-int vm_config_from_json_text(struct vm_config *c, const char *text, size_t len, char *err)
+int vm_config_from_json_text(struct vm_config *c, const char *text, size_t len, struct err *err)
 {
 	json_error_t je;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 
-	if (!root) {
-		snprintf(err, VM_CONFIG_ERR_LEN, "invalid JSON at line %d column %d: %s", je.line,
-			 je.column, je.text);
-		return -EINVAL;
-	}
+	if (!root)
+		return err_set(err, -EINVAL, "invalid JSON at line %d column %d: %s", je.line,
+			       je.column, je.text);
 	int rc = vm_config_from_json(c, root, err);
 	json_decref(root);
 	return rc;

@@ -24,36 +24,26 @@ int opt_parse(struct opt_list *l, char *s)
 			else if (*s == ']' && --depth < 0)
 				break;
 		}
-		if (depth) {
-			snprintf(l->err, sizeof(l->err), "unbalanced '[' or ']' in '%s'", start);
-			return -EINVAL;
-		}
+		if (depth)
+			return err_set(&l->err, -EINVAL, "unbalanced '[' or ']' in '%s'", start);
 		bool last = !*s;
 		*s = '\0';
-		if (!*start) {
-			snprintf(l->err, sizeof(l->err), "empty option (stray ',')");
-			return -EINVAL;
-		}
-		if (l->n == OPT_MAX_PAIRS) {
-			snprintf(l->err, sizeof(l->err), "too many options (at most %d)",
-				 OPT_MAX_PAIRS);
-			return -EINVAL;
-		}
+		if (!*start)
+			return err_set(&l->err, -EINVAL, "empty option (stray ',')");
+		if (l->n == OPT_MAX_PAIRS)
+			return err_set(&l->err, -EINVAL, "too many options (at most %d)",
+				       OPT_MAX_PAIRS);
 		char *eq = strchr(start, '=');
 		struct opt_pair *p = &l->pair[l->n];
 		p->key = start;
 		p->value = eq ? eq + 1 : start + strlen(start);
 		if (eq)
 			*eq = '\0';
-		if (!*p->key) {
-			snprintf(l->err, sizeof(l->err), "option '=%s' has no key", p->value);
-			return -EINVAL;
-		}
+		if (!*p->key)
+			return err_set(&l->err, -EINVAL, "option '=%s' has no key", p->value);
 		for (unsigned int i = 0; i < l->n; i++) {
-			if (!strcmp(l->pair[i].key, p->key)) {
-				snprintf(l->err, sizeof(l->err), "option '%s' given twice", p->key);
-				return -EINVAL;
-			}
+			if (!strcmp(l->pair[i].key, p->key))
+				return err_set(&l->err, -EINVAL, "option '%s' given twice", p->key);
 		}
 		l->n++;
 		if (last)
@@ -76,8 +66,7 @@ const char *opt_get(struct opt_list *l, const char *key)
 static int typed(struct opt_list *l, const char *key, const char *what, int rc)
 {
 	if (rc < 0)
-		snprintf(l->err, sizeof(l->err), "option '%s=%s': not %s", key, opt_get(l, key),
-			 what);
+		err_set(&l->err, rc, "option '%s=%s': not %s", key, opt_get(l, key), what);
 	return rc < 0 ? rc : 1;
 }
 
@@ -105,11 +94,9 @@ int opt_get_str(struct opt_list *l, const char *key, char *buf, size_t size)
 
 	if (!v)
 		return 0;
-	if (strlen(v) >= size) {
-		snprintf(l->err, sizeof(l->err), "option '%s=%s': longer than %zu characters", key,
-			 v, size - 1);
-		return -EINVAL;
-	}
+	if (strlen(v) >= size)
+		return err_set(&l->err, -EINVAL, "option '%s=%s': longer than %zu characters", key,
+			       v, size - 1);
 	memcpy(buf, v, strlen(v) + 1);
 	return 1;
 }
@@ -121,21 +108,17 @@ int opt_get_unsupported(struct opt_list *l, const char *key)
 
 	if (rc < 0)
 		return rc;
-	if (on) {
-		snprintf(l->err, sizeof(l->err), "option '%s=%s': not supported by svmm", key,
-			 opt_get(l, key));
-		return -EINVAL;
-	}
+	if (on)
+		return err_set(&l->err, -EINVAL, "option '%s=%s': not supported by svmm", key,
+			       opt_get(l, key));
 	return 0;
 }
 
 int opt_check_unused(struct opt_list *l)
 {
 	for (unsigned int i = 0; i < l->n; i++) {
-		if (!l->pair[i].used) {
-			snprintf(l->err, sizeof(l->err), "unknown option '%s'", l->pair[i].key);
-			return -EINVAL;
-		}
+		if (!l->pair[i].used)
+			return err_set(&l->err, -EINVAL, "unknown option '%s'", l->pair[i].key);
 	}
 	return 0;
 }
@@ -225,7 +208,7 @@ int parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
-int opt_parse_path_or_fd(const char *flag, const char *spec, char **path, int *fd, char *err)
+int opt_parse_path_or_fd(const char *flag, const char *spec, char **path, int *fd, struct err *err)
 {
 	struct opt_list l;
 	const char *p = spec, *fds = NULL;
@@ -245,17 +228,17 @@ int opt_parse_path_or_fd(const char *flag, const char *spec, char **path, int *f
 			rc = opt_check_unused(&l);
 		if (!rc && !!p == !!fds) {
 			rc = -EINVAL;
-			snprintf(l.err, sizeof(l.err), "expected path=PATH, fd=N or PATH");
+			err_set(&l.err, rc, "expected path=PATH, fd=N or PATH");
 		}
 		if (!rc && fds && (parse_u64(fds, &n) < 0 || n > INT32_MAX)) {
 			rc = -EINVAL;
-			snprintf(l.err, sizeof(l.err), "fd=%.100s is not a file descriptor", fds);
+			err_set(&l.err, rc, "fd=%.100s is not a file descriptor", fds);
 		}
 		if (rc < 0)
-			snprintf(err, OPT_ERR_LEN, "%s: %.200s", flag, l.err);
+			err_set(err, rc, "%s: %.200s", flag, l.err.msg);
 	} else if (!*spec) {
 		rc = -EINVAL;
-		snprintf(err, OPT_ERR_LEN, "%s: empty path", flag);
+		err_set(err, rc, "%s: empty path", flag);
 	}
 	if (!rc && fds)
 		*fd = (int)n;

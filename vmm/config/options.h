@@ -14,8 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest-agent/err.h"
+
 #define OPT_MAX_PAIRS 32
-#define OPT_ERR_LEN   256
 
 struct opt_pair {
 	char *key;
@@ -26,7 +27,7 @@ struct opt_pair {
 struct opt_list {
 	struct opt_pair pair[OPT_MAX_PAIRS];
 	unsigned int n;
-	char err[OPT_ERR_LEN];
+	struct err err;
 };
 
 /* Split s (modified in place) into pairs. -EINVAL on an empty key,
@@ -54,8 +55,8 @@ int opt_check_unused(struct opt_list *l);
 
 /* A socket or file given as "path=PATH", "fd=N" or a bare "PATH" (--api-socket,
  * --event-monitor). On success exactly one of *path (malloc'd) and *fd (else
- * -1) is set. -EINVAL with "FLAG: ..." in err (OPT_ERR_LEN bytes); -ENOMEM. */
-int opt_parse_path_or_fd(const char *flag, const char *spec, char **path, int *fd, char *err);
+ * -1) is set. -EINVAL with "FLAG: ..." in err; -ENOMEM. */
+int opt_parse_path_or_fd(const char *flag, const char *spec, char **path, int *fd, struct err *err);
 
 /* "512M", "1G", "4096", "2K": binary suffixes K, M, G, T (case-insensitive).
  * -EINVAL on junk, -ERANGE on overflow. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "vmm/kvm/log.h"
 
 void bus_init(struct bus *b)
 {
@@ -43,7 +44,7 @@ int bus_register(struct bus *b, uint64_t base, uint64_t len, const struct bus_op
 	const struct bus_range *next = i < b->n ? &b->ranges[i] : NULL;
 	if ((prev && prev->base + prev->len - 1 >= base) ||
 	    (next && base + len - 1 >= next->base)) {
-		fprintf(stderr, "bus: %s at 0x%llx+0x%llx overlaps %s\n", name ? name : "?",
+		log_msg(LV_ERROR, "bus", "bus: %s at 0x%llx+0x%llx overlaps %s", name ? name : "?",
 			(unsigned long long)base, (unsigned long long)len,
 			(prev && prev->base + prev->len - 1 >= base) ? prev->name : next->name);
 		return -EEXIST;

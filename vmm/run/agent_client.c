@@ -18,15 +18,6 @@
 #include "guest-agent/common.h"
 #include "vmm/run/agent_client.h"
 
-static int cerr(struct agent_conn *c, int r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->err, sizeof(c->err), fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 static int write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
@@ -46,61 +37,50 @@ static int write_all(int fd, const void *buf, size_t len)
 }
 
 /* The hybrid scheme's handshake: "CONNECT PORT\n" -> "OK HOSTPORT\n". */
-static int hybrid_handshake(int fd, unsigned int port, char *why, size_t wlen)
+static int hybrid_handshake(int fd, unsigned int port, struct err *err)
 {
 	char line[64];
 	size_t n = 0;
 	snprintf(line, sizeof(line), "CONNECT %u\n", port);
-	if (write_all(fd, line, strlen(line)) < 0) {
-		snprintf(why, wlen, "sending CONNECT: %s", strerror(errno));
-		return -EIO;
-	}
+	if (write_all(fd, line, strlen(line)) < 0)
+		return err_set(err, -EIO, "sending CONNECT: %s", strerror(errno));
 	/* Read byte by byte: nothing past the newline may be consumed. */
 	while (n < sizeof(line) - 1) {
 		ssize_t r = read(fd, line + n, 1);
-		if (r <= 0) {
-			snprintf(why, wlen, "no answer to CONNECT %u", port);
-			return -ECONNREFUSED;
-		}
+		if (r <= 0)
+			return err_set(err, -ECONNREFUSED, "no answer to CONNECT %u", port);
 		if (line[n++] == '\n')
 			break;
 	}
 	line[n] = 0;
-	if (strncmp(line, "OK ", 3)) {
-		snprintf(why, wlen, "CONNECT %u answered '%.*s'", port, (int)strcspn(line, "\n"),
-			 line);
-		return -ECONNREFUSED;
-	}
+	if (strncmp(line, "OK ", 3))
+		return err_set(err, -ECONNREFUSED, "CONNECT %u answered '%.*s'", port,
+			       (int)strcspn(line, "\n"), line);
 	return 0;
 }
 
 /* One attempt; -EAGAIN-like errors mean "try again". */
-static int connect_once(const char *ep, char *why, size_t wlen)
+static int connect_once(const char *ep, struct err *err)
 {
 	unsigned int port = AGENT_VSOCK_PORT;
 	int fd;
 	if (!strncmp(ep, "vsock:", 6)) {
 		char *end;
 		unsigned long cid = strtoul(ep + 6, &end, 10);
-		if (end == ep + 6 || (*end && *end != ':')) {
-			snprintf(why, wlen, "endpoint '%s': not vsock:CID[:PORT]", ep);
-			return -EINVAL;
-		}
+		if (end == ep + 6 || (*end && *end != ':'))
+			return err_set(err, -EINVAL, "endpoint '%s': not vsock:CID[:PORT]", ep);
 		if (*end == ':')
 			port = strtoul(end + 1, NULL, 10);
 		struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = port };
 		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			snprintf(why, wlen, "AF_VSOCK socket: %s", strerror(errno));
-			return -errno;
-		}
+		if (fd < 0)
+			return err_set(err, -errno, "AF_VSOCK socket: %s", strerror(errno));
 		/* A CID not up yet must not hold the retry loop for long. */
 		struct timeval tv = { .tv_usec = 100000 };
 		setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv));
 		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 			int r = -errno;
-			snprintf(why, wlen, "vsock CID %lu port %u: %s", cid, port,
-				 strerror(errno));
+			err_set(err, r, "vsock CID %lu port %u: %s", cid, port, strerror(errno));
 			close(fd);
 			return r;
 		}
@@ -112,29 +92,28 @@ static int connect_once(const char *ep, char *why, size_t wlen)
 		size_t plen = colon ? (size_t)(colon - path) : strlen(path);
 		if (colon)
 			port = strtoul(colon + 1, NULL, 10);
-		if (plen >= sizeof(a.sun_path)) {
-			snprintf(why, wlen, "endpoint '%s': the socket path is too long", ep);
-			return -ENAMETOOLONG;
-		}
+		if (plen >= sizeof(a.sun_path))
+			return err_set(err, -ENAMETOOLONG,
+				       "endpoint '%s': the socket path is too long", ep);
 		memcpy(a.sun_path, path, plen);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return -errno;
 		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 			int r = -errno;
-			snprintf(why, wlen, "%s: %s", a.sun_path, strerror(errno));
+			err_set(err, r, "%s: %s", a.sun_path, strerror(errno));
 			close(fd);
 			return r;
 		}
-		int r = hybrid_handshake(fd, port, why, wlen);
+		int r = hybrid_handshake(fd, port, err);
 		if (r < 0) {
 			close(fd);
 			return r;
 		}
 		return fd;
 	}
-	snprintf(why, wlen, "endpoint '%s': expected vsock:CID[:PORT] or unix:PATH[:PORT]", ep);
-	return -EINVAL;
+	return err_set(err, -EINVAL, "endpoint '%s': expected vsock:CID[:PORT] or unix:PATH[:PORT]",
+		       ep);
 }
 
 int agent_connect(struct agent_conn *c, const char *endpoint, int timeout_ms)
@@ -143,7 +122,7 @@ int agent_connect(struct agent_conn *c, const char *endpoint, int timeout_ms)
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	for (;;) {
-		int fd = connect_once(endpoint, c->err, sizeof(c->err));
+		int fd = connect_once(endpoint, &c->err);
 		if (fd >= 0) {
 			c->fd = fd;
 			return 0;
@@ -171,13 +150,14 @@ int agent_send(struct agent_conn *c, uint16_t type, uint32_t id, const void *pay
 	uint8_t hdr[AGENT_HDR_LEN];
 	struct agent_hdr h = { .type = type, .id = id, .len = len };
 	if (len > AGENT_MAX_PAYLOAD)
-		return cerr(c, -EMSGSIZE, "a frame of %zu bytes is over the protocol's limit", len);
+		return err_set(&c->err, -EMSGSIZE,
+			       "a frame of %zu bytes is over the protocol's limit", len);
 	agent_hdr_encode(hdr, &h);
 	int r = write_all(c->fd, hdr, sizeof(hdr));
 	if (!r && len)
 		r = write_all(c->fd, payload, len);
 	if (r < 0)
-		return cerr(c, r, "sending to the agent: %s", strerror(-r));
+		return err_set(&c->err, r, "sending to the agent: %s", strerror(-r));
 	return 0;
 }
 
@@ -186,7 +166,7 @@ int agent_send_json(struct agent_conn *c, uint16_t type, uint32_t id, json_t *j)
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (!s)
-		return cerr(c, -ENOMEM, "cannot encode a JSON frame");
+		return err_set(&c->err, -ENOMEM, "cannot encode a JSON frame");
 	int r = agent_send(c, type, id, s, strlen(s));
 	free(s);
 	return r;
@@ -198,8 +178,8 @@ static int frame_pop(struct agent_conn *c, struct agent_hdr *h, uint8_t **payloa
 	if (c->inlen < AGENT_HDR_LEN)
 		return 0;
 	if (agent_hdr_decode(h, c->in) < 0)
-		return cerr(c, -EPROTO, "the agent sent a frame of %u bytes (limit %u)", h->len,
-			    AGENT_MAX_PAYLOAD);
+		return err_set(&c->err, -EPROTO, "the agent sent a frame of %u bytes (limit %u)",
+			       h->len, AGENT_MAX_PAYLOAD);
 	if (c->inlen < AGENT_HDR_LEN + h->len)
 		return 0;
 	uint8_t *p = malloc(h->len + 1);
@@ -228,9 +208,9 @@ static int fill(struct agent_conn *c)
 	if (n < 0 && errno == EINTR)
 		return 0;
 	if (n < 0)
-		return cerr(c, -errno, "reading from the agent: %s", strerror(errno));
+		return err_set(&c->err, -errno, "reading from the agent: %s", strerror(errno));
 	if (n == 0)
-		return cerr(c, -EPIPE, "the agent closed the connection");
+		return err_set(&c->err, -EPIPE, "the agent closed the connection");
 	c->inlen += n;
 	return 0;
 }
@@ -245,10 +225,11 @@ int agent_recv(struct agent_conn *c, struct agent_hdr *h, uint8_t **payload, int
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
 		int wait = timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
 		if (timeout_ms >= 0 && wait <= 0)
-			return cerr(c, -ETIMEDOUT, "the agent did not answer in %d ms", timeout_ms);
+			return err_set(&c->err, -ETIMEDOUT, "the agent did not answer in %d ms",
+				       timeout_ms);
 		r = poll(&p, 1, wait);
 		if (r < 0 && errno != EINTR)
-			return cerr(c, -errno, "poll: %s", strerror(errno));
+			return err_set(&c->err, -errno, "poll: %s", strerror(errno));
 		if (r > 0 && (r = fill(c)) < 0)
 			return r;
 	}
@@ -271,13 +252,14 @@ int agent_hello(struct agent_conn *c, json_t **reply, int timeout_ms)
 	free(p);
 	if (h.type == AGENT_ERROR || !json_is_object(j) || h.type != AGENT_HELLO) {
 		const char *m = json_string_value(json_object_get(j, "message"));
-		r = cerr(c, -EPROTO, "the agent refused HELLO: %s", m ? m : "unexpected answer");
+		r = err_set(&c->err, -EPROTO, "the agent refused HELLO: %s",
+			    m ? m : "unexpected answer");
 		json_decref(j);
 		return r;
 	}
 	if (json_integer_value(json_object_get(j, "version")) != AGENT_PROTO_VERSION) {
 		json_decref(j);
-		return cerr(c, -EPROTO, "the agent speaks another protocol version");
+		return err_set(&c->err, -EPROTO, "the agent speaks another protocol version");
 	}
 	if (reply)
 		*reply = j;
@@ -379,7 +361,7 @@ int agent_session_run(struct agent_conn *c, const struct agent_session *s, int *
 		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			r = cerr(c, -errno, "poll: %s", strerror(errno));
+			r = err_set(&c->err, -errno, "poll: %s", strerror(errno));
 			break;
 		}
 		if (p[1].revents & POLLIN) {

@@ -20,15 +20,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest-agent/err.h"
 #include "guest-agent/protocol.h"
-
-#define AGENT_ERR_LEN 512
 
 struct agent_conn {
 	int fd;
 	uint8_t *in; /* received bytes not yet parsed */
 	size_t inlen, incap;
-	char err[AGENT_ERR_LEN];
+	struct err err; /* why the last call failed */
 };
 
 /* Connects to endpoint, retrying for up to timeout_ms while the guest

@@ -28,6 +28,7 @@
 #include "net/firewall.h"
 #include "net/lease.h"
 #include "vmm/config/options.h"
+#include "vmm/kvm/log.h"
 #include "vmm/run/vm_launch.h"
 
 #define EXIT_SVMM    125
@@ -53,22 +54,8 @@ struct run_args {
 	char **cmd;
 };
 
-/* Report what is wrong; returns rc (negative errno). The exit status is
- * made only where a command returns (EXIT_SVMM for svmm's own errors). */
-static int fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(int rc, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "svmm: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return rc;
-}
-
 /* At a command's edge: report, and end with svmm's own exit status. */
-#define EXIT_FAIL(...) (fail(-EINVAL, __VA_ARGS__), EXIT_SVMM)
+#define EXIT_FAIL(...) (err_set(err, EINVAL, __VA_ARGS__), EXIT_SVMM)
 
 static void usage(FILE *f)
 {
@@ -107,25 +94,26 @@ bool cmd_run_image_wanted(int argc, char **argv)
 	return false;
 }
 
-static int parse_volume(struct run_args *a, char *spec)
+static int parse_volume(struct run_args *a, char *spec, struct err *err)
 {
 	if (a->nvols == VM_MAX_SHARES)
-		return fail(-E2BIG, "-v: at most %d volumes", VM_MAX_SHARES);
+		return err_set(err, -E2BIG, "-v: at most %d volumes", VM_MAX_SHARES);
 	struct spec_volume *v = &a->vols[a->nvols];
 	char *guest = strchr(spec, ':');
 	if (!guest || spec[0] != '/' || guest[1] != '/')
-		return fail(-EINVAL, "-v %s: expected HOST:GUEST[:ro] with absolute paths", spec);
+		return err_set(err, -EINVAL, "-v %s: expected HOST:GUEST[:ro] with absolute paths",
+			       spec);
 	*guest++ = 0;
 	char *mode = strchr(guest, ':');
 	if (mode) {
 		*mode++ = 0;
 		if (strcmp(mode, "ro") && strcmp(mode, "rw"))
-			return fail(-EINVAL, "-v: mode '%s' is not ro or rw", mode);
+			return err_set(err, -EINVAL, "-v: mode '%s' is not ro or rw", mode);
 		v->ro = !strcmp(mode, "ro");
 	}
 	struct stat st;
 	if (stat(spec, &st) < 0 || !S_ISDIR(st.st_mode))
-		return fail(-ENOTDIR, "-v: %s is not a directory on the host", spec);
+		return err_set(err, -ENOTDIR, "-v: %s is not a directory on the host", spec);
 	snprintf(a->vol_tags[a->nvols], sizeof(a->vol_tags[0]), "svmm-vol%zu", a->nvols);
 	v->host = spec;
 	v->guest = guest;
@@ -134,7 +122,7 @@ static int parse_volume(struct run_args *a, char *spec)
 	return 0;
 }
 
-static int parse_args(struct run_args *a, int argc, char **argv)
+static int parse_args(struct run_args *a, int argc, char **argv, struct err *err)
 {
 	enum {
 		O_IMAGE = 256,
@@ -187,19 +175,19 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			break;
 		case O_CPUS:
 			if (parse_u64(optarg, &v) < 0 || v < 1 || v > UINT32_MAX)
-				return fail(-EINVAL, "--cpus %s: expected a number of CPUs",
-					    optarg);
+				return err_set(err, -EINVAL, "--cpus %s: expected a number of CPUs",
+					       optarg);
 			a->cpus = (unsigned int)v;
 			break;
 		case O_MEM:
 			if (parse_size(optarg, &v) < 0 || !(v >> 20))
-				return fail(-EINVAL, "--memory %s: expected a size (512M, 2G)",
-					    optarg);
+				return err_set(err, -EINVAL,
+					       "--memory %s: expected a size (512M, 2G)", optarg);
 			a->mem = v;
 			break;
 		case 'e':
 			if (a->nenv == MAX_ENV)
-				return fail(-E2BIG, "-e: at most %d variables", MAX_ENV);
+				return err_set(err, -E2BIG, "-e: at most %d variables", MAX_ENV);
 			a->env[a->nenv++] = optarg;
 			break;
 		case 'w':
@@ -218,16 +206,15 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			a->net = optarg;
 			break;
 		case 'p': {
-			struct net_err nerr;
 			if (a->nports == VM_MAX_PORTS)
-				return fail(-E2BIG, "-p: at most %d ports", VM_MAX_PORTS);
-			if (fw_forward_parse(&a->ports[a->nports], optarg, &nerr) < 0)
-				return fail(-EINVAL, "-p: %s", nerr.msg);
+				return err_set(err, -E2BIG, "-p: at most %d ports", VM_MAX_PORTS);
+			if (fw_forward_parse(&a->ports[a->nports], optarg, err) < 0)
+				return err_wrap(err, "-p");
 			a->nports++;
 			break;
 		}
 		case 'v':
-			if ((r = parse_volume(a, optarg)))
+			if ((r = parse_volume(a, optarg, err)))
 				return r;
 			break;
 		case O_RM:
@@ -242,8 +229,8 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		case O_NAME:
 			/* the name is the VM's id too: its lease and firewall rules */
 			if (!lease_id_valid(optarg))
-				return fail(
-					-EINVAL,
+				return err_set(
+					err, -EINVAL,
 					"--name '%s': 1 to %d letters, digits, '.', '-' and '_', "
 					"not starting with '.' or '-'",
 					optarg, LEASE_ID_MAX);
@@ -260,11 +247,12 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			return 0;
 		default:
 			usage(stderr);
-			return fail(-EINVAL, "unknown or incomplete option '%s'", argv[optind - 1]);
+			return err_set(err, -EINVAL, "unknown or incomplete option '%s'",
+				       argv[optind - 1]);
 		}
 	}
 	if (!!a->image == !!a->bundle)
-		return fail(-EINVAL, "give one of --image REF and --bundle DIR");
+		return err_set(err, -EINVAL, "give one of --image REF and --bundle DIR");
 	if (optind < argc && !strcmp(argv[optind - 1], "--"))
 		a->cmd = argv + optind;
 	else if (optind < argc)
@@ -297,7 +285,7 @@ static int find_asset(const char *given, const char *env, const char *rel, char 
 
 /* --net: none; auto[,dns=D] (svmm's VMM sets up the host side at launch);
  * ip=A/P,gw=G,dns=D (a launcher's own network) -> kernel command line words. */
-static int net_parse(struct run_args *a, char *out, size_t len)
+static int net_parse(struct run_args *a, char *out, size_t len, struct err *err)
 {
 	bool launcher = !vm_launch_native();
 	const char *net = a->net;
@@ -307,7 +295,7 @@ static int net_parse(struct run_args *a, char *out, size_t len)
 	out[0] = 0;
 	if (net && !strcmp(net, "none")) {
 		if (a->nports)
-			return fail(-EINVAL, "-p needs a network, and --net is none");
+			return err_set(err, -EINVAL, "-p needs a network, and --net is none");
 		return 0;
 	}
 	if (!net && !a->nports)
@@ -316,36 +304,39 @@ static int net_parse(struct run_args *a, char *out, size_t len)
 		if (net && net[4]) {
 			snprintf(buf, sizeof(buf), "%s", net + 5);
 			if (opt_parse(&l, buf) < 0)
-				return fail(-EINVAL, "--net: %s", l.err);
+				return err_set(err, -EINVAL, "--net: %s", l.err.msg);
 			const char *dns = opt_get(&l, "dns");
 			if (opt_check_unused(&l) < 0)
-				return fail(-EINVAL, "--net auto: %s (keys: dns)", l.err);
+				return err_set(err, -EINVAL, "--net auto: %s (keys: dns)",
+					       l.err.msg);
 			if (dns && (strlen(dns) >= sizeof(a->dns) || strpbrk(dns, " \t")))
-				return fail(-EINVAL, "--net auto: dns=%s is not an address", dns);
+				return err_set(err, -EINVAL, "--net auto: dns=%s is not an address",
+					       dns);
 			if (dns)
 				snprintf(a->dns, sizeof(a->dns), "%s", dns);
 		}
 		if (launcher)
-			return fail(-EINVAL,
-				    "%s: the launcher in SVMM_LAUNCHER makes its own network; "
-				    "give --net ip=A/P,gw=G",
-				    net ? "--net auto" : "-p");
+			return err_set(err, -EINVAL,
+				       "%s: the launcher in SVMM_LAUNCHER makes its own network; "
+				       "give --net ip=A/P,gw=G",
+				       net ? "--net auto" : "-p");
 		a->net_auto = true;
 		return 0;
 	}
 	if (!launcher)
-		return fail(-EINVAL,
-			    "--net %s: svmm's VMM gives the guest an address from the host's pool: "
-			    "use --net auto[,dns=D]",
-			    net);
+		return err_set(
+			err, -EINVAL,
+			"--net %s: svmm's VMM gives the guest an address from the host's pool: "
+			"use --net auto[,dns=D]",
+			net);
 	snprintf(buf, sizeof(buf), "%s", net);
 	if (opt_parse(&l, buf) < 0)
-		return fail(-EINVAL, "--net: %s", l.err);
+		return err_set(err, -EINVAL, "--net: %s", l.err.msg);
 	const char *ip = opt_get(&l, "ip"), *gw = opt_get(&l, "gw"), *dns = opt_get(&l, "dns");
 	if (opt_check_unused(&l) < 0)
-		return fail(-EINVAL, "--net: %s (keys: ip, gw, dns)", l.err);
+		return err_set(err, -EINVAL, "--net: %s (keys: ip, gw, dns)", l.err.msg);
 	if (!ip)
-		return fail(-EINVAL, "--net: ip=ADDRESS/PREFIX is required");
+		return err_set(err, -EINVAL, "--net: ip=ADDRESS/PREFIX is required");
 	snprintf(out, len, " svmm.ip=%s%s%s%s%s", ip, gw ? " svmm.gw=" : "", gw ? gw : "",
 		 dns ? " svmm.dns=" : "", dns ? dns : "");
 	for (char *p = out; (p = strchr(p, '[')) || (p = strchr(out, ']'));)
@@ -382,7 +373,7 @@ static void tty_restore(struct tty_state *t)
 
 /* Prepares the spec and the root disk; *disk gets the disk's path. */
 static json_t *prepare(struct run_args *a, struct spec_overrides *ov, const char *state, char *disk,
-		       size_t dlen, char *err, size_t errlen)
+		       size_t dlen, struct err *err)
 {
 	json_t *spec = NULL;
 	int r;
@@ -390,11 +381,11 @@ static json_t *prepare(struct run_args *a, struct spec_overrides *ov, const char
 	if (a->image) {
 		struct image img;
 		struct image_opts o = { .cache = a->cache, .progress = isatty(2) && !a->quiet };
-		if (image_prepare(a->image, &o, &img, err, errlen) < 0)
+		if (image_prepare(a->image, &o, &img, err) < 0)
 			return NULL;
-		spec = spec_from_image(img.config, img.rootfs, ov, err, errlen);
+		spec = spec_from_image(img.config, img.rootfs, ov, err);
 		snprintf(disk, dlen, "%s/rootfs.erofs", img.dir);
-		r = spec ? rootfs_disk_build(img.rootfs, disk, err, errlen) : -EINVAL;
+		r = spec ? rootfs_disk_build(img.rootfs, disk, err) : -EINVAL;
 		image_release(&img);
 		if (r < 0) {
 			json_decref(spec);
@@ -407,13 +398,13 @@ static json_t *prepare(struct run_args *a, struct spec_overrides *ov, const char
 	snprintf(cfg, sizeof(cfg), "%s/config.json", a->bundle);
 	spec = json_load_file(cfg, 0, &je);
 	if (!spec) {
-		snprintf(err, errlen, "bundle: %.400s: %s", cfg, je.text);
+		err_set(err, EINVAL, "bundle: %.400s: %s", cfg, je.text);
 		return NULL;
 	}
 	const char *root =
 		json_string_value(json_object_get(json_object_get(spec, "root"), "path"));
 	if (!root) {
-		snprintf(err, errlen, "bundle: %.400s has no root.path", cfg);
+		err_set(err, EINVAL, "bundle: %.400s has no root.path", cfg);
 		json_decref(spec);
 		return NULL;
 	}
@@ -421,9 +412,9 @@ static json_t *prepare(struct run_args *a, struct spec_overrides *ov, const char
 		snprintf(rootfs, sizeof(rootfs), "%s", root);
 	else
 		snprintf(rootfs, sizeof(rootfs), "%s/%s", a->bundle, root);
-	if (spec_apply(spec, rootfs, ov, err, errlen) < 0 ||
+	if (spec_apply(spec, rootfs, ov, err) < 0 ||
 	    (snprintf(disk, dlen, "%s/rootfs.erofs", state),
-	     rootfs_disk_build(rootfs, disk, err, errlen) < 0)) {
+	     rootfs_disk_build(rootfs, disk, err) < 0)) {
 		json_decref(spec);
 		return NULL;
 	}
@@ -461,25 +452,28 @@ static void print_timing(struct timespec *ph)
 					     "boot+agent", "workload",	 "shutdown" };
 	if (!getenv("SVMM_TIMING"))
 		return;
-	fprintf(stderr, "svmm-timing:");
+	char line[256];
+	size_t n = 0;
 	/* A phase is printed only when both its ends were reached. */
 	for (int i = 1; i < PH_N; i++)
-		if (ph[i - 1].tv_sec && ph[i].tv_sec)
-			fprintf(stderr, " %s=%.1fms", names[i], ms_since(&ph[i - 1], &ph[i]));
-	if (ph[PH_END].tv_sec)
-		fprintf(stderr, " total=%.1fms", ms_since(&ph[PH_START], &ph[PH_END]));
-	fputc('\n', stderr);
+		if (ph[i - 1].tv_sec && ph[i].tv_sec && n < sizeof(line))
+			n += snprintf(line + n, sizeof(line) - n, "%s%s=%.1fms", n ? " " : "",
+				      names[i], ms_since(&ph[i - 1], &ph[i]));
+	if (ph[PH_END].tv_sec && n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, "%stotal=%.1fms", n ? " " : "",
+			 ms_since(&ph[PH_START], &ph[PH_END]));
+	log_msg(LV_NOTE, "timing", "%s", line);
 }
 
-int cmd_run_image(int argc, char **argv)
+int cmd_run_image(int argc, char **argv, struct err *err)
 {
 	struct timespec ph[PH_N] = { 0 };
 	clock_gettime(CLOCK_MONOTONIC, &ph[PH_START]);
 	struct run_args a = { 0 };
-	char err[1024], kernel[PATH_MAX], initrd[PATH_MAX], state[256], disk[PATH_MAX + 32];
+	char kernel[PATH_MAX], initrd[PATH_MAX], state[256], disk[PATH_MAX + 32];
 	char cmdline[1024], netw[512], console[PATH_MAX + 32], name[LEASE_ID_MAX + 1];
 	struct tty_state term = { 0 };
-	int r = parse_args(&a, argc, argv), status = EXIT_SVMM;
+	int r = parse_args(&a, argc, argv, err), status = EXIT_SVMM;
 	if (r < 0)
 		return EXIT_SVMM;
 	if (a.help) {
@@ -496,7 +490,7 @@ int cmd_run_image(int argc, char **argv)
 		return EXIT_FAIL("no agent initramfs (%s): give --initrd or SVMM_INITRD, or 'make "
 				 "images'",
 				 initrd);
-	if (net_parse(&a, netw, sizeof(netw)) < 0)
+	if (net_parse(&a, netw, sizeof(netw), err) < 0)
 		return EXIT_SVMM;
 
 	/* The run's state: the endpoint for svmm exec, the console, a bundle's disk. */
@@ -541,11 +535,9 @@ int cmd_run_image(int argc, char **argv)
 		ov.rows = ws.ws_row;
 		ov.cols = ws.ws_col;
 	}
-	json_t *spec = prepare(&a, &ov, state, disk, sizeof(disk), err, sizeof(err));
-	if (!spec) {
-		fail(-EIO, "%s", err);
+	json_t *spec = prepare(&a, &ov, state, disk, sizeof(disk), err);
+	if (!spec)
 		goto out_state;
-	}
 	snprintf(console, sizeof(console), "%s/console.log", state);
 	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 quiet panic=-1 reboot=t%s%s%s", netw,
 		 a.hostname ? " svmm.hostname=" : "", a.hostname ? a.hostname : "");
@@ -574,10 +566,8 @@ int cmd_run_image(int argc, char **argv)
 	};
 	struct vm_handle vm = { .pid = -1 };
 	clock_gettime(CLOCK_MONOTONIC, &ph[PH_IMAGE]);
-	if (vm_launch(&vs, &vm, err, sizeof(err)) < 0) {
-		fail(-EIO, "%s", err);
+	if (vm_launch(&vs, &vm, err) < 0)
 		goto out_spec;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &ph[PH_LAUNCH]);
 	struct agent_conn c;
 	/* Retry while the guest boots, as long as the VM runs. */
@@ -595,8 +585,8 @@ int cmd_run_image(int argc, char **argv)
 			break;
 	}
 	if (r < 0 || agent_hello(&c, NULL, BOOT_TIMEOUT) < 0) {
-		fail(-EIO, "the guest agent did not answer (%s%s); console: %s", c.err,
-		     vm.pid < 0 ? ", the VM ended" : "", console);
+		err_set(err, -EIO, "the guest agent did not answer (%s%s); console: %s", c.err.msg,
+			vm.pid < 0 ? ", the VM ended" : "", console);
 		agent_close(&c);
 		goto out_vm;
 	}
@@ -611,7 +601,7 @@ int cmd_run_image(int argc, char **argv)
 	json_t *start = json_pack("{s:O,s:{s:s,s:s}}", "spec", spec, "rootfs", "source", "/dev/vda",
 				  "type", "erofs");
 	if (agent_send_json(&c, AGENT_START, AGENT_ID_MAIN, start) < 0) {
-		fail(-EIO, "%s", c.err);
+		err_set(err, c.err.code, "%s", c.err.msg);
 		goto out_conn;
 	}
 	if (a.tty && a.interactive)
@@ -630,10 +620,11 @@ int cmd_run_image(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &ph[PH_EXIT]);
 	tty_restore(&term);
 	if (r < 0) {
-		fail(-EIO, "lost the guest agent: %s; console: %s", c.err, console);
+		err_set(err, c.err.code, "lost the guest agent: %s; console: %s", c.err.msg,
+			console);
 		status = EXIT_SVMM;
 	} else if (msg) {
-		fprintf(stderr, "svmm: %s\n", msg);
+		err_set(err, EIO, "%s", msg); /* why the workload did not start */
 		free(msg);
 	}
 out_conn:
@@ -649,11 +640,11 @@ out_state:
 	if (a.rm || status != EXIT_SVMM || access(console, F_OK) < 0)
 		remove_state(state);
 	else
-		fprintf(stderr, "svmm: the run's state is kept in %s\n", state);
+		log_msg(LV_NOTE, "run", "the run's state is kept in %s", state);
 	return status;
 }
 
-int cmd_exec(int argc, char **argv)
+int cmd_exec(int argc, char **argv, struct err *err)
 {
 	static const struct option opts[] = {
 		{ "tty", no_argument, NULL, 't' },
@@ -745,13 +736,13 @@ int cmd_exec(int argc, char **argv)
 	struct agent_conn conn;
 	if (agent_connect(&conn, ep, 5000) < 0 || agent_hello(&conn, NULL, 5000) < 0) {
 		json_decref(proc);
-		return EXIT_FAIL("exec: cannot reach the agent of '%s': %s", name, conn.err);
+		return EXIT_FAIL("exec: cannot reach the agent of '%s': %s", name, conn.err.msg);
 	}
 	uint32_t id = 2 + (uint32_t)(getpid() % 1000000) * 4 + (uint32_t)(time(NULL) & 3);
 	int status = EXIT_SVMM;
 	if (agent_send_json(&conn, AGENT_EXEC, id, json_pack("{s:o}", "process", proc)) < 0) {
 		agent_close(&conn);
-		return EXIT_FAIL("exec: %s", conn.err);
+		return EXIT_FAIL("exec: %s", conn.err.msg);
 	}
 	if (tty && inter)
 		tty_raw(&term);
@@ -766,9 +757,10 @@ int cmd_exec(int argc, char **argv)
 	int r = agent_session_run(&conn, &s, &status, &msg);
 	tty_restore(&term);
 	if (r < 0)
-		status = EXIT_FAIL("exec: lost the agent: %s", conn.err);
+		status = EXIT_FAIL("exec: lost the agent: %s", conn.err.msg);
 	if (msg) {
-		fprintf(stderr, "svmm: %s\n", msg);
+		if (r >= 0)
+			err_set(err, EIO, "%s", msg); /* why the process did not start */
 		free(msg);
 	}
 	agent_close(&conn);

@@ -23,6 +23,7 @@
 #include "guest-agent/protocol.h"
 #include "net/netvm.h"
 #include "vmm/config/config.h"
+#include "vmm/kvm/log.h"
 
 static void setenv_u(const char *k, unsigned long long v)
 {
@@ -34,8 +35,7 @@ static void setenv_u(const char *k, unsigned long long v)
 #define VIRTIOFSD_DEFAULT "/usr/lib/qemu/virtiofsd"
 
 /* Start a virtiofsd for share sh on socket sock, and wait for the socket. */
-static int start_virtiofsd(const struct vm_share *sh, const char *sock, pid_t *pid, char *err,
-			   size_t errlen)
+static int start_virtiofsd(const struct vm_share *sh, const char *sock, pid_t *pid, struct err *err)
 {
 	const char *fsd = getenv("SVMM_VIRTIOFSD");
 	char src[PATH_MAX + 16], sockarg[PATH_MAX + 32], log[PATH_MAX + 16];
@@ -44,21 +44,18 @@ static int start_virtiofsd(const struct vm_share *sh, const char *sock, pid_t *p
 	if (!fsd || !*fsd)
 		fsd = VIRTIOFSD_DEFAULT;
 	if (access(fsd, X_OK) < 0) {
-		snprintf(err, errlen,
-			 "volumes need virtiofsd (%s: %s; install qemu-system-common or set "
-			 "SVMM_VIRTIOFSD)",
-			 fsd, strerror(errno));
-		return -ENOENT;
+		return err_set(err, -ENOENT,
+			       "volumes need virtiofsd (%s: %s; install qemu-system-common or set "
+			       "SVMM_VIRTIOFSD)",
+			       fsd, strerror(errno));
 	}
 	snprintf(src, sizeof(src), "source=%s", sh->dir);
 	snprintf(sockarg, sizeof(sockarg), "--socket-path=%s", sock);
 	snprintf(log, sizeof(log), "%s.log", sock);
 	unlink(sock);
 	pid_t p = fork();
-	if (p < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return -errno;
-	}
+	if (p < 0)
+		return err_set(err, -errno, "fork: %s", strerror(errno));
 	if (p == 0) {
 		setpgid(0, 0);
 		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -77,12 +74,12 @@ static int start_virtiofsd(const struct vm_share *sh, const char *sock, pid_t *p
 		     mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 		     mount(sh->dir, sh->dir, NULL, MS_BIND | MS_REC, NULL) < 0 ||
 		     mount(NULL, sh->dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)) {
-			fprintf(stderr, "svmm: read-only bind mount of %s: %s\n", sh->dir,
+			log_msg(LV_ERROR, "run", "read-only bind mount of %s: %s", sh->dir,
 				strerror(errno));
 			_exit(126);
 		}
 		execl(fsd, fsd, sockarg, "-o", src, "-o", "cache=auto", (char *)NULL);
-		fprintf(stderr, "svmm: exec %s: %s\n", fsd, strerror(errno));
+		log_msg(LV_ERROR, "run", "exec %s: %s", fsd, strerror(errno));
 		_exit(127);
 	}
 	*pid = p;
@@ -91,13 +88,12 @@ static int start_virtiofsd(const struct vm_share *sh, const char *sock, pid_t *p
 			return 0;
 		if (waitpid(p, NULL, WNOHANG) == p) {
 			*pid = -1;
-			snprintf(err, errlen, "-v %s: virtiofsd failed (see %s)", sh->dir, log);
-			return -EIO;
+			return err_set(err, -EIO, "-v %s: virtiofsd failed (see %s)", sh->dir, log);
 		}
 		usleep(10000);
 	}
-	snprintf(err, errlen, "-v %s: virtiofsd made no socket in 5 s (see %s)", sh->dir, log);
-	return -ETIMEDOUT;
+	return err_set(err, -ETIMEDOUT, "-v %s: virtiofsd made no socket in 5 s (see %s)", sh->dir,
+		       log);
 }
 
 static void stop_virtiofsd(struct vm_handle *h)
@@ -114,25 +110,20 @@ static void stop_virtiofsd(struct vm_handle *h)
 /* The host network of a native VM: a lease, a TAP, NAT and the forwards.
  * The guest's address goes on the kernel command line in cmd. */
 static int start_net(const struct vm_spec *s, struct vm_handle *h, char *cmd, size_t cmdlen,
-		     char *err, size_t errlen)
+		     struct err *err)
 {
-	struct net_err nerr;
 	char guest[16], host[16];
 	int rc;
 
-	if (s->nports > VM_MAX_PORTS) {
-		snprintf(err, errlen, "-p: at most %d ports", VM_MAX_PORTS);
-		return -E2BIG;
-	}
+	if (s->nports > VM_MAX_PORTS)
+		return err_set(err, -E2BIG, "-p: at most %d ports", VM_MAX_PORTS);
 	struct net_vm_config cfg = { .id = s->id, .fwd = s->ports, .nfwd = s->nports };
 	h->net = calloc(1, sizeof(*h->net));
-	if (!h->net) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	rc = net_vm_setup(h->net, &cfg, &nerr);
+	if (!h->net)
+		return err_set(err, -ENOMEM, "out of memory");
+	rc = net_vm_setup(h->net, &cfg, err);
 	if (rc < 0) {
-		snprintf(err, errlen, "the VM's network: %s", nerr.msg);
+		err_wrap(err, "the VM's network");
 		free(h->net);
 		h->net = NULL;
 		return rc;
@@ -141,15 +132,14 @@ static int start_net(const struct vm_spec *s, struct vm_handle *h, char *cmd, si
 		close(h->net->tap_fd);
 	h->net->tap_fd = -1;
 	if (h->net->warning[0])
-		fprintf(stderr, "svmm: warning: %s\n", h->net->warning);
+		log_msg(LV_WARN, "net", "warning: %s", h->net->warning);
 	struct in_addr g = { htonl(h->net->lease.guest) }, gw = { htonl(h->net->lease.host) };
 	inet_ntop(AF_INET, &g, guest, sizeof(guest));
 	inet_ntop(AF_INET, &gw, host, sizeof(host));
 	if (snprintf(cmd, cmdlen, "%s svmm.ip=%s/%u svmm.gw=%s%s%s", s->cmdline, guest,
 		     h->net->lease.plen, host, s->dns ? " svmm.dns=" : "",
 		     s->dns ? s->dns : "") >= (int)cmdlen) {
-		snprintf(err, errlen, "the kernel command line is too long");
-		return -E2BIG;
+		return err_set(err, -E2BIG, "the kernel command line is too long");
 	}
 	return 0;
 }
@@ -157,13 +147,13 @@ static int start_net(const struct vm_spec *s, struct vm_handle *h, char *cmd, si
 /* What a native VM had beside its VMM process: virtiofsds, the network. */
 static void release_host_side(struct vm_handle *h)
 {
-	struct net_err nerr;
+	struct err nerr;
 
 	stop_virtiofsd(h);
 	if (!h->net)
 		return;
 	if (net_vm_teardown(h->net, &nerr) < 0)
-		fprintf(stderr, "svmm: removing the VM's network: %s\n", nerr.msg);
+		log_msg(LV_ERROR, "net", "removing the VM's network: %s", nerr.msg);
 	free(h->net);
 	h->net = NULL;
 }
@@ -186,20 +176,16 @@ static int fs_socket(const struct vm_spec *s, size_t i, char *out, size_t len)
 	} while (0)
 
 int vm_launch_config(struct vm_config *c, const struct vm_spec *s, const char *cmdline,
-		     const char *tap, char *err, size_t errlen)
+		     const char *tap, struct err *err)
 {
-	char sock[PATH_MAX], e[VM_CONFIG_ERR_LEN];
+	char sock[PATH_MAX];
 	int rc = -ENOMEM;
 
 	vm_config_init(c);
-	if (!s->vsock_socket) {
-		snprintf(err, errlen, "no vsock socket path for the guest agent");
-		return -EINVAL;
-	}
-	if (s->nshares > VM_MAX_SHARES) {
-		snprintf(err, errlen, "-v: at most %d volumes", VM_MAX_SHARES);
-		return -E2BIG;
-	}
+	if (!s->vsock_socket)
+		return err_set(err, -EINVAL, "no vsock socket path for the guest agent");
+	if (s->nshares > VM_MAX_SHARES)
+		return err_set(err, -E2BIG, "-v: at most %d volumes", VM_MAX_SHARES);
 	T(vm_config_set_str(&c->payload.kernel, s->kernel));
 	T(vm_config_set_str(&c->payload.initramfs, s->initrd));
 	T(vm_config_set_str(&c->payload.cmdline, cmdline ? cmdline : s->cmdline));
@@ -218,10 +204,8 @@ int vm_launch_config(struct vm_config *c, const struct vm_spec *s, const char *c
 	for (size_t i = 0; i < s->nshares; i++) {
 		struct fs_config *f = vm_config_add_fs(c);
 		T(f ? 0 : -ENOMEM);
-		if (fs_socket(s, i, sock, sizeof(sock)) < 0) {
-			snprintf(err, errlen, "-v: the run's state path is too long");
-			return -ENAMETOOLONG;
-		}
+		if (fs_socket(s, i, sock, sizeof(sock)) < 0)
+			return err_set(err, -ENAMETOOLONG, "-v: the run's state path is too long");
 		T(vm_config_set_str(&f->tag, s->shares[i].tag));
 		T(vm_config_set_str(&f->socket, sock));
 	}
@@ -233,16 +217,15 @@ int vm_launch_config(struct vm_config *c, const struct vm_spec *s, const char *c
 		T(vm_config_set_str(&c->serial.file, s->console));
 	c->console.mode = CONSOLE_OFF;
 	T(vm_config_complete(c));
-	if ((rc = vm_config_validate(c, e)) < 0)
-		snprintf(err, errlen, "the VM's configuration: %s", e);
+	if ((rc = vm_config_validate(c, err)) < 0)
+		return err_wrap(err, "the VM's configuration");
 	return rc;
 out:
-	snprintf(err, errlen, "out of memory");
-	return rc;
+	return err_set(err, rc, "out of memory");
 }
 
 /* c as cloud-hypervisor's JSON in path (0600). */
-static int write_config(const struct vm_config *c, const char *path, char *err, size_t errlen)
+static int write_config(const struct vm_config *c, const char *path, struct err *err)
 {
 	json_t *j = vm_config_to_json(c);
 	int rc = 0, fd = -1;
@@ -257,14 +240,14 @@ static int write_config(const struct vm_config *c, const char *path, char *err, 
 		rc = -errno;
 	json_decref(j);
 	if (rc < 0)
-		snprintf(err, errlen, "the VM's configuration %s: %s", path, strerror(-rc));
+		err_set(err, rc, "the VM's configuration %s: %s", path, strerror(-rc));
 	return rc;
 }
 
 /* svmm's own VMM: this very binary as `svmm run --config DIR/config.json`,
  * with the virtiofsds and the host network started first. s is one that
  * vm_launch_config() took. */
-static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen)
+static int launch_native(const struct vm_spec *s, struct vm_handle *h, struct err *err)
 {
 	char cmd[2048], tap[48], sock[PATH_MAX], path[PATH_MAX];
 	struct vm_config c;
@@ -272,36 +255,33 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err
 
 	vm_config_init(&c);
 	h->nfsd = 0;
-	if (snprintf(path, sizeof(path), "%s", s->vsock_socket) >= (int)sizeof(path) - 12) {
-		snprintf(err, errlen, "the run's state path is too long");
-		return -ENAMETOOLONG;
-	}
+	if (snprintf(path, sizeof(path), "%s", s->vsock_socket) >= (int)sizeof(path) - 12)
+		return err_set(err, -ENAMETOOLONG, "the run's state path is too long");
 	char *slash = strrchr(path, '/');
 	strcpy(slash ? slash + 1 : path, "config.json");
 	for (size_t i = 0; i < s->nshares; i++) {
 		if (fs_socket(s, i, sock, sizeof(sock)) < 0) {
-			snprintf(err, errlen, "-v: the run's state path is too long");
-			rc = -ENAMETOOLONG;
+			rc = err_set(err, -ENAMETOOLONG, "-v: the run's state path is too long");
 			goto fail;
 		}
 		h->fsd[i] = -1;
 		h->nfsd = i + 1;
-		if ((rc = start_virtiofsd(&s->shares[i], sock, &h->fsd[i], err, errlen)) < 0)
+		if ((rc = start_virtiofsd(&s->shares[i], sock, &h->fsd[i], err)) < 0)
 			goto fail;
 	}
 	if (s->net_auto || s->nports) {
-		if ((rc = start_net(s, h, cmd, sizeof(cmd), err, errlen)) < 0)
+		if ((rc = start_net(s, h, cmd, sizeof(cmd), err)) < 0)
 			goto fail;
 		snprintf(tap, sizeof(tap), "%s", h->net->lease.link);
 	}
-	rc = vm_launch_config(&c, s, h->net ? cmd : NULL, h->net ? tap : NULL, err, errlen);
-	if (rc < 0 || (rc = write_config(&c, path, err, errlen)) < 0)
+	rc = vm_launch_config(&c, s, h->net ? cmd : NULL, h->net ? tap : NULL, err);
+	if (rc < 0 || (rc = write_config(&c, path, err)) < 0)
 		goto fail;
 	vm_config_free(&c);
 	pid_t pid = fork();
 	if (pid < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+		err_set(err, rc, "fork: %s", strerror(errno));
 		goto fail;
 	}
 	if (pid == 0) {
@@ -312,7 +292,7 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, char *err
 			dup2(nul, 1);
 		}
 		execl("/proc/self/exe", "svmm", "run", "--config", path, (char *)NULL);
-		fprintf(stderr, "svmm: cannot run the VMM: %s\n", strerror(errno));
+		log_msg(LV_ERROR, "run", "cannot run the VMM: %s", strerror(errno));
 		_exit(125);
 	}
 	h->pid = pid;
@@ -330,26 +310,24 @@ bool vm_launch_native(void)
 	return !launcher || !*launcher;
 }
 
-int vm_launch(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen)
+int vm_launch(const struct vm_spec *s, struct vm_handle *h, struct err *err)
 {
 	/* Checked before anything starts; an external launcher's VM too. */
 	struct vm_config c;
-	int rc = vm_launch_config(&c, s, NULL, NULL, err, errlen);
+	int rc = vm_launch_config(&c, s, NULL, NULL, err);
 	vm_config_free(&c);
 	if (rc < 0)
 		return rc;
 	if (vm_launch_native())
-		return launch_native(s, h, err, errlen);
+		return launch_native(s, h, err);
 	const char *launcher = getenv("SVMM_LAUNCHER");
 	char shares[4096] = "", ports[1024] = "";
 	size_t n = 0;
 	for (size_t i = 0; i < s->nshares; i++)
 		n += snprintf(shares + n, sizeof(shares) - n, "%s%s=%s%s", i ? " " : "",
 			      s->shares[i].tag, s->shares[i].dir, s->shares[i].ro ? ":ro" : "");
-	if (n >= sizeof(shares)) {
-		snprintf(err, errlen, "too many volumes");
-		return -E2BIG;
-	}
+	if (n >= sizeof(shares))
+		return err_set(err, -E2BIG, "too many volumes");
 	n = 0;
 	for (size_t i = 0; i < s->nports && n < sizeof(ports); i++) {
 		const struct fw_forward *f = &s->ports[i];
@@ -361,10 +339,8 @@ int vm_launch(const struct vm_spec *s, struct vm_handle *h, char *err, size_t er
 			      f->host_port, f->guest_port, f->proto == IPPROTO_UDP ? "/udp" : "");
 	}
 	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return -errno;
-	}
+	if (pid < 0)
+		return err_set(err, -errno, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		setenv("SVMM_VM_KERNEL", s->kernel, 1);
 		setenv("SVMM_VM_INITRD", s->initrd, 1);
@@ -385,7 +361,7 @@ int vm_launch(const struct vm_spec *s, struct vm_handle *h, char *err, size_t er
 			dup2(nul, 1);
 		}
 		execl(launcher, launcher, (char *)NULL);
-		fprintf(stderr, "svmm: cannot run the launcher %s: %s\n", launcher,
+		log_msg(LV_ERROR, "run", "cannot run the launcher %s: %s", launcher,
 			strerror(errno));
 		_exit(125);
 	}

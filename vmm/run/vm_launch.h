@@ -41,6 +41,7 @@
 #include <sys/types.h>
 
 #include "net/firewall.h"
+#include "guest-agent/err.h"
 
 struct net_vm;
 struct vm_config;
@@ -86,13 +87,13 @@ struct vm_handle {
  * initialised here, completed and validated; free it with vm_config_free()
  * even on failure. -errno with err naming the field. */
 int vm_launch_config(struct vm_config *c, const struct vm_spec *s, const char *cmdline,
-		     const char *tap, char *err, size_t errlen);
+		     const char *tap, struct err *err);
 
 /* Whether svmm's own VMM runs the VM ($SVMM_LAUNCHER unset or empty). */
 bool vm_launch_native(void);
 /* Starts the VM, its vm_launch_config() validated first (an external
  * launcher's too). 0 or negative errno with err set. */
-int vm_launch(const struct vm_spec *s, struct vm_handle *h, char *err, size_t errlen);
+int vm_launch(const struct vm_spec *s, struct vm_handle *h, struct err *err);
 /* Waits up to timeout_ms for the VM to end; -ETIMEDOUT if it did not. */
 int vm_wait(struct vm_handle *h, int timeout_ms);
 /* Ends the VM at once. */

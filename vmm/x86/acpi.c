@@ -9,6 +9,7 @@
 
 #include "vmm/x86/aml.h"
 #include "vmm/kvm/layout.h"
+#include "vmm/kvm/log.h"
 
 #define HDR_LEN	   36
 #define RSDP_LEN   36
@@ -128,7 +129,7 @@ void acpi_platform_default(struct acpi_platform *p, unsigned int ncpus, uint64_t
 
 static int bad(const char *field, const char *why)
 {
-	fprintf(stderr, "acpi: platform field %s %s\n", field, why);
+	log_msg(LV_ERROR, "acpi", "acpi: platform field %s %s", field, why);
 	return -EINVAL;
 }
 
@@ -493,8 +494,8 @@ int acpi_build(const struct acpi_platform *p, void *mem, size_t size, uint64_t g
 	if (err)
 		return err;
 	if (gpa & 15 || gpa > UINT32_MAX || size > UINT32_MAX - gpa + 1) {
-		fprintf(stderr,
-			"acpi: table area 0x%llx+0x%zx must be 16-byte aligned and below 4 GiB\n",
+		log_msg(LV_ERROR, "acpi",
+			"acpi: table area 0x%llx+0x%zx must be 16-byte aligned and below 4 GiB",
 			(unsigned long long)gpa, size);
 		return -EINVAL;
 	}

@@ -66,16 +66,6 @@ struct hvm_memmap_entry {
 #define LAYOUT_PVH_MEMMAP  (LAYOUT_PVH_INFO + 0x80)
 #define PVH_MEMMAP_MAX	   ((0x1000 - 0x80) / sizeof(struct hvm_memmap_entry))
 
-static int fail(char *err, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, BOOT_ERR_LEN, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] | p[1] << 8);
@@ -161,25 +151,25 @@ static const char *describe(const uint8_t *h, size_t n)
 }
 
 static int load_initramfs(struct guest_mem *m, const char *path, uint64_t limit,
-			  uint64_t kernel_end, uint64_t *addr, uint64_t *size, char *err)
+			  uint64_t kernel_end, uint64_t *addr, uint64_t *size, struct err *err)
 {
 	struct stat st;
 	int ret, fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return fail(err, -errno, "--initramfs %s: %s", path, strerror(errno));
+		return err_set(err, -errno, "--initramfs %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		ret = fail(err, -EINVAL, "--initramfs %s: not a regular file", path);
+		ret = err_set(err, -EINVAL, "--initramfs %s: not a regular file", path);
 		goto out;
 	}
 	uint64_t top = guest_mem_low_end(m);
 	if (limit && limit < top)
 		top = limit;
 	if ((uint64_t)st.st_size > top || ((top - st.st_size) & ~0xfffULL) < kernel_end) {
-		ret = fail(err, -E2BIG,
-			   "--initramfs %s: %lld bytes do not fit in guest memory below %#llx "
-			   "above the kernel (give the VM more memory)",
-			   path, (long long)st.st_size, (unsigned long long)top);
+		ret = err_set(err, -E2BIG,
+			      "--initramfs %s: %lld bytes do not fit in guest memory below %#llx "
+			      "above the kernel (give the VM more memory)",
+			      path, (long long)st.st_size, (unsigned long long)top);
 		goto out;
 	}
 	*addr = (top - st.st_size) & ~0xfffULL;
@@ -187,26 +177,26 @@ static int load_initramfs(struct guest_mem *m, const char *path, uint64_t limit,
 	void *dst = guest_mem_ptr(m, *addr, *size);
 	ret = dst ? read_full(fd, dst, *size, 0) : -EFAULT;
 	if (ret)
-		fail(err, ret, "--initramfs %s: read: %s", path, strerror(-ret));
+		err_set(err, ret, "--initramfs %s: read: %s", path, strerror(-ret));
 out:
 	close(fd);
 	return ret;
 }
 
-static int load_cmdline(struct guest_mem *m, const char *cmdline, uint64_t max, char *err)
+static int load_cmdline(struct guest_mem *m, const char *cmdline, uint64_t max, struct err *err)
 {
 	const char *s = cmdline ? cmdline : "";
 	size_t len = strlen(s) + 1;
 
 	if (len > max)
-		return fail(err, -E2BIG, "--cmdline: %zu bytes, the kernel takes at most %llu",
-			    len - 1, (unsigned long long)max - 1);
+		return err_set(err, -E2BIG, "--cmdline: %zu bytes, the kernel takes at most %llu",
+			       len - 1, (unsigned long long)max - 1);
 	memcpy(guest_mem_ptr(m, LAYOUT_CMDLINE, len), s, len);
 	return 0;
 }
 
 static int load_bzimage(struct guest_mem *m, int fd, const uint8_t *hdr, off_t fsize,
-			const struct boot_config *cfg, struct boot_entry *out, char *err)
+			const struct boot_config *cfg, struct boot_entry *out, struct err *err)
 {
 	uint8_t *zp = guest_mem_ptr(m, LAYOUT_ZERO_PAGE, 0x1000);
 	uint16_t version = get16(hdr + HDR_VERSION);
@@ -215,24 +205,24 @@ static int load_bzimage(struct guest_mem *m, int fd, const uint8_t *hdr, off_t f
 	int ret;
 
 	if (version < 0x020c || !(get16(hdr + HDR_XLOADFLAGS) & XLF_KERNEL_64))
-		return fail(err, -ENOTSUP,
-			    "--kernel %s: bzImage protocol %u.%02u without a 64-bit entry point "
-			    "(need 2.12 or later, built for x86-64)",
-			    cfg->kernel, version >> 8, version & 0xff);
+		return err_set(err, -ENOTSUP,
+			       "--kernel %s: bzImage protocol %u.%02u without a 64-bit entry point "
+			       "(need 2.12 or later, built for x86-64)",
+			       cfg->kernel, version >> 8, version & 0xff);
 	if ((uint64_t)fsize <= setup_size)
-		return fail(err, -EINVAL, "--kernel %s: truncated bzImage", cfg->kernel);
+		return err_set(err, -EINVAL, "--kernel %s: truncated bzImage", cfg->kernel);
 
 	uint64_t ksize = fsize - setup_size;
 	uint64_t init_size = get32(hdr + HDR_INIT_SIZE);
 	uint64_t kernel_end = LAYOUT_HIGH_MEMORY + (init_size > ksize ? init_size : ksize);
 	void *dst = guest_mem_ptr(m, LAYOUT_HIGH_MEMORY, ksize);
 	if (!dst || kernel_end > guest_mem_low_end(m))
-		return fail(err, -E2BIG,
-			    "--kernel %s: the kernel needs %llu MiB; give the VM more memory",
-			    cfg->kernel, (unsigned long long)(kernel_end >> 20) + 1);
+		return err_set(err, -E2BIG,
+			       "--kernel %s: the kernel needs %llu MiB; give the VM more memory",
+			       cfg->kernel, (unsigned long long)(kernel_end >> 20) + 1);
 	ret = read_full(fd, dst, ksize, (off_t)setup_size);
 	if (ret)
-		return fail(err, ret, "--kernel %s: read: %s", cfg->kernel, strerror(-ret));
+		return err_set(err, ret, "--kernel %s: read: %s", cfg->kernel, strerror(-ret));
 
 	/* boot_params: zeroed, with the file's setup header copied in. */
 	size_t hdr_end = 0x202 + hdr[HDR_JUMP + 1];
@@ -303,7 +293,7 @@ static uint64_t pvh_entry(int fd, const Elf64_Phdr *ph, unsigned int n)
 }
 
 static int load_pvh(struct guest_mem *m, int fd, const uint8_t *h, const struct boot_config *cfg,
-		    struct boot_entry *out, char *err)
+		    struct boot_entry *out, struct err *err)
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph[64];
@@ -313,21 +303,23 @@ static int load_pvh(struct guest_mem *m, int fd, const uint8_t *h, const struct 
 	memcpy(&eh, h, sizeof(eh));
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
 	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 64)
-		return fail(err, -ENOEXEC, "--kernel %s: %s", cfg->kernel, describe(h, sizeof(eh)));
+		return err_set(err, -ENOEXEC, "--kernel %s: %s", cfg->kernel,
+			       describe(h, sizeof(eh)));
 	ret = read_full(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), (off_t)eh.e_phoff);
 	if (ret)
-		return fail(err, ret, "--kernel %s: cannot read the ELF program headers",
-			    cfg->kernel);
+		return err_set(err, ret, "--kernel %s: cannot read the ELF program headers",
+			       cfg->kernel);
 	uint64_t entry = pvh_entry(fd, ph, eh.e_phnum);
 	if (!entry)
-		return fail(err, -ENOEXEC, "--kernel %s: %s", cfg->kernel, describe(h, sizeof(eh)));
+		return err_set(err, -ENOEXEC, "--kernel %s: %s", cfg->kernel,
+			       describe(h, sizeof(eh)));
 
 	for (unsigned int i = 0; i < eh.e_phnum; i++) {
 		if (ph[i].p_type != PT_LOAD)
 			continue;
 		uint8_t *dst = guest_mem_ptr(m, ph[i].p_paddr, ph[i].p_memsz);
 		if (!dst || ph[i].p_filesz > ph[i].p_memsz || ph[i].p_paddr < LAYOUT_HIGH_MEMORY)
-			return fail(
+			return err_set(
 				err, -E2BIG,
 				"--kernel %s: segment %u at %#llx (%llu bytes) is outside guest "
 				"RAM; give the VM more memory",
@@ -335,7 +327,8 @@ static int load_pvh(struct guest_mem *m, int fd, const uint8_t *h, const struct 
 				(unsigned long long)ph[i].p_memsz);
 		ret = read_full(fd, dst, ph[i].p_filesz, (off_t)ph[i].p_offset);
 		if (ret)
-			return fail(err, ret, "--kernel %s: read: %s", cfg->kernel, strerror(-ret));
+			return err_set(err, ret, "--kernel %s: read: %s", cfg->kernel,
+				       strerror(-ret));
 		memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
 		if (ph[i].p_paddr + ph[i].p_memsz > kernel_end)
 			kernel_end = ph[i].p_paddr + ph[i].p_memsz;
@@ -375,7 +368,7 @@ static int load_pvh(struct guest_mem *m, int fd, const uint8_t *h, const struct 
 	return 0;
 }
 
-int boot_probe(const char *path, enum boot_kind *kind, char err[BOOT_ERR_LEN])
+int boot_probe(const char *path, enum boot_kind *kind, struct err *err)
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph[64];
@@ -384,11 +377,11 @@ int boot_probe(const char *path, enum boot_kind *kind, char err[BOOT_ERR_LEN])
 	int ret = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return fail(err, -errno, "--kernel %s: %s", path, strerror(errno));
+		return err_set(err, -errno, "--kernel %s: %s", path, strerror(errno));
 	memset(h, 0, sizeof(h));
 	n = pread(fd, h, sizeof(h), 0);
 	if (n < 0) {
-		ret = fail(err, -errno, "--kernel %s: read: %s", path, strerror(errno));
+		ret = err_set(err, -errno, "--kernel %s: read: %s", path, strerror(errno));
 	} else if (n >= 0x240 && get16(h + HDR_BOOT_FLAG) == 0xaa55 &&
 		   !memcmp(h + HDR_MAGIC, "HdrS", 4)) {
 		*kind = BOOT_BZIMAGE;
@@ -400,19 +393,19 @@ int boot_probe(const char *path, enum boot_kind *kind, char err[BOOT_ERR_LEN])
 		    pvh_entry(fd, ph, eh.e_phnum))
 			*kind = BOOT_PVH;
 		else
-			ret = fail(err, -ENOEXEC,
-				   "--kernel %s: not a bootable kernel: the file is %s", path,
-				   describe(h, (size_t)n));
+			ret = err_set(err, -ENOEXEC,
+				      "--kernel %s: not a bootable kernel: the file is %s", path,
+				      describe(h, (size_t)n));
 	} else {
-		ret = fail(err, -ENOEXEC, "--kernel %s: not a Linux kernel: the file is %s", path,
-			   describe(h, (size_t)n));
+		ret = err_set(err, -ENOEXEC, "--kernel %s: not a Linux kernel: the file is %s",
+			      path, describe(h, (size_t)n));
 	}
 	close(fd);
 	return ret;
 }
 
 int boot_load(struct guest_mem *m, const struct boot_config *cfg, struct boot_entry *out,
-	      char err[BOOT_ERR_LEN])
+	      struct err *err)
 {
 	uint8_t h[0x400];
 	struct stat st;
@@ -420,9 +413,9 @@ int boot_load(struct guest_mem *m, const struct boot_config *cfg, struct boot_en
 	int ret, fd = open(cfg->kernel, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return fail(err, -errno, "--kernel %s: %s", cfg->kernel, strerror(errno));
+		return err_set(err, -errno, "--kernel %s: %s", cfg->kernel, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		ret = fail(err, -EINVAL, "--kernel %s: not a regular file", cfg->kernel);
+		ret = err_set(err, -EINVAL, "--kernel %s: not a regular file", cfg->kernel);
 		goto out;
 	}
 	memset(h, 0, sizeof(h));
@@ -430,7 +423,7 @@ int boot_load(struct guest_mem *m, const struct boot_config *cfg, struct boot_en
 		n = pread(fd, h, sizeof(h), 0);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		ret = fail(err, -errno, "--kernel %s: read: %s", cfg->kernel, strerror(errno));
+		ret = err_set(err, -errno, "--kernel %s: read: %s", cfg->kernel, strerror(errno));
 		goto out;
 	}
 	if (n >= 0x240 && get16(h + HDR_BOOT_FLAG) == 0xaa55 && !memcmp(h + HDR_MAGIC, "HdrS", 4))
@@ -438,8 +431,8 @@ int boot_load(struct guest_mem *m, const struct boot_config *cfg, struct boot_en
 	else if ((size_t)n >= sizeof(Elf64_Ehdr) && !memcmp(h, ELFMAG, SELFMAG))
 		ret = load_pvh(m, fd, h, cfg, out, err);
 	else
-		ret = fail(err, -ENOEXEC, "--kernel %s: not a Linux kernel: the file is %s",
-			   cfg->kernel, describe(h, (size_t)n));
+		ret = err_set(err, -ENOEXEC, "--kernel %s: not a Linux kernel: the file is %s",
+			      cfg->kernel, describe(h, (size_t)n));
 out:
 	close(fd);
 	return ret;

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "guest-agent/err.h"
 
 struct guest_mem;
 
@@ -38,16 +39,14 @@ struct boot_entry {
 	uint64_t kernel_end; /* first byte above the loaded kernel */
 };
 
-#define BOOT_ERR_LEN 512
-
 /* Say what kind of kernel path is, without loading it: 0, or an error
  * described in err (not a kernel: what the file is). */
-int boot_probe(const char *path, enum boot_kind *kind, char err[BOOT_ERR_LEN]);
+int boot_probe(const char *path, enum boot_kind *kind, struct err *err);
 
 /* Load the kernel, initramfs and command line. On failure, err says what
  * is wrong and with which file. */
 int boot_load(struct guest_mem *m, const struct boot_config *cfg, struct boot_entry *out,
-	      char err[BOOT_ERR_LEN]);
+	      struct err *err);
 
 /* Set the registers (and for bzImage, GDT and page tables) of the boot vCPU. */
 int boot_vcpu_setup(int vcpu_fd, struct guest_mem *m, const struct boot_entry *be);

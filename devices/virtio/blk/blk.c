@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include "vmm/kvm/log.h"
 
 /* Feature bits (virtio 1.x 5.2.3). */
 #define VIRTIO_BLK_F_SEG_MAX	  2
@@ -476,21 +477,20 @@ static void serve_queue(struct blk_queue *bq)
 {
 	struct virtio_dev *vd = &bq->blk->vdev;
 	struct virtq *q = &vd->vq[bq->idx];
-	char err[160];
+	struct err err;
 
 	do {
 		int rc;
-		while ((rc = virtq_pop(q, &bq->chain, err, sizeof(err))) > 0) {
+		while ((rc = virtq_pop(q, &bq->chain, &err)) > 0) {
 			if (handle(bq, &bq->chain) < 0) {
-				snprintf(err, sizeof(err), "malformed request (head %u)",
-					 bq->chain.head);
+				err_set(&err, EIO, "malformed request (head %u)", bq->chain.head);
 				q->broken = true;
 				rc = -EIO;
 				break;
 			}
 		}
 		if (rc < 0) {
-			virtio_dev_broken(vd, bq->idx, err);
+			virtio_dev_broken(vd, bq->idx, err.msg);
 			break;
 		}
 	} while (virtq_enable_notify(q));
@@ -568,7 +568,7 @@ static int blk_activate(struct virtio_dev *vd)
 	}
 	return 0;
 fail:
-	fprintf(stderr, "svmm: %s: cannot start queue: %s\n", vd->name, strerror(-rc));
+	log_msg(LV_ERROR, vd->name, "%s: cannot start queue: %s", vd->name, strerror(-rc));
 	stop_queues(blk);
 	return rc;
 }
@@ -599,31 +599,25 @@ static const struct virtio_dev_ops blk_ops = {
 	.free = blk_free,
 };
 
-int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *o, char *err,
-		      unsigned int errlen)
+int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *o, struct err *err)
 {
 	unsigned int nq = o->num_queues ? o->num_queues : 1;
 	uint32_t qs = o->queue_size ? o->queue_size : 128;
 
-	if (nq > VIRTIO_MAX_QUEUES) {
-		snprintf(err, errlen, "disk '%s': num_queues=%u: at most %u", o->disk.path, nq,
-			 VIRTIO_MAX_QUEUES);
-		return -EINVAL;
-	}
-	if (!virtq_size_valid(qs)) {
-		snprintf(err, errlen, "disk '%s': queue_size=%u: a power of two from 2 to %u",
-			 o->disk.path, qs, VIRTQ_MAX_SIZE);
-		return -EINVAL;
-	}
-	if (o->serial && strlen(o->serial) > DISK_SERIAL_LEN) {
-		snprintf(err, errlen, "disk '%s': serial '%s' is longer than %u bytes",
-			 o->disk.path, o->serial, DISK_SERIAL_LEN);
-		return -EINVAL;
-	}
+	if (nq > VIRTIO_MAX_QUEUES)
+		return err_set(err, -EINVAL, "disk '%s': num_queues=%u: at most %u", o->disk.path,
+			       nq, VIRTIO_MAX_QUEUES);
+	if (!virtq_size_valid(qs))
+		return err_set(err, -EINVAL,
+			       "disk '%s': queue_size=%u: a power of two from 2 to %u",
+			       o->disk.path, qs, VIRTQ_MAX_SIZE);
+	if (o->serial && strlen(o->serial) > DISK_SERIAL_LEN)
+		return err_set(err, -EINVAL, "disk '%s': serial '%s' is longer than %u bytes",
+			       o->disk.path, o->serial, DISK_SERIAL_LEN);
 	struct blk *blk = calloc(1, sizeof(*blk));
 	if (!blk)
 		return -ENOMEM;
-	int rc = disk_open(&blk->disk, &o->disk, err, errlen);
+	int rc = disk_open(&blk->disk, &o->disk, err);
 	if (rc < 0) {
 		free(blk);
 		return rc;

@@ -8,6 +8,7 @@
 
 #include "devices/virtio/blk/disk.h"
 #include "devices/virtio/virtio.h"
+#include "guest-agent/err.h"
 
 struct virtio_blk_opts {
 	struct disk_open_opts disk;
@@ -18,7 +19,6 @@ struct virtio_blk_opts {
 
 /* Open the image and make a device ready to hand to a transport.
  * err names the file and the problem. */
-int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *o, char *err,
-		      unsigned int errlen);
+int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *o, struct err *err);
 
 #endif

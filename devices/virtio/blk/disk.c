@@ -13,17 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int fail(char *err, unsigned int errlen, int rc, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#include "vmm/kvm/log.h"
 
 static int raw_map(struct disk *d, uint64_t off, uint64_t len, bool write, struct disk_extent *e)
 {
@@ -48,7 +38,7 @@ const struct disk_format disk_format_raw = {
 
 static const uint8_t qcow2_magic[4] = { 'Q', 'F', 'I', 0xfb };
 
-int disk_open(struct disk *d, const struct disk_open_opts *o, char *err, unsigned int errlen)
+int disk_open(struct disk *d, const struct disk_open_opts *o, struct err *err)
 {
 	struct stat st;
 	uint8_t magic[4] = { 0 };
@@ -58,11 +48,11 @@ int disk_open(struct disk *d, const struct disk_open_opts *o, char *err, unsigne
 	snprintf(d->path, sizeof(d->path), "%s", o->path);
 	d->fd = open(o->path, flags);
 	if (d->fd < 0)
-		return fail(err, errlen, -errno, "disk '%s': %s", o->path, strerror(errno));
+		return err_set(err, -errno, "disk '%s': %s", o->path, strerror(errno));
 	if (fstat(d->fd, &st) < 0) {
 		int rc = -errno;
 		close(d->fd);
-		return fail(err, errlen, rc, "disk '%s': %s", o->path, strerror(-rc));
+		return err_set(err, rc, "disk '%s': %s", o->path, strerror(-rc));
 	}
 	if (S_ISBLK(st.st_mode)) {
 		uint64_t bytes = 0;
@@ -70,8 +60,8 @@ int disk_open(struct disk *d, const struct disk_open_opts *o, char *err, unsigne
 			st.st_size = (off_t)bytes;
 	} else if (!S_ISREG(st.st_mode)) {
 		close(d->fd);
-		return fail(err, errlen, -EINVAL, "disk '%s': not a regular file or block device",
-			    o->path);
+		return err_set(err, -EINVAL, "disk '%s': not a regular file or block device",
+			       o->path);
 	}
 	d->readonly = o->readonly;
 	d->direct = o->direct;
@@ -84,7 +74,7 @@ int disk_open(struct disk *d, const struct disk_open_opts *o, char *err, unsigne
 	if (d->meta_fd < 0) {
 		int rc = -errno;
 		close(d->fd);
-		return fail(err, errlen, rc, "disk '%s': %s", o->path, strerror(-rc));
+		return err_set(err, rc, "disk '%s': %s", o->path, strerror(-rc));
 	}
 	if (pread(d->meta_fd, magic, sizeof(magic), 0) < 0)
 		memset(magic, 0, sizeof(magic));
@@ -95,19 +85,20 @@ int disk_open(struct disk *d, const struct disk_open_opts *o, char *err, unsigne
 	if (type == DISK_IMAGE_QCOW2) {
 		if (!is_qcow2) {
 			disk_close(d);
-			return fail(err, errlen, -EINVAL,
-				    "disk '%s': image_type=qcow2 but the file has no qcow2 header",
-				    o->path);
+			return err_set(
+				err, -EINVAL,
+				"disk '%s': image_type=qcow2 but the file has no qcow2 header",
+				o->path);
 		}
-		int rc = qcow2_open(d, err, errlen);
+		int rc = qcow2_open(d, err);
 		if (rc < 0)
 			disk_close(d);
 		return rc;
 	}
 	if (is_qcow2 && o->type == DISK_IMAGE_RAW)
-		fprintf(stderr,
-			"svmm: warning: disk '%s' has a qcow2 header but image_type=raw was "
-			"given: the guest sees the qcow2 file itself\n",
+		log_msg(LV_WARN, "virtio-blk",
+			"warning: disk '%s' has a qcow2 header but image_type=raw was "
+			"given: the guest sees the qcow2 file itself",
 			o->path);
 	d->fmt = &disk_format_raw;
 	d->probed_raw = o->type == DISK_IMAGE_AUTO;
@@ -121,9 +112,9 @@ bool disk_write_refused(struct disk *d, uint64_t off, const void *buf, size_t le
 	    memcmp(buf, qcow2_magic, sizeof(qcow2_magic)))
 		return false;
 	if (!d->guard_hit)
-		fprintf(stderr,
-			"svmm: disk '%s': refused a guest write of a qcow2 header to sector 0 "
-			"of a probed raw image (give image_type=raw to allow it)\n",
+		log_msg(LV_WARN, "virtio-blk",
+			"disk '%s': refused a guest write of a qcow2 header to sector 0 "
+			"of a probed raw image (give image_type=raw to allow it)",
 			d->path);
 	d->guard_hit = true;
 	return true;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "guest-agent/err.h"
 
 #define DISK_SECTOR	512u
 #define DISK_SERIAL_LEN 20u /* VIRTIO_BLK_ID_BYTES */
@@ -62,7 +63,7 @@ struct disk {
 
 /* Open and probe an image. On error, err (if given) says what is wrong with
  * which file: missing, unreadable, a qcow2 feature we do not handle, ... */
-int disk_open(struct disk *d, const struct disk_open_opts *o, char *err, unsigned int errlen);
+int disk_open(struct disk *d, const struct disk_open_opts *o, struct err *err);
 void disk_close(struct disk *d);
 
 /*

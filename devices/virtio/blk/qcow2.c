@@ -76,17 +76,6 @@ struct qcow2 {
 	unsigned int clock;
 };
 
-static int fail(char *err, unsigned int errlen, int rc, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 static int pread_all(int fd, void *buf, size_t len, uint64_t off)
 {
 	ssize_t n = pread(fd, buf, len, (off_t)off);
@@ -343,7 +332,7 @@ const struct disk_format disk_format_qcow2 = {
 	.close = qcow2_close,
 };
 
-int qcow2_open(struct disk *d, char *err, unsigned int errlen)
+int qcow2_open(struct disk *d, struct err *err)
 {
 	struct qcow2_header h;
 	struct stat st;
@@ -352,61 +341,63 @@ int qcow2_open(struct disk *d, char *err, unsigned int errlen)
 
 	memset(&h, 0, sizeof(h));
 	if (fstat(d->meta_fd, &st) < 0)
-		return fail(err, errlen, -errno, "disk '%s': %s", p, strerror(errno));
+		return err_set(err, -errno, "disk '%s': %s", p, strerror(errno));
 	rc = pread_all(d->meta_fd, &h, 72, 0);
 	if (rc)
-		return fail(err, errlen, rc, "disk '%s': cannot read the qcow2 header", p);
+		return err_set(err, rc, "disk '%s': cannot read the qcow2 header", p);
 	uint32_t version = be32toh(h.version);
 	if (version == 3) {
 		rc = pread_all(d->meta_fd, (uint8_t *)&h + 72, sizeof(h) - 72, 72);
 		if (rc)
-			return fail(err, errlen, rc, "disk '%s': short qcow2 v3 header", p);
+			return err_set(err, rc, "disk '%s': short qcow2 v3 header", p);
 	} else if (version != 2) {
-		return fail(err, errlen, -ENOTSUP, "disk '%s': qcow2 version %u is not supported",
-			    p, version);
+		return err_set(err, -ENOTSUP, "disk '%s': qcow2 version %u is not supported", p,
+			       version);
 	}
 	uint64_t incompat = be64toh(h.incompatible_features);
 	uint32_t cluster_bits = be32toh(h.cluster_bits);
 	uint32_t refcount_order = version == 3 ? be32toh(h.refcount_order) : 4;
 	if (be64toh(h.backing_file_offset))
-		return fail(err, errlen, -ENOTSUP,
-			    "disk '%s': qcow2 backing files are not supported (flatten it with "
-			    "'qemu-img convert')",
-			    p);
+		return err_set(err, -ENOTSUP,
+			       "disk '%s': qcow2 backing files are not supported (flatten it with "
+			       "'qemu-img convert')",
+			       p);
 	if (be32toh(h.crypt_method))
-		return fail(err, errlen, -ENOTSUP, "disk '%s': encrypted qcow2 is not supported",
-			    p);
+		return err_set(err, -ENOTSUP, "disk '%s': encrypted qcow2 is not supported", p);
 	if (incompat & INCOMPAT_DATA_FILE)
-		return fail(err, errlen, -ENOTSUP,
-			    "disk '%s': qcow2 external data files are not supported", p);
+		return err_set(err, -ENOTSUP,
+			       "disk '%s': qcow2 external data files are not supported", p);
 	if (incompat & INCOMPAT_EXTL2)
-		return fail(err, errlen, -ENOTSUP,
-			    "disk '%s': qcow2 extended L2 entries are not supported", p);
+		return err_set(err, -ENOTSUP,
+			       "disk '%s': qcow2 extended L2 entries are not supported", p);
 	if (incompat & INCOMPAT_CORRUPT)
-		return fail(err, errlen, -EIO,
-			    "disk '%s': the qcow2 image is marked corrupt ('qemu-img check -r "
-			    "all' may repair it)",
-			    p);
+		return err_set(err, -EIO,
+			       "disk '%s': the qcow2 image is marked corrupt ('qemu-img check -r "
+			       "all' may repair it)",
+			       p);
 	if (incompat & INCOMPAT_DIRTY)
-		return fail(err, errlen, -EIO,
-			    "disk '%s': the qcow2 image is dirty (lazy refcounts); run 'qemu-img "
-			    "check -r all' first",
-			    p);
+		return err_set(
+			err, -EIO,
+			"disk '%s': the qcow2 image is dirty (lazy refcounts); run 'qemu-img "
+			"check -r all' first",
+			p);
 	if (incompat & ~(uint64_t)INCOMPAT_COMPRESSION)
-		return fail(err, errlen, -ENOTSUP,
-			    "disk '%s': unknown qcow2 incompatible features 0x%llx", p,
-			    (unsigned long long)incompat);
+		return err_set(err, -ENOTSUP,
+			       "disk '%s': unknown qcow2 incompatible features 0x%llx", p,
+			       (unsigned long long)incompat);
 	if (cluster_bits < 9 || cluster_bits > 21)
-		return fail(err, errlen, -EINVAL, "disk '%s': qcow2 cluster_bits %u is invalid", p,
-			    cluster_bits);
+		return err_set(err, -EINVAL, "disk '%s': qcow2 cluster_bits %u is invalid", p,
+			       cluster_bits);
 	if (refcount_order != 4)
-		return fail(err, errlen, -ENOTSUP,
-			    "disk '%s': qcow2 refcount width is not supported: refcount_order %u "
-			    "(only 4, 16-bit refcounts, is)",
-			    p, refcount_order);
+		return err_set(
+			err, -ENOTSUP,
+			"disk '%s': qcow2 refcount width is not supported: refcount_order %u "
+			"(only 4, 16-bit refcounts, is)",
+			p, refcount_order);
 	if (be32toh(h.nb_snapshots) && !d->readonly)
-		return fail(err, errlen, -ENOTSUP,
-			    "disk '%s': qcow2 internal snapshots are supported read-only only", p);
+		return err_set(err, -ENOTSUP,
+			       "disk '%s': qcow2 internal snapshots are supported read-only only",
+			       p);
 
 	struct qcow2 *q = calloc(1, sizeof(*q));
 	if (!q)
@@ -431,8 +422,7 @@ int qcow2_open(struct disk *d, char *err, unsigned int errlen)
 	    q->l1_offset + q->l1_size * 8ULL > (uint64_t)st.st_size ||
 	    q->rc_table_entries > (64u << 20) / 8 ||
 	    q->rc_table_offset + q->rc_table_entries * 8 > (uint64_t)st.st_size) {
-		rc = fail(err, errlen, -EIO, "disk '%s': qcow2 tables are out of bounds (corrupt)",
-			  p);
+		rc = err_set(err, -EIO, "disk '%s': qcow2 tables are out of bounds (corrupt)", p);
 		goto fail;
 	}
 	q->l1 = malloc(q->l1_size * 8ULL + 8);
@@ -444,7 +434,7 @@ int qcow2_open(struct disk *d, char *err, unsigned int errlen)
 	if ((rc = pread_all(d->meta_fd, q->l1, q->l1_size * 8ULL, q->l1_offset)) ||
 	    (rc = pread_all(d->meta_fd, q->rc_table, q->rc_table_entries * 8,
 			    q->rc_table_offset))) {
-		rc = fail(err, errlen, rc, "disk '%s': cannot read qcow2 tables", p);
+		rc = err_set(err, rc, "disk '%s': cannot read qcow2 tables", p);
 		goto fail;
 	}
 	for (uint32_t i = 0; i < q->l1_size; i++)
@@ -452,9 +442,10 @@ int qcow2_open(struct disk *d, char *err, unsigned int errlen)
 	for (uint64_t i = 0; i < q->rc_table_entries; i++) {
 		q->rc_table[i] = be64toh(q->rc_table[i]) & ~(q->cluster_size - 1);
 		if (q->rc_table[i] >= q->next_free) {
-			rc = fail(err, errlen, -EIO,
-				  "disk '%s': qcow2 refcount table points past the file (corrupt)",
-				  p);
+			rc = err_set(
+				err, -EIO,
+				"disk '%s': qcow2 refcount table points past the file (corrupt)",
+				p);
 			goto fail;
 		}
 	}

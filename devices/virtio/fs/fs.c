@@ -12,6 +12,7 @@
 
 #include "devices/virtio/loop.h"
 #include "devices/virtio/fs/vhost_user.h"
+#include "vmm/kvm/log.h"
 
 #define FS_QUEUE_SIZE_DEF 1024
 
@@ -95,7 +96,7 @@ static int fs_activate(struct virtio_dev *vd)
 		rc = forward_start(f);
 	}
 	if (rc) {
-		fprintf(stderr, "svmm: virtio-fs: back-end '%s': %s: %s\n", f->vu.path, step,
+		log_msg(LV_ERROR, "virtio-fs", "virtio-fs: back-end '%s': %s: %s", f->vu.path, step,
 			strerror(-rc));
 		fs_reset(vd);
 	}
@@ -110,9 +111,9 @@ static void fs_reset(struct virtio_dev *vd)
 	for (unsigned int q = 0; q < vd->num_queues; q++) {
 		uint32_t base;
 		if (f->started[q] && vhost_user_get_vring_base(&f->vu, q, &base) < 0)
-			fprintf(stderr,
-				"svmm: virtio-fs: back-end '%s': GET_VRING_BASE %u failed\n",
-				f->vu.path, q);
+			log_msg(LV_ERROR, "virtio-fs",
+				"virtio-fs: back-end '%s': GET_VRING_BASE %u failed", f->vu.path,
+				q);
 		f->started[q] = false;
 		f->call_bound[q] = false;
 	}
@@ -146,59 +147,52 @@ static const struct virtio_dev_ops fs_ops = {
 };
 
 int virtio_fs_create(struct virtio_dev **out, const struct virtio_fs_opts *o,
-		     const struct guest_mem *mem, char *err, unsigned int errlen)
+		     const struct guest_mem *mem, struct err *err)
 {
 	unsigned int nreq = o->num_queues ? o->num_queues : 1;
 	int rc;
 
-	if (!mem || mem->fd < 0) {
-		snprintf(err, errlen,
-			 "virtio-fs needs --memory shared=on (the back-end maps "
-			 "guest memory through its memfd)");
-		return -EINVAL;
-	}
-	if (nreq > FS_MAX_REQ_QUEUES) {
-		snprintf(err, errlen, "--fs num_queues=%u: at most %u", nreq, FS_MAX_REQ_QUEUES);
-		return -EINVAL;
-	}
+	if (!mem || mem->fd < 0)
+		return err_set(err, -EINVAL,
+			       "virtio-fs needs --memory shared=on (the back-end maps "
+			       "guest memory through its memfd)");
+	if (nreq > FS_MAX_REQ_QUEUES)
+		return err_set(err, -EINVAL, "--fs num_queues=%u: at most %u", nreq,
+			       FS_MAX_REQ_QUEUES);
 	uint32_t qs = o->queue_size ? o->queue_size : FS_QUEUE_SIZE_DEF;
-	if (!virtq_size_valid(qs)) {
-		snprintf(err, errlen, "--fs queue_size=%u: a power of two from 2 to %u", qs,
-			 VIRTQ_MAX_SIZE);
-		return -EINVAL;
-	}
+	if (!virtq_size_valid(qs))
+		return err_set(err, -EINVAL, "--fs queue_size=%u: a power of two from 2 to %u", qs,
+			       VIRTQ_MAX_SIZE);
 	struct fs *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		f->call_fd[q] = -1;
-	rc = vhost_user_connect(&f->vu, o->socket, err, errlen);
+	rc = vhost_user_connect(&f->vu, o->socket, err);
 	if (rc) {
 		free(f);
 		return rc;
 	}
 	uint64_t need = virtio_core_features();
 	if ((f->vu.features & need) != need) {
-		snprintf(err, errlen,
-			 "vhost-user socket '%s': the back-end lacks VERSION_1, EVENT_IDX or "
-			 "INDIRECT_DESC (features 0x%llx)",
-			 o->socket, (unsigned long long)f->vu.features);
-		rc = -ENOTSUP;
+		rc = err_set(err, -ENOTSUP,
+			     "vhost-user socket '%s': the back-end lacks VERSION_1, EVENT_IDX or "
+			     "INDIRECT_DESC (features 0x%llx)",
+			     o->socket, (unsigned long long)f->vu.features);
 		goto fail;
 	}
 	if (f->vu.max_queues && f->vu.max_queues < nreq + 1) {
-		snprintf(err, errlen,
-			 "vhost-user socket '%s': the back-end serves %u queues, %u "
-			 "needed (num_queues=%u plus the high-priority queue)",
-			 o->socket, f->vu.max_queues, nreq + 1, nreq);
-		rc = -EINVAL;
+		rc = err_set(err, -EINVAL,
+			     "vhost-user socket '%s': the back-end serves %u queues, %u "
+			     "needed (num_queues=%u plus the high-priority queue)",
+			     o->socket, f->vu.max_queues, nreq + 1, nreq);
 		goto fail;
 	}
 	for (unsigned int q = 0; q < nreq + 1; q++) {
 		f->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (f->call_fd[q] < 0) {
 			rc = -errno;
-			snprintf(err, errlen, "virtio-fs: eventfd: %s", strerror(errno));
+			err_set(err, rc, "virtio-fs: eventfd: %s", strerror(errno));
 			goto fail;
 		}
 	}

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "devices/virtio/virtio.h"
+#include "guest-agent/err.h"
 
 #define FS_TAG_LEN	  36 /* virtio_fs_config.tag: not NUL-terminated when full */
 #define FS_PATH_LEN	  108
@@ -38,6 +39,6 @@ struct virtio_fs_opts {
  * the guest RAM the back-end will map: -EINVAL with "virtio-fs needs
  * --memory shared=on" when it has no memfd. */
 int virtio_fs_create(struct virtio_dev **out, const struct virtio_fs_opts *o,
-		     const struct guest_mem *mem, char *err, unsigned int errlen);
+		     const struct guest_mem *mem, struct err *err);
 
 #endif

@@ -172,17 +172,15 @@ static int set_state(struct vhost_user *vu, uint32_t req, uint32_t idx, uint32_t
 	return request(vu, &m, NULL, 0);
 }
 
-int vhost_user_connect(struct vhost_user *vu, const char *path, char *err, unsigned int errlen)
+int vhost_user_connect(struct vhost_user *vu, const char *path, struct err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *step = "connect";
 	int rc;
 
 	memset(vu, 0, sizeof(*vu));
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >= (int)sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "vhost-user socket '%s': path too long", path);
-		return -ENAMETOOLONG;
-	}
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >= (int)sizeof(sa.sun_path))
+		return err_set(err, -ENAMETOOLONG, "vhost-user socket '%s': path too long", path);
 	snprintf(vu->path, sizeof(vu->path), "%s", path);
 	vu->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (vu->fd < 0 || connect(vu->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -217,7 +215,7 @@ int vhost_user_connect(struct vhost_user *vu, const char *path, char *err, unsig
 		goto fail;
 	return 0;
 fail:
-	snprintf(err, errlen, "vhost-user socket '%s': %s: %s", path, step, strerror(-rc));
+	err_set(err, rc, "vhost-user socket '%s': %s: %s", path, step, strerror(-rc));
 	vhost_user_close(vu);
 	return rc;
 }

@@ -18,6 +18,7 @@
 
 #include "devices/virtio/queue.h"
 #include "vmm/kvm/memory.h"
+#include "guest-agent/err.h"
 
 /* Feature bit in GET_FEATURES: the back-end speaks protocol features. */
 #define VHOST_USER_F_PROTOCOL_FEATURES 30
@@ -37,7 +38,7 @@ struct vhost_user {
 /* Connect to the back-end's socket and do the first exchange:
  * GET_FEATURES, GET/SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, SET_OWNER.
  * err names the socket and the step that failed. */
-int vhost_user_connect(struct vhost_user *vu, const char *path, char *err, unsigned int errlen);
+int vhost_user_connect(struct vhost_user *vu, const char *path, struct err *err);
 void vhost_user_close(struct vhost_user *vu);
 
 int vhost_user_set_features(struct vhost_user *vu, uint64_t features);

@@ -18,6 +18,7 @@
 
 #include "devices/virtio/loop.h"
 #include "devices/virtio/net/vhost_net.h"
+#include "vmm/kvm/log.h"
 
 #define NET_HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
 /* The largest frame a TAP hands over: a 64 KiB GSO packet, an Ethernet and
@@ -113,13 +114,13 @@ static uint8_t *in_byte(const struct virtq_chain *c, size_t off)
 static int rx_chain(struct net_qp *qp)
 {
 	struct virtq *q = &qp->net->vdev.vq[2 * qp->idx];
-	char err[160];
+	struct err err;
 
 	if (qp->rxc_valid)
 		return 1;
-	int rc = virtq_pop(q, &qp->rxc, err, sizeof(err));
+	int rc = virtq_pop(q, &qp->rxc, &err);
 	if (rc < 0)
-		virtio_dev_broken(&qp->net->vdev, 2 * qp->idx, err);
+		virtio_dev_broken(&qp->net->vdev, 2 * qp->idx, err.msg);
 	qp->rxc_valid = rc > 0;
 	return rc;
 }
@@ -327,7 +328,7 @@ static int qp_start_vhost(struct net_qp *qp)
 	}
 	rc = vhost_net_start(&qp->vhost_fd, &p, vd->driver_features, vd->mem);
 	if (rc) {
-		fprintf(stderr, "svmm: virtio-net: tap '%s': vhost-net: %s\n", n->tap.name,
+		log_msg(LV_ERROR, "virtio-net", "virtio-net: tap '%s': vhost-net: %s", n->tap.name,
 			strerror(-rc));
 		return rc;
 	}
@@ -401,8 +402,8 @@ static int net_activate(struct virtio_dev *vd)
 	int rc = tap_set_offload(&n->tap, tun_offloads(n));
 
 	if (rc) {
-		fprintf(stderr, "svmm: virtio-net: tap '%s': TUNSETOFFLOAD: %s\n", n->tap.name,
-			strerror(-rc));
+		log_msg(LV_ERROR, "virtio-net", "virtio-net: tap '%s': TUNSETOFFLOAD: %s",
+			n->tap.name, strerror(-rc));
 		return rc;
 	}
 	for (unsigned int i = 0; i < n->n_pairs; i++) {
@@ -505,75 +506,63 @@ static uint64_t net_features(const struct net *n, const struct virtio_net_opts *
 }
 
 /* vhost=on needs a /dev/vhost-net that serves our ring features. */
-static int vhost_probe(char *err, unsigned int errlen)
+static int vhost_probe(struct err *err)
 {
 	uint64_t f = 0;
 	int rc = vhost_net_probe(&f);
 
 	if (rc == -ENOTSUP)
-		snprintf(err, errlen,
-			 "net: vhost=on: " VHOST_NET_DEV " lacks ring features (has 0x%llx, needs "
-			 "0x%llx)",
-			 (unsigned long long)f, (unsigned long long)vhost_net_ring_features());
-	else if (rc)
-		snprintf(err, errlen, "net: vhost=on: " VHOST_NET_DEV ": %s%s", strerror(-rc),
-			 rc == -ENOENT ? " (modprobe vhost_net)" : "");
-	return rc;
+		return err_set(err, rc,
+			       "net: vhost=on: " VHOST_NET_DEV " lacks ring features (has 0x%llx, "
+			       "needs 0x%llx)",
+			       (unsigned long long)f, (unsigned long long)vhost_net_ring_features());
+	if (rc)
+		return err_set(err, rc, "net: vhost=on: " VHOST_NET_DEV ": %s%s", strerror(-rc),
+			       rc == -ENOENT ? " (modprobe vhost_net)" : "");
+	return 0;
 }
 
 /* Configure the host side of a TAP: CH sets no address on a TAP that
  * existed already (the blueprint manager relies on it not failing). */
-static int host_side(struct net *n, const struct virtio_net_opts *o, char *err, unsigned int errlen)
+static int host_side(struct net *n, const struct virtio_net_opts *o, struct err *err)
 {
 	const char *name = n->tap.name;
 	int rc = 0;
 
-	if (o->has_host_mac && (rc = tap_set_mac(name, o->host_mac))) {
-		snprintf(err, errlen, "tap '%s': host_mac: %s", name, strerror(-rc));
-		return rc;
-	}
-	if (o->mtu && (rc = tap_set_mtu(name, o->mtu))) {
-		snprintf(err, errlen, "tap '%s': mtu %u: %s", name, o->mtu, strerror(-rc));
-		return rc;
-	}
-	if (o->has_ip && n->tap.created && (rc = tap_set_ipv4(name, o->ip, o->mask))) {
-		snprintf(err, errlen, "tap '%s': ip/mask: %s", name, strerror(-rc));
-		return rc;
-	}
+	if (o->has_host_mac && (rc = tap_set_mac(name, o->host_mac)))
+		return err_set(err, rc, "tap '%s': host_mac: %s", name, strerror(-rc));
+	if (o->mtu && (rc = tap_set_mtu(name, o->mtu)))
+		return err_set(err, rc, "tap '%s': mtu %u: %s", name, o->mtu, strerror(-rc));
+	if (o->has_ip && n->tap.created && (rc = tap_set_ipv4(name, o->ip, o->mask)))
+		return err_set(err, rc, "tap '%s': ip/mask: %s", name, strerror(-rc));
 	if ((rc = tap_set_up(name)))
-		snprintf(err, errlen, "tap '%s': up: %s", name, strerror(-rc));
-	return rc;
+		return err_set(err, rc, "tap '%s': up: %s", name, strerror(-rc));
+	return 0;
 }
 
-int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, char *err,
-		      unsigned int errlen)
+int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, struct err *err)
 {
 	unsigned int pairs = (o->num_queues ? o->num_queues : 2) / 2;
 	int rc;
 
-	if (!pairs || pairs > TAP_MAX_QUEUES) {
-		snprintf(err, errlen, "net: num_queues=%u (2 to %u, even)", o->num_queues,
-			 2 * TAP_MAX_QUEUES);
-		return -EINVAL;
-	}
-	if (o->n_fds && o->n_fds != pairs) {
-		snprintf(err, errlen, "net: %u fd= given for %u queue pairs", o->n_fds, pairs);
-		return -EINVAL;
-	}
+	if (!pairs || pairs > TAP_MAX_QUEUES)
+		return err_set(err, -EINVAL, "net: num_queues=%u (2 to %u, even)", o->num_queues,
+			       2 * TAP_MAX_QUEUES);
+	if (o->n_fds && o->n_fds != pairs)
+		return err_set(err, -EINVAL, "net: %u fd= given for %u queue pairs", o->n_fds,
+			       pairs);
 	uint32_t qs = o->queue_size ? o->queue_size : NET_QUEUE_SIZE_DEF;
-	if (!virtq_size_valid(qs)) {
-		snprintf(err, errlen, "net: queue_size=%u: a power of two from 2 to %u", qs,
-			 VIRTQ_MAX_SIZE);
-		return -EINVAL;
-	}
+	if (!virtq_size_valid(qs))
+		return err_set(err, -EINVAL, "net: queue_size=%u: a power of two from 2 to %u", qs,
+			       VIRTQ_MAX_SIZE);
 	struct net *n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
-	rc = o->n_fds ? tap_adopt(&n->tap, o->fds, o->n_fds, err, errlen)
-		      : tap_open(&n->tap, o->tap, pairs, false, err, errlen);
-	if ((rc == -EPERM || rc == -EACCES) && !o->n_fds) {
-		size_t len = strlen(err);
-		snprintf(err + len, errlen - len, "; or pass an open fd=");
+	rc = o->n_fds ? tap_adopt(&n->tap, o->fds, o->n_fds, err)
+		      : tap_open(&n->tap, o->tap, pairs, false, err);
+	if ((rc == -EPERM || rc == -EACCES) && !o->n_fds && err) {
+		size_t len = strlen(err->msg);
+		snprintf(err->msg + len, sizeof(err->msg) - len, "; or pass an open fd=");
 	}
 	if (rc) {
 		free(n);
@@ -584,9 +573,9 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, 
 	n->vhost = o->vhost;
 	for (unsigned int i = 0; i < pairs; i++)
 		n->qp[i].call[0] = n->qp[i].call[1] = n->qp[i].vhost_fd = -1;
-	if (o->vhost && (rc = vhost_probe(err, errlen)))
+	if (o->vhost && (rc = vhost_probe(err)))
 		goto fail;
-	rc = host_side(n, o, err, errlen);
+	rc = host_side(n, o, err);
 	if (rc)
 		goto fail;
 	for (unsigned int i = 0; i < pairs; i++) {
@@ -597,8 +586,7 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, 
 		if (o->vhost) {
 			for (unsigned int j = 0; j < 2; j++)
 				if ((qp->call[j] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
-					rc = -errno;
-					snprintf(err, errlen, "net: eventfd: %s", strerror(errno));
+					rc = err_sys(err, errno, "net: eventfd");
 					goto fail;
 				}
 			continue; /* the kernel moves the frames */
@@ -614,7 +602,7 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, 
 	} else {
 		if (getrandom(n->config.mac, 6, 0) != 6) {
 			rc = -EIO;
-			snprintf(err, errlen, "net: no random MAC: getrandom failed");
+			err_set(err, rc, "net: no random MAC: getrandom failed");
 			goto fail;
 		}
 		n->config.mac[0] = (n->config.mac[0] & 0xfe) | 0x02; /* unicast, local */

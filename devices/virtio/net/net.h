@@ -17,6 +17,7 @@
 
 #include "devices/virtio/virtio.h"
 #include "net/tap.h"
+#include "guest-agent/err.h"
 
 #define NET_ID_LEN  64
 #define NET_MTU_MIN 68
@@ -44,8 +45,7 @@ struct virtio_net_opts {
 /* Open (or create, or adopt) the TAP, configure its host side and make a
  * device ready for a transport. A TAP created here goes away with the
  * device; one that existed, or was passed as fd=, stays. */
-int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, char *err,
-		      unsigned int errlen);
+int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *o, struct err *err);
 
 /* The TAP's name (for the host-networking code: nftables rules, leases). */
 const char *virtio_net_tap_name(const struct virtio_dev *vd);

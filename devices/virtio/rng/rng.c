@@ -88,7 +88,7 @@ static const struct virtio_dev_ops rng_ops = {
 	.free = rng_free,
 };
 
-int virtio_rng_create(struct virtio_dev **out, const char *src, char *err, unsigned int errlen)
+int virtio_rng_create(struct virtio_dev **out, const char *src, struct err *err)
 {
 	struct rng *r = calloc(1, sizeof(*r));
 	if (!r)
@@ -96,7 +96,7 @@ int virtio_rng_create(struct virtio_dev **out, const char *src, char *err, unsig
 	r->fd = open(src, O_RDONLY | O_CLOEXEC);
 	if (r->fd < 0) {
 		int rc = -errno;
-		snprintf(err, errlen, "rng src '%s': %s", src, strerror(errno));
+		err_set(err, rc, "rng src '%s': %s", src, strerror(errno));
 		free(r);
 		return rc;
 	}

@@ -4,8 +4,9 @@
 #define SVMM_DEVICES_VIRTIO_RNG_RNG_H
 
 #include "devices/virtio/virtio.h"
+#include "guest-agent/err.h"
 
 /* src: the entropy source (cloud-hypervisor's default is /dev/urandom). */
-int virtio_rng_create(struct virtio_dev **out, const char *src, char *err, unsigned int errlen);
+int virtio_rng_create(struct virtio_dev **out, const char *src, struct err *err);
 
 #endif

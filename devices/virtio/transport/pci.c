@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include "vmm/kvm/log.h"
 
 #define VIRTIO_PCI_VENDOR      0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040 /* + device type, modern only */
@@ -175,7 +176,7 @@ static void set_status(struct virtio_pci *vp, uint8_t status)
 	if ((status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
 		vd->status = status;
 		if (!(status & VIRTIO_STATUS_FEATURES_OK) || vd->ops->activate(vd) < 0) {
-			fprintf(stderr, "svmm: %s: cannot start the device\n", vd->name);
+			log_msg(LV_ERROR, vd->name, "%s: cannot start the device", vd->name);
 			vd->status =
 				(status & ~VIRTIO_STATUS_DRIVER_OK) | VIRTIO_STATUS_NEEDS_RESET;
 		}
@@ -298,16 +299,16 @@ static void common_write(struct virtio_pci *vp, unsigned int off, uint32_t val)
 		if (val != 1)
 			break;
 		if (q->size > vd->queue_size_max) {
-			fprintf(stderr, "svmm: %s: queue %u: size %u above %u\n", vd->name,
+			log_msg(LV_ERROR, vd->name, "%s: queue %u: size %u above %u", vd->name,
 				vp->q_select, q->size, vd->queue_size_max);
 			break;
 		}
 		q->event_idx = virtio_has(vd, VIRTIO_F_EVENT_IDX);
 		q->indirect = virtio_has(vd, VIRTIO_F_INDIRECT_DESC);
 		if (virtq_enable(q, vd->mem) < 0)
-			fprintf(stderr,
-				"svmm: %s: queue %u: rings outside guest memory or misaligned\n",
-				vd->name, vp->q_select);
+			log_msg(LV_ERROR, vd->name,
+				"%s: queue %u: rings outside guest memory or misaligned", vd->name,
+				vp->q_select);
 		break;
 	case CC_Q_DESCLO:
 		set_lo(&q->desc_gpa, val);
@@ -351,7 +352,7 @@ static void kick(struct virtio_pci *vp, unsigned int q)
 	uint64_t one = 1;
 	if (q < vp->vd->num_queues && vp->vd->kick_fd[q] >= 0 &&
 	    write(vp->vd->kick_fd[q], &one, sizeof(one)) < 0)
-		perror("svmm: virtio-pci: kick");
+		log_msg(LV_ERROR, "virtio-pci", "virtio-pci: kick: %s", strerror(errno));
 }
 
 static void bar_access(struct virtio_pci *vp, uint64_t off, void *data, unsigned int size,
@@ -466,8 +467,8 @@ static void pci_bar_moved(void *opaque, unsigned int bar, uint64_t old_addr, uin
 			vp->ops->ioeventfd(vp->opaque, old_addr + off, 4, vd->kick_fd[i], false);
 		if (new_addr &&
 		    vp->ops->ioeventfd(vp->opaque, new_addr + off, 4, vd->kick_fd[i], true) < 0)
-			fprintf(stderr, "svmm: %s: no ioeventfd for queue %u; kicks exit to svmm\n",
-				vd->name, i);
+			log_msg(LV_NOTE, vd->name,
+				"%s: no ioeventfd for queue %u; kicks exit to svmm", vd->name, i);
 	}
 	vp->notify_gpa = new_addr;
 }

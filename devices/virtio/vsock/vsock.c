@@ -11,6 +11,7 @@
 
 #include "devices/virtio/loop.h"
 #include "devices/virtio/vsock/vsock_mux.h"
+#include "vmm/kvm/log.h"
 
 #define VSOCK_QUEUE_SIZE 256
 #define VSOCK_RX	 0
@@ -71,14 +72,14 @@ static void rx_run(struct vsock *v)
 {
 	struct virtq *q = &v->vdev.vq[VSOCK_RX];
 	uint16_t before = q->used_idx;
-	char err[160];
+	struct err err;
 	int budget = VSOCK_BUDGET;
 
 	while (vsock_mux_pending(&v->mux) && budget--) {
 		if (!v->rxc_valid) {
-			int rc = virtq_pop(q, &v->rxc, err, sizeof(err));
+			int rc = virtq_pop(q, &v->rxc, &err);
 			if (rc < 0) {
-				virtio_dev_broken(&v->vdev, VSOCK_RX, err);
+				virtio_dev_broken(&v->vdev, VSOCK_RX, err.msg);
 				break;
 			}
 			if (!rc) {
@@ -103,7 +104,7 @@ static void rx_run(struct vsock *v)
 	if (budget < 0 && vsock_mux_pending(&v->mux)) {
 		uint64_t one = 1; /* more to do: come back after the others */
 		if (write(v->vdev.kick_fd[VSOCK_RX], &one, sizeof(one)) < 0)
-			perror("svmm: virtio-vsock");
+			log_msg(LV_ERROR, "virtio-vsock", "virtio-vsock: %s", strerror(errno));
 	}
 	if (q->used_idx != before)
 		virtio_queue_notify(&v->vdev, VSOCK_RX);
@@ -174,15 +175,14 @@ static const struct virtio_dev_ops vsock_ops = {
 	.free = vsock_free,
 };
 
-int virtio_vsock_create(struct virtio_dev **out, const struct virtio_vsock_opts *o, char *err,
-			unsigned int errlen)
+int virtio_vsock_create(struct virtio_dev **out, const struct virtio_vsock_opts *o, struct err *err)
 {
 	struct vsock *v = calloc(1, sizeof(*v));
 	int rc;
 
 	if (!v)
 		return -ENOMEM;
-	rc = vsock_mux_init(&v->mux, o->socket, o->cid, err, errlen);
+	rc = vsock_mux_init(&v->mux, o->socket, o->cid, err);
 	if (rc) {
 		free(v);
 		return rc;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "devices/virtio/virtio.h"
+#include "guest-agent/err.h"
 
 #define VSOCK_PATH_LEN 108
 #define VSOCK_ID_LEN   64
@@ -25,7 +26,7 @@ struct virtio_vsock_opts {
 
 /* Bind the host socket (replacing a stale one) and make a device ready for
  * a transport. The socket file is removed when the device is freed. */
-int virtio_vsock_create(struct virtio_dev **out, const struct virtio_vsock_opts *o, char *err,
-			unsigned int errlen);
+int virtio_vsock_create(struct virtio_dev **out, const struct virtio_vsock_opts *o,
+			struct err *err);
 
 #endif

@@ -781,7 +781,7 @@ void vsock_mux_poll(struct vsock_mux *m)
 }
 
 /* Bind path, replacing a socket file nobody listens on any more. */
-static int bind_listener(struct vsock_mux *m, char *err, unsigned int errlen)
+static int bind_listener(struct vsock_mux *m, struct err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -789,40 +789,33 @@ static int bind_listener(struct vsock_mux *m, char *err, unsigned int errlen)
 	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", m->path) >=
 	    (int)sizeof(sa.sun_path) - 11) {
 		/* room for "_4294967295" too */
-		snprintf(err, errlen, "vsock socket '%s': path too long", m->path);
-		return -ENAMETOOLONG;
+		return err_set(err, -ENAMETOOLONG, "vsock socket '%s': path too long", m->path);
 	}
 	m->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (m->listen_fd < 0)
 		return -errno;
 	if (lstat(m->path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "vsock socket '%s': exists and is not a socket",
-				 m->path);
-			return -EEXIST;
-		}
+		if (!S_ISSOCK(st.st_mode))
+			return err_set(err, -EEXIST,
+				       "vsock socket '%s': exists and is not a socket", m->path);
 		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 		if (probe >= 0)
 			close(probe);
-		if (live) {
-			snprintf(err, errlen, "vsock socket '%s': in use by a running process",
-				 m->path);
-			return -EADDRINUSE;
-		}
+		if (live)
+			return err_set(err, -EADDRINUSE,
+				       "vsock socket '%s': in use by a running process", m->path);
 		unlink(m->path); /* stale: left by a VMM that was killed */
 	}
 	if (bind(m->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(m->listen_fd, 128) < 0) {
 		int rc = -errno;
-		snprintf(err, errlen, "vsock socket '%s': %s", m->path, strerror(errno));
-		return rc;
+		return err_set(err, rc, "vsock socket '%s': %s", m->path, strerror(errno));
 	}
 	return 0;
 }
 
-int vsock_mux_init(struct vsock_mux *m, const char *path, uint64_t guest_cid, char *err,
-		   unsigned int errlen)
+int vsock_mux_init(struct vsock_mux *m, const char *path, uint64_t guest_cid, struct err *err)
 {
 	struct epoll_event e = { .events = EPOLLIN, .data.ptr = NULL };
 	int rc;
@@ -832,10 +825,8 @@ int vsock_mux_init(struct vsock_mux *m, const char *path, uint64_t guest_cid, ch
 	m->guest_cid = guest_cid;
 	m->next_local_port = MUX_LOCAL_PORT0;
 	snprintf(m->path, sizeof(m->path), "%s", path);
-	if (strlen(path) >= sizeof(m->path)) {
-		snprintf(err, errlen, "vsock socket '%s': path too long", path);
-		return -ENAMETOOLONG;
-	}
+	if (strlen(path) >= sizeof(m->path))
+		return err_set(err, -ENAMETOOLONG, "vsock socket '%s': path too long", path);
 	/* one extra slot: the list of all connections */
 	m->hash = calloc(MUX_BUCKETS + 1, sizeof(*m->hash));
 	m->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -846,7 +837,7 @@ int vsock_mux_init(struct vsock_mux *m, const char *path, uint64_t guest_cid, ch
 		rc = m->hash ? -errno : -ENOMEM;
 		goto fail;
 	}
-	rc = bind_listener(m, err, errlen);
+	rc = bind_listener(m, err);
 	if (rc)
 		goto fail;
 	if (epoll_ctl(m->ep, EPOLL_CTL_ADD, m->listen_fd, &e) < 0) {

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include "guest-agent/err.h"
 
 #define MUX_HOST_CID	 2
 #define MUX_BUF_ALLOC	 (256u * 1024) /* credit given to the guest per connection */
@@ -62,8 +63,7 @@ struct vsock_mux {
 
 /* Bind the host listener at path (a stale socket file left by a killed
  * VMM is replaced; a live one, or another kind of file, is an error). */
-int vsock_mux_init(struct vsock_mux *m, const char *path, uint64_t guest_cid, char *err,
-		   unsigned int errlen);
+int vsock_mux_init(struct vsock_mux *m, const char *path, uint64_t guest_cid, struct err *err);
 /* Close every connection and the listener; unlink the path. */
 void vsock_mux_close(struct vsock_mux *m);
 /* Forget every connection (device reset); the listener stays. */

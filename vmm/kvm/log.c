@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The log: see log.h. */
+#include "vmm/kvm/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Set once at start-up, before other threads exist; read by all. */
+static log_sink_fn *sink;
+static void *sink_ctx;
+static enum log_level max_level = LV_NOTE;
+
+void log_set_sink(log_sink_fn *fn, void *ctx)
+{
+	sink = fn;
+	sink_ctx = ctx;
+}
+
+void log_set_level(enum log_level max)
+{
+	max_level = max;
+}
+
+bool log_on(enum log_level level)
+{
+	return sink && level <= max_level;
+}
+
+void log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!log_on(level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	sink(sink_ctx, level, subsys, line);
+}
+
+void log_stderr(void *ctx, enum log_level level, const char *subsys, const char *line)
+{
+	(void)ctx;
+	(void)level;
+	fprintf(stderr, "%s: %s\n", subsys && !strcmp(subsys, "timing") ? "svmm-timing" : "svmm",
+		line);
+}
