@@ -317,6 +317,21 @@ static void malformed_header_breaks_queue(void **state)
 }
 
 /* queue_size=65536 was cast to 0 on its way in and became the default. */
+/* seg_max: 256 (1 MiB requests) with indirect descriptors, what the ring
+ * holds (size - 2) without. */
+static void seg_max_follows_indirect(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_dev *vd = f->d.vd;
+	uint32_t seg_max = 0;
+
+	vd->ops->config_read(vd, 12, &seg_max, 4);
+	assert_int_equal(seg_max, 256);
+	vd->driver_features &= ~(1ULL << VIRTIO_F_INDIRECT_DESC);
+	vd->ops->config_read(vd, 12, &seg_max, 4);
+	assert_int_equal(seg_max, vd->queue_size_max - 2);
+}
+
 static void queue_size_beyond_a_virtqueue(void **state)
 {
 	struct fx *f = *state;
@@ -343,6 +358,7 @@ int main(void)
 		T(direct_bounce_is_bounded, setup_direct_big),
 		T(malformed_header_breaks_queue, setup),
 		T(queue_size_beyond_a_virtqueue, setup),
+		T(seg_max_follows_indirect, setup),
 		T(probed_raw_keeps_its_format, setup),
 		T(probed_raw_keeps_its_format, setup_direct),
 	};

@@ -35,7 +35,10 @@
 #define VIRTIO_BLK_S_IOERR  1
 #define VIRTIO_BLK_S_UNSUPP 2
 
-#define BLK_SEG_MAX		126
+/* Data segments per request. With indirect descriptors a request takes one
+ * ring slot whatever its size: 256 pages, so Linux sends 1 MiB requests.
+ * Without, the ring must hold the segments, the header and the status. */
+#define BLK_SEG_MAX		256
 #define BLK_MAX_DISCARD_SECTORS (UINT32_MAX / DISK_SECTOR)
 #define BLK_MAX_DISCARD_SEGS	1
 #define WRITE_ZEROES_FLAG_UNMAP 1
@@ -581,7 +584,12 @@ static void blk_reset(struct virtio_dev *vd)
 static void blk_config_read(struct virtio_dev *vd, uint32_t off, void *data, unsigned int size)
 {
 	struct blk *blk = vd->priv;
-	memcpy(data, (uint8_t *)&blk->config + off, size);
+	struct virtio_blk_config c = blk->config;
+
+	/* the driver reads it after feature negotiation, as Linux does */
+	if (!virtio_has(vd, VIRTIO_F_INDIRECT_DESC) && c.seg_max > vd->queue_size_max - 2u)
+		c.seg_max = vd->queue_size_max - 2u;
+	memcpy(data, (uint8_t *)&c + off, size);
 }
 
 static void blk_free(struct virtio_dev *vd)
@@ -627,7 +635,7 @@ int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *o, 
 
 	struct virtio_blk_config *c = &blk->config;
 	c->capacity = blk->disk.size / DISK_SECTOR;
-	c->seg_max = BLK_SEG_MAX < qs - 2 ? BLK_SEG_MAX : qs - 2;
+	c->seg_max = BLK_SEG_MAX; /* less without indirect descriptors: blk_config_read */
 	c->blk_size = DISK_SECTOR;
 	c->num_queues = nq;
 	c->max_discard_sectors = BLK_MAX_DISCARD_SECTORS;
