@@ -81,6 +81,25 @@ rss_beyond_ram() {
 		END { printf "%d %d\n", rest, ram }' "/proc/$1/smaps"
 }
 
+# Where pid's resident memory beyond guest RAM goes, one "KiB what" line
+# per kind of mapping, largest first: the binary, each library, [heap],
+# thread stacks (anonymous 8 MiB-class mappings), io_uring rings, the rest
+# of the anonymous memory.
+rss_breakdown() {
+	awk -v lo=$((mem_mib * 1024)) -v hi=$((mem_mib * 1024 + 4096)) '
+		/^[0-9a-f]+-[0-9a-f]+ / {
+			what = $6
+			for (i = 7; i <= NF; i++) what = what " " $i
+			if (what == "") what = "anonymous"
+			else if (what ~ /io_uring/) what = "io_uring rings"
+			else if (what ~ /^\//) { n = split(what, p, "/"); what = p[n] }
+			next
+		}
+		/^Size:/ { size = $2; if (what == "anonymous" && size >= 2048 && size <= 8200) what = "thread stacks"; next }
+		/^Rss:/ { if (!(size >= lo && size <= hi)) kb[what] += $2 }
+		END { for (w in kb) if (kb[w]) printf "%7d %s\n", kb[w], w }' "/proc/$1/smaps" | sort -rn
+}
+
 # boot_once WHO KERNEL: "ms_to_init rss_kb ram_rss_kb" of one boot.
 boot_once() {
 	local who=$1 k=$2 log=$tmp/$1.log t0 t pid i out
@@ -95,6 +114,7 @@ boot_once() {
 	done
 	t=$(($(now_ms) - t0))
 	out=$(rss_beyond_ram "$pid" 2>/dev/null || echo "0 0")
+	rss_breakdown "$pid" >"$tmp/$who.rss" 2>/dev/null
 	stop "$pid" "$pid"
 	grep -q SVMM-INIT-REACHED "$log" 2>/dev/null || { echo "fail fail fail"; return; }
 	echo "$t $out"
@@ -149,6 +169,10 @@ for kind in bzimage pvh; do
 	printf '%-34s %12s %12s %8s\n' "$kind: guest RAM touched (KiB)" "${ram[svmm]}" "${ram[qemu]}" \
 		"$(ratio "${ram[svmm]}" "${ram[qemu]}")"
 	grep -h 'first KVM_RUN\|boot-timer' "$tmp/svmm.err" | sed "s/^/# $kind svmm -v: /"
+	for who in svmm qemu; do
+		echo "# $kind $who RSS beyond guest RAM, last boot (KiB, by mapping):"
+		head -n 12 "$tmp/$who.rss" | sed 's/^/#   /'
+	done
 	unset t rss ram fr
 done
 exit 0
