@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz z = { data, size };
 	struct fzp p;
 
-	fzp_init(&p, kinds, 3);
+	fzp_init(&p, kinds, 3, size & 1);
 	fzp_run(&p, &z);
 	fzp_free(&p);
 	return 0;

@@ -6,7 +6,10 @@
  * CF8/CFC port I/O, ECAM, BAR MMIO (common config, ISR, device config,
  * notify, MSI-X table and PBA), writes to guest RAM, resets and a Linux
  * style bring-up with fuzzed features, queue sizes and ring addresses.
- * Shared by fuzz_pci.c and fuzz_virtio_pci.c.
+ * Shared by fuzz_pci.c and fuzz_virtio_pci.c. Inputs of odd length run the
+ * bus in irqfd mode against a fake KVM that aborts on any broken rule of
+ * the route state machine (binding an unrouted GSI, binding twice, freeing
+ * a bound route) and on a route left behind when the devices are gone.
  *
  * Ops: u8 code (low 3 bits: the op; the rest: its flags), then:
  *   0 CF8 := u32
@@ -22,6 +25,7 @@
 #ifndef SVMM_TESTS_FUZZ_FUZZ_PCI_H
 #define SVMM_TESTS_FUZZ_FUZZ_PCI_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -51,6 +55,10 @@ struct fzp {
 	unsigned int n;
 	int memfd;
 	unsigned int msis;
+	struct {
+		bool used;
+		int fd; /* bound, -1 */
+	} gsi[64];
 };
 
 static char fzp_sock[PATH_MAX];
@@ -64,6 +72,50 @@ static void fzp_msi(void *opaque, uint64_t addr, uint32_t data)
 }
 
 static const struct pci_host_ops fzp_host_ops = { .msi_send = fzp_msi };
+
+static int fzp_route(void *opaque, int gsi, uint64_t addr, uint32_t data)
+{
+	struct fzp *p = opaque;
+	(void)addr;
+	(void)data;
+	if (gsi >= 0) {
+		if (gsi >= 64 || !p->gsi[gsi].used)
+			abort(); /* updating a route that is not there */
+		return gsi;
+	}
+	for (gsi = 24; gsi < 64; gsi++)
+		if (!p->gsi[gsi].used) {
+			p->gsi[gsi].used = true;
+			p->gsi[gsi].fd = -1;
+			return gsi;
+		}
+	return -ENOSPC;
+}
+
+static void fzp_route_free(void *opaque, int gsi)
+{
+	struct fzp *p = opaque;
+	if (gsi < 24 || gsi >= 64 || !p->gsi[gsi].used || p->gsi[gsi].fd >= 0)
+		abort(); /* freeing an unknown or still bound route */
+	p->gsi[gsi].used = false;
+}
+
+static int fzp_irqfd(void *opaque, int fd, int gsi, bool assign)
+{
+	struct fzp *p = opaque;
+	if (gsi < 24 || gsi >= 64 || !p->gsi[gsi].used || fd < 0)
+		abort();
+	if (assign ? p->gsi[gsi].fd >= 0 : p->gsi[gsi].fd != fd)
+		abort(); /* bound twice, or unbinding what is not bound */
+	p->gsi[gsi].fd = assign ? fd : -1;
+	return 0;
+}
+
+static const struct pci_host_ops fzp_irqfd_ops = {
+	.msi_route = fzp_route,
+	.msi_route_free = fzp_route_free,
+	.irqfd = fzp_irqfd,
+};
 
 /* kind: 0 rng, 1 blk, 2 vsock. */
 static inline struct virtio_dev *fzp_make(struct fzp *p, unsigned int kind)
@@ -95,8 +147,8 @@ static inline struct virtio_dev *fzp_make(struct fzp *p, unsigned int kind)
 	return vd;
 }
 
-/* The bus, and the devices of kinds[0..n). */
-static inline void fzp_init(struct fzp *p, const unsigned int *kinds, unsigned int n)
+/* The bus (irqfd mode or direct), and the devices of kinds[0..n). */
+static inline void fzp_init(struct fzp *p, const unsigned int *kinds, unsigned int n, bool irqfd)
 {
 	struct pci_bus_config cfg = {
 		.ecam_base = FZP_ECAM,
@@ -114,7 +166,7 @@ static inline void fzp_init(struct fzp *p, const unsigned int *kinds, unsigned i
 	fz_mem_init(&p->mem, FZP_RAM, 0);
 	bus_init(&p->pio);
 	bus_init(&p->mmio);
-	if (pci_bus_init(&p->pci, &cfg, &fzp_host_ops, p) ||
+	if (pci_bus_init(&p->pci, &cfg, irqfd ? &fzp_irqfd_ops : &fzp_host_ops, p) ||
 	    pci_bus_register(&p->pci, &p->pio, &p->mmio))
 		abort();
 	for (unsigned int i = 0; i < n; i++) {
@@ -132,6 +184,9 @@ static inline void fzp_free(struct fzp *p)
 {
 	for (unsigned int i = 0; i < p->n; i++)
 		virtio_pci_free(p->vp[i]);
+	for (unsigned int g = 0; g < 64; g++)
+		if (p->gsi[g].used)
+			abort(); /* a route outlived its device */
 	pci_bus_free(&p->pci);
 	bus_free(&p->pio);
 	bus_free(&p->mmio);

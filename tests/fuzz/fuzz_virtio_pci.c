@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned int kind = fz_u8(&z) % 3;
 	struct fzp p;
 
-	fzp_init(&p, &kind, 1);
+	fzp_init(&p, &kind, 1, size & 1);
 	fzp_place(&p, 0);
 	fzp_run(&p, &z);
 	fzp_free(&p);
