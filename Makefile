@@ -53,7 +53,7 @@ AGENT_SRCS := $(wildcard guest-agent/*.c)
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/%)
 
-BINS := $(BUILD)/svmm $(TOOL_BINS)
+BINS := $(BUILD)/svmm $(BUILD)/svmm-host $(TOOL_BINS)
 # The agent and the guest programs are static: the sanitizers' runtimes do
 # not link statically, so the ASan+UBSan build leaves them out.
 ifeq ($(SANITIZE),)
@@ -79,7 +79,12 @@ $(BUILD)/libsvmm.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
+# The VMM links only the libraries a VM uses (--as-needed drops the rest):
+# a VM process stays small. The host-side commands are svmm-host's.
 $(BUILD)/svmm: $(BUILD)/vmm/cli/main.o $(BUILD)/libsvmm.a
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
+
+$(BUILD)/svmm-host: $(BUILD)/vmm/cli/host_main.o $(BUILD)/libsvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The guest agent is PID 1 of the guest: static, no shared libraries

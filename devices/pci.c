@@ -324,8 +324,8 @@ static void msix_sync_irqfd(struct pci_dev *d, unsigned int v)
 	if (x->gsi < 0 || x->addr != addr || x->data != e->data) {
 		int gsi = ops->msi_route(opaque, x->gsi, addr, e->data);
 		if (gsi < 0) {
-			log_msg(LV_ERROR, "pci", "pci %02x.0: MSI-X vector %u: no route: %s", d->slot,
-				v, strerror(-gsi));
+			log_msg(LV_ERROR, "pci", "pci %02x.0: MSI-X vector %u: no route: %s",
+				d->slot, v, strerror(-gsi));
 			return; /* it stays held in the eventfd */
 		}
 		x->gsi = gsi;

@@ -136,10 +136,10 @@ struct pci_msix_entry {
 
 /* A vector's host side in irqfd mode. */
 struct pci_msix_vec {
-	int fd;		/* eventfd, -1 in direct mode */
-	int gsi;	/* its route, -1 while none */
-	bool bound;	/* fd bound to gsi */
-	uint64_t addr;	/* the message gsi carries */
+	int fd;	       /* eventfd, -1 in direct mode */
+	int gsi;       /* its route, -1 while none */
+	bool bound;    /* fd bound to gsi */
+	uint64_t addr; /* the message gsi carries */
 	uint32_t data;
 };
 

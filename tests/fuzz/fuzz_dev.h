@@ -52,7 +52,8 @@ static void fzd_irq_config(void *opaque)
 	fzd_irq_queue(opaque, 0);
 }
 
-static const struct virtio_irq_ops fzd_irq_ops = { .queue = fzd_irq_queue, .config = fzd_irq_config };
+static const struct virtio_irq_ops fzd_irq_ops = { .queue = fzd_irq_queue,
+						   .config = fzd_irq_config };
 
 /* Negotiate what features asks of what vd offers, enable nq queues and
  * activate. Returns activate's result. */

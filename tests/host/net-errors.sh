@@ -34,8 +34,11 @@ t_match "missing --link" '--link nope0: no such interface' "$(err 1 net up --id 
 ns=svt$$-caps
 ip netns add "$ns" && t_cleanup "ip netns del $ns"
 chmod 777 "$d"
-cp "$T_SVMM" "$d/svmm" # the tree may be unreadable to nobody (a checkout under /root)
-chmod 755 "$d/svmm"
+# the tree may be unreadable to nobody (a checkout under /root): svmm and
+# svmm-host, which svmm hands net to, side by side
+cp "$T_SVMM" "$d/svmm"
+cp "$(dirname "$T_SVMM")/svmm-host" "$d/svmm-host"
+chmod 755 "$d/svmm" "$d/svmm-host"
 out=$(ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups \
 	"$d/svmm" net up --id nocap --tap svt-nocap --dir "$d" 2>&1)
 t_match "no CAP_NET_ADMIN is named" 'needs CAP_NET_ADMIN' "$out"

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The svmm command table. Each subcommand lives in its own file and is
- * entered with the arguments after its name (argv[0] is the name).
- * It returns the process exit status.
+ * The command tables of svmm and svmm-host (vmm/run/exe.h). Each subcommand
+ * lives in its own file and is entered with the arguments after its name
+ * (argv[0] is the name). It returns the process exit status.
  */
 #ifndef SVMM_VMM_CLI_CLI_H
 #define SVMM_VMM_CLI_CLI_H
@@ -11,8 +11,8 @@
 
 struct svmm_cmd {
 	const char *name;
-	const char *summary; /* NULL: hidden from help */
-	int (*run)(int argc, char **argv);
+	const char *summary;		   /* NULL: hidden from help */
+	int (*run)(int argc, char **argv); /* NULL: the other executable's */
 };
 
 #endif

@@ -12,7 +12,6 @@
 
 #include "devices/chardev.h"
 #include "vmm/cli/cli.h"
-#include "vmm/run/cmd_run_image.h"
 #include "vmm/config/config.h"
 #include "vmm/devices.h"
 #include "vmm/kvm/log.h"
@@ -357,13 +356,6 @@ static int run(struct run_args *a, int argc, char **argv)
 
 int cmd_run(int argc, char **argv)
 {
-	if (cmd_run_image_wanted(argc, argv)) { /* --image or --bundle: docker run */
-		struct err e = { 0 };
-		int status = cmd_run_image(argc, argv, &e);
-		if (e.code)
-			fprintf(stderr, "svmm: %s\n", e.msg);
-		return status;
-	}
 	struct run_args a = { 0 };
 
 	vm_config_init(&a.vm);

@@ -12,7 +12,7 @@
  * (vmm/config/config.h) into one vm_config, which vm_config_validate()
  * checks before the kernel is read or /dev/kvm opened; --config FILE gives
  * the whole vm_config as cloud-hypervisor's JSON instead. --image/--bundle
- * go to cmd_run_image (vmm/run/cmd_run_image.h).
+ * are svmm-host's (vmm/run/exe.h), which runs cmd_run_image.
  */
 #ifndef SVMM_VMM_CLI_CMD_RUN_H
 #define SVMM_VMM_CLI_CMD_RUN_H

@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-/* svmm entry point: dispatch to a subcommand. */
+/* svmm, the VMM executable: boot VMs (svmm run, the cloud-hypervisor
+ * personality); the host-side commands are svmm-host's (vmm/run/exe.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "vmm/api/api_vm.h"
 #include "vmm/cli/ch_main.h"
-#include "vmm/cli/cmd_acpi_dump.h"
 #include "vmm/cli/cli.h"
-#include "vmm/cli/cmd_net.h"
+#include "vmm/cli/cmd_acpi_dump.h"
 #include "vmm/cli/cmd_run.h"
-#include "vmm/cli/cmd_seed.h"
 #include "vmm/kvm/log.h"
-#include "vmm/run/cmd_run_image.h"
+#include "vmm/run/exe.h"
 
 static int cmd_version(int argc, char **argv)
 {
@@ -23,23 +22,14 @@ static int cmd_version(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv);
 
-static int cmd_exec_cli(int argc, char **argv)
-{
-	struct err e = { 0 };
-	int status = cmd_exec(argc, argv, &e);
-	if (e.code)
-		fprintf(stderr, "svmm: %s\n", e.msg);
-	return status;
-}
-
 static const struct svmm_cmd commands[] = {
 	{ "help", "show this help", cmd_help },
 	{ "version", "print the version", cmd_version },
 	{ "run", "boot a kernel, or run an OCI image or bundle, in a microVM", cmd_run },
-	{ "net", "VM host networking: up, down, gc, lease, ls", cmd_net },
-	{ "seed", "build FAT images, cloud-init seeds and service disks", cmd_seed },
+	{ "net", "VM host networking: up, down, gc, lease, ls", NULL },
+	{ "seed", "build FAT images, cloud-init seeds and service disks", NULL },
 	{ "acpi-dump", "write the ACPI tables to DIR (debug)", cmd_acpi_dump },
-	{ "exec", "run a command in a running svmm run --name NAME", cmd_exec_cli },
+	{ "exec", "run a command in a running svmm run --name NAME", NULL },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -53,6 +43,14 @@ static int cmd_help(int argc, char **argv)
 		if (commands[i].summary)
 			printf("  %-10s %s\n", commands[i].name, commands[i].summary);
 	return 0;
+}
+
+static int to_host(char **argv)
+{
+	int rc = svmm_exe_exec(SVMM_HOST_EXE, argv);
+	fprintf(stderr, "svmm: %s: cannot run %s (installed next to svmm): %s\n", argv[1],
+		SVMM_HOST_EXE, strerror(-rc));
+	return argv[1] && !strcmp(argv[1], "run") ? 125 : 1;
 }
 
 int main(int argc, char **argv)
@@ -78,9 +76,13 @@ int main(int argc, char **argv)
 		name = "version";
 	else if (!strcmp(name, "--help") || !strcmp(name, "-h"))
 		name = "help";
+	/* svmm run boots a VM here; a container (--image, --bundle) is svmm-host's */
+	if (!strcmp(name, "run") && svmm_run_wants_image(argc - 1, argv + 1))
+		return to_host(argv);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
-		if (!strcmp(commands[i].name, name))
-			return commands[i].run(argc - 1, argv + 1);
+		if (strcmp(commands[i].name, name))
+			continue;
+		return commands[i].run ? commands[i].run(argc - 1, argv + 1) : to_host(argv);
 	}
 	fprintf(stderr, "svmm: unknown command '%s' (try 'svmm help')\n", argv[1]);
 	return 2;

@@ -86,14 +86,6 @@ static void usage(FILE *f)
 		   "SVMM_IMAGE_CACHE (default " IMAGE_DEFAULT_CACHE ")\n");
 }
 
-bool cmd_run_image_wanted(int argc, char **argv)
-{
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strncmp(argv[i], "--image", 7) || !strncmp(argv[i], "--bundle", 8))
-			return true;
-	return false;
-}
-
 static int parse_volume(struct run_args *a, char *spec, struct err *err)
 {
 	if (a->nvols == VM_MAX_SHARES)

@@ -12,9 +12,6 @@
 
 #include "guest-agent/err.h"
 
-/* Whether a `svmm run` command line asks for an image or a bundle (and so
- * belongs to cmd_run_image rather than the plain-kernel `run`). */
-bool cmd_run_image_wanted(int argc, char **argv);
 /* Each returns the exit status; when svmm itself failed (or the workload could
  * not start) err says why, for the command line to print. */
 int cmd_run_image(int argc, char **argv, struct err *err);

@@ -24,6 +24,7 @@
 #include "net/netvm.h"
 #include "vmm/config/config.h"
 #include "vmm/kvm/log.h"
+#include "vmm/run/exe.h"
 
 static void setenv_u(const char *k, unsigned long long v)
 {
@@ -291,8 +292,9 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, struct er
 			dup2(nul, 0);
 			dup2(nul, 1);
 		}
-		execl("/proc/self/exe", "svmm", "run", "--config", path, (char *)NULL);
-		log_msg(LV_ERROR, "run", "cannot run the VMM: %s", strerror(errno));
+		char *args[] = { NULL, "run", "--config", path, NULL };
+		int rc = svmm_exe_exec(SVMM_EXE, args);
+		log_msg(LV_ERROR, "run", "cannot run the VMM (%s): %s", SVMM_EXE, strerror(-rc));
 		_exit(125);
 	}
 	h->pid = pid;

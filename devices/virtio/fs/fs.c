@@ -84,7 +84,8 @@ static int fs_activate(struct virtio_dev *vd)
 			continue;
 		/* the vector's own eventfd when the transport has one: the
 		 * back-end then interrupts the guest through KVM directly */
-		int irqfd = vd->irq && vd->irq->queue_fd ? vd->irq->queue_fd(vd->irq_opaque, q) : -1;
+		int irqfd =
+			vd->irq && vd->irq->queue_fd ? vd->irq->queue_fd(vd->irq_opaque, q) : -1;
 		step = "vring setup";
 		rc = vhost_user_setup_vring(&f->vu, q, &vd->vq[q], vd->kick_fd[q],
 					    irqfd >= 0 ? irqfd : f->call_fd[q]);

@@ -335,10 +335,10 @@ static int qp_start_vhost(struct net_qp *qp)
 	if (ctrl < 0 && !qp->forward[0] && !qp->forward[1])
 		return 0; /* nothing left for a thread of ours */
 	if ((rc = virtio_loop_init(&qp->loop, qp_run, qp)) ||
-	    (qp->forward[0] && (rc = virtio_loop_add(&qp->loop, qp->call[0], EPOLLIN, EV_RX_CALL,
-						     true))) ||
-	    (qp->forward[1] && (rc = virtio_loop_add(&qp->loop, qp->call[1], EPOLLIN, EV_TX_CALL,
-						     true))) ||
+	    (qp->forward[0] &&
+	     (rc = virtio_loop_add(&qp->loop, qp->call[0], EPOLLIN, EV_RX_CALL, true))) ||
+	    (qp->forward[1] &&
+	     (rc = virtio_loop_add(&qp->loop, qp->call[1], EPOLLIN, EV_TX_CALL, true))) ||
 	    (ctrl >= 0 && (rc = virtio_loop_add(&qp->loop, ctrl, EPOLLIN, EV_CTRL_KICK, true))) ||
 	    (rc = virtio_loop_start(&qp->loop)))
 		qp_stop(qp);
@@ -515,7 +515,8 @@ static int vhost_probe(struct err *err)
 		return err_set(err, rc,
 			       "net: vhost=on: " VHOST_NET_DEV " lacks ring features (has 0x%llx, "
 			       "needs 0x%llx)",
-			       (unsigned long long)f, (unsigned long long)vhost_net_ring_features());
+			       (unsigned long long)f,
+			       (unsigned long long)vhost_net_ring_features());
 	if (rc)
 		return err_set(err, rc, "net: vhost=on: " VHOST_NET_DEV ": %s%s", strerror(-rc),
 			       rc == -ENOENT ? " (modprobe vhost_net)" : "");

@@ -87,7 +87,8 @@ static int set_ring(int fd, unsigned int i, const struct virtq *q, int kick, int
 	struct vhost_vring_file k = { .index = i, .fd = kick };
 	struct vhost_vring_file c = { .index = i, .fd = call };
 
-	if (ioctl(fd, VHOST_SET_VRING_NUM, &num) < 0 || ioctl(fd, VHOST_SET_VRING_BASE, &base) < 0 ||
+	if (ioctl(fd, VHOST_SET_VRING_NUM, &num) < 0 ||
+	    ioctl(fd, VHOST_SET_VRING_BASE, &base) < 0 ||
 	    ioctl(fd, VHOST_SET_VRING_ADDR, &addr) < 0 || ioctl(fd, VHOST_SET_VRING_KICK, &k) < 0 ||
 	    ioctl(fd, VHOST_SET_VRING_CALL, &c) < 0)
 		return -errno;
