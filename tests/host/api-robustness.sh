@@ -180,6 +180,19 @@ t_ok "the directory is untouched" test -d "$API_DIR/adir"
 out=$("$T_SVMM" --api-socket fd=0 </dev/null 2>&1)
 t_match "fd= that is not a socket is refused" "fd 0 is not a socket" "$out"
 
+# --- svmm itself (its threads have 1 MiB stacks): JSON nested as deep as
+# the parser goes, and deeper, is answered 400 and the server goes on
+api_start_bin "$T_SVMM" --api-socket "$SOCK"
+for depth in 2000 100000; do
+	printf '{"cpus":%s%s}' "$(head -c $depth /dev/zero | tr '\0' '[')" \
+		"$(head -c $depth /dev/zero | tr '\0' ']')" >"$API_DIR/deep.json"
+	req PUT vm.create "@$API_DIR/deep.json"
+	t_eq "svmm: JSON nested $depth deep: 400" 400 "$code"
+	ping_ok "svmm, after JSON nested $depth deep"
+done
+kill "$API_PID"
+wait "$API_PID" 2>/dev/null
+
 # --- an inherited listening socket (fd=3), as systemd passes it
 if command -v systemd-socket-activate >/dev/null; then
 	api_start_bin systemd-socket-activate -l "$SOCK" "$T_SVMM" --api-socket fd=3
