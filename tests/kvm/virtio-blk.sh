@@ -105,7 +105,8 @@ wait
 sync
 echo "SVMM-FACT sum=$(head -c $((8 << 20)) /dev/vda | sha256sum | cut -d' ' -f1)"
 # interrupts per request queue, summed over the CPUs
-echo "SVMM-FACT irqs=$(awk '/virtio[0-9]+-req\.[01]$/ { n = 0; for (i = 2; $i ~ /^[0-9]+$/; i++) n += $i; printf "%s%d", sep, n; sep = "," }' /proc/interrupts)"
+dev=$(basename "$(readlink /sys/block/vda/device)")
+echo "SVMM-FACT irqs=$(awk -v d="$dev" '$NF == d "-req.0" || $NF == d "-req.1" { n = 0; for (i = 2; $i ~ /^[0-9]+$/; i++) n += $i; printf "%s%d", sep, n; sep = "," }' /proc/interrupts)"
 EOF
 nd_initramfs "$d/initrd3" "$d/mq.sh"
 truncate -s 8M "$d/mq.raw"
