@@ -22,7 +22,7 @@ SANITIZE ?=
 # Debian's libfdt-dev ships no pkg-config file: it is linked by name.
 # pkg-config is asked once, when a recipe first needs the flags, not when the
 # Makefile is parsed: `make deps` may install the -dev packages in this run.
-PKGS := liburing libcrypto jansson libnftnl libmnl libarchive
+PKGS := liburing libcrypto jansson libnftnl libmnl libarchive libseccomp
 once = $(eval $(1) := $$(shell $(2)))$($(1))
 PKG_CFLAGS = $(call once,PKG_CFLAGS,pkg-config --cflags $(PKGS))
 PKG_LIBS = $(call once,PKG_LIBS,pkg-config --libs $(PKGS)) -lfdt

@@ -34,6 +34,7 @@
 #include "vmm/kvm/layout.h"
 #include "vmm/kvm/log.h"
 #include "vmm/kvm/memory.h"
+#include "vmm/kvm/seccomp.h"
 #include "vmm/x86/mptable.h"
 
 /* Why a VM stopped. */
@@ -214,6 +215,11 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	int rc = sc_install(SC_VCPU); /* last before serving the guest */
+	if (rc) {
+		vm_request_stop(vm, VM_ERROR, "vCPU %u: seccomp filter: %s", v->id, strerror(-rc));
+		return NULL;
+	}
 
 	if (v->id == 0 && vm->cfg->verbose) {
 		struct timespec now, cpu;

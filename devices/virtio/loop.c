@@ -15,7 +15,13 @@
 static void *loop_main(void *arg)
 {
 	struct virtio_loop *l = arg;
+	int rc = sc_install(l->kind);
 
+	if (rc) {
+		log_msg(LV_ERROR, "virtio", "%s I/O thread: seccomp filter: %s",
+			sc_thread_name(l->kind), strerror(-rc));
+		return NULL;
+	}
 	l->run(l->opaque, VIRTIO_LOOP_START);
 	for (;;) {
 		struct epoll_event evs[16];
@@ -39,7 +45,8 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
-int virtio_loop_init(struct virtio_loop *l, void (*run)(void *opaque, uint64_t fired), void *opaque)
+int virtio_loop_init(struct virtio_loop *l, enum sc_thread kind,
+		     void (*run)(void *opaque, uint64_t fired), void *opaque)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = STOP_TAG };
 
@@ -47,6 +54,7 @@ int virtio_loop_init(struct virtio_loop *l, void (*run)(void *opaque, uint64_t f
 	l->inited = false;
 	l->run = run;
 	l->opaque = opaque;
+	l->kind = kind;
 	l->eventfd_tags = 0;
 	for (unsigned int i = 0; i <= VIRTIO_LOOP_MAX_TAG; i++)
 		l->fds[i] = -1;

@@ -7,6 +7,8 @@
  * such are drained before run() sees them; other fds are left to run().
  * run() is called once at start with every bit set, for work that was
  * there before the thread began. Stopping wakes and joins the thread.
+ * The thread installs the seccomp filter of its kind (vmm/kvm/seccomp.h)
+ * first, in the process mode; if that fails it serves nothing.
  */
 #ifndef SVMM_DEVICES_VIRTIO_LOOP_H
 #define SVMM_DEVICES_VIRTIO_LOOP_H
@@ -14,6 +16,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "vmm/kvm/seccomp.h"
 
 #define VIRTIO_LOOP_MAX_TAG 62
 /* `fired` of the first call, made when the thread starts */
@@ -27,11 +31,12 @@ struct virtio_loop {
 	int fds[VIRTIO_LOOP_MAX_TAG + 1];
 	void (*run)(void *opaque, uint64_t fired);
 	void *opaque;
+	enum sc_thread kind; /* whose seccomp filter the thread runs under */
 };
 
 /* Prepare l (no thread yet): then add fds and start. */
-int virtio_loop_init(struct virtio_loop *l, void (*run)(void *opaque, uint64_t fired),
-		     void *opaque);
+int virtio_loop_init(struct virtio_loop *l, enum sc_thread kind,
+		     void (*run)(void *opaque, uint64_t fired), void *opaque);
 /* Watch fd for events (EPOLLIN, ...) under tag; an eventfd is drained. */
 int virtio_loop_add(struct virtio_loop *l, int fd, uint32_t events, unsigned int tag, bool eventfd);
 /* Change what the fd of tag is watched for (0: nothing, for now). Only

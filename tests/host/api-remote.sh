@@ -98,10 +98,20 @@ t_ok "cloud-hypervisor: SIGTERM removes the socket" test ! -e "$SOCK"
 
 api_start_bin "$T_SVMM" --api-socket "path=$SOCK" -v --seccomp true --log-file "$API_DIR/ch.log"
 t_ok "svmm --api-socket path=... (flags select cloud-hypervisor mode)" r ping
+t_match "--seccomp true: the main thread runs under a filter" 'Seccomp:[[:space:]]+2' \
+	"$(cat /proc/$API_PID/status)"
+t_eq "--seccomp true: so does every other thread (the API's)" "" \
+	"$(grep -L 'Seccomp:[[:space:]]*2' /proc/$API_PID/task/*/status)"
 kill -INT "$API_PID"
 wait "$API_PID"
 t_eq "SIGINT exits 0" 0 "$?"
-t_match "--seccomp is accepted with a note, in --log-file" "seccomp true accepted" "$(cat "$API_DIR/ch.log")"
+t_match "--seccomp true is said with -v, in --log-file" "seccomp true: every thread runs under its filter" "$(cat "$API_DIR/ch.log")"
+t_eq "and no thread was refused a call" "" "$(grep 'seccomp: thread' "$API_DIR/ch.log")"
+api_start_bin "$T_SVMM" --api-socket "path=$SOCK" --seccomp false
+t_ok "--seccomp false: serving" r ping
+t_match "--seccomp false: no filter" 'Seccomp:[[:space:]]+0' "$(cat /proc/$API_PID/status)"
+kill -TERM "$API_PID"
+wait "$API_PID"
 
 out=$("$API_DIR/cloud-hypervisor" --api-socket "$SOCK" --disk path=/a,readonlyy=on 2>&1)
 t_eq "a bad flag value exits 1" 1 "$?"

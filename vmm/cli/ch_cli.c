@@ -10,6 +10,7 @@
 
 #include "vmm/api/http.h"
 #include "vmm/config/options.h"
+#include "vmm/kvm/seccomp.h"
 
 enum arg_kind {
 	ARG_NONE,  /* a switch */
@@ -164,8 +165,7 @@ static int apply(struct ch_args *a, const struct ch_flag *f, const char *v, stru
 	case F_LOG_FORMAT:
 		return 0;
 	case F_SECCOMP:
-		if (strcmp(v, "true") && strcmp(v, "false") && strcmp(v, "log") &&
-		    strcmp(v, "errno")) {
+		if (sc_mode_parse(v, &(enum sc_mode){ SC_OFF }) < 0) {
 			return err_set(err, -EINVAL,
 				       "--seccomp: '%.100s' is not one of true, false, log, errno",
 				       v);

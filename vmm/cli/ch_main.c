@@ -14,6 +14,7 @@
 
 #include "vmm/api/events.h"
 #include "vmm/cli/cli.h"
+#include "vmm/kvm/seccomp.h"
 
 /* A build without a VMM core: everything but boot is unreachable. */
 static int novmm_boot(void *ctx, const struct vm_config *cfg, struct err *err)
@@ -118,11 +119,13 @@ int ch_main(int argc, char **argv, const struct vmm_ops *ops, void *ops_ctx)
 			strerror(-rc));
 		goto out;
 	}
-	if (args.seccomp && strcmp(args.seccomp, "false"))
-		fprintf(stderr,
-			"svmm: note: --seccomp %s accepted; svmm installs no seccomp "
-			"filter\n",
-			args.seccomp);
+	enum sc_mode scm = SC_KILL; /* cloud-hypervisor's default: --seccomp true */
+	if (args.seccomp)
+		sc_mode_parse(args.seccomp, &scm); /* the parser took only the four words */
+	sc_set_mode(scm);
+	if (args.verbosity)
+		fprintf(stderr, "svmm: seccomp %s: every thread runs under its filter\n",
+			args.seccomp ? args.seccomp : "true");
 	if (!args.api_socket && !args.has_payload) {
 		fprintf(stderr, "cloud-hypervisor: error: nothing to do: give --api-socket, or a "
 				"payload with --kernel or --firmware\n");
@@ -170,6 +173,11 @@ int ch_main(int argc, char **argv, const struct vmm_ops *ops, void *ops_ctx)
 		goto out;
 	}
 	api_up = true;
+	/* The process filter, inherited by every thread from here on. */
+	if ((rc = sc_install(SC_VMM)) < 0) {
+		fprintf(stderr, "cloud-hypervisor: error: seccomp: %s\n", strerror(-rc));
+		goto out;
+	}
 	if ((rc = api_server_start(&api)) < 0) {
 		fprintf(stderr, "cloud-hypervisor: error: API thread: %s\n", strerror(-rc));
 		goto out;

@@ -26,7 +26,7 @@ struct ch_args {
 	const char *api_socket;	   /* --api-socket value, NULL when absent */
 	const char *event_monitor; /* --event-monitor value */
 	const char *log_file;
-	const char *seccomp; /* accepted, not enforced */
+	const char *seccomp; /* true|false|log|errno, NULL: true (vmm/kvm/seccomp.h) */
 	unsigned int verbosity;
 	bool no_shutdown;
 	bool help, version;

@@ -15,6 +15,7 @@
 #include "vmm/config/config.h"
 #include "vmm/devices.h"
 #include "vmm/kvm/log.h"
+#include "vmm/kvm/seccomp.h"
 #include "vmm/vm.h"
 
 #define CONSOLE_SYNTAX "off|null|tty|pty|file=<path>|socket=<path>"
@@ -23,6 +24,7 @@ struct run_args {
 	struct vm_config vm;
 	struct vm_params params; /* --no-reboot, -v */
 	const char *config;	 /* --config PATH */
+	enum sc_mode seccomp;	 /* --seccomp (default true) */
 	bool vm_flags;		 /* a flag that sets part of the VM */
 	bool serial;		 /* --serial given */
 	bool help, version;
@@ -74,6 +76,14 @@ static int set_config(struct run_args *a, const char *v, struct err *err)
 	return 0;
 }
 
+/* A process setting (cloud-hypervisor's too), not part of the VM. */
+static int set_seccomp(struct run_args *a, const char *v, struct err *err)
+{
+	if (sc_mode_parse(v, &a->seccomp) < 0)
+		return err_set(err, -EINVAL, "'%.100s' is not one of true, false, log, errno", v);
+	return 0;
+}
+
 #define VM_FLAG(fn, parse)                                                \
 	static int fn(struct run_args *a, const char *v, struct err *err) \
 	{                                                                 \
@@ -107,6 +117,7 @@ static const struct run_flag flags[] = {
 	{ "--fs", "tag=<tag>,socket=<path>[,num_queues=<n>][,queue_size=<n>] ...", true, set_fs },
 	{ "--vsock", "cid=<n>,socket=<path>", false, set_vsock },
 	{ "--config", "<path>", false, set_config },
+	{ "--seccomp", "true|false|log|errno", false, set_seccomp },
 };
 
 #define N_FLAGS (sizeof(flags) / sizeof(flags[0]))
@@ -122,7 +133,7 @@ static const struct run_flag *find_flag(const char *name, size_t len)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: svmm run --kernel <path> [options]\n"
-		   "       svmm run --config <path> [--no-reboot] [-v]\n\n"
+		   "       svmm run --config <path> [--no-reboot] [--seccomp ...] [-v]\n\n"
 		   "Boot a Linux kernel (bzImage, or ELF vmlinux with a PVH note) in a microVM.\n"
 		   "Options (cloud-hypervisor syntax; --flag value or --flag=value):\n");
 	for (size_t i = 0; i < N_FLAGS; i++)
@@ -132,7 +143,9 @@ static void usage(FILE *f)
 		"  -v           more messages on stderr (timings, exits); repeat for more\n"
 		"  -V, --version\n"
 		"  -h, --help\n\n"
-		"Defaults: --cpus boot=1, --memory size=512M, --console tty, --serial null.\n"
+		"Defaults: --cpus boot=1, --memory size=512M, --console tty, --serial null,\n"
+		"--seccomp true (each thread under its filter; log: the kernel logs what a\n"
+		"filter would refuse, and lets it run).\n"
 		"There is no virtio-console yet: unless --serial is given, the serial port\n"
 		"takes the --console backend (so by default the terminal).\n"
 		"--config reads the whole VM from a file: cloud-hypervisor's VmConfig JSON, as\n"
@@ -194,7 +207,7 @@ static int parse(struct run_args *a, int argc, char **argv)
 				return bad(f->name, f->syntax, "needs a value");
 			value = argv[++i];
 		}
-		a->vm_flags |= f->set != set_config;
+		a->vm_flags |= f->set != set_config && f->set != set_seccomp;
 		err = (struct err){ 0 };
 		if ((rc = f->set(a, value, &err)) < 0)
 			return bad(f->name, f->syntax, rc == -ENOMEM ? "out of memory" : err.msg);
@@ -346,6 +359,14 @@ static int run(struct run_args *a, int argc, char **argv)
 	a->params.serial = &serial;
 	/* -v: the VM's info lines; -vv: debug lines too */
 	log_set_level(a->params.verbose >= 2 ? LV_DEBUG : a->params.verbose ? LV_INFO : LV_NOTE);
+	sc_set_mode(a->seccomp);
+	/* The process filter: the VM's threads inherit it and add their own. */
+	if ((ret = sc_install(SC_VMM)) < 0) {
+		fprintf(stderr, "svmm run: seccomp: %s\n", strerror(-ret));
+		chardev_close(&serial);
+		fatal_restore = NULL;
+		return 1;
+	}
 	ret = vm_run(&a->params, &err);
 	chardev_close(&serial);
 	fatal_restore = NULL;
@@ -356,7 +377,7 @@ static int run(struct run_args *a, int argc, char **argv)
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_args a = { 0 };
+	struct run_args a = { .seccomp = SC_KILL };
 
 	vm_config_init(&a.vm);
 	int ret = run(&a, argc, argv);
