@@ -23,6 +23,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -35,6 +39,7 @@
 
 #include <cmocka.h>
 
+#include "devices/virtio/loop.h"
 #include "vmm/kvm/seccomp.h"
 
 #define NONE (~0ull)
@@ -367,6 +372,85 @@ static void counts(void **state)
 	assert_true(sc_allowed_count(SC_VCPU) < sc_allowed_count(SC_VMM));
 }
 
+/* --- the real chain: vmm -> a vCPU-like thread -> device I/O threads ----- */
+
+struct chain {
+	int done[2]; /* a pipe: each loop writes a byte when its kick arrived */
+	int failed;
+};
+
+static void loop_run(void *opaque, uint64_t fired)
+{
+	struct chain *c = opaque;
+
+	if (fired != VIRTIO_LOOP_START && (fired & 1) && write(c->done[1], "k", 1) != 1)
+		c->failed = 1;
+}
+
+/* As a vCPU thread activating devices: its filter, then one I/O thread of
+ * each kind started (pthread_create under the vCPU filter), kicked and
+ * stopped (the thread's exit under its own). */
+static void *vcpu_like(void *arg)
+{
+	struct chain *c = arg;
+
+	if (sc_install(SC_VCPU)) {
+		c->failed = 2;
+		return NULL;
+	}
+	for (int k = SC_BLK; k <= SC_RNG; k++) {
+		struct virtio_loop l;
+		uint64_t one = 1;
+		char b;
+		int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (efd < 0 || virtio_loop_init(&l, (enum sc_thread)k, loop_run, c) ||
+		    virtio_loop_add(&l, efd, EPOLLIN, 0, true) || virtio_loop_start(&l) ||
+		    write(efd, &one, sizeof(one)) != sizeof(one) || read(c->done[0], &b, 1) != 1)
+			c->failed = 10 + k;
+		virtio_loop_stop(&l);
+		close(efd);
+	}
+	return NULL;
+}
+
+static void device_threads_under_vcpu_under_vmm(void **state)
+{
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct chain c = { .failed = 0 };
+		pthread_t t;
+		struct rlimit no_core = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &no_core);
+		dup2(p[1], STDERR_FILENO);
+		close(p[0]);
+		if (pipe(c.done))
+			_exit(5);
+		sc_set_mode(SC_KILL);
+		if (sc_install(SC_VMM))
+			_exit(3);
+		if (pthread_create(&t, NULL, vcpu_like, &c) || pthread_join(t, NULL))
+			_exit(4);
+		_exit(c.failed);
+	}
+	close(p[1]);
+	char err[512];
+	ssize_t n = read(p[0], err, sizeof(err) - 1);
+	err[n > 0 ? n : 0] = 0;
+	close(p[0]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		print_message("# chain: status %#x, stderr '%s'\n", st, err);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_string_equal(err, "");
+}
+
 static void mode_words(void **state)
 {
 	enum sc_mode m = SC_OFF;
@@ -416,6 +500,7 @@ int main(void)
 		cmocka_unit_test(allowed_calls_pass),
 		cmocka_unit_test(forbidden_calls_kill),
 		cmocka_unit_test(log_and_errno_modes),
+		cmocka_unit_test(device_threads_under_vcpu_under_vmm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
