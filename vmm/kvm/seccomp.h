@@ -36,8 +36,10 @@
  *   errno (SC_ERRNO) the call fails with EPERM.
  *   false (SC_OFF)  no filter.
  * Sanitizer builds (ASan/UBSan, detected by the compiler) add what their
- * runtimes call (SC_SANITIZER_EXTRA in seccomp.c) to every list, in the same
- * mode: the filters are tested there as they are shipped.
+ * runtimes call (sanitizer_extra in seccomp.c) to every list, and run the
+ * process's true as log: LeakSanitizer's check at exit clones a tracer that
+ * ptraces every thread under the filters. The filter test installs in kill
+ * mode explicitly (sc_install_mode), so it checks kill mode there too.
  */
 #ifndef SVMM_VMM_KVM_SECCOMP_H
 #define SVMM_VMM_KVM_SECCOMP_H
