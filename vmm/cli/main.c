@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "vmm/api/api_vm.h"
 #include "vmm/cli/ch_main.h"
@@ -82,6 +83,7 @@ int main(int argc, char **argv)
 {
 	log_set_sink(log_stderr, NULL); /* runtime events: "svmm: ..." on stderr */
 	small_thread_stacks();
+	tzset(); /* the RTC's local time: /etc/localtime read now, not by a filtered vCPU */
 	/* As cloud-hypervisor: by name, or when the first argument is a flag. */
 	if (ch_invoked(argc, argv)) {
 		struct api_vm *vm;

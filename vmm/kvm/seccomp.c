@@ -88,7 +88,8 @@ static const struct sc_rule dev_loop[] = { ALLOW(epoll_wait), ALLOW(read) };
 
 /* virtio-blk: io_uring submissions and waits, bounce and qcow2 metadata
  * I/O. (Reads, writes, fsync and fallocate go through io_uring.) */
-static const struct sc_rule blk[] = { ALLOW(io_uring_enter), ALLOW(pread64), ALLOW(pwrite64) };
+static const struct sc_rule blk[] = { ALLOW(io_uring_enter), ALLOW(pread64), ALLOW(pwrite64),
+				      ALLOW(ftruncate) /* a qcow2 file grows */ };
 
 /* virtio-net on TAP: frames in and out; the TAP's EPOLLIN on and off. */
 static const struct sc_rule net[] = { ALLOW(readv), ALLOW(writev), ALLOW(epoll_ctl) };
