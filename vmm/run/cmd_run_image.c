@@ -25,6 +25,7 @@
 #include "images/spec.h"
 #include "vmm/run/agent_client.h"
 #include "vmm/run/cmd_run_image.h"
+#include "vmm/run/exe.h"
 #include "net/firewall.h"
 #include "net/lease.h"
 #include "vmm/config/options.h"
@@ -260,18 +261,12 @@ static int find_asset(const char *given, const char *env, const char *rel, char 
 		snprintf(out, len, "%s", given ? given : e);
 		return access(out, R_OK) == 0 ? 0 : -ENOENT;
 	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = 0;
-		*strrchr(self, '/') = 0;
-		if (snprintf(out, len, "%s/%s", self, rel) < (int)len && access(out, R_OK) == 0)
-			return 0;
-		if (snprintf(out, len, "%s/../share/svmm/%s", self, strrchr(rel, '/') + 1) <
-			    (int)len &&
-		    access(out, R_OK) == 0)
-			return 0;
-	}
+	char shared[PATH_MAX];
+	if (svmm_exe_path(rel, out, len) == 0 && access(out, R_OK) == 0)
+		return 0;
+	snprintf(shared, sizeof(shared), "../share/svmm/%s", strrchr(rel, '/') + 1);
+	if (svmm_exe_path(shared, out, len) == 0 && access(out, R_OK) == 0)
+		return 0;
 	return -ENOENT;
 }
 
