@@ -243,10 +243,16 @@ int tap_set_ipv4(const char *name, uint32_t addr_be, uint32_t mask_be)
 	return if_ioctl(name, SIOCSIFNETMASK, &ifr);
 }
 
+/* Each setter below changes nothing when the interface already has the
+ * value, so that a VMM without CAP_NET_ADMIN can take a TAP its launcher
+ * configured (svmm jail): the SIOCSIF* ioctls need the capability even then. */
 int tap_set_mac(const char *name, const uint8_t mac[6])
 {
 	struct ifreq ifr = { 0 };
 
+	if (!if_ioctl(name, SIOCGIFHWADDR, &ifr) && !memcmp(ifr.ifr_hwaddr.sa_data, mac, 6))
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
 	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
 	return if_ioctl(name, SIOCSIFHWADDR, &ifr);
@@ -254,8 +260,11 @@ int tap_set_mac(const char *name, const uint8_t mac[6])
 
 int tap_set_mtu(const char *name, unsigned int mtu)
 {
-	struct ifreq ifr = { .ifr_mtu = (int)mtu };
+	struct ifreq ifr = { 0 };
 
+	if (!if_ioctl(name, SIOCGIFMTU, &ifr) && ifr.ifr_mtu == (int)mtu)
+		return 0;
+	ifr.ifr_mtu = (int)mtu;
 	return if_ioctl(name, SIOCSIFMTU, &ifr);
 }
 
@@ -276,6 +285,8 @@ int tap_set_up(const char *name)
 
 	if (rc)
 		return rc;
+	if (ifr.ifr_flags & IFF_UP)
+		return 0;
 	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
 	return if_ioctl(name, SIOCSIFFLAGS, &ifr);
 }

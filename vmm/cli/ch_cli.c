@@ -187,6 +187,22 @@ static int apply(struct ch_args *a, const struct ch_flag *f, const char *v, stru
 	return -EINVAL;
 }
 
+/* apply(), remembering which argument each --net value was. */
+static int apply_at(struct ch_args *a, const struct ch_flag *f, const char *v, int argi,
+		    struct err *err)
+{
+	int rc = apply(a, f, v, err);
+
+	if (rc < 0 || f->id != F_NET)
+		return rc;
+	int *n = realloc(a->net_argi, a->vm.n_net * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	a->net_argi = n;
+	n[a->vm.n_net - 1] = argi;
+	return 0;
+}
+
 static bool is_vm_flag(enum flag_id id)
 {
 	return id <= F_PVPANIC;
@@ -236,7 +252,7 @@ int ch_args_parse(struct ch_args *a, int argc, char **argv, struct err *err)
 			continue;
 		}
 		if (inline_val) {
-			if ((rc = apply(a, f, inline_val, err)) < 0)
+			if ((rc = apply_at(a, f, inline_val, i, err)) < 0)
 				return rc;
 			if (f->kind == ARG_ONE)
 				continue;
@@ -244,21 +260,26 @@ int ch_args_parse(struct ch_args *a, int argc, char **argv, struct err *err)
 			if (i + 1 >= argc)
 				return err_set(err, -EINVAL, "%s needs a value", f->name);
 			/* A single value may start with '-' (a --cmdline, say). */
-			if ((rc = apply(a, f, argv[++i], err)) < 0)
+			i++;
+			if ((rc = apply_at(a, f, argv[i], i, err)) < 0)
 				return rc;
 			if (f->kind == ARG_ONE)
 				continue;
 		}
 		/* ARG_MULTI: further values up to the next flag. */
-		while (i + 1 < argc && argv[i + 1][0] != '-')
-			if ((rc = apply(a, f, argv[++i], err)) < 0)
+		while (i + 1 < argc && argv[i + 1][0] != '-') {
+			i++;
+			if ((rc = apply_at(a, f, argv[i], i, err)) < 0)
 				return rc;
+		}
 	}
 	return vm_config_complete(&a->vm);
 }
 
 void ch_args_free(struct ch_args *a)
 {
+	free(a->net_argi);
+	a->net_argi = NULL;
 	vm_config_free(&a->vm);
 }
 

@@ -30,6 +30,9 @@ struct ch_args {
 	unsigned int verbosity;
 	bool no_shutdown;
 	bool help, version;
+	/* The argv index each --net value came from, in vm.net's order ("--net=V"
+	 * or a bare value), so a launcher can rewrite one (svmm jail: tap= to fd=). */
+	int *net_argi;
 };
 
 /* argv[0] is the program name. -EINVAL with a message naming the flag in

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /* svmm-host, the host-side executable: svmm run --image/--bundle, net, seed,
- * exec (vmm/run/exe.h). svmm hands these over; anything else goes back. */
+ * exec, jail (vmm/run/exe.h). svmm hands these over; anything else goes back. */
 #include <stdio.h>
 #include <string.h>
 
 #include "vmm/cli/cli.h"
+#include "vmm/cli/cmd_jail.h"
 #include "vmm/cli/cmd_net.h"
 #include "vmm/cli/cmd_seed.h"
 #include "vmm/kvm/log.h"
@@ -34,6 +35,7 @@ static const struct svmm_cmd commands[] = {
 	{ "net", NULL, cmd_net },
 	{ "seed", NULL, cmd_seed },
 	{ "exec", NULL, cmd_exec_cli },
+	{ "jail", NULL, cmd_jail },
 };
 
 int main(int argc, char **argv)

@@ -32,6 +32,7 @@ static const struct svmm_cmd commands[] = {
 	{ "seed", "build FAT images, cloud-init seeds and service disks", NULL },
 	{ "acpi-dump", "write the ACPI tables to DIR (debug)", cmd_acpi_dump },
 	{ "exec", "run a command in a running svmm run --name NAME", NULL },
+	{ "jail", "run the VMM jailed, as Firecracker's jailer (root)", NULL },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -223,6 +223,28 @@ int console_mode_parse(const char *s, enum console_mode *out);
 const char *image_type_name(enum image_type t);
 int image_type_parse(const char *s, enum image_type *out);
 
+/*
+ * Every host path the configuration names, in a fixed order (payload, disks,
+ * net vhost-user sockets, rng source, fs sockets, pmem files, serial, console,
+ * vsock), each once per mention, with what svmm does with it:
+ *   0               opened read-only (a kernel, a read-only disk)
+ *   VM_PATH_WRITE   opened for writing too
+ *   VM_PATH_CREATE  svmm creates it when absent (a serial file, a listening socket)
+ *   VM_PATH_SOCKET  a Unix socket svmm listens on or connects to: what a
+ *                   sandbox must allow is its directory (a listener is made
+ *                   there; hybrid vsock also connects to SOCKET_PORT beside it)
+ * For the jail's bind mounts (vmm/run/jail.h) and a Landlock ruleset. Paths
+ * are as written in the config (maybe relative); absent ones are skipped.
+ * fn returning non-zero stops the walk and that value is returned; else 0.
+ * The process options (--api-socket, --log-file, --event-monitor) are not
+ * part of the VM config: their callers add them.
+ */
+#define VM_PATH_WRITE  1u
+#define VM_PATH_CREATE 2u
+#define VM_PATH_SOCKET 4u
+typedef int vm_path_fn(void *opaque, const char *path, unsigned int flags);
+int vm_config_paths(const struct vm_config *c, vm_path_fn *fn, void *opaque);
+
 /* JSON (config_json.c). vm_config_from_json: c must be vm_config_init'ed and
  * is filled; unknown fields are ignored, a field of the wrong type or out of
  * range is -EINVAL with "path: expected ..." in err, and so is a
