@@ -27,6 +27,7 @@ cleanup() {
 	[[ -n $pid ]] && kill -9 "$pid" 2>/dev/null
 	for _ in 1 2 3 4 5 6 7 8 9 10; do [[ -n $pid && -e /proc/$pid ]] && sleep 0.1; done
 	rmdir "$cgdir" 2>/dev/null
+	ip link del "jt$$" 2>/dev/null
 	rm -rf "$jdir" "$sockdir"
 }
 t_cleanup cleanup
@@ -104,6 +105,60 @@ wait $jpid
 t_eq "foreground: SIGTERM to the jail ends the VMM, status 0" 0 "$?"
 t_ok "foreground: the cgroup is removed" test ! -d "$cgdir"
 pid=
+
+# TAPs: opened and configured by the jail, handed to the VMM as fd=. The
+# "VMM" is a static program that only waits (the real one needs KVM to open
+# its devices; tests/kvm/jail.sh boots a guest): a static executable is
+# copied alone. PID 1 of a pid namespace ignores signals it has no handler
+# for, so it is ended with SIGKILL.
+tap=jt$$
+if printf '#include <unistd.h>\nint main(void){pause();return 0;}\n' >"$tmp/pause.c" &&
+	cc -static -o "$tmp/pause" "$tmp/pause.c" 2>/dev/null; then
+	rm -rf "$jdir"
+	out=$("$T_SVMM" jail --id "$id" --uid $uid --gid $uid --daemonize -- "$tmp/pause" \
+		--api-socket "$sockdir/api3.sock" --net "tap=$tap,ip=172.31.250.1,mac=52:54:00:12:34:56" \
+		num_queues=4 --net=vhost=off,tap= 2>&1)
+	[[ $out =~ ^[0-9]+$ ]] && pid=$out
+	t_match "TAPs: the jail starts" '^[0-9]+$' "$out"
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>&1)
+	t_match "TAPs: --net tap=NAME becomes fd=N (and keeps the rest)" \
+		"--net ip=172.31.250.1,mac=52:54:00:12:34:56,fd=([0-9]+) num_queues=4,fd=\[([0-9]+),([0-9]+)\] --net=vhost=off,fd=([0-9]+) $" "$cmd"
+	fds=$(for f in /proc/$pid/fd/*; do [[ $(readlink "$f") == /dev/net/tun ]] && echo "${f##*/}"; done | xargs)
+	t_eq "TAPs: the VMM holds exactly the queue fds its arguments name" \
+		"$(grep -o 'fd=[^ ]*' <<<"$cmd" | grep -o '[0-9]\+' | xargs)" "$fds"
+	t_eq "TAPs: and nothing else but stdio (on /dev/null with --daemonize)" "0 1 2 $fds" "$(ls /proc/$pid/fd | sort -n | xargs)"
+	t_match "TAPs: the named TAP has the host address" " 172.31.250.1/24" "$(ip -br addr show "$tap" 2>&1)"
+	t_match "TAPs: and is up" "<[^>]*[,<]UP[,>]" "$(ip -o link show "$tap" 2>&1)"
+	t_eq "TAPs: /dev/net/tun is in the jail" "kvm net null urandom" "$(ls /proc/$pid/root/dev | xargs)"
+	t_eq "TAPs: a static executable is copied alone" "dev proc run svmm" "$(ls /proc/$pid/root | xargs)"
+	kill -9 "$pid"
+	for _ in $(seq 50); do [[ -e /proc/$pid ]] || break; sleep 0.1; done
+	sleep 0.2
+	t_ok "TAPs: the TAP goes with the VMM" bash -c "! ip link show $tap >/dev/null 2>&1"
+	pid=
+else
+	t_skip "TAPs" "no static C toolchain (cc -static)"
+fi
+
+# The ASan+UBSan build runs jailed too: libasan & co. are copied, and its
+# /proc/self/maps is in the jail's own /proc.
+asan=$T_TOP/build-asan/svmm
+if [[ -x $asan ]]; then
+	rm -rf "$jdir"
+	out=$("$T_SVMM" jail --id "$id" --uid $uid --gid $uid --daemonize -- "$asan" \
+		--api-socket "$sockdir/api4.sock" 2>&1)
+	[[ $out =~ ^[0-9]+$ ]] && pid=$out
+	for _ in $(seq 100); do [[ -S $sockdir/api4.sock ]] && break; sleep 0.1; done
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --unix-socket "$sockdir/api4.sock" \
+		http://localhost/api/v1/vmm.ping)
+	t_eq "the ASan build answers jailed" 200 "$code"
+	t_ok "its sanitizer runtime was copied in" bash -c "ls $jdir/root/*/*/libasan.so.* $jdir/root/*/*/*/libasan.so.* 2>/dev/null | grep -q ."
+	kill -9 "$pid" 2>/dev/null
+	for _ in $(seq 50); do [[ -e /proc/$pid ]] || break; sleep 0.1; done
+	pid=
+else
+	t_skip "the ASan build jailed" "no build-asan/svmm (make asan)"
+fi
 
 # Flag errors: status 2 (usage) or 1, the flag named.
 j() { out=$("$T_SVMM" jail "$@" 2>&1); rc=$?; }
