@@ -4,7 +4,7 @@
 # raw disk and a TAP the jail opens and passes as fd=; the guest reads and
 # writes the disk and sends 8 MiB to the host over TCP, then powers off;
 # the jail exits 0 with the VMM. Seen from outside meanwhile: the VMM's
-# ids, capabilities, root and devices.
+# ids, capabilities, root and devices. The VMM runs with --landlock too.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-netdev.sh"
 
@@ -44,7 +44,7 @@ t_cleanup "kill $sink"
 	--resource-limit no-file=1024 -- "$T_SVMM" \
 	--kernel "$kernel" --initramfs "$d/initrd" --cmdline "$ND_CMDLINE" \
 	--memory size=512M --serial "file=$d/console.log" \
-	--disk "path=$d/disk.raw" --net "tap=svj0,ip=192.168.247.1" >"$d/out" 2>&1 &
+	--disk "path=$d/disk.raw" --net "tap=svj0,ip=192.168.247.1" --landlock >"$d/out" 2>&1 &
 jail=$!
 t_cleanup "kill -9 $jail"
 if nd_wait_fact "$d/console.log" ready 180 >/dev/null; then

@@ -60,6 +60,13 @@ check_guest pvh-1cpu 1 384
 t_match "pvh-1cpu: PVH entry used" 'kernel: PVH ELF' "$(cat "$tmp/pvh-1cpu.err")"
 t_match "bz-1cpu: bzImage entry used" 'kernel: bzImage' "$(cat "$tmp/bz-1cpu.err")"
 
+# --landlock: the VMM can open only what its configuration names; the
+# guest boots the same (vmm/confine.c; tests/unit/test_landlock.c checks
+# what is refused).
+boot bz-landlock "$kernel" "$tmp/poweroff.gz" --memory size=256M --landlock
+check_guest bz-landlock 1 256
+t_eq "bz-landlock: no error from svmm" "" "$(grep -i 'error\|landlock' "$tmp/bz-landlock.err")"
+
 boot bz-2cpu "$kernel" "$tmp/poweroff.gz" --cpus boot=2 --memory size=256M
 check_guest bz-2cpu 2 256
 

@@ -14,6 +14,7 @@
 
 #include "devices/chardev.h"
 #include "vmm/config/config.h"
+#include "vmm/confine.h"
 #include "vmm/devices.h"
 #include "vmm/kvm/log.h"
 #include "vmm/vm.h"
@@ -81,6 +82,11 @@ static int op_boot(void *ctx, const struct vm_config *cfg, struct err *err)
 		return rc;
 	v->serial_open = true;
 	v->params.serial = &v->serial;
+	/* --landlock: this thread and the VM's, from here on */
+	if ((rc = vm_confine(cfg, err)) < 0) {
+		release(v);
+		return rc;
+	}
 
 	v->ctl.state = VM_CTL_STARTING;
 	v->ctl.ran = false;

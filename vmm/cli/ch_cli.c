@@ -38,6 +38,8 @@ enum flag_id {
 	F_BALLOON,
 	F_WATCHDOG,
 	F_PVPANIC,
+	F_LANDLOCK,
+	F_LANDLOCK_RULES,
 	F_API_SOCKET,
 	F_EVENT_MONITOR,
 	F_LOG_FILE,
@@ -73,6 +75,8 @@ static const struct ch_flag {
 	{ "--balloon", F_BALLOON, ARG_ONE },
 	{ "--watchdog", F_WATCHDOG, ARG_NONE },
 	{ "--pvpanic", F_PVPANIC, ARG_NONE },
+	{ "--landlock", F_LANDLOCK, ARG_NONE },
+	{ "--landlock-rules", F_LANDLOCK_RULES, ARG_MULTI },
 	{ "--api-socket", F_API_SOCKET, ARG_ONE },
 	{ "--event-monitor", F_EVENT_MONITOR, ARG_ONE },
 	{ "--log-file", F_LOG_FILE, ARG_ONE },
@@ -91,7 +95,6 @@ static const struct ch_flag {
 	{ "--memory-zone", F_UNSUPPORTED, ARG_MULTI },
 	{ "--generic-vhost-user", F_UNSUPPORTED, ARG_MULTI },
 	{ "--rate-limit-group", F_UNSUPPORTED, ARG_MULTI },
-	{ "--landlock-rules", F_UNSUPPORTED, ARG_MULTI },
 	{ "--pci-segment", F_UNSUPPORTED, ARG_MULTI },
 	{ "--platform", F_UNSUPPORTED, ARG_ONE },
 	{ "--tpm", F_UNSUPPORTED, ARG_ONE },
@@ -100,7 +103,6 @@ static const struct ch_flag {
 	{ "--debug-console", F_UNSUPPORTED, ARG_ONE },
 	{ "--fw-cfg-config", F_UNSUPPORTED, ARG_ONE },
 	{ "--ivshmem", F_UNSUPPORTED, ARG_ONE },
-	{ "--landlock", F_UNSUPPORTED, ARG_NONE },
 	{ "--rtc", F_UNSUPPORTED, ARG_NONE },
 };
 
@@ -153,6 +155,11 @@ static int apply(struct ch_args *a, const struct ch_flag *f, const char *v, stru
 	case F_PVPANIC:
 		c->pvpanic = true;
 		return 0;
+	case F_LANDLOCK:
+		c->landlock_enable = true;
+		return 0;
+	case F_LANDLOCK_RULES:
+		return vm_config_parse_landlock_rule(c, v, err);
 	case F_API_SOCKET:
 		a->api_socket = v;
 		return 0;

@@ -69,6 +69,7 @@ static void usage(FILE *f)
 		"         [--vsock cid=N,socket=P] [--serial off|null|pty|tty|file=P|socket=P]\n"
 		"         [--console off|null|pty|tty|file=P] [--event-monitor path=P|fd=N]\n"
 		"         [--log-file P] [-v...] [--seccomp true|false|log|errno] [--no-shutdown]\n"
+		"         [--landlock] [--landlock-rules path=P,access=r|rw]...\n"
 		"svmm %s, speaking cloud-hypervisor's command line and REST API.\n",
 		SVMM_VERSION);
 }

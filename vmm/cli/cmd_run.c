@@ -13,6 +13,7 @@
 #include "devices/chardev.h"
 #include "vmm/cli/cli.h"
 #include "vmm/config/config.h"
+#include "vmm/confine.h"
 #include "vmm/devices.h"
 #include "vmm/kvm/log.h"
 #include "vmm/kvm/seccomp.h"
@@ -25,6 +26,7 @@ struct run_args {
 	struct vm_params params; /* --no-reboot, -v */
 	const char *config;	 /* --config PATH */
 	enum sc_mode seccomp;	 /* --seccomp (default true) */
+	bool landlock;		 /* --landlock (with --config too) */
 	bool vm_flags;		 /* a flag that sets part of the VM */
 	bool serial;		 /* --serial given */
 	bool help, version;
@@ -96,6 +98,7 @@ VM_FLAG(set_net, vm_config_parse_net)
 VM_FLAG(set_rng, vm_config_parse_rng)
 VM_FLAG(set_fs, vm_config_parse_fs)
 VM_FLAG(set_vsock, vm_config_parse_vsock)
+VM_FLAG(set_landlock_rules, vm_config_parse_landlock_rule)
 
 static const struct run_flag flags[] = {
 	{ "--kernel", "<path>", false, set_kernel },
@@ -118,6 +121,7 @@ static const struct run_flag flags[] = {
 	{ "--vsock", "cid=<n>,socket=<path>", false, set_vsock },
 	{ "--config", "<path>", false, set_config },
 	{ "--seccomp", "true|false|log|errno", false, set_seccomp },
+	{ "--landlock-rules", "path=<path>,access=r|rw ...", true, set_landlock_rules },
 };
 
 #define N_FLAGS (sizeof(flags) / sizeof(flags[0]))
@@ -140,6 +144,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-12s %s\n", flags[i].name, flags[i].syntax);
 	fprintf(f,
 		"  --no-reboot  exit (status 0) when the guest reboots, instead of rebooting it\n"
+		"  --landlock   the VMM can open only the files its configuration names (and\n"
+		"               --landlock-rules); an error where the kernel has no Landlock\n"
 		"  -v           more messages on stderr (timings, exits); repeat for more\n"
 		"  -V, --version\n"
 		"  -h, --help\n\n"
@@ -191,6 +197,10 @@ static int parse(struct run_args *a, int argc, char **argv)
 		}
 		if (!strcmp(arg, "--no-reboot")) {
 			a->params.exit_on_reboot = true;
+			continue;
+		}
+		if (!strcmp(arg, "--landlock")) {
+			a->landlock = true;
 			continue;
 		}
 		if (arg[0] == '-' && arg[1] == 'v' && arg[strspn(arg + 1, "v") + 1] == 0) {
@@ -337,6 +347,7 @@ static int run(struct run_args *a, int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &a->params.start);
 	if ((ret = configure(a, argc, argv, &done)) || done)
 		return ret;
+	a->vm.landlock_enable |= a->landlock;
 	vm_params_from_config(&a->params, &a->vm);
 	if (boot_probe(a->vm.payload.kernel, &kind, &err)) {
 		fprintf(stderr, "svmm run: %s\n", err.msg);
@@ -359,8 +370,14 @@ static int run(struct run_args *a, int argc, char **argv)
 	a->params.serial = &serial;
 	/* -v: the VM's info lines; -vv: debug lines too */
 	log_set_level(a->params.verbose >= 2 ? LV_DEBUG : a->params.verbose ? LV_INFO : LV_NOTE);
+	/* Landlock, then the process filter: the VM's threads inherit both. */
+	if ((ret = vm_confine(&a->vm, &err)) < 0) {
+		fprintf(stderr, "svmm run: %s\n", err.msg);
+		chardev_close(&serial);
+		fatal_restore = NULL;
+		return 1;
+	}
 	sc_set_mode(a->seccomp);
-	/* The process filter: the VM's threads inherit it and add their own. */
 	if ((ret = sc_install(SC_VMM)) < 0) {
 		fprintf(stderr, "svmm run: seccomp: %s\n", strerror(-ret));
 		chardev_close(&serial);

@@ -166,6 +166,15 @@ struct pmem_config *vm_config_add_pmem(struct vm_config *c)
 	return &p[c->n_pmem - 1];
 }
 
+struct landlock_rule_config *vm_config_add_landlock_rule(struct vm_config *c)
+{
+	struct landlock_rule_config *p = grow(c->landlock_rules, &c->n_landlock_rules, sizeof(*p));
+	if (!p)
+		return NULL;
+	c->landlock_rules = p;
+	return &p[c->n_landlock_rules - 1];
+}
+
 void disk_config_free(struct disk_config *d)
 {
 	free(d->path);
@@ -241,6 +250,9 @@ void vm_config_free(struct vm_config *c)
 	free(c->console.file);
 	free(c->console.socket);
 	vsock_config_free(&c->vsock);
+	for (size_t i = 0; i < c->n_landlock_rules; i++)
+		free(c->landlock_rules[i].path);
+	free(c->landlock_rules);
 	vm_config_init(c);
 }
 

@@ -148,6 +148,13 @@ struct balloon_config {
 	bool deflate_on_oom, free_page_reporting;
 };
 
+/* A path the VMM may open besides those its devices name (cloud-hypervisor's
+ * --landlock-rules path=P,access=r|rw), for what is hotplugged later. */
+struct landlock_rule_config {
+	char *path;
+	bool write; /* access=rw (else r) */
+};
+
 struct vm_config {
 	struct payload_config payload;
 	struct cpus_config cpus;
@@ -167,6 +174,11 @@ struct vm_config {
 	bool has_balloon;
 	struct balloon_config balloon;
 	bool iommu, watchdog, pvpanic;
+	/* --landlock: the VMM confines itself to the paths this config names
+	 * (vm_config_paths) and landlock_rules (vmm/confine.h) */
+	bool landlock_enable;
+	struct landlock_rule_config *landlock_rules;
+	size_t n_landlock_rules;
 };
 
 /* Replace *dst (owned, may be NULL) with a copy of v. -ENOMEM. */
@@ -194,6 +206,7 @@ struct disk_config *vm_config_add_disk(struct vm_config *c);
 struct net_config *vm_config_add_net(struct vm_config *c);
 struct fs_config *vm_config_add_fs(struct vm_config *c);
 struct pmem_config *vm_config_add_pmem(struct vm_config *c);
+struct landlock_rule_config *vm_config_add_landlock_rule(struct vm_config *c);
 
 /* Fill what cloud-hypervisor fills after parsing: a net entry with an ip and
  * no mask gets 255.255.255.0, one without a mac a random local MAC, and a
@@ -279,6 +292,8 @@ int vm_config_parse_rng(struct vm_config *c, const char *s, struct err *err);
 int vm_config_parse_fs(struct vm_config *c, const char *s, struct err *err);
 int vm_config_parse_pmem(struct vm_config *c, const char *s, struct err *err);
 int vm_config_parse_vsock(struct vm_config *c, const char *s, struct err *err);
+/* --landlock-rules path=P,access=r|rw */
+int vm_config_parse_landlock_rule(struct vm_config *c, const char *s, struct err *err);
 int vm_config_parse_balloon(struct vm_config *c, const char *s, struct err *err);
 /* --serial / --console: off|null|pty|tty|file=PATH|socket=PATH. */
 int vm_config_parse_console(struct console_config *k, const char *flag, const char *s,

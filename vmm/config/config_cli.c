@@ -322,6 +322,33 @@ out:
 	return flag_close(&f, rc);
 }
 
+int vm_config_parse_landlock_rule(struct vm_config *c, const char *s, struct err *err)
+{
+	struct flag f;
+	char *access = NULL;
+	int rc = flag_open(&f, "--landlock-rules", s, err);
+	if (rc < 0)
+		return rc;
+	struct landlock_rule_config *r = vm_config_add_landlock_rule(c);
+	if (!r) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	T(f_str(&f, "path", &r->path));
+	T(f_str(&f, "access", &access));
+	if (!r->path || !access) {
+		rc = err_set(&f.l.err, EINVAL, "needs path=PATH,access=r|rw");
+		goto out;
+	}
+	if (!strcmp(access, "rw"))
+		r->write = true;
+	else if (strcmp(access, "r"))
+		rc = err_set(&f.l.err, EINVAL, "access=%.100s: expected r or rw", access);
+out:
+	free(access);
+	return flag_close(&f, rc);
+}
+
 int vm_config_parse_fs(struct vm_config *c, const char *s, struct err *err)
 {
 	struct flag f;

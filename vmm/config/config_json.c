@@ -357,6 +357,27 @@ static int console_from_json(struct console_config *k, const json_t *o, const ch
 		}                                                             \
 	} while (0)
 
+/* {"path": P, "access": "r" | "rw"} */
+static int landlock_rule_from_json(void *e, const json_t *o, const char *path, struct err *err)
+{
+	struct landlock_rule_config *r = e;
+	char *access = NULL;
+	int rc;
+
+	if (!json_is_object(o))
+		return err_set(err, -EINVAL, "%s: expected an object", path);
+	REQUIRE(get_str(o, path, "path", &r->path, err), path, "path");
+	REQUIRE(get_str(o, path, "access", &access, err), path, "access");
+	rc = 0;
+	if (!strcmp(access, "rw"))
+		r->write = true;
+	else if (strcmp(access, "r"))
+		rc = err_set(err, -EINVAL, "%s.access: expected \"r\" or \"rw\", not \"%.100s\"",
+			     path, access);
+	free(access);
+	return rc;
+}
+
 /* Fields cloud-hypervisor knows that svmm cannot honour: refused rather
  * than silently dropped (a VM without its VFIO device or NUMA layout is not
  * what was asked for). null and [] are fine. Unknown fields are ignored. */
@@ -436,6 +457,8 @@ int vm_config_from_json(struct vm_config *c, const json_t *root, struct err *err
 	TRY(get_bool(root, "", "iommu", &c->iommu, err));
 	TRY(get_bool(root, "", "watchdog", &c->watchdog, err));
 	TRY(get_bool(root, "", "pvpanic", &c->pvpanic, err));
+	TRY(get_bool(root, "", "landlock_enable", &c->landlock_enable, err));
+	PARSE_LIST(root, "landlock_rules", c, vm_config_add_landlock_rule, landlock_rule_from_json);
 	if (vm_config_complete(c) < 0)
 		return -ENOMEM;
 	return 0;
@@ -653,6 +676,14 @@ static json_t *console_to_json(const struct console_config *k)
 		put(b, key, a_);                                      \
 	} while (0)
 
+static json_t *landlock_rule_to_json(const struct landlock_rule_config *r)
+{
+	struct jb b = { json_object(), false };
+	put(&b, "path", jstr(r->path));
+	put(&b, "access", json_string(r->write ? "rw" : "r"));
+	return done(&b);
+}
+
 json_t *vm_config_to_json(const struct vm_config *c)
 {
 	struct jb b = { json_object(), false };
@@ -700,6 +731,9 @@ json_t *vm_config_to_json(const struct vm_config *c)
 	put(&b, "numa", json_null());
 	put(&b, "watchdog", json_boolean(c->watchdog));
 	put(&b, "pvpanic", json_boolean(c->pvpanic));
+	put(&b, "landlock_enable", json_boolean(c->landlock_enable));
+	LIST_TO_JSON(&b, "landlock_rules", c->landlock_rules, c->n_landlock_rules,
+		     landlock_rule_to_json);
 	put(&b, "pci_segments", json_null());
 	put(&b, "platform", json_null());
 	put(&b, "tpm", json_null());

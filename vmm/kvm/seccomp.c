@@ -241,6 +241,10 @@ static const struct sc_rule vmm[] = {
 	ALLOW(io_uring_setup),
 	ALLOW(io_uring_enter),
 	ALLOW(io_uring_register),
+	/* --landlock in the API's vm.boot (vmm/confine.c) */
+	ALLOW(landlock_create_ruleset),
+	ALLOW(landlock_add_rule),
+	ALLOW(landlock_restrict_self),
 	/* KVM set-up (vmm/kvm, vmm/x86) */
 	IOC(KVM_GET_API_VERSION),
 	IOC(KVM_CHECK_EXTENSION),
