@@ -3,7 +3,11 @@
 # host, no VM) and tests/kvm/run-image.sh (the agent in a guest on svmm's
 # VMM): the same `svmm run --image` checks through svmm's VMM or whichever
 # launcher SVMM_LAUNCHER names. IN_VM=1 adds what needs the guest kernel
-# (network, CPUs and memory, cgroup limits, volumes over virtio-fs).
+# (network, CPUs and memory, cgroup limits, volumes over virtio-fs). On
+# svmm's own VMM (no SVMM_LAUNCHER) every run here is jailed and under
+# seccomp (the default), so stdio, exit codes, signals, exec, volumes and the
+# network are checked through the jail; IN_VM=1 without a launcher also looks
+# at the jailed VMM from outside, and at --no-jail's.
 #
 #   run_image_checks SAMPLE_IMAGE TMPDIR
 
@@ -199,5 +203,61 @@ PY
 		out=$(svmm_run --rm -v "$tmp/vol:/data:ro" --image "$img" -- \
 			sh -c 'echo x >/data/out2' 2>&1)
 		t_match "-v :ro: writes fail" 'Read-only file system' "$out"
+	fi
+
+	if [[ ${IN_VM:-0} == 1 && -z ${SVMM_LAUNCHER:-} ]]; then
+		# The VMM of a running container, seen from /proc/PID: jailed by
+		# default (a pool uid, no capabilities, no_new_privs, its own root,
+		# mount and pid namespaces) and under seccomp (mode 2, a filter).
+		local name st vmm root
+		for mode in jail no-jail; do
+			name=j$mode-$$
+			out=$tmp/$name.out
+			svmm_run --rm --name "$name" $([[ $mode == no-jail ]] && echo --no-jail) \
+				--image "$img" -- sh -c 'trap "exit 0" TERM; echo up; while :; do sleep 0.1; done' \
+				>"$out" 2>&1 &
+			pid=$!
+			for i in $(seq 1200); do grep -q up "$out" 2>/dev/null && break; sleep 0.1; done
+			vmm=$(pgrep -f "^svmm run --config /run/svmm/containers/$name/config.json" | head -n1)
+			if [[ -z $vmm ]]; then
+				t_fail "$mode: the VMM of a running container is found" "$(cat "$out")"
+				kill "$pid" 2>/dev/null
+				wait "$pid"
+				continue
+			fi
+			st=$(cat "/proc/$vmm/status")
+			t_match "$mode: the VMM is under seccomp (Seccomp 2)" 'Seccomp:[[:space:]]+2' "$st"
+			t_match "$mode: ... with --seccomp true" "--seccomp true" \
+				"$(tr '\0' ' ' <"/proc/$vmm/cmdline")"
+			root=$(stat -Lc %d:%i "/proc/$vmm/root/")
+			if [[ $mode == jail ]]; then
+				local uid
+				uid=$(awk '$1 == "Uid:" { print $2 }' <<<"$st")
+				t_ok "jail: the VMM's uid $uid is the pool's (1879048192-1879048255)" \
+					test "$uid" -ge 1879048192 -a "$uid" -le 1879048255
+				t_match "jail: all four uids" "Uid:[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid" "$st"
+				t_match "jail: CapEff 0" 'CapEff:[[:space:]]+0000000000000000' "$st"
+				t_match "jail: CapBnd 0" 'CapBnd:[[:space:]]+0000000000000000' "$st"
+				t_match "jail: NoNewPrivs 1" 'NoNewPrivs:[[:space:]]+1' "$st"
+				t_ok "jail: its / is not the host's" test "$root" != "$(stat -Lc %d:%i /)"
+				t_eq "jail: its / is STATE/svmm/vmm/root" \
+					"$(stat -c %d:%i "/run/svmm/containers/$name/svmm/vmm/root" 2>&1)" "$root"
+				for ns in mnt pid; do
+					t_ok "jail: its $ns namespace is its own" \
+						test "$(readlink "/proc/$vmm/ns/$ns")" != "$(readlink /proc/self/ns/$ns)"
+				done
+				t_eq "jail: only the VM's devices" "kvm null urandom" \
+					"$(ls "/proc/$vmm/root/dev" 2>&1 | grep -v '^net$' | xargs)"
+			else
+				t_match "no-jail: the VMM runs as root" 'Uid:[[:space:]]+0[[:space:]]+0' "$st"
+				t_eq "no-jail: in the host's root" "$(stat -Lc %d:%i /)" "$root"
+			fi
+			kill -TERM "$pid" # forwarded to the workload, whose trap exits 0
+			wait "$pid"
+			t_eq "$mode: SIGTERM ends the run (the workload's trap: 0)" 0 "$?"
+			t_ok "$mode: the run's state and jail are removed (--rm)" \
+				test ! -e "/run/svmm/containers/$name"
+			t_ok "$mode: the VMM is gone" test ! -e "/proc/$vmm"
+		done
 	fi
 }

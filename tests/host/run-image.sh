@@ -51,7 +51,8 @@ neterr "--cpus x: expected a number" --cpus x
 
 # svmm's own VMM gets its VM as config.json in the run's state directory
 # (`svmm run --config`). A file with a bzImage header as the kernel: the
-# child reads and validates the file and gets as far as KVM, never a guest.
+# child reads and validates the file and gets as far as KVM, never a guest;
+# it does so jailed (the default), as a uid of the pool.
 head -c 1024 /dev/zero >"$tmp/bz"
 printf '\x55\xaa' | dd of="$tmp/bz" bs=1 seek=$((0x1fe)) conv=notrunc status=none
 printf 'HdrS' | dd of="$tmp/bz" bs=1 seek=$((0x202)) conv=notrunc status=none
@@ -67,9 +68,14 @@ cfg=$st/config.json
 t_eq "config.json: the kernel" "$tmp/bz" "$(jq -r .payload.kernel "$cfg" 2>&1)"
 t_eq "config.json: cpus and memory" "2 268435456" "$(jq -r '"\(.cpus.boot_vcpus) \(.memory.size)"' "$cfg" 2>&1)"
 t_eq "config.json: the root disk, read-only" true "$(jq -r '.disks[0].readonly' "$cfg" 2>&1)"
-t_eq "config.json: the agent's vsock" "$st/vsock.sock" "$(jq -r .vsock.socket "$cfg" 2>&1)"
+t_eq "config.json: the agent's vsock, in the VMM's own directory" "$st/vmm/vsock.sock" "$(jq -r .vsock.socket "$cfg" 2>&1)"
 t_eq "config.json: serial to the console log, no console" "File $st/console.log Off" \
 	"$(jq -r '"\(.serial.mode) \(.serial.file) \(.console.mode)"' "$cfg" 2>&1)"
+t_match "config.json and STATE/vmm are the jailed VMM's (a uid of the pool)" \
+	'^(1879048[12][0-9]{2}):1879048[12][0-9]{2} 1879048[12][0-9]{2}:1879048[12][0-9]{2} 700$' \
+	"$(stat -c %u:%g "$cfg" 2>&1) $(stat -c '%u:%g %a' "$st/vmm" 2>&1)"
+t_ok "the VMM's jail is removed with the VM (the failed run's state is kept)" \
+	test -d "$st" -a ! -e "$st/svmm"
 
 # SVMM_TIMING names only the phases that were measured: a VM that ends before
 # its agent answers has image+disk and launch, and no later phase.

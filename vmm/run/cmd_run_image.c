@@ -26,6 +26,7 @@
 #include "vmm/run/agent_client.h"
 #include "vmm/run/cmd_run_image.h"
 #include "vmm/run/exe.h"
+#include "vmm/run/jail.h"
 #include "net/firewall.h"
 #include "net/lease.h"
 #include "vmm/config/options.h"
@@ -40,6 +41,10 @@
 struct run_args {
 	const char *image, *bundle, *name, *net, *workdir, *user, *hostname;
 	const char *kernel, *initrd, *cache;
+	const char *seccomp; /* the VMM's --seccomp */
+	bool no_jail, has_vmm_user;
+	uid_t vmm_uid;
+	gid_t vmm_gid;
 	unsigned int cpus;
 	uint64_t mem;
 	const char *env[MAX_ENV];
@@ -85,6 +90,51 @@ static void usage(FILE *f)
 		   "  --kernel FILE, --initrd FILE  the guest kernel and agent initramfs\n"
 		   "environment: SVMM_LAUNCHER (an external VM launcher instead of svmm's VMM),\n"
 		   "SVMM_IMAGE_CACHE (default " IMAGE_DEFAULT_CACHE ")\n");
+	fprintf(f,
+		"The VMM (svmm's own) runs jailed and under seccomp by default: in a root of\n"
+		"its own in the run's state directory (only the files its VM needs), new\n"
+		"mount, pid, ipc and uts namespaces, as an unprivileged uid with no\n"
+		"capabilities and no_new_privs (svmm jail), each thread under its seccomp\n"
+		"filter:\n"
+		"  --vmm-user UID[:GID]  the VMM's uid and gid (numbers, not 0; GID defaults\n"
+		"                     to UID); default: the first free of %u from %u,\n"
+		"                     each locked in " JAIL_UID_LOCK_DIR " while its VMM runs\n"
+		"                     (not -u: that is the workload's user in the guest)\n"
+		"  --no-jail          run the VMM as root, not jailed (still under seccomp)\n"
+		"  --seccomp true|false|log|errno  the VMM's seccomp filters (default true;\n"
+		"                     log: the kernel logs what they would refuse)\n",
+		JAIL_UID_POOL_SIZE, JAIL_UID_POOL_BASE);
+}
+
+/* --vmm-user UID[:GID]: numbers, not root's. */
+static int parse_vmm_user(struct run_args *a, const char *v, struct err *err)
+{
+	const char *colon = strchr(v, ':');
+	char u[16] = "";
+	uint64_t uid, gid;
+
+	if ((colon ? (size_t)(colon - v) : strlen(v)) >= sizeof(u))
+		goto bad;
+	memcpy(u, v, colon ? (size_t)(colon - v) : strlen(v));
+	if (!u[0] || strspn(u, "0123456789") != strlen(u) || parse_u64(u, &uid) < 0 ||
+	    uid >= UINT32_MAX)
+		goto bad;
+	gid = uid;
+	if (colon && (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+		      parse_u64(colon + 1, &gid) < 0 || gid >= UINT32_MAX))
+		goto bad;
+	if (!uid || !gid)
+		return err_set(err, -EINVAL,
+			       "--vmm-user %s: not root's uid or gid (--no-jail runs the VMM as "
+			       "root)",
+			       v);
+	a->has_vmm_user = true;
+	a->vmm_uid = (uid_t)uid;
+	a->vmm_gid = (gid_t)gid;
+	return 0;
+bad:
+	return err_set(err, -EINVAL, "--vmm-user '%s': expected UID[:GID], numbers below %u", v,
+		       UINT32_MAX);
 }
 
 static int parse_volume(struct run_args *a, char *spec, struct err *err)
@@ -128,7 +178,10 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *err
 		O_HOST,
 		O_NAME,
 		O_KERNEL,
-		O_INITRD
+		O_INITRD,
+		O_VMM_USER,
+		O_NO_JAIL,
+		O_SECCOMP
 	};
 	static const struct option opts[] = {
 		{ "image", required_argument, NULL, O_IMAGE },
@@ -149,6 +202,9 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *err
 		{ "name", required_argument, NULL, O_NAME },
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
+		{ "vmm-user", required_argument, NULL, O_VMM_USER },
+		{ "no-jail", no_argument, NULL, O_NO_JAIL },
+		{ "seccomp", required_argument, NULL, O_SECCOMP },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -235,6 +291,21 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *err
 		case O_INITRD:
 			a->initrd = optarg;
 			break;
+		case O_VMM_USER:
+			if ((r = parse_vmm_user(a, optarg, err)))
+				return r;
+			break;
+		case O_NO_JAIL:
+			a->no_jail = true;
+			break;
+		case O_SECCOMP:
+			if (strcmp(optarg, "true") && strcmp(optarg, "false") &&
+			    strcmp(optarg, "log") && strcmp(optarg, "errno"))
+				return err_set(err, -EINVAL,
+					       "--seccomp '%s': expected true, false, log or errno",
+					       optarg);
+			a->seccomp = optarg;
+			break;
 		case 'h':
 			a->help = true;
 			return 0;
@@ -244,6 +315,9 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *err
 				       argv[optind - 1]);
 		}
 	}
+	if (a->no_jail && a->has_vmm_user)
+		return err_set(err, -EINVAL,
+			       "--vmm-user and --no-jail: the unjailed VMM runs as root");
 	if (!!a->image == !!a->bundle)
 		return err_set(err, -EINVAL, "give one of --image REF and --bundle DIR");
 	if (optind < argc && !strcmp(argv[optind - 1], "--"))
@@ -408,21 +482,14 @@ static json_t *prepare(struct run_args *a, struct spec_overrides *ov, const char
 	return spec;
 }
 
-/* The run's state directory holds only files svmm made there (the disk, the
- * console, the VM's config.json, sockets, each volume's fs-N.sock and
- * fs-N.sock.log): all go. */
+/* The run's state directory holds only what svmm made there (the disk, the
+ * console, the VM's config.json, the endpoint, vmm/ with the sockets and
+ * each volume's fs-N.sock and fs-N.sock.log, the VMM's jail): all goes. */
 static void remove_state(const char *state)
 {
-	DIR *d = opendir(state);
-	struct dirent *e;
-
-	if (d) {
-		while ((e = readdir(d)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-				unlinkat(dirfd(d), e->d_name, 0);
-		closedir(d);
-	}
-	rmdir(state);
+	if (vm_remove_tree(state) < 0)
+		log_msg(LV_WARN, "run", "warning: removing the run's state %s: %s", state,
+			strerror(errno));
 }
 
 /* Phase times for benchmarks: SVMM_TIMING=1 prints them on stderr. */
@@ -530,7 +597,13 @@ int cmd_run_image(int argc, char **argv, struct err *err)
 		 a.hostname ? " svmm.hostname=" : "", a.hostname ? a.hostname : "");
 	struct vm_share shares[VM_MAX_SHARES];
 	char vsock_sock[PATH_MAX];
-	snprintf(vsock_sock, sizeof(vsock_sock), "%s/vsock.sock", state);
+	/* the sockets in a directory of their own: the jailed VMM's */
+	snprintf(vsock_sock, sizeof(vsock_sock), "%s/vmm", state);
+	if (mkdir(vsock_sock, 0700) < 0) {
+		err_set(err, -errno, "cannot create %s: %s", vsock_sock, strerror(errno));
+		goto out_spec;
+	}
+	strcat(vsock_sock, "/vsock.sock");
 	for (size_t i = 0; i < a.nvols; i++)
 		shares[i] = (struct vm_share){ a.vols[i].tag, a.vols[i].host, a.vols[i].ro };
 	struct vm_spec vs = {
@@ -550,6 +623,12 @@ int cmd_run_image(int argc, char **argv, struct err *err)
 		.id = name,
 		.net_auto = a.net_auto,
 		.dns = a.dns[0] ? a.dns : NULL,
+		.state = state,
+		.no_jail = a.no_jail,
+		.seccomp = a.seccomp,
+		.has_vmm_user = a.has_vmm_user,
+		.vmm_uid = a.vmm_uid,
+		.vmm_gid = a.vmm_gid,
 	};
 	struct vm_handle vm = { .pid = -1 };
 	clock_gettime(CLOCK_MONOTONIC, &ph[PH_IMAGE]);

@@ -17,6 +17,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -45,6 +46,8 @@ struct jail {
 	size_t n_cg;
 	int tap_fds[MAX_TAP_FDS];
 	size_t n_tap_fds;
+	int pass_fds[MAX_TAP_FDS]; /* the caller's TAP fds the config names: kept, not closed */
+	size_t n_pass_fds;
 	char **argv; /* o->argv with the --net values rewritten */
 	char **owned;
 	size_t n_owned;
@@ -89,6 +92,40 @@ char *jail_net_arg(const char *value, const int *fds, unsigned int n_fds)
 	if (n_fds > 1)
 		strcpy(p, "]");
 	return out;
+}
+
+int jail_uid_lock(const char *dir, uid_t *uid, struct err *err)
+{
+	bool pick = *uid == (uid_t)-1;
+	char p[PATH_MAX];
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return err_sys(err, errno, "the VMM's uid: mkdir %s", dir);
+	for (unsigned int i = 0; i < (pick ? JAIL_UID_POOL_SIZE : 1); i++) {
+		uid_t u = pick ? JAIL_UID_POOL_BASE + i : *uid;
+		snprintf(p, sizeof(p), "%s/%u.lock", dir, (unsigned)u);
+		int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return err_sys(err, errno, "the VMM's uid: cannot open %s", p);
+		if (!flock(fd, (pick ? LOCK_EX : LOCK_SH) | LOCK_NB)) {
+			*uid = u;
+			return fd;
+		}
+		int e = errno;
+		close(fd);
+		if (e != EWOULDBLOCK)
+			return err_sys(err, e, "the VMM's uid: flock %s", p);
+		if (!pick)
+			return err_set(err, EBUSY,
+				       "--vmm-user %u: a VMM of another svmm run holds it from the "
+				       "pool (%s)",
+				       (unsigned)u, p);
+	}
+	return err_set(err, EAGAIN,
+		       "the VMM's uid: all %u of the pool (%u-%u) are in use (locks in %s); give "
+		       "--vmm-user",
+		       JAIL_UID_POOL_SIZE, JAIL_UID_POOL_BASE,
+		       JAIL_UID_POOL_BASE + JAIL_UID_POOL_SIZE - 1, dir);
 }
 
 /* --- files ----------------------------------------------------------- */
@@ -472,7 +509,17 @@ static int open_taps(struct jail *j, struct err *err)
 		const struct net_config *n = &vm->net[i];
 		struct virtio_net_opts vo;
 		struct tap t;
-		if (n->vhost_user || n->n_fds)
+		if (n->vhost_user)
+			continue;
+		for (size_t k = 0; k < n->n_fds; k++) { /* the caller's: passed on */
+			if (fcntl(n->fds[k], F_GETFD) < 0)
+				return err_sys(err, errno, "jail: net[%zu]: fd %d", i, n->fds[k]);
+			if (j->n_pass_fds == MAX_TAP_FDS)
+				return err_set(err, E2BIG, "jail: more than %d TAP fds",
+					       MAX_TAP_FDS);
+			j->pass_fds[j->n_pass_fds++] = n->fds[k];
+		}
+		if (n->n_fds)
 			continue;
 		if ((rc = vm_net_opts(n, i, &vo, err)))
 			return rc;
@@ -713,6 +760,9 @@ static int keep_fds(struct jail *j, struct err *err)
 	for (size_t i = 0; i < j->n_tap_fds; i++)
 		if (fcntl(j->tap_fds[i], F_SETFD, 0))
 			return err_sys(err, errno, "jail: fd %d (a TAP)", j->tap_fds[i]);
+	for (size_t i = 0; i < j->n_pass_fds; i++)
+		if (fcntl(j->pass_fds[i], F_SETFD, 0))
+			return err_sys(err, errno, "jail: fd %d (a TAP)", j->pass_fds[i]);
 	return 0;
 }
 

@@ -20,7 +20,9 @@
  * hierarchy of each key's controller); setns into --netns; the TAPs (each
  * net device with a tap name or none and no fd= is opened and configured
  * here, and its --net argument rewritten to fd=, so the VMM needs no
- * CAP_NET_ADMIN); then a child in new mount, pid, ipc and uts namespaces
+ * CAP_NET_ADMIN; a net device whose fds the caller already opened, as a
+ * `run --config FILE` VMM's JSON names them, keeps those fds across the
+ * exec); then a child in new mount, pid, ipc and uts namespaces
  * (the VMM is PID 1 of its pid namespace) joins the cgroups, takes the
  * rlimits, makes its mounts private, binds the root onto itself and the
  * paths into it, makes the device nodes, pivots into it and detaches the
@@ -75,6 +77,22 @@ struct jail_opts {
 	const struct jail_path *paths;
 	size_t n_paths;
 };
+
+/* The VMM uids `svmm run --image` takes when none is given: 64 from
+ * 1879048192 (0x70000000), the start of the range systemd documents as
+ * unused (above its nspawn container ranges, 524288-1879048191, and far
+ * above /etc/subuid's default allocations), gid the same number. Each is
+ * held by a flock on JAIL_UID_LOCK_DIR/<uid>.lock. */
+#define JAIL_UID_POOL_BASE 1879048192u
+#define JAIL_UID_POOL_SIZE 64u
+#define JAIL_UID_LOCK_DIR  "/run/svmm/vmm-uids"
+
+/* A uid for a VMM, held while the returned fd (O_CLOEXEC, a flock on
+ * dir/<uid>.lock; dir is made 0700) stays open in some process. *uid ==
+ * (uid_t)-1: the first uid of the pool nobody holds (LOCK_EX), -EAGAIN when
+ * all are; else that very uid, shared (LOCK_SH: runs given the same uid
+ * may share it, and the pool skips it). The fd or -errno with err. */
+int jail_uid_lock(const char *dir, uid_t *uid, struct err *err);
 
 /* Whether id is a jail id: [A-Za-z0-9-]{1,64}. */
 bool jail_id_valid(const char *id);

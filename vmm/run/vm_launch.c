@@ -2,6 +2,7 @@
 /* Launching a workload's VM: see vm_launch.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "vmm/config/config.h"
 #include "vmm/kvm/log.h"
 #include "vmm/run/exe.h"
+#include "vmm/run/jail.h"
 
 static void setenv_u(const char *k, unsigned long long v)
 {
@@ -129,9 +131,7 @@ static int start_net(const struct vm_spec *s, struct vm_handle *h, char *cmd, si
 		h->net = NULL;
 		return rc;
 	}
-	if (h->net->tap_fd >= 0) /* persistent: the VMM opens it by name */
-		close(h->net->tap_fd);
-	h->net->tap_fd = -1;
+	/* h->net->tap_fd (a queue of the persistent TAP) goes to the VMM as an fd */
 	if (h->net->warning[0])
 		log_msg(LV_WARN, "net", "warning: %s", h->net->warning);
 	struct in_addr g = { htonl(h->net->lease.guest) }, gw = { htonl(h->net->lease.host) };
@@ -151,6 +151,13 @@ static void release_host_side(struct vm_handle *h)
 	struct err nerr;
 
 	stop_virtiofsd(h);
+	if (h->jail[0] && vm_remove_tree(h->jail) < 0)
+		log_msg(LV_ERROR, "run", "removing the VMM's jail %s: %s", h->jail,
+			strerror(errno));
+	h->jail[0] = 0;
+	if (h->uid_lock >= 0)
+		close(h->uid_lock); /* the VMM's uid goes back to the pool */
+	h->uid_lock = -1;
 	if (!h->net)
 		return;
 	if (net_vm_teardown(h->net, &nerr) < 0)
@@ -225,18 +232,40 @@ out:
 	return err_set(err, rc, "out of memory");
 }
 
-/* c as cloud-hypervisor's JSON in path (0600). */
-static int write_config(const struct vm_config *c, const char *path, struct err *err)
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	if (remove(path) < 0 && errno != ENOENT)
+		return -errno;
+	(void)type;
+	return 0;
+}
+
+int vm_remove_tree(const char *path)
+{
+	int rc = nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+
+	if (rc < 0 && errno == ENOENT)
+		return 0;
+	return rc > 0 ? 0 : rc < 0 ? -errno : 0;
+}
+
+/* c as cloud-hypervisor's JSON in path (0600, owner:group). */
+static int write_config(const struct vm_config *c, const char *path, uid_t owner, gid_t group,
+			struct err *err)
 {
 	json_t *j = vm_config_to_json(c);
 	int rc = 0, fd = -1;
 
 	if (!j)
 		rc = -ENOMEM;
-	else if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+	else if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
 		rc = -errno;
 	else if (json_dumpfd(j, fd, JSON_INDENT(2)) < 0)
 		rc = -EIO;
+	else if (fchown(fd, owner, group) < 0)
+		rc = -errno;
 	if (fd >= 0 && close(fd) < 0 && !rc)
 		rc = -errno;
 	json_decref(j);
@@ -245,21 +274,95 @@ static int write_config(const struct vm_config *c, const char *path, struct err 
 	return rc;
 }
 
-/* svmm's own VMM: this very binary as `svmm run --config DIR/config.json`,
- * with the virtiofsds and the host network started first. s is one that
- * vm_launch_config() took. */
+struct jail_paths {
+	struct jail_path v[4 + 2 * VM_MAX_SHARES + 8];
+	size_t n;
+};
+
+static int add_path(void *opaque, const char *path, unsigned int flags)
+{
+	struct jail_paths *p = opaque;
+
+	if (p->n == sizeof(p->v) / sizeof(p->v[0]))
+		return -E2BIG;
+	p->v[p->n++] = (struct jail_path){ path, flags };
+	return 0;
+}
+
+/* The jailer: the VMM (argv) in the jail STATE/svmm/vmm, waited for; its
+ * exit status, or 125 when the jail could not start it. */
+static int run_jailed(const struct vm_spec *s, const struct vm_config *c, uid_t uid, gid_t gid,
+		      char **argv)
+{
+	struct jail_paths paths = { .n = 0 };
+	char exe[PATH_MAX];
+	struct err err = { 0 };
+	int rc, status = 125;
+
+	if ((rc = svmm_exe_path(SVMM_EXE, exe, sizeof(exe))) < 0) {
+		log_msg(LV_ERROR, "run", "the VMM (%s): %s", SVMM_EXE, strerror(-rc));
+		return 125;
+	}
+	if (vm_config_paths(c, add_path, &paths) || add_path(&paths, argv[3], 0)) {
+		log_msg(LV_ERROR, "run", "the VMM's jail: too many paths");
+		return 125;
+	}
+	struct jail_opts o = {
+		.id = "vmm",
+		.uid = uid,
+		.gid = gid,
+		.base = s->state,
+		.exe = exe,
+		.argv = argv,
+		.vm = c,
+		.paths = paths.v,
+		.n_paths = paths.n,
+	};
+	if (jail_run(&o, NULL, &status, &err) < 0) {
+		log_msg(LV_ERROR, "run", "the VMM's jail (%s/svmm/vmm): %s", s->state, err.msg);
+		return 125;
+	}
+	return status;
+}
+
+/* svmm's own VMM: this very binary as `svmm run --config STATE/config.json`,
+ * jailed unless s->no_jail, with the virtiofsds and the host network
+ * started first. s is one that vm_launch_config() took. */
 static int launch_native(const struct vm_spec *s, struct vm_handle *h, struct err *err)
 {
-	char cmd[2048], tap[48], sock[PATH_MAX], path[PATH_MAX];
+	char cmd[2048], tap[48], sock[PATH_MAX], path[PATH_MAX], vdir[PATH_MAX];
 	struct vm_config c;
+	uid_t uid = 0;
+	gid_t gid = 0;
 	int rc;
 
 	vm_config_init(&c);
 	h->nfsd = 0;
-	if (snprintf(path, sizeof(path), "%s", s->vsock_socket) >= (int)sizeof(path) - 12)
+	if (!s->state ||
+	    snprintf(path, sizeof(path), "%s/config.json", s->state) >= (int)sizeof(path) ||
+	    snprintf(h->jail, sizeof(h->jail), "%s/svmm", s->state) >= (int)sizeof(h->jail)) {
+		h->jail[0] = 0;
 		return err_set(err, -ENAMETOOLONG, "the run's state path is too long");
-	char *slash = strrchr(path, '/');
-	strcpy(slash ? slash + 1 : path, "config.json");
+	}
+	h->jail[0] = 0;
+	snprintf(vdir, sizeof(vdir), "%s", s->vsock_socket);
+	char *slash = strrchr(vdir, '/');
+	if (slash)
+		*slash = 0;
+	if (!s->no_jail) {
+		uid = s->has_vmm_user ? s->vmm_uid : (uid_t)-1;
+		if ((rc = jail_uid_lock(JAIL_UID_LOCK_DIR, &uid, err)) < 0)
+			return rc;
+		h->uid_lock = rc;
+		gid = s->has_vmm_user ? s->vmm_gid : (gid_t)uid;
+		/* the VMM's: the sockets' directory (it listens there) */
+		if (!slash || chown(vdir, uid, gid) < 0 || chmod(vdir, 0700) < 0) {
+			rc = err_set(err, -errno,
+				     "the VMM's socket directory %s: chown to %u:%u: %s", vdir,
+				     (unsigned)uid, (unsigned)gid, strerror(errno));
+			goto fail;
+		}
+	}
 	for (size_t i = 0; i < s->nshares; i++) {
 		if (fs_socket(s, i, sock, sizeof(sock)) < 0) {
 			rc = err_set(err, -ENAMETOOLONG, "-v: the run's state path is too long");
@@ -269,6 +372,11 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, struct er
 		h->nfsd = i + 1;
 		if ((rc = start_virtiofsd(&s->shares[i], sock, &h->fsd[i], err)) < 0)
 			goto fail;
+		if (lchown(sock, uid, gid) < 0) { /* the VMM connects to it */
+			rc = err_set(err, -errno, "-v %s: chown %s to %u:%u: %s", s->shares[i].dir,
+				     sock, (unsigned)uid, (unsigned)gid, strerror(errno));
+			goto fail;
+		}
 	}
 	if (s->net_auto || s->nports) {
 		if ((rc = start_net(s, h, cmd, sizeof(cmd), err)) < 0)
@@ -276,9 +384,21 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, struct er
 		snprintf(tap, sizeof(tap), "%s", h->net->lease.link);
 	}
 	rc = vm_launch_config(&c, s, h->net ? cmd : NULL, h->net ? tap : NULL, err);
-	if (rc < 0 || (rc = write_config(&c, path, err)) < 0)
+	if (rc < 0)
 		goto fail;
-	vm_config_free(&c);
+	if (h->net && c.n_net == 1) { /* the TAP the network opened, as an fd */
+		if (!(c.net[0].fds = malloc(sizeof(int)))) {
+			rc = err_set(err, -ENOMEM, "out of memory");
+			goto fail;
+		}
+		c.net[0].fds[0] = h->net->tap_fd;
+		c.net[0].n_fds = 1;
+	}
+	if ((rc = write_config(&c, path, uid, gid, err)) < 0)
+		goto fail;
+	char *args[] = { SVMM_EXE, "run",	"--config",
+			 path,	   "--seccomp", s->seccomp ? (char *)s->seccomp : "true",
+			 NULL };
 	pid_t pid = fork();
 	if (pid < 0) {
 		rc = -errno;
@@ -292,11 +412,21 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, struct er
 			dup2(nul, 0);
 			dup2(nul, 1);
 		}
-		char *args[] = { NULL, "run", "--config", path, NULL };
+		if (!s->no_jail)
+			_exit(run_jailed(s, &c, uid, gid, args));
+		if (h->net && h->net->tap_fd >= 0)
+			fcntl(h->net->tap_fd, F_SETFD, 0);
 		int rc = svmm_exe_exec(SVMM_EXE, args);
 		log_msg(LV_ERROR, "run", "cannot run the VMM (%s): %s", SVMM_EXE, strerror(-rc));
 		_exit(125);
 	}
+	vm_config_free(&c);
+	if (h->net && h->net->tap_fd >= 0) /* the VMM's now */
+		close(h->net->tap_fd);
+	if (h->net)
+		h->net->tap_fd = -1;
+	if (!s->no_jail)
+		snprintf(h->jail, sizeof(h->jail), "%s/svmm", s->state);
 	h->pid = pid;
 	snprintf(h->endpoint, sizeof(h->endpoint), "unix:%s:%u", s->vsock_socket, AGENT_VSOCK_PORT);
 	return 0;
@@ -316,6 +446,8 @@ int vm_launch(const struct vm_spec *s, struct vm_handle *h, struct err *err)
 {
 	/* Checked before anything starts; an external launcher's VM too. */
 	struct vm_config c;
+	h->uid_lock = -1;
+	h->jail[0] = 0;
 	int rc = vm_launch_config(&c, s, NULL, NULL, err);
 	vm_config_free(&c);
 	if (rc < 0)

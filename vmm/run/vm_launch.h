@@ -20,6 +20,19 @@
  * (svmm.ip=, svmm.gw=, svmm.dns=); all of it is removed when the VM ends
  * (`svmm net gc` removes it when svmm itself was killed).
  *
+ * svmm's VMM runs jailed by default (vmm/run/jail.h): the launcher forks a
+ * jailer process that makes STATE/svmm/vmm/root (STATE: the run's state
+ * directory), binds what config.json names into it plus config.json
+ * itself, and runs `svmm run --config STATE/config.json --seccomp MODE`
+ * there as PID 1 of its own namespaces, as an unprivileged uid (vmm_uid,
+ * else one of the pool's, locked in JAIL_UID_LOCK_DIR while the VMM runs)
+ * with no capabilities. So that it can: the sockets' directory (the one
+ * vsock_socket names; the virtiofsd sockets are there too) is the VMM's,
+ * 0700, and so are the virtiofsd sockets and config.json; the TAP is the
+ * one the host network opened, passed as "fds": [N] in config.json. The
+ * jail directory goes when the VM ends. no_jail runs the VMM as root,
+ * unjailed (still under its seccomp filters).
+ *
  * The external launcher gets the VM as environment variables:
  *   SVMM_VM_KERNEL, SVMM_VM_INITRD, SVMM_VM_CMDLINE, SVMM_VM_DISK (the
  *   root file system image, attached read-only as the first virtio-blk
@@ -66,6 +79,12 @@ struct vm_spec {
 	const char *id;	     /* names the VM's lease and firewall rules (native VMM) */
 	bool net_auto;	     /* a host network even without ports (native VMM) */
 	const char *dns;     /* the guest's name server with net_auto, or NULL */
+	const char *state;   /* the run's state directory: config.json, the jail (native) */
+	bool no_jail;	     /* native: the VMM as root, not jailed */
+	const char *seccomp; /* native: the VMM's --seccomp (NULL: true) */
+	bool has_vmm_user;   /* native: vmm_uid/vmm_gid given, else one from the pool */
+	uid_t vmm_uid;
+	gid_t vmm_gid;
 };
 
 #define VM_MAX_SHARES 16
@@ -76,7 +95,9 @@ struct vm_handle {
 	char endpoint[PATH_MAX + 64]; /* where the agent listens: agent_client.h */
 	pid_t fsd[VM_MAX_SHARES];     /* virtiofsd per share (native VMM); ended with the VM */
 	size_t nfsd;
-	struct net_vm *net; /* the host network (native VMM), or NULL */
+	struct net_vm *net;  /* the host network (native VMM), or NULL */
+	int uid_lock;	     /* the VMM uid's lock (jail_uid_lock), or -1 */
+	char jail[PATH_MAX]; /* the jail's directory, removed when the VM ends, or "" */
 };
 
 /* The configuration svmm's own VMM boots for s: kernel, initrd, cmdline
@@ -98,5 +119,7 @@ int vm_launch(const struct vm_spec *s, struct vm_handle *h, struct err *err);
 int vm_wait(struct vm_handle *h, int timeout_ms);
 /* Ends the VM at once. */
 void vm_kill(struct vm_handle *h);
+/* rm -rf path, not following symlinks nor crossing mounts; 0 or -errno. */
+int vm_remove_tree(const char *path);
 
 #endif
