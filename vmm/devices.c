@@ -14,6 +14,8 @@
 #include "devices/virtio/transport/pci.h"
 #include "devices/virtio/rng/rng.h"
 #include "devices/virtio/vsock/vsock.h"
+#include "vmm/kvm/log.h"
+#include "vmm/kvm/seccomp.h"
 
 static int ioeventfd(void *opaque, uint64_t gpa, unsigned int len, int fd, bool assign)
 {
@@ -22,7 +24,94 @@ static int ioeventfd(void *opaque, uint64_t gpa, unsigned int len, int fd, bool 
 		      : kvm_ioeventfd_del(d->kvm, fd, gpa, len, false, false, 0);
 }
 
-static const struct virtio_pci_host_ops host_ops = { .ioeventfd = ioeventfd };
+/* --- the device manager thread ----------------------------------------- */
+
+static void *devmgr_main(void *arg)
+{
+	struct vm_devmgr *m = arg;
+	int rc = sc_install(SC_DEVMGR);
+
+	pthread_mutex_lock(&m->lock);
+	m->rc = rc;
+	m->ready = true;
+	pthread_cond_broadcast(&m->cond);
+	while (!rc) {
+		while (!m->n && !m->stopping)
+			pthread_cond_wait(&m->cond, &m->lock);
+		if (!m->n)
+			break; /* stopping, and nothing left to run */
+		void (*fn)(void *) = m->q[m->head].fn;
+		void *fa = m->q[m->head].arg;
+		m->head = (m->head + 1) % VM_DEVMGR_SLOTS;
+		m->n--;
+		pthread_mutex_unlock(&m->lock);
+		fn(fa);
+		pthread_mutex_lock(&m->lock);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+static int devmgr_start(struct vm_devmgr *m, struct err *err)
+{
+	int rc;
+
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->cond, NULL);
+	rc = -pthread_create(&m->thread, NULL, devmgr_main, m);
+	if (rc) {
+		pthread_cond_destroy(&m->cond);
+		pthread_mutex_destroy(&m->lock);
+		return err_set(err, rc, "device manager thread: %s", strerror(-rc));
+	}
+	m->started = true;
+	pthread_mutex_lock(&m->lock);
+	while (!m->ready)
+		pthread_cond_wait(&m->cond, &m->lock);
+	rc = m->rc;
+	pthread_mutex_unlock(&m->lock);
+	if (rc)
+		return err_set(err, rc, "device manager thread: seccomp filter: %s", strerror(-rc));
+	return 0;
+}
+
+static void devmgr_stop(struct vm_devmgr *m)
+{
+	if (!m->started)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->stopping = true;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	pthread_join(m->thread, NULL); /* after the jobs still queued */
+	m->started = false;
+	pthread_cond_destroy(&m->cond);
+	pthread_mutex_destroy(&m->lock);
+}
+
+/* The transports' defer: on a vCPU thread, inside an MMIO write. */
+static int defer(void *opaque, void (*fn)(void *arg), void *arg)
+{
+	struct vm_devmgr *m = &((struct vm_devices *)opaque)->mgr;
+	int rc = 0;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->stopping || m->rc)
+		rc = -ESHUTDOWN;
+	else if (m->n == VM_DEVMGR_SLOTS)
+		rc = -EAGAIN; /* not while each transport queues at most one job */
+	else {
+		unsigned int tail = (m->head + m->n) % VM_DEVMGR_SLOTS;
+		m->q[tail].fn = fn;
+		m->q[tail].arg = arg;
+		m->n++;
+		pthread_cond_signal(&m->cond);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static const struct virtio_pci_host_ops host_ops = { .ioeventfd = ioeventfd, .defer = defer };
 
 /* Put vd behind a transport in the next free slot. Frees vd on failure. */
 static int plug(struct vm_devices *d, struct virtio_dev *vd, struct pci_bus *bus,
@@ -143,6 +232,8 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 
 	memset(d, 0, sizeof(*d));
 	d->kvm = kvm;
+	if ((rc = devmgr_start(&d->mgr, err)))
+		goto fail;
 	for (size_t i = 0; cfg && i < cfg->n_disks; i++) {
 		const struct disk_config *dc = &cfg->disks[i];
 		if (dc->image_type == IMAGE_TYPE_FIXED_VHD || dc->image_type == IMAGE_TYPE_VHDX) {
@@ -193,6 +284,7 @@ fail:
 
 void vm_devices_free(struct vm_devices *d)
 {
+	devmgr_stop(&d->mgr); /* no job may run on a freed device */
 	while (d->n)
 		virtio_pci_free(d->vp[--d->n]);
 }

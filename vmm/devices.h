@@ -6,10 +6,19 @@
  * the first NIC is in slot 5 (a systemd guest names it ens5).
  * Each device sits behind the virtio-pci transport; its doorbells are KVM
  * ioeventfds, its interrupts MSI-X messages.
+ *
+ * The device manager thread (devmgr, its own seccomp kind) runs what the
+ * transports defer: a device's activation at DRIVER_OK and its reset, which
+ * start and stop its I/O threads, so a vCPU never does (its filter holds
+ * only what KVM_RUN's exits need). Jobs run one at a time, in order; the
+ * thread is started with the devices and, at vm_devices_free, runs what is
+ * still queued and is joined before any device is freed.
  */
 #ifndef SVMM_VMM_DEVICES_H
 #define SVMM_VMM_DEVICES_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "devices/pci.h"
@@ -26,16 +35,36 @@ struct virtio_net_opts;
 struct virtio_pci;
 struct virtio_vsock_opts;
 
+/* A transport has at most one job queued: one slot per device is enough. */
+#define VM_DEVMGR_SLOTS (VM_MAX_PCI_DEVICES + 1)
+
+struct vm_devmgr {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct {
+		void (*fn)(void *arg);
+		void *arg;
+	} q[VM_DEVMGR_SLOTS];
+	unsigned int head, n; /* the queue, under lock */
+	int rc;		      /* the thread's seccomp install, then 0 */
+	bool started, ready, stopping;
+};
+
 struct vm_devices {
 	struct kvm *kvm;
 	struct virtio_pci *vp[VM_MAX_PCI_DEVICES];
 	unsigned int n;
+	struct vm_devmgr mgr;
 };
 
-/* Create every device of cfg (NULL: only the rng, as cloud-hypervisor) and
- * plug it into bus. err names the device and what is wrong with it. */
+/* Start the devmgr, create every device of cfg (NULL: only the rng, as
+ * cloud-hypervisor) and plug it into bus. err names the device and what is
+ * wrong with it. */
 int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct pci_bus *bus,
 		      struct kvm *kvm, const struct guest_mem *mem, struct err *err);
+/* Stop the devmgr (after the jobs still queued) and free every device. The
+ * vCPUs must be stopped first: no new job after it. */
 void vm_devices_free(struct vm_devices *d);
 
 /* One device's options from its entry of a validated config, as

@@ -329,7 +329,7 @@ static void vm_teardown(struct vm *vm)
 	if (vm->has_serial)
 		serial_destroy(&vm->serial);
 	vm->has_serial = false;
-	vm_devices_free(&vm->devs); /* stops their I/O threads first */
+	vm_devices_free(&vm->devs); /* the devmgr (vCPUs stopped: no new job), then the devices */
 	if (vm->has_pci)
 		pci_bus_free(&vm->pci);
 	vm->has_pci = false;

@@ -4,7 +4,8 @@
  * bridge, and virtio-pci's virtio-rng, virtio-blk and virtio-vsock, as the
  * guest finds them: through CF8/CFC port I/O and ECAM, BARs sized, placed
  * and moved, decoding and MSI-X turned on and off, and the BARs then used
- * wherever they went. The op list is fuzz_pci.h's.
+ * wherever they went. Inputs whose length has bit 1 set defer the devices'
+ * activations and resets (fuzz_pci.h). The op list is fuzz_pci.h's.
  */
 #include "tests/fuzz/fuzz_pci.h"
 
@@ -14,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz z = { data, size };
 	struct fzp p;
 
-	fzp_init(&p, kinds, 3, size & 1);
+	fzp_init(&p, kinds, 3, size & 1, size & 2);
 	fzp_run(&p, &z);
 	fzp_free(&p);
 	return 0;

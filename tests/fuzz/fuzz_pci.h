@@ -10,6 +10,10 @@
  * bus in irqfd mode against a fake KVM that aborts on any broken rule of
  * the route state machine (binding an unrouted GSI, binding twice, freeing
  * a bound route) and on a route left behind when the devices are gone.
+ * In deferred mode the transports get a host defer (as svmm's devmgr): the
+ * activations and resets they queue run when an op's code has its top bit
+ * set, and at the end; a transport that queues a second job while one is
+ * pending aborts.
  *
  * Ops: u8 code (low 3 bits: the op; the rest: its flags), then:
  *   0 CF8 := u32
@@ -59,7 +63,39 @@ struct fzp {
 		bool used;
 		int fd; /* bound, -1 */
 	} gsi[64];
+	struct {
+		void (*fn)(void *);
+		void *arg;
+	} jobs[FZP_MAXDEV];
+	unsigned int njobs;
 };
+
+static int fzp_defer(void *opaque, void (*fn)(void *), void *arg)
+{
+	struct fzp *p = opaque;
+	for (unsigned int i = 0; i < p->njobs; i++)
+		if (p->jobs[i].arg == arg)
+			abort(); /* a transport has one job at a time */
+	if (p->njobs == FZP_MAXDEV)
+		abort();
+	p->jobs[p->njobs].fn = fn;
+	p->jobs[p->njobs].arg = arg;
+	p->njobs++;
+	return 0;
+}
+
+static const struct virtio_pci_host_ops fzp_vp_deferred = { .defer = fzp_defer };
+
+/* The devmgr's turn: every queued job, in order. */
+static inline void fzp_run_jobs(struct fzp *p)
+{
+	while (p->njobs) {
+		void (*fn)(void *) = p->jobs[0].fn;
+		void *arg = p->jobs[0].arg;
+		memmove(&p->jobs[0], &p->jobs[1], --p->njobs * sizeof(p->jobs[0]));
+		fn(arg);
+	}
+}
 
 static char fzp_sock[PATH_MAX];
 
@@ -147,8 +183,10 @@ static inline struct virtio_dev *fzp_make(struct fzp *p, unsigned int kind)
 	return vd;
 }
 
-/* The bus (irqfd mode or direct), and the devices of kinds[0..n). */
-static inline void fzp_init(struct fzp *p, const unsigned int *kinds, unsigned int n, bool irqfd)
+/* The bus (irqfd mode or direct), and the devices of kinds[0..n), their
+ * activations and resets deferred or not. */
+static inline void fzp_init(struct fzp *p, const unsigned int *kinds, unsigned int n, bool irqfd,
+			    bool deferred)
 {
 	struct pci_bus_config cfg = {
 		.ecam_base = FZP_ECAM,
@@ -171,7 +209,8 @@ static inline void fzp_init(struct fzp *p, const unsigned int *kinds, unsigned i
 		abort();
 	for (unsigned int i = 0; i < n; i++) {
 		struct virtio_dev *vd = fzp_make(p, kinds[i]);
-		if (virtio_pci_create(&p->vp[i], vd, &p->mem, NULL, p))
+		if (virtio_pci_create(&p->vp[i], vd, &p->mem, deferred ? &fzp_vp_deferred : NULL,
+				      p))
 			abort();
 		p->dev[i] = virtio_pci_dev(p->vp[i]);
 		if (pci_bus_add(&p->pci, p->dev[i], -1) < 0)
@@ -182,6 +221,7 @@ static inline void fzp_init(struct fzp *p, const unsigned int *kinds, unsigned i
 
 static inline void fzp_free(struct fzp *p)
 {
+	fzp_run_jobs(p); /* before the free, as the devmgr does */
 	for (unsigned int i = 0; i < p->n; i++)
 		virtio_pci_free(p->vp[i]);
 	for (unsigned int g = 0; g < 64; g++)
@@ -254,6 +294,8 @@ static inline void fzp_run(struct fzp *p, struct fz *z)
 {
 	for (int k = 0; k < FZP_OPS && z->n; k++) {
 		uint8_t code = fz_u8(z), op = code & 7, fl = code >> 3;
+		if (code & 0x80)
+			fzp_run_jobs(p); /* nothing queued unless deferred */
 		unsigned int d = p->n ? fl % p->n : 0;
 		uint64_t addr = 0, v = 0;
 		uint8_t sd = 0;

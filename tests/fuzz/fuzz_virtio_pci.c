@@ -5,7 +5,9 @@
  * 0 placed and decoding on, as a driver finds it: common config, notify,
  * ISR, device config, MSI-X table and PBA reads and writes, status
  * sequences, bring-ups with fuzzed queues (whose rings and buffers are in
- * guest RAM the ops write) and resets. The op list is fuzz_pci.h's.
+ * guest RAM the ops write) and resets. Inputs whose length has bit 1 set
+ * defer activations and resets, as svmm's devmgr does (fuzz_pci.h). The op
+ * list is fuzz_pci.h's.
  */
 #include "tests/fuzz/fuzz_pci.h"
 
@@ -15,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned int kind = fz_u8(&z) % 3;
 	struct fzp p;
 
-	fzp_init(&p, &kind, 1, size & 1);
+	fzp_init(&p, &kind, 1, size & 1, size & 2);
 	fzp_place(&p, 0);
 	fzp_run(&p, &z);
 	fzp_free(&p);

@@ -4,6 +4,11 @@
  * guest driver doing what Linux's virtio_pci_modern does, through ECAM
  * config cycles and BAR MMIO on a struct bus, with virtio-rng behind it,
  * until an MSI-X interrupt reports a filled buffer.
+ *
+ * Each test runs twice more with the host's defer (as svmm's devmgr):
+ * "auto", whose queued jobs run before the guest's next read (a worker
+ * that is quick), and "manual", whose jobs run only when the test says,
+ * with the device's activate and reset counted and checked.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -26,8 +31,18 @@
 #define MMIO64	 0x100000000ULL
 #define MSI_ADDR 0xfee00000ULL
 
+enum mode { SYNC, AUTO, MANUAL };
+
+#define MAX_JOBS 8
+
 struct fx {
 	struct fake_driver d; /* guest RAM and the irq eventfd */
+	enum mode mode;
+	struct {
+		void (*fn)(void *);
+		void *arg;
+	} jobs[MAX_JOBS];
+	unsigned int njobs, deferred;
 	struct bus pio, mmio;
 	struct pci_bus pci;
 	struct virtio_pci *vp;
@@ -61,6 +76,62 @@ static int ioeventfd(void *opaque, uint64_t gpa, unsigned int len, int fd, bool 
 
 static const struct virtio_pci_host_ops vp_host = { .ioeventfd = ioeventfd };
 
+static int fake_defer(void *opaque, void (*fn)(void *), void *arg)
+{
+	struct fx *f = opaque;
+	assert_true(f->njobs < MAX_JOBS);
+	assert_int_equal(f->njobs, 0); /* one transport: one job at a time */
+	f->jobs[f->njobs].fn = fn;
+	f->jobs[f->njobs].arg = arg;
+	f->njobs++;
+	f->deferred++;
+	return 0;
+}
+
+static const struct virtio_pci_host_ops vp_host_deferred = { .ioeventfd = ioeventfd,
+							     .defer = fake_defer };
+
+/* The host's thread gets its turn: every queued job, in order. */
+static unsigned int run_jobs(struct fx *f)
+{
+	unsigned int ran = 0;
+	while (f->njobs) {
+		void (*fn)(void *) = f->jobs[0].fn;
+		void *arg = f->jobs[0].arg;
+		memmove(&f->jobs[0], &f->jobs[1], --f->njobs * sizeof(f->jobs[0]));
+		fn(arg);
+		ran++;
+	}
+	return ran;
+}
+
+/* The device's activate and reset, counted: never twice in a row. */
+static struct {
+	const struct virtio_dev_ops *real;
+	struct virtio_dev_ops ops;
+	unsigned int activations, resets;
+	bool active, fail;
+} dev;
+
+static int counted_activate(struct virtio_dev *vd)
+{
+	assert_false(dev.active); /* activated on top of itself */
+	if (dev.fail)
+		return -EIO;
+	int rc = dev.real->activate(vd);
+	dev.activations++;
+	dev.active = !rc;
+	return rc;
+}
+
+static void counted_reset(struct virtio_dev *vd)
+{
+	assert_true(dev.active); /* a reset of what never started */
+	dev.real->reset(vd);
+	dev.resets++;
+	dev.active = false;
+}
+
 static uint32_t cfg_rd(struct fx *f, unsigned int off, unsigned int size)
 {
 	uint32_t v = 0;
@@ -76,6 +147,8 @@ static void cfg_wr(struct fx *f, unsigned int off, uint32_t v, unsigned int size
 static uint32_t bar_rd(struct fx *f, uint64_t off, unsigned int size)
 {
 	uint32_t v = 0;
+	if (f->mode == AUTO)
+		run_jobs(f);
 	bus_access(&f->mmio, f->bar0 + off, &v, size, false);
 	return v;
 }
@@ -129,12 +202,13 @@ static struct caps walk_caps(struct fx *f)
 	return c;
 }
 
-static int setup(void **state)
+static int setup_mode(void **state, enum mode mode)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct virtio_dev *vd;
 	struct err err = { 0 };
 
+	f->mode = mode;
 	fd_init(&f->d);
 	bus_init(&f->pio);
 	bus_init(&f->mmio);
@@ -150,7 +224,15 @@ static int setup(void **state)
 	assert_int_equal(pci_bus_init(&f->pci, &cfg, &host_ops, f), 0);
 	assert_int_equal(pci_bus_register(&f->pci, &f->pio, &f->mmio), 0);
 	assert_int_equal(virtio_rng_create(&vd, "/dev/urandom", &err), 0);
-	assert_int_equal(virtio_pci_create(&f->vp, vd, &f->d.mem, &vp_host, f), 0);
+	memset(&dev, 0, sizeof(dev));
+	dev.real = vd->ops;
+	dev.ops = *vd->ops;
+	dev.ops.activate = counted_activate;
+	dev.ops.reset = counted_reset;
+	vd->ops = &dev.ops;
+	assert_int_equal(virtio_pci_create(&f->vp, vd, &f->d.mem,
+					   mode == SYNC ? &vp_host : &vp_host_deferred, f),
+			 0);
 	f->d.vd = vd;
 	f->slot = pci_bus_add(&f->pci, virtio_pci_dev(f->vp), -1);
 	assert_int_equal(f->slot, 1);
@@ -170,9 +252,27 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup(void **state)
+{
+	return setup_mode(state, SYNC);
+}
+
+static int setup_auto(void **state)
+{
+	return setup_mode(state, AUTO);
+}
+
+static int setup_manual(void **state)
+{
+	return setup_mode(state, MANUAL);
+}
+
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	run_jobs(f); /* the host runs every job before the free */
+	if (f->mode == SYNC)
+		assert_int_equal(f->deferred, 0);
 	virtio_pci_free(f->vp);
 	pci_bus_free(&f->pci);
 	bus_free(&f->pio);
@@ -379,9 +479,163 @@ static void hostile_accesses(void **state)
 	assert_int_equal(bar_rd(f, 0x10, 2), 0xffff);
 }
 
+/* --- with the host's defer, jobs run when the test says ----------------- */
+
+static const uint8_t UP = 0xf & ~VIRTIO_STATUS_NEEDS_RESET;
+
+/* DRIVER_OK queues the activation; the status reads DRIVER_OK meanwhile,
+ * and kicks that come before it are served once it ran. */
+static void activation_is_deferred(void **state)
+{
+	struct fx *f = *state;
+	struct caps c = walk_caps(f);
+
+	bring_up(f, &c, true);
+	assert_int_equal(f->njobs, 1);
+	assert_int_equal(dev.activations, 0);
+	assert_int_equal(bar_rd(f, 0x14, 1), UP);
+	/* queue fields stay locked while it is pending */
+	bar_wr(f, 0x16, 0, 2);
+	bar_wr(f, 0x18, 64, 2);
+	assert_int_equal(bar_rd(f, 0x18, 2), FD_QSIZE);
+	bar_wr(f, 0x14, UP, 1); /* DRIVER_OK again: nothing more queued */
+	assert_int_equal(f->njobs, 1);
+	assert_int_equal(run_jobs(f), 1);
+	assert_int_equal(dev.activations, 1);
+	one_buffer(f, &c);
+	assert_int_equal(run_jobs(f), 0);
+}
+
+/* A reset of a running device: the status reads non-zero until its job
+ * ran, and the driver's writes meanwhile change nothing. */
+static void reset_reads_nonzero_until_done(void **state)
+{
+	struct fx *f = *state;
+	struct caps c = walk_caps(f);
+
+	bring_up(f, &c, true);
+	run_jobs(f);
+	bar_wr(f, 0x14, 0, 1);
+	assert_int_equal(f->njobs, 1);
+	assert_int_equal(dev.resets, 0);
+	for (int i = 0; i < 3; i++) /* the driver polls */
+		assert_int_equal(bar_rd(f, 0x14, 1), UP);
+	bar_wr(f, 0x14, 0, 1); /* a second reset: the same one */
+	bar_wr(f, 0x14, VIRTIO_STATUS_ACKNOWLEDGE, 1);
+	bar_wr(f, 0x10, 0, 2); /* config vector */
+	bar_wr(f, 0x16, 0, 2);
+	bar_wr(f, 0x00, 0, 4);
+	assert_int_equal(f->njobs, 1);
+	assert_int_equal(bar_rd(f, 0x14, 1), UP);
+	assert_int_equal(bar_rd(f, 0x00, 4), 1); /* bring_up's */
+	assert_int_equal(run_jobs(f), 1);
+	assert_int_equal(dev.resets, 1);
+	assert_false(dev.active);
+	assert_int_equal(bar_rd(f, 0x14, 1), 0);
+	assert_int_equal(bar_rd(f, 0x10, 2), 0xffff);
+	bar_wr(f, c.notify, 0, 2); /* a kick after it: nothing runs */
+	/* and it comes up again */
+	bring_up(f, &c, true);
+	run_jobs(f);
+	assert_int_equal(dev.activations, 2);
+	one_buffer(f, &c);
+}
+
+/* DRIVER_OK, then a reset before the activation ran: one job activates
+ * then resets; nothing is activated twice, nothing left running. */
+static void reset_while_activation_pending(void **state)
+{
+	struct fx *f = *state;
+	struct caps c = walk_caps(f);
+
+	bring_up(f, &c, true);
+	bar_wr(f, 0x14, 0, 1);
+	bar_wr(f, 0x14, UP, 1); /* ignored: the reset is pending */
+	bar_wr(f, 0x14, 0, 1);
+	assert_int_equal(f->njobs, 1);
+	assert_int_equal(bar_rd(f, 0x14, 1), UP);
+	assert_int_equal(run_jobs(f), 1);
+	assert_int_equal(dev.activations, 1);
+	assert_int_equal(dev.resets, 1);
+	assert_false(dev.active);
+	assert_int_equal(bar_rd(f, 0x14, 1), 0);
+	assert_int_equal(run_jobs(f), 0);
+	/* a reset of a device that is not running is done at once */
+	bar_wr(f, 0x14, VIRTIO_STATUS_ACKNOWLEDGE, 1);
+	bar_wr(f, 0x14, 0, 1);
+	assert_int_equal(f->njobs, 0);
+	assert_int_equal(bar_rd(f, 0x14, 1), 0);
+}
+
+/* An activation that fails in its job: NEEDS_RESET and a config interrupt;
+ * the reset after it stops nothing and is done at once. */
+static void deferred_activation_fails(void **state)
+{
+	struct fx *f = *state;
+	struct caps c = walk_caps(f);
+
+	dev.fail = true;
+	bring_up(f, &c, true);
+	assert_int_equal(bar_rd(f, c.isr, 1), 0);
+	run_jobs(f);
+	uint8_t st = (uint8_t)bar_rd(f, 0x14, 1);
+	assert_true(st & VIRTIO_STATUS_NEEDS_RESET);
+	assert_false(st & VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(bar_rd(f, c.isr, 1), 2); /* configuration change */
+	bar_wr(f, 0x14, UP, 1);			  /* no second try without a reset */
+	assert_int_equal(f->njobs, 0);
+	bar_wr(f, 0x14, 0, 1);
+	assert_int_equal(f->njobs, 0);
+	assert_int_equal(bar_rd(f, 0x14, 1), 0);
+	assert_int_equal(dev.resets, 0);
+	dev.fail = false;
+	bring_up(f, &c, true);
+	run_jobs(f);
+	one_buffer(f, &c);
+}
+
+/* Any status sequence, with the jobs run at any point: never activated
+ * twice, never reset when not running (counted_*), and a final reset
+ * leaves nothing running. */
+static void hostile_status_sequences(void **state)
+{
+	static const uint8_t writes[] = { 0,	1,    3,    0x0b, 0x0f, 0x0b, 0x07, 0x4f,
+					  0x8f, 0xff, 0x0f, 0x0f, 0,	0x04, 0x8b, 0x03 };
+	struct fx *f = *state;
+	struct caps c = walk_caps(f);
+	uint32_t x = 12345;
+
+	for (int round = 0; round < 40; round++) {
+		bring_up(f, &c, round & 1);
+		for (int i = 0; i < 200; i++) {
+			x = x * 1103515245 + 12345;
+			uint8_t w = writes[(x >> 16) % sizeof(writes)];
+			if ((x >> 8) & 1) { /* VERSION_1 (or not), now and then */
+				bar_wr(f, 0x08, 1, 4);
+				bar_wr(f, 0x0c, (x >> 3) & 3 ? 1 : 0, 4);
+			}
+			bar_wr(f, 0x14, w, 1);
+			if ((x >> 12) % 3 == 0)
+				run_jobs(f);
+			if ((x >> 20) % 7 == 0)
+				bar_wr(f, c.notify, 0, 2);
+			assert_true(f->njobs <= 1);
+		}
+		run_jobs(f);
+		bar_wr(f, 0x14, 0, 1);
+		run_jobs(f);
+		assert_int_equal(bar_rd(f, 0x14, 1), 0);
+		assert_false(dev.active);
+		assert_int_equal(dev.activations, dev.resets);
+	}
+	assert_true(dev.activations > 40);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define A(name) cmocka_unit_test_setup_teardown(name, setup_auto, teardown)
+#define M(name) cmocka_unit_test_setup_teardown(name, setup_manual, teardown)
 	const struct CMUnitTest tests[] = {
 		T(identity_and_caps),
 		T(driver_brings_device_up),
@@ -389,6 +643,19 @@ int main(void)
 		T(queue_locked_once_running),
 		T(legacy_driver_refused),
 		T(hostile_accesses),
+		T(hostile_status_sequences),
+		A(identity_and_caps),
+		A(driver_brings_device_up),
+		A(status_goes_back_only_by_reset),
+		A(queue_locked_once_running),
+		A(legacy_driver_refused),
+		A(hostile_accesses),
+		A(hostile_status_sequences),
+		M(activation_is_deferred),
+		M(reset_reads_nonzero_until_done),
+		M(reset_while_activation_pending),
+		M(deferred_activation_fails),
+		M(hostile_status_sequences),
 	};
 	return cmocka_run_group_tests_name("virtio_pci", tests, NULL, NULL);
 }

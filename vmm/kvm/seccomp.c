@@ -114,7 +114,7 @@ static const struct sc_rule vcpu[] = {
 	ALLOW(close), /* a serial socket client that left */
 };
 
-/* Device activation (DRIVER_OK) and reset, on the vCPU thread: queue
+/* Device activation (DRIVER_OK) and reset, on the devmgr thread: queue
  * threads, io_uring rings, vhost-net (opened then), vhost-user messages,
  * TAP offloads. */
 static const struct sc_rule activate[] = {
@@ -318,12 +318,15 @@ struct sc_kind {
 #define DEVICES SET(dev_loop), SET(blk), SET(net), SET(vsock)
 
 static const struct sc_kind kinds[SC_NKINDS] = {
-	/* vmm starts the serial thread and the vCPUs, so it holds their lists */
+	/* vmm starts the serial thread, the vCPUs and the devmgr, so it holds
+	 * their lists */
 	[SC_VMM] = { "vmm",
 		     { SET(base), SET(spawn), SET(vmm), SET(serial), SET(vcpu), SET(activate),
 		       DEVICES } },
-	/* the vCPU starts the device threads (activation): their lists too */
-	[SC_VCPU] = { "vcpu", { SET(base), SET(spawn), SET(vcpu), SET(activate), DEVICES } },
+	/* a vCPU starts nothing: activation and reset are the devmgr's */
+	[SC_VCPU] = { "vcpu", { SET(base), SET(vcpu) } },
+	/* the devmgr starts the device threads (activation): their lists too */
+	[SC_DEVMGR] = { "devmgr", { SET(base), SET(spawn), SET(activate), DEVICES } },
 	[SC_SERIAL] = { "serial", { SET(base), SET(serial) } },
 	[SC_BLK] = DEVICE("blk", blk),
 	[SC_NET] = DEVICE("net", net),

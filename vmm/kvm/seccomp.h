@@ -9,11 +9,15 @@
  *   vmm     the process: main, API and VM threads (set-up, reboot, the API's
  *           vm.boot). Installed once by the command line, after start-up and
  *           before the first thread, so every later thread inherits it.
- *   vcpu    KVM_RUN and the exits it dispatches. A DRIVER_OK write activates
- *           the device on the vCPU thread (io_uring_setup, vhost ioctls,
- *           vhost-user messages, eventfds, the device's I/O threads), and
- *           those threads inherit the vCPU filter: so this list holds device
- *           activation and every device thread's needs as well.
+ *   vcpu    KVM_RUN and the exits it dispatches: port and MMIO writes,
+ *           irqfd routes and ioeventfds moved by PCI config and MSI-X table
+ *           writes, queue kicks. Nothing else: a DRIVER_OK or reset write
+ *           only queues the device's activation or reset for the devmgr.
+ *   devmgr  the device manager thread (vmm/devices.c): runs the activations
+ *           (io_uring_setup, vhost ioctls, vhost-user messages, eventfds,
+ *           the device's I/O threads) and resets the vCPUs queued. The
+ *           device threads it starts inherit its filter, so it holds every
+ *           device thread's needs as well.
  *   serial  the 16550's input thread.
  *   blk, net, vsock, fs, rng: the device I/O threads (devices/virtio/loop.c).
  *
@@ -49,7 +53,18 @@
 
 enum sc_mode { SC_OFF, SC_KILL, SC_LOG, SC_ERRNO };
 
-enum sc_thread { SC_VMM, SC_VCPU, SC_SERIAL, SC_BLK, SC_NET, SC_VSOCK, SC_FS, SC_RNG, SC_NKINDS };
+enum sc_thread {
+	SC_VMM,
+	SC_VCPU,
+	SC_DEVMGR,
+	SC_SERIAL,
+	SC_BLK,
+	SC_NET,
+	SC_VSOCK,
+	SC_FS,
+	SC_RNG,
+	SC_NKINDS
+};
 
 /* "true", "false", "log", "errno". 0, or -EINVAL. */
 int sc_mode_parse(const char *s, enum sc_mode *out);

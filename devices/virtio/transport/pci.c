@@ -85,6 +85,10 @@ struct virtio_pci {
 	uint8_t generation;
 	uint64_t notify_gpa; /* where the doorbells are bound, 0 when not */
 	int pcicfg_off;	     /* offset of the PCI_CFG capability */
+	/* With the host's defer (under lock): the job queued or running, and
+	 * a reset the driver wrote while the activation was pending. */
+	enum { JOB_NONE, JOB_ACTIVATE, JOB_RESET } job;
+	bool reset_after;
 };
 
 static uint64_t offered(const struct virtio_pci *vp)
@@ -125,12 +129,11 @@ static const struct virtio_irq_ops irq_ops = { irq_queue, irq_config, irq_queue_
 
 /* --- device status and reset ------------------------------------------ */
 
-static void device_reset(struct virtio_pci *vp)
+/* The transport's half of a reset: queues, vectors, negotiation. */
+static void transport_reset(struct virtio_pci *vp)
 {
 	struct virtio_dev *vd = vp->vd;
 
-	if (vd->status & VIRTIO_STATUS_DRIVER_OK)
-		vd->ops->reset(vd);
 	for (unsigned int i = 0; i < vd->num_queues; i++) {
 		virtq_reset(&vd->vq[i]);
 		vd->vq[i].size = vd->queue_size_max;
@@ -144,12 +147,110 @@ static void device_reset(struct virtio_pci *vp)
 	vp->isr = 0;
 }
 
+static void device_reset(struct virtio_pci *vp)
+{
+	struct virtio_dev *vd = vp->vd;
+
+	if (vd->status & VIRTIO_STATUS_DRIVER_OK)
+		vd->ops->reset(vd);
+	transport_reset(vp);
+}
+
+static void activation_failed(struct virtio_pci *vp)
+{
+	struct virtio_dev *vd = vp->vd;
+
+	log_msg(LV_ERROR, vd->name, "%s: cannot start the device", vd->name);
+	vd->status = (vd->status & ~VIRTIO_STATUS_DRIVER_OK) | VIRTIO_STATUS_NEEDS_RESET;
+}
+
+/*
+ * The deferred activation or reset, on the host's thread. The device's own
+ * work runs without the lock, so the vCPU never waits on it: meanwhile the
+ * status reads DRIVER_OK (activation) or what it was (reset), and
+ * set_status and common_write keep the state still (queue fields are
+ * locked by DRIVER_OK; during a reset every write is ignored). A reset
+ * asked for during the activation runs after it, in this same job.
+ */
+static void deferred_job(void *arg)
+{
+	struct virtio_pci *vp = arg;
+	struct virtio_dev *vd = vp->vd;
+	bool failed = false;
+
+	pthread_mutex_lock(&vp->lock);
+	if (vp->job == JOB_ACTIVATE) {
+		pthread_mutex_unlock(&vp->lock);
+		int rc = vd->ops->activate(vd);
+		pthread_mutex_lock(&vp->lock);
+		if (rc < 0) {
+			activation_failed(vp);
+			failed = true;
+		}
+		vp->job = vp->reset_after ? JOB_RESET : JOB_NONE;
+		vp->reset_after = false;
+	}
+	if (vp->job == JOB_RESET) {
+		bool running = vd->status & VIRTIO_STATUS_DRIVER_OK;
+		pthread_mutex_unlock(&vp->lock);
+		if (running)
+			vd->ops->reset(vd);
+		pthread_mutex_lock(&vp->lock);
+		transport_reset(vp);
+		vp->job = JOB_NONE;
+		failed = false; /* the reset cleared NEEDS_RESET already */
+	}
+	pthread_mutex_unlock(&vp->lock);
+	if (failed) /* the driver saw DRIVER_OK: tell it (virtio 1.x 2.1.2) */
+		irq_config(vp);
+}
+
+static bool deferring(const struct virtio_pci *vp)
+{
+	return vp->ops && vp->ops->defer;
+}
+
+/* Queue job for the host's thread; false if it would not take it. */
+static bool defer_job(struct virtio_pci *vp, int job)
+{
+	vp->job = job;
+	int rc = vp->ops->defer(vp->opaque, deferred_job, vp);
+	if (rc < 0) {
+		vp->job = JOB_NONE;
+		log_msg(LV_ERROR, vp->vd->name, "%s: cannot queue the device's %s: %s",
+			vp->vd->name, job == JOB_RESET ? "reset" : "activation", strerror(-rc));
+		return false;
+	}
+	return true;
+}
+
+/* A reset (status 0) with the host's defer. */
+static void reset_deferred(struct virtio_pci *vp)
+{
+	if (vp->job == JOB_ACTIVATE) {
+		vp->reset_after = true; /* the job resets once it activated */
+		return;
+	}
+	if (vp->job == JOB_RESET)
+		return;
+	/* nothing runs (never started, or failed to): nothing to stop, and
+	 * the transport's half makes no system call */
+	if (!(vp->vd->status & VIRTIO_STATUS_DRIVER_OK)) {
+		transport_reset(vp);
+		return;
+	}
+	if (!defer_job(vp, JOB_RESET))
+		device_reset(vp); /* not reached while the host keeps its side */
+}
+
 /*
  * The driver only adds status bits; a reset (0) is the one way back. A
  * write that would clear a bit (DRIVER_OK or FEATURES_OK of a running
  * device) is ignored, as is anything but FAILED once the device needs a
  * reset: otherwise a reset would skip stopping the device, or activate it
- * a second time on top of itself.
+ * a second time on top of itself. With the host's defer, activation and
+ * reset are queued (deferred_job); while a reset is pending every write
+ * is ignored (common_write).
  */
 static void set_status(struct virtio_pci *vp, uint8_t status)
 {
@@ -157,7 +258,10 @@ static void set_status(struct virtio_pci *vp, uint8_t status)
 	uint8_t old = vd->status, kept = old & ~VIRTIO_STATUS_NEEDS_RESET;
 
 	if (!status) {
-		device_reset(vp);
+		if (deferring(vp))
+			reset_deferred(vp);
+		else
+			device_reset(vp);
 		return;
 	}
 	status &= ~VIRTIO_STATUS_NEEDS_RESET; /* the device's bit, not the driver's */
@@ -175,11 +279,13 @@ static void set_status(struct virtio_pci *vp, uint8_t status)
 	}
 	if ((status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
 		vd->status = status;
-		if (!(status & VIRTIO_STATUS_FEATURES_OK) || vd->ops->activate(vd) < 0) {
-			log_msg(LV_ERROR, vd->name, "%s: cannot start the device", vd->name);
-			vd->status =
-				(status & ~VIRTIO_STATUS_DRIVER_OK) | VIRTIO_STATUS_NEEDS_RESET;
-		}
+		if (!(status & VIRTIO_STATUS_FEATURES_OK))
+			activation_failed(vp);
+		else if (deferring(vp)) {
+			if (!defer_job(vp, JOB_ACTIVATE))
+				activation_failed(vp);
+		} else if (vd->ops->activate(vd) < 0)
+			activation_failed(vp);
 		return;
 	}
 	vd->status = status | (old & VIRTIO_STATUS_NEEDS_RESET);
@@ -260,6 +366,9 @@ static void common_write(struct virtio_pci *vp, unsigned int off, uint32_t val)
 	struct virtq *q = selected(vp);
 	bool features_locked = vd->status & VIRTIO_STATUS_FEATURES_OK;
 
+	/* a reset is pending: the driver must wait for status 0 first */
+	if (vp->job == JOB_RESET || vp->reset_after)
+		return;
 	switch (off) {
 	case CC_DFSELECT:
 		vp->dfselect = val;
@@ -585,6 +694,8 @@ void virtio_pci_free(struct virtio_pci *vp)
 	int kick[VIRTIO_MAX_QUEUES];
 	unsigned int nq = vd->num_queues;
 
+	if (vp->job != JOB_NONE) /* the host broke its side: a job would use vp */
+		log_msg(LV_ERROR, vd->name, "%s: freed with a deferred job pending", vd->name);
 	memcpy(kick, vd->kick_fd, sizeof(kick));
 	vd->ops->free(vd); /* stops the device's threads first */
 	for (unsigned int i = 0; i < nq; i++) {

@@ -21,6 +21,17 @@ struct virtio_pci_host_ops {
 	 * notification wakes the device without a VM exit to user space.
 	 * Optional: without it notifications arrive as BAR writes. */
 	int (*ioeventfd)(void *opaque, uint64_t gpa, unsigned int len, int fd, bool assign);
+	/* Run fn(arg) soon on another thread (the VM's device manager), jobs
+	 * in the order given: 0, or -errno (nothing queued). With it, the
+	 * device's activation at DRIVER_OK and its reset run there, not on
+	 * the vCPU thread that wrote the status; a transport has at most one
+	 * job queued or running. Until a reset's job is done the status reads
+	 * as before it (non-zero: the driver waits for 0) and the driver's
+	 * common-configuration writes are ignored; a reset written while the
+	 * activation is pending runs right after it. The host must have run
+	 * every job it was given before virtio_pci_free. Optional: without it
+	 * both run at once, inside the status write. */
+	int (*defer)(void *opaque, void (*fn)(void *arg), void *arg);
 };
 
 struct virtio_pci;
