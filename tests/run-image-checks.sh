@@ -213,7 +213,9 @@ PY
 		for mode in jail no-jail; do
 			name=j$mode-$$
 			out=$tmp/$name.out
-			svmm_run --rm --name "$name" $([[ $mode == no-jail ]] && echo --no-jail) \
+			# svmm itself in the background (not the svmm_run function: its
+			# subshell would take the SIGTERM below)
+			"$T_SVMM" run --rm --name "$name" $([[ $mode == no-jail ]] && echo --no-jail) \
 				--image "$img" -- sh -c 'trap "exit 0" TERM; echo up; while :; do sleep 0.1; done' \
 				>"$out" 2>&1 &
 			pid=$!

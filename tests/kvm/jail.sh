@@ -8,13 +8,19 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-netdev.sh"
 
-kernel=$(nd_kernel)
 d=$(t_tmpdir)
 chmod 755 "$d"
+# On the local file system: the VMM runs with --landlock, whose rules hold
+# on inodes, and the sandbox's 9p share of the project (cache=none) makes a
+# new inode at each lookup.
+cp "$(nd_kernel)" "$d/bzImage"
+kernel=$d/bzImage
 uid=12345
 id=svmm-kvm-$$
-jdir=/srv/jailer/svmm/$id
-t_cleanup "rm -rf '$jdir'"
+# the jail's base on a writable local file system (the sandbox's root is
+# read-only): mknod and bind mounts work there
+base=$d/jailer
+jdir=$base/svmm/$id
 head -c $((4 << 20)) /dev/urandom >"$d/disk.raw"
 truncate -s 16M "$d/disk.raw"
 chown $uid:$uid "$d/disk.raw"
@@ -40,14 +46,24 @@ nd_initramfs "$d/initrd" "$d/check.sh" socat
 socat -u TCP-LISTEN:5003,reuseaddr OPEN:"$d/g2h",creat,trunc &
 sink=$!
 t_cleanup "kill $sink"
-"$T_SVMM" jail --id "$id" --uid $uid --gid $uid --cgroup pids.max=64 \
+"$T_SVMM" jail --id "$id" --chroot-base "$base" --uid $uid --gid $uid --cgroup pids.max=64 \
 	--resource-limit no-file=1024 -- "$T_SVMM" \
 	--kernel "$kernel" --initramfs "$d/initrd" --cmdline "$ND_CMDLINE" \
 	--memory size=512M --serial "file=$d/console.log" \
 	--disk "path=$d/disk.raw" --net "tap=svj0,ip=192.168.247.1" --landlock >"$d/out" 2>&1 &
 jail=$!
 t_cleanup "kill -9 $jail"
-if nd_wait_fact "$d/console.log" ready 180 >/dev/null; then
+# the guest's checks are ready, or the jail ended (then say why)
+ready() {
+	local i
+	for ((i = 0; i < 240; i++)); do
+		[[ -n $(nd_fact "$d/console.log" ready) ]] && return 0
+		kill -0 "$jail" 2>/dev/null || return 1
+		sleep 1
+	done
+	return 1
+}
+if ready; then
 	pid=$(cat "$jdir/svmm.pid")
 	t_cleanup "kill -9 $pid"
 	st=$(cat "/proc/$pid/status")
@@ -72,6 +88,7 @@ t_eq "the guest's write reached the disk file" "$(nd_fact "$log" sum_out)" \
 	"$(dd if="$d/disk.raw" bs=1M skip=4 count=4 2>/dev/null | sha256sum | cut -d' ' -f1)"
 t_eq "the guest pings the host" ok "$(nd_fact "$log" ping)"
 t_eq "the guest sent 8 MiB" ok "$(nd_fact "$log" sent)"
+[[ $(nd_fact "$log" sent) == ok ]] || kill "$sink" 2>/dev/null
 wait "$sink" 2>/dev/null
 t_eq "the host got them intact" "$(nd_fact "$log" sum_g2h)" "$(sha256sum <"$d/g2h" | cut -d' ' -f1)"
 t_ok "the TAP is gone with the VMM" bash -c "! ip link show svj0 >/dev/null 2>&1"
