@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(s1);
 		free(s2);
 		vm_config_free(&b);
-	} else if (!err.code || !memchr(err.msg, 0, sizeof(&err))) {
+	} else if (!err.code || !memchr(err.msg, 0, sizeof(err.msg))) {
 		abort();
 	}
 	vm_config_free(&a);
