@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* svmm-host, the host-side executable: svmm run --image/--bundle, net, seed,
- * exec, jail (vmm/run/exe.h). svmm hands these over; anything else goes back. */
+ * exec, jail, vfio (vmm/run/exe.h). svmm hands these over; anything else goes back. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +8,7 @@
 #include "vmm/cli/cmd_jail.h"
 #include "vmm/cli/cmd_net.h"
 #include "vmm/cli/cmd_seed.h"
+#include "vmm/cli/cmd_vfio.h"
 #include "vmm/kvm/log.h"
 #include "vmm/run/cmd_run_image.h"
 #include "vmm/run/exe.h"
@@ -32,10 +33,8 @@ static int cmd_exec_cli(int argc, char **argv)
 }
 
 static const struct svmm_cmd commands[] = {
-	{ "net", NULL, cmd_net },
-	{ "seed", NULL, cmd_seed },
-	{ "exec", NULL, cmd_exec_cli },
-	{ "jail", NULL, cmd_jail },
+	{ "net", NULL, cmd_net },   { "seed", NULL, cmd_seed }, { "exec", NULL, cmd_exec_cli },
+	{ "jail", NULL, cmd_jail }, { "vfio", NULL, cmd_vfio },
 };
 
 int main(int argc, char **argv)

@@ -33,6 +33,7 @@ static const struct svmm_cmd commands[] = {
 	{ "acpi-dump", "write the ACPI tables to DIR (debug)", cmd_acpi_dump },
 	{ "exec", "run a command in a running svmm run --name NAME", NULL },
 	{ "jail", "run the VMM jailed, as Firecracker's jailer (root)", NULL },
+	{ "vfio", "PCI devices to vfio-pci for passthrough: bind, unbind, ls", NULL },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -5,7 +5,7 @@
  *              cloud-hypervisor personality); linked with only what a VM
  *              needs (liburing, jansson), so a VM process stays small;
  *   svmm-host  the host-side commands: run --image/--bundle (images,
- *              networking, the agent), net, seed, exec, jail.
+ *              networking, the agent), net, seed, exec, jail, vfio.
  * Each hands the other's commands over by exec, with the same arguments.
  */
 #ifndef SVMM_VMM_RUN_EXE_H
