@@ -234,6 +234,10 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 	d->kvm = kvm;
 	if ((rc = devmgr_start(&d->mgr, err)))
 		goto fail;
+	if (cfg && cfg->n_devices) {
+		rc = err_set(err, -ENOTSUP, "devices[0]: VFIO devices are not created yet");
+		goto fail;
+	}
 	for (size_t i = 0; cfg && i < cfg->n_disks; i++) {
 		const struct disk_config *dc = &cfg->disks[i];
 		if (dc->image_type == IMAGE_TYPE_FIXED_VHD || dc->image_type == IMAGE_TYPE_VHDX) {
