@@ -73,7 +73,7 @@ struct vfio_dev {
 	struct pci_dev pci;
 	struct vfio_ctx *ctx;
 	struct vfio_group *group;
-	char name[16]; /* DDDD:BB:DD.F */
+	char name[32]; /* DDDD:BB:DD.F */
 	int fd;
 	bool can_reset;
 	bool msix_on; /* physical MSI-X pointed at our eventfds */

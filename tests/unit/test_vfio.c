@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <cmocka.h>
 
@@ -204,12 +207,40 @@ static void context_lifecycle(void **state)
 	vfio_ctx_free(&c);
 }
 
+/* What opening a device says before any VFIO node is touched. */
+static void open_errors(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/svmm-vfio-XXXXXX", link[80], path[100];
+	struct vfio_ctx c;
+	struct vfio_dev *v = (void *)1;
+	struct err err = { 0 };
+
+	vfio_ctx_init(&c, NULL, NULL);
+	assert_int_equal(vfio_dev_create(&v, &c, "/nonexistent/0000:01:00.0", &err), -ENOENT);
+	assert_null(v);
+	assert_non_null(strstr(err.msg, "/nonexistent/0000:01:00.0: No such file"));
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(vfio_dev_create(&v, &c, dir, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "has no IOMMU group (is the host IOMMU on"));
+	snprintf(link, sizeof(link), "%s/iommu_group", dir);
+	assert_int_equal(symlink("../../kernel/iommu_groups/none", link), 0);
+	snprintf(path, sizeof(path), "%s/", dir);
+	assert_int_equal(vfio_dev_create(&v, &c, path, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "names no group"));
+	assert_int_equal(c.n_groups, 0);
+	assert_int_equal(c.container, -1);
+	unlink(link);
+	rmdir(dir);
+	vfio_ctx_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(identity_and_bars),  cmocka_unit_test(msix_geometry),
 		cmocka_unit_test(command_forwarding), cmocka_unit_test(iova_and_memlock),
-		cmocka_unit_test(context_lifecycle),
+		cmocka_unit_test(context_lifecycle),  cmocka_unit_test(open_errors),
 	};
 	return cmocka_run_group_tests_name("vfio", tests, NULL, NULL);
 }
