@@ -44,10 +44,12 @@ unsigned int vfio_cfg_msix(const uint8_t *cfg, size_t len, struct pci_dev_info *
 	if (len < 0x40 || !(get16(cfg, PCI_STATUS) & PCI_STATUS_CAP_LIST))
 		return 0;
 	for (p = cfg[PCI_CAPABILITY_LIST] & ~3u; p; p = cfg[p + 1] & ~3u) {
-		if (p < 0x40 || p + 12 > len || ++hops > 48)
+		if (p < 0x40 || p + 2 > len || ++hops > 48)
 			return 0; /* malformed: out of the space, or a loop */
 		if (cfg[p] != PCI_CAP_ID_MSIX)
 			continue;
+		if (p + 12 > len)
+			return 0;
 		uint16_t ctl = get16(cfg, p + 2);
 		uint32_t table = get32(cfg, p + 4), pba = get32(cfg, p + 8);
 		info->msix_vectors = (uint16_t)((ctl & 0x7FF) + 1);

@@ -149,6 +149,10 @@ static void msix_geometry(void **state)
 	assert_int_equal(vfio_cfg_msix(cfg, sizeof(cfg), &info), 0);
 	cfg[0x61] = 0xF8;
 	assert_int_equal(vfio_cfg_msix(cfg, sizeof(cfg), &info), 0);
+	cfg[0x61] = 0xF8; /* MSI-X there would run past the end */
+	cfg[0xF8] = PCI_CAP_ID_MSIX;
+	assert_int_equal(vfio_cfg_msix(cfg, sizeof(cfg), &info), 0);
+	cfg[0xF8] = 0;
 	cfg[0x61] = 0x20;
 	assert_int_equal(vfio_cfg_msix(cfg, sizeof(cfg), &info), 0);
 	assert_int_equal(info.msix_vectors, 0);
