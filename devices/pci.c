@@ -598,24 +598,34 @@ static void dev_cfg_write(struct pci_dev *d, unsigned int off, const void *data,
 {
 	const uint8_t *v = data;
 	bool msix = d->msix_n && overlaps(off, size, d->msix_cap + 2, 2);
+	uint16_t old_cmd = get16(d->cfg, PCI_COMMAND), old_ctl = 0, new_ctl = 0;
+	const uint16_t ctl_bits = PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL;
 
 	if (off >= PCI_CFG_SIZE)
 		return;
 	if (dev_hook_area(d, off, size) && d->ops && d->ops->cfg_write &&
 	    d->ops->cfg_write(d->opaque, off, data, size))
 		return;
-	if (msix)
+	if (msix) {
 		pthread_mutex_lock(&d->msix_lock);
+		old_ctl = get16(d->cfg, d->msix_cap + 2) & ctl_bits;
+	}
 	for (unsigned int i = 0; i < size; i++) {
 		uint8_t m = d->wmask[off + i];
 		d->cfg[off + i] = (uint8_t)((d->cfg[off + i] & ~m) | (v[i] & m));
 	}
 	if (msix) {
+		new_ctl = get16(d->cfg, d->msix_cap + 2) & ctl_bits;
 		msix_sync_all(d);
 		pthread_mutex_unlock(&d->msix_lock);
 	}
 	if (overlaps(off, size, PCI_COMMAND, 2) || overlaps(off, size, PCI_BAR0, 4 * PCI_NUM_BARS))
 		bars_update(d);
+	if (msix && old_ctl != new_ctl && d->ops && d->ops->msix_ctl)
+		d->ops->msix_ctl(d->opaque, new_ctl & PCI_MSIX_FLAGS_ENABLE,
+				 new_ctl & PCI_MSIX_FLAGS_MASKALL);
+	if (get16(d->cfg, PCI_COMMAND) != old_cmd && d->ops && d->ops->command)
+		d->ops->command(d->opaque, get16(d->cfg, PCI_COMMAND));
 }
 
 void pci_config_access(struct pci_bus *b, unsigned int bus, unsigned int dev, unsigned int fn,

@@ -8,7 +8,9 @@
  * BARs with sizing, capability list) and its MSI-X capability, table and
  * PBA. The endpoint sees only its BAR accesses (bar_read/bar_write: BAR
  * index and offset) and, if it wants, config accesses at 0x40 and above
- * outside MSI-X (its own capabilities, e.g. virtio's).
+ * outside MSI-X (its own capabilities, e.g. virtio's), and may hear of
+ * changes of the command register and of MSI-X's enable and function-mask
+ * bits (ops command, msix_ctl: VFIO programs the physical function there).
  *
  * BAR accesses reach the bus through whole-window ranges registered once
  * on the VMM's buses (pci_bus_register), so nothing is re-registered while
@@ -109,6 +111,16 @@ struct pci_dev_ops {
 	/* BAR bar now decodes at new_addr (0: no longer), it did at old_addr
 	 * (0: was not); called after the host's bar_moved. Optional. */
 	void (*bar_moved)(void *opaque, unsigned int bar, uint64_t old_addr, uint64_t new_addr);
+	/* A config write changed the MSI-X control word's enable or function
+	 * mask bit (enabled, masked: the new values). It has taken effect: the
+	 * vectors' routes and bindings are already in step. Called with the bus
+	 * lock held, msix_lock not held. Optional (a device passed through with
+	 * VFIO programs its physical MSI-X here). */
+	void (*msix_ctl)(void *opaque, bool enabled, bool masked);
+	/* A config write changed the command register; cmd is its new value
+	 * (after bar_moved for the decode bits). Bus lock held. Optional (VFIO
+	 * forwards decode and bus master to the physical function). */
+	void (*command)(void *opaque, uint16_t cmd);
 };
 
 struct pci_dev;

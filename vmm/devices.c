@@ -232,6 +232,7 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 
 	memset(d, 0, sizeof(*d));
 	d->kvm = kvm;
+	vfio_ctx_init(&d->vfio, kvm, mem);
 	if ((rc = devmgr_start(&d->mgr, err)))
 		goto fail;
 	for (size_t i = 0; cfg && i < cfg->n_disks; i++) {
@@ -276,6 +277,23 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 		if ((rc = virtio_vsock_create(&vd, &o, err)) || (rc = plug(d, vd, bus, mem, err)))
 			goto fail;
 	}
+	/* VFIO devices last, as cloud-hypervisor plugs them; guest RAM is
+	 * registered by now (the container maps it for DMA) */
+	for (size_t i = 0; cfg && i < cfg->n_devices && i < VM_MAX_VFIO_DEVICES; i++) {
+		const struct device_config *dc = &cfg->devices[i];
+		struct vfio_dev *v;
+		if ((rc = vfio_dev_create(&v, &d->vfio, dc->path, err))) {
+			err_wrap(err, "devices[%zu] (%s)", i, dc->path);
+			goto fail;
+		}
+		d->vfio_dev[d->n_vfio++] = v;
+		rc = pci_bus_add(bus, &v->pci, -1);
+		if (rc < 0) {
+			err_set(err, rc, "devices[%zu] (%s): cannot plug it into PCI: %s", i,
+				dc->path, strerror(-rc));
+			goto fail;
+		}
+	}
 	return 0;
 fail:
 	vm_devices_free(d);
@@ -287,4 +305,7 @@ void vm_devices_free(struct vm_devices *d)
 	devmgr_stop(&d->mgr); /* no job may run on a freed device */
 	while (d->n)
 		virtio_pci_free(d->vp[--d->n]);
+	while (d->n_vfio)
+		vfio_dev_free(d->vfio_dev[--d->n_vfio]);
+	vfio_ctx_free(&d->vfio);
 }

@@ -2,7 +2,8 @@
 /*
  * The guest's PCI devices, made from the cloud-hypervisor configuration in
  * cloud-hypervisor's order, so they take the same slots: after the host
- * bridge (00.0) come the disks, then net, rng, fs, vsock. With four disks
+ * bridge (00.0) come the disks, then net, rng, fs, vsock, then the VFIO
+ * devices (devices/vfio: host PCI functions passed through). With four disks
  * the first NIC is in slot 5 (a systemd guest names it ens5).
  * Each device sits behind the virtio-pci transport; its doorbells are KVM
  * ioeventfds, its interrupts MSI-X messages.
@@ -22,6 +23,7 @@
 #include <stddef.h>
 
 #include "devices/pci.h"
+#include "devices/vfio/vfio.h"
 #include "vmm/config/config.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm/memory.h"
@@ -55,6 +57,9 @@ struct vm_devices {
 	struct kvm *kvm;
 	struct virtio_pci *vp[VM_MAX_PCI_DEVICES];
 	unsigned int n;
+	struct vfio_ctx vfio; /* the VM's VFIO container, groups, KVM VFIO device */
+	struct vfio_dev *vfio_dev[VM_MAX_VFIO_DEVICES];
+	unsigned int n_vfio;
 	struct vm_devmgr mgr;
 };
 

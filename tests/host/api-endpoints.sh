@@ -90,9 +90,15 @@ req PUT vm.remove-device '{"id":"nope"}'
 t_eq "vm.remove-device unknown id: 404" 404 "$code"
 req GET vm.info
 t_eq "vm.remove-device: back to four disks" 4 "$(jq '.config.disks|length' <<<"$body")"
-req PUT vm.add-device '{"path":"/sys/bus/pci/devices/0000:00:01.0"}'
-t_eq "vm.add-device (VFIO): 500, unsupported" 500 "$code"
-t_match "vm.add-device says not supported" "not supported" "$body"
+req PUT vm.add-device '{"path":"/sys/bus/pci/devices/0000:00:01.0","id":"vfio0"}'
+t_eq "vm.add-device (VFIO) before boot: 204" 204 "$code"
+req GET vm.info
+t_eq "vm.add-device: in the config" "/sys/bus/pci/devices/0000:00:01.0" "$(jq -r '.config.devices[0].path' <<<"$body")"
+req PUT vm.add-device '{"id":"x"}'
+t_eq "vm.add-device without a path: 400" 400 "$code"
+t_match "vm.add-device names the field" "device.path: missing" "$body"
+req PUT vm.remove-device '{"id":"vfio0"}'
+t_eq "vm.remove-device of the VFIO device: 204" 204 "$code"
 
 # --- boot and the running states
 req GET vm.counters

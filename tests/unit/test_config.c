@@ -128,8 +128,13 @@ static void wrong_types_name_the_field(void **state)
 	expect_json_error("{\"memory\":", "invalid JSON");
 	expect_json_error("{\"a\":1,\"a\":2}", "invalid JSON");
 	expect_json_error("{\"memory\":{\"size\":99999999999999999999}}", "invalid JSON");
-	expect_json_error("{\"devices\":[{\"path\":\"/sys/bus/pci/devices/x\"}]}",
-			  "devices: not supported by svmm");
+	expect_json_error("{\"devices\":[{\"id\":\"x\"}]}", "devices[0].path: missing");
+	expect_json_error("{\"devices\":[{\"path\":1}]}", "devices[0].path: expected string");
+	expect_json_error("{\"devices\":{}}", "devices: expected array");
+	expect_json_error("{\"devices\":[{\"path\":\"p\",\"iommu\":\"off\"}]}",
+			  "devices[0].iommu: expected boolean");
+	expect_json_error("{\"user_devices\":[{\"socket\":\"/s\"}]}",
+			  "user_devices: not supported by svmm");
 	expect_json_error("{\"memory\":{\"size\":1048576,\"zones\":[{\"id\":\"a\"}]}}",
 			  "memory.zones: not supported");
 }
@@ -399,7 +404,10 @@ static void command_line_errors(void **state)
 	E("--vsock: cid= and socket= are required", "--vsock", "cid=3");
 	E("unknown flag '--frobnicate'", "--frobnicate");
 	E("--kernel needs a value", "--kernel");
-	E("--device is not supported by svmm", "--device", "path=/sys/bus/pci/devices/x");
+	E("--device: path= is required", "--device", "id=x");
+	E("--device: unknown option 'bdf'", "--device", "path=/p,bdf=1");
+	E("--device: option 'iommu=maybe'", "--device", "path=/p,iommu=maybe");
+	E("--user-device is not supported by svmm", "--user-device", "socket=/s");
 	E("--seccomp: 'maybe'", "--seccomp", "maybe");
 	E("unexpected argument 'stray'", "stray");
 	E("--net: option 'fd=[3,x]'", "--net", "fd=[3,x]");
@@ -452,6 +460,83 @@ static void mac_addresses(void **state)
 
 /* What `svmm run` refuses before it opens anything: the cloud-hypervisor
  * flag readers, then the one validation. */
+#define DEV0 "/sys/bus/pci/devices/0000:01:00.0"
+
+/* VFIO devices: --device and "devices", validation (pure), to_json. */
+static void vfio_devices(void **state)
+{
+	(void)state;
+	struct err err = { 0 };
+	struct vm_config c;
+	size_t len = 0;
+
+	vm_config_init(&c);
+	assert_int_equal(vm_config_set_str(&c.payload.kernel, "k"), 0);
+	assert_int_equal(vm_config_parse_device(&c, "path=" DEV0 ",id=nvme0,iommu=off", &err), 0);
+	assert_int_equal(
+		vm_config_parse_device(&c, "path=/sys/bus/pci/devices/0000:02:1f.7/", &err), 0);
+	assert_int_equal(c.n_devices, 2);
+	assert_string_equal(c.devices[0].path, DEV0);
+	assert_string_equal(c.devices[0].id, "nvme0");
+	assert_false(c.devices[0].iommu);
+	assert_null(c.devices[1].id);
+	assert_int_equal(vm_config_validate(&c, &err), 0);
+	assert_string_equal(vm_device_pci_name(c.devices[1].path, &len), "0000:02:1f.7/");
+	assert_int_equal(len, 12);
+
+	json_t *j = vm_config_to_json(&c);
+	json_t *d = json_array_get(json_object_get(j, "devices"), 0);
+	assert_string_equal(json_string_value(json_object_get(d, "path")), DEV0);
+	assert_string_equal(json_string_value(json_object_get(d, "id")), "nvme0");
+	assert_true(json_is_false(json_object_get(d, "iommu")));
+	assert_int_equal(json_integer_value(json_object_get(d, "pci_segment")), 0);
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	struct vm_config b;
+	assert_int_equal(from_text(&b, text, &err), 0);
+	free(text);
+	assert_int_equal(b.n_devices, 2);
+	assert_string_equal(b.devices[0].id, "nvme0");
+	assert_string_equal(b.devices[1].path, "/sys/bus/pci/devices/0000:02:1f.7/");
+	vm_config_free(&b);
+
+	/* what validation refuses, naming the field */
+	static const struct {
+		const char *arg, *msg;
+	} bad[] = {
+		{ "path=/dev/vfio/7",
+		  "devices[2].path: '/dev/vfio/7' is not a PCI device's sysfs" },
+		{ "path=/sys/bus/pci/devices/01:00.0", "devices[2].path" },
+		{ "path=/sys/bus/pci/devices/0000:01:20.0", "devices[2].path" },
+		{ "path=/sys/bus/pci/devices/0000:01:00.8", "devices[2].path" },
+		{ "path=/sys/bus/pci/devices/0000:01:00.0/config", "devices[2].path" },
+		{ "path=/sys/bus/pci/devices/0000:0g:00.0", "devices[2].path" },
+		{ "path=" DEV0 "/", "devices[2].path: 0000:01:00.0 is assigned twice" },
+		{ "path=/sys/bus/pci/devices/0000:03:00.0,iommu=on",
+		  "devices[2].iommu: not supported by svmm" },
+		{ "path=/sys/bus/pci/devices/0000:03:00.0,pci_segment=1",
+		  "devices[2].pci_segment: only segment 0" },
+		{ "path=/sys/bus/pci/devices/0000:03:00.0,id=nvme0",
+		  "device id 'nvme0' is used twice" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(vm_config_parse_device(&c, bad[i].arg, &err), 0);
+		assert_int_equal(vm_config_validate(&c, &err), -EINVAL);
+		if (!strstr(err.msg, bad[i].msg))
+			fail_msg("%s: '%s', expected '%s'", bad[i].arg, err.msg, bad[i].msg);
+		device_config_free(&c.devices[--c.n_devices]);
+	}
+	for (int i = 0; i < VM_MAX_VFIO_DEVICES - 1; i++) {
+		char a[80];
+		snprintf(a, sizeof(a), "path=/sys/bus/pci/devices/0000:10:%02x.0", i);
+		assert_int_equal(vm_config_parse_device(&c, a, &err), 0);
+	}
+	assert_int_equal(vm_config_validate(&c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "devices: at most 8"));
+	assert_null(vm_device_pci_name(NULL, NULL));
+	vm_config_free(&c);
+}
+
 static void flags_then_validation(void **state)
 {
 	(void)state;
@@ -496,6 +581,7 @@ int main(void)
 		cmocka_unit_test(command_line_errors),
 		cmocka_unit_test(console_flags),
 		cmocka_unit_test(mac_addresses),
+		cmocka_unit_test(vfio_devices),
 		cmocka_unit_test(flags_then_validation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -145,12 +146,44 @@ static void consoles_and_stop(void **state)
 	vm_config_free(&c);
 }
 
+/* A VFIO device: its sysfs directory, the container and its group's node,
+ * the group read from the iommu_group link. */
+static void vfio_device_paths(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/svmm-paths-XXXXXX", link[160], spec[200];
+	struct vm_config c;
+	struct seen s = { 0 };
+	struct err err = { 0 };
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(link, sizeof(link), "%s/iommu_group", dir);
+	assert_int_equal(symlink("../../../kernel/iommu_groups/17", link), 0);
+	vm_config_init(&c);
+	snprintf(spec, sizeof(spec), "path=%s", dir);
+	assert_int_equal(vm_config_parse_device(&c, spec, &err), 0);
+	assert_int_equal(vm_config_parse_device(&c, "path=/nonexistent/dev", &err), 0);
+	assert_int_equal(vm_config_paths(&c, collect, &s), 0);
+	assert_int_equal(s.n, 5);
+	snprintf(spec, sizeof(spec), "%s r", dir);
+	assert_string_equal(s.line[0], spec);
+	assert_string_equal(s.line[1], "/dev/vfio/vfio w");
+	assert_string_equal(s.line[2], "/dev/vfio/17 w");
+	/* no link: the sysfs path and the container only (opening it says why) */
+	assert_string_equal(s.line[3], "/nonexistent/dev r");
+	assert_string_equal(s.line[4], "/dev/vfio/vfio w");
+	unlink(link);
+	rmdir(dir);
+	vm_config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_path_from_flags),
 		cmocka_unit_test(vhost_user_disk_and_defaults),
 		cmocka_unit_test(consoles_and_stop),
+		cmocka_unit_test(vfio_device_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,9 @@ struct endpoint {
 	uint64_t off;
 	uint32_t last;
 	uint8_t vcap; /* offset of its vendor capability */
+	int ctl_calls, cmd_calls;
+	bool ctl_enabled, ctl_masked;
+	uint16_t cmd;
 };
 
 struct fx {
@@ -179,9 +182,26 @@ static bool ep_cfg_write(void *o, unsigned int off, const void *data, unsigned i
 	return true;
 }
 
+static void ep_msix_ctl(void *o, bool enabled, bool masked)
+{
+	struct endpoint *e = o;
+	e->ctl_calls++;
+	e->ctl_enabled = enabled;
+	e->ctl_masked = masked;
+}
+
+static void ep_command(void *o, uint16_t cmd)
+{
+	struct endpoint *e = o;
+	e->cmd_calls++;
+	e->cmd = cmd;
+}
+
 static const struct pci_dev_ops ep_ops = { .cfg_write = ep_cfg_write,
 					   .bar_read = ep_bar_read,
-					   .bar_write = ep_bar_write };
+					   .bar_write = ep_bar_write,
+					   .msix_ctl = ep_msix_ctl,
+					   .command = ep_command };
 
 static const struct pci_dev_info ep_info = {
 	.vendor_id = 0x1AF4,
@@ -727,6 +747,40 @@ static void msix_irqfd(void **state)
 	pthread_mutex_init(&f->ep.dev.msix_lock, NULL); /* for teardown's free */
 }
 
+/* The endpoint hears of MSI-X enable/function-mask and command changes
+ * (what VFIO programs the physical function from), once per change. */
+static void msix_ctl_and_command_hooks(void **state)
+{
+	struct fx *f = *state;
+	unsigned int cap = find_cap(f, 1, PCI_CAP_ID_MSIX);
+
+	cf8_wr(f, 1, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	assert_int_equal(f->ep.cmd_calls, 1);
+	assert_int_equal(f->ep.cmd, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	cf8_wr(f, 1, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	assert_int_equal(f->ep.cmd_calls, 1); /* no change, no call */
+	cf8_wr(f, 1, PCI_COMMAND, 0xFFFF, 2); /* only the writable bits stick */
+	assert_int_equal(f->ep.cmd_calls, 2);
+	assert_int_equal(f->ep.cmd & ~0x0547, 0);
+	assert_int_equal(f->ep.ctl_calls, 0);
+
+	ecam_wr(f, 1, cap + 2, PCI_MSIX_FLAGS_ENABLE, 2);
+	assert_int_equal(f->ep.ctl_calls, 1);
+	assert_true(f->ep.ctl_enabled && !f->ep.ctl_masked);
+	ecam_wr(f, 1, cap + 3, (PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL) >> 8, 1);
+	assert_int_equal(f->ep.ctl_calls, 2);
+	assert_true(f->ep.ctl_enabled && f->ep.ctl_masked);
+	ecam_wr(f, 1, cap + 2, 0x07FF | PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL, 2);
+	assert_int_equal(f->ep.ctl_calls, 2); /* table size is read-only: no change */
+	ecam_wr(f, 1, cap, (uint32_t)PCI_MSIX_FLAGS_ENABLE << 16 | PCI_CAP_ID_MSIX, 4);
+	assert_int_equal(f->ep.ctl_calls, 3); /* a dword write: the function mask off */
+	assert_true(f->ep.ctl_enabled && !f->ep.ctl_masked);
+	ecam_wr(f, 1, cap + 2, 0, 2);
+	assert_int_equal(f->ep.ctl_calls, 4);
+	assert_false(f->ep.ctl_enabled);
+	assert_int_equal(f->ep.cmd_calls, 2);
+}
+
 static void hostile_config_cycles(void **state)
 {
 	struct fx *f = *state;
@@ -892,6 +946,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(capabilities, setup, teardown),
 		cmocka_unit_test_setup_teardown(msix, setup, teardown),
 		cmocka_unit_test_setup_teardown(msix_irqfd, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(msix_ctl_and_command_hooks, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostile_config_cycles, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_access, setup, teardown),
 		cmocka_unit_test(bad_devices_refused),

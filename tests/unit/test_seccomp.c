@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <linux/vfio.h>
 #include <linux/vhost.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -210,10 +211,13 @@ static const struct call vcpu_forbidden[] = {
 	CALL(openat, NONE, 0, O_RDWR, 0),
 	CALL(sendmsg, NONE, 0, 0),
 	CALL(socket, AF_UNIX, SOCK_STREAM, 0),
-	CALL(pread64, NONE, 0, 0, 0),
 	CALL(readv, NONE, 0, 0),
 	CALL(ioctl, NONE, VHOST_SET_OWNER, 0),
 	CALL(ioctl, NONE, VHOST_SET_MEM_TABLE, 0),
+	/* VFIO set-up is the process's; a vCPU only programs MSI-X */
+	CALL(ioctl, NONE, VFIO_GROUP_GET_DEVICE_FD, 0),
+	CALL(ioctl, NONE, VFIO_IOMMU_MAP_DMA, 0),
+	CALL(ioctl, NONE, KVM_CREATE_DEVICE, 0),
 	CALL(ioctl, NONE, TUNSETOFFLOAD, 0),
 };
 

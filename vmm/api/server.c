@@ -445,6 +445,8 @@ ADD_EP(ep_add_fs, struct fs_config, n_fs, vm_config_add_fs, fs_config_from_json,
        "fs")
 ADD_EP(ep_add_pmem, struct pmem_config, n_pmem, vm_config_add_pmem, pmem_config_from_json,
        pmem_config_free, "pmem")
+ADD_EP(ep_add_device, struct device_config, n_devices, vm_config_add_device,
+       device_config_from_json, device_config_free, "device")
 
 static void ep_add_vsock(struct api_server *a, const struct http_request *req,
 			 struct http_response *r)
@@ -491,6 +493,7 @@ static bool remove_by_id(struct vm_config *c, const char *id)
 	TRY_LIST(net, n_net, net_config_free)
 	TRY_LIST(fs, n_fs, fs_config_free)
 	TRY_LIST(pmem, n_pmem, pmem_config_free)
+	TRY_LIST(devices, n_devices, device_config_free)
 #undef TRY_LIST
 	if (c->has_vsock && c->vsock.id && !strcmp(c->vsock.id, id)) {
 		vsock_config_free(&c->vsock);
@@ -568,7 +571,7 @@ static const struct route {
 	{ "vm.add-fs", "PUT", ep_add_fs },
 	{ "vm.add-pmem", "PUT", ep_add_pmem },
 	{ "vm.add-vsock", "PUT", ep_add_vsock },
-	{ "vm.add-device", "PUT", ep_add_unsupported },
+	{ "vm.add-device", "PUT", ep_add_device }, /* before boot: no hotplug */
 	{ "vm.add-user-device", "PUT", ep_add_unsupported },
 	{ "vm.add-vdpa", "PUT", ep_add_unsupported },
 	{ "vm.add-generic-vhost-user", "PUT", ep_add_unsupported },

@@ -33,6 +33,7 @@ enum flag_id {
 	F_FS,
 	F_PMEM,
 	F_VSOCK,
+	F_DEVICE,
 	F_SERIAL,
 	F_CONSOLE,
 	F_BALLOON,
@@ -88,7 +89,7 @@ static const struct ch_flag {
 	{ "--version", F_VERSION, ARG_NONE },
 	{ "-V", F_VERSION, ARG_NONE },
 	/* cloud-hypervisor flags svmm does not implement: refused by name. */
-	{ "--device", F_UNSUPPORTED, ARG_MULTI },
+	{ "--device", F_DEVICE, ARG_MULTI },
 	{ "--user-device", F_UNSUPPORTED, ARG_MULTI },
 	{ "--vdpa", F_UNSUPPORTED, ARG_MULTI },
 	{ "--numa", F_UNSUPPORTED, ARG_MULTI },
@@ -143,6 +144,8 @@ static int apply(struct ch_args *a, const struct ch_flag *f, const char *v, stru
 		return vm_config_parse_pmem(c, v, err);
 	case F_VSOCK:
 		return vm_config_parse_vsock(c, v, err);
+	case F_DEVICE:
+		return vm_config_parse_device(c, v, err);
 	case F_SERIAL:
 		return vm_config_parse_console(&c->serial, "--serial", v, err);
 	case F_CONSOLE:

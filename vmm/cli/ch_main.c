@@ -67,6 +67,7 @@ static void usage(FILE *f)
 		"         [--disk path=P,readonly=on,direct=on,...]... [--net tap=T,ip=A,...]...\n"
 		"         [--rng src=P] [--fs tag=T,socket=S]... [--pmem file=P]...\n"
 		"         [--vsock cid=N,socket=P] [--serial off|null|pty|tty|file=P|socket=P]\n"
+		"         [--device path=/sys/bus/pci/devices/DDDD:BB:DD.F,id=ID]...\n"
 		"         [--console off|null|pty|tty|file=P] [--event-monitor path=P|fd=N]\n"
 		"         [--log-file P] [-v...] [--seccomp true|false|log|errno] [--no-shutdown]\n"
 		"         [--landlock] [--landlock-rules path=P,access=r|rw]...\n"

@@ -98,6 +98,7 @@ VM_FLAG(set_net, vm_config_parse_net)
 VM_FLAG(set_rng, vm_config_parse_rng)
 VM_FLAG(set_fs, vm_config_parse_fs)
 VM_FLAG(set_vsock, vm_config_parse_vsock)
+VM_FLAG(set_device, vm_config_parse_device)
 VM_FLAG(set_landlock_rules, vm_config_parse_landlock_rule)
 
 static const struct run_flag flags[] = {
@@ -119,6 +120,8 @@ static const struct run_flag flags[] = {
 	{ "--rng", "src=<path>", false, set_rng },
 	{ "--fs", "tag=<tag>,socket=<path>[,num_queues=<n>][,queue_size=<n>] ...", true, set_fs },
 	{ "--vsock", "cid=<n>,socket=<path>", false, set_vsock },
+	{ "--device", "path=/sys/bus/pci/devices/<DDDD:BB:DD.F>[,id=<id>] ... (VFIO)", true,
+	  set_device },
 	{ "--config", "<path>", false, set_config },
 	{ "--seccomp", "true|false|log|errno", false, set_seccomp },
 	{ "--landlock-rules", "path=<path>,access=r|rw ...", true, set_landlock_rules },
@@ -239,7 +242,7 @@ static const char *field_flag(const char *msg)
 		{ "payload", "--kernel" }, { "cpus", "--cpus" },       { "memory", "--memory" },
 		{ "serial", "--serial" },  { "console", "--console" }, { "disks", "--disk" },
 		{ "net", "--net" },	   { "rng", "--rng" },	       { "fs", "--fs" },
-		{ "vsock", "--vsock" },
+		{ "vsock", "--vsock" },	   { "devices", "--device" },
 	};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		size_t n = strlen(fields[i].field);

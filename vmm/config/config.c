@@ -116,6 +116,11 @@ void vsock_config_init(struct vsock_config *v)
 	memset(v, 0, sizeof(*v));
 }
 
+void device_config_init(struct device_config *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
 static void *grow(void *arr, size_t *n, size_t elem)
 {
 	void *p = realloc(arr, (*n + 1) * elem);
@@ -164,6 +169,16 @@ struct pmem_config *vm_config_add_pmem(struct vm_config *c)
 	c->pmem = p;
 	pmem_config_init(&p[c->n_pmem - 1]);
 	return &p[c->n_pmem - 1];
+}
+
+struct device_config *vm_config_add_device(struct vm_config *c)
+{
+	struct device_config *p = grow(c->devices, &c->n_devices, sizeof(*p));
+	if (!p)
+		return NULL;
+	c->devices = p;
+	device_config_init(&p[c->n_devices - 1]);
+	return &p[c->n_devices - 1];
 }
 
 struct landlock_rule_config *vm_config_add_landlock_rule(struct vm_config *c)
@@ -221,6 +236,13 @@ void vsock_config_free(struct vsock_config *v)
 	vsock_config_init(v);
 }
 
+void device_config_free(struct device_config *d)
+{
+	free(d->path);
+	free(d->id);
+	device_config_init(d);
+}
+
 void vm_config_free(struct vm_config *c)
 {
 	struct payload_config *pl = &c->payload;
@@ -245,6 +267,9 @@ void vm_config_free(struct vm_config *c)
 	for (size_t i = 0; i < c->n_pmem; i++)
 		pmem_config_free(&c->pmem[i]);
 	free(c->pmem);
+	for (size_t i = 0; i < c->n_devices; i++)
+		device_config_free(&c->devices[i]);
+	free(c->devices);
 	free(c->serial.file);
 	free(c->serial.socket);
 	free(c->console.file);
@@ -348,6 +373,62 @@ static int check_console(const struct console_config *k, const char *what, struc
 	return 0;
 }
 
+static bool hex_run(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return true;
+}
+
+const char *vm_device_pci_name(const char *path, size_t *len)
+{
+	size_t pre = strlen(VM_DEVICE_SYSFS_PREFIX);
+	const char *s;
+
+	if (!path || strncmp(path, VM_DEVICE_SYSFS_PREFIX, pre))
+		return NULL;
+	s = path + pre;
+	/* DDDD:BB:DD.F: a 4-digit domain, bus, device (0..1f), function (0..7) */
+	if (strlen(s) < 12 || !hex_run(s, 4) || s[4] != ':' || !hex_run(s + 5, 2) || s[7] != ':' ||
+	    !hex_run(s + 8, 2) || s[10] != '.' || s[11] < '0' || s[11] > '7' ||
+	    (s[8] != '0' && s[8] != '1') || (s[12] && strcmp(s + 12, "/")))
+		return NULL;
+	if (len)
+		*len = 12;
+	return s;
+}
+
+static int check_devices(const struct vm_config *c, struct err *err)
+{
+	if (c->n_devices > VM_MAX_VFIO_DEVICES)
+		return err_set(err, EINVAL, "devices: at most %d VFIO devices",
+			       VM_MAX_VFIO_DEVICES);
+	for (size_t i = 0; i < c->n_devices; i++) {
+		const struct device_config *d = &c->devices[i];
+		const char *name = vm_device_pci_name(d->path, NULL);
+		if (!d->path)
+			return err_set(err, EINVAL, "devices[%zu].path: missing", i);
+		if (!name)
+			return err_set(err, EINVAL,
+				       "devices[%zu].path: '%.200s' is not a PCI device's sysfs "
+				       "directory, " VM_DEVICE_SYSFS_PREFIX "DDDD:BB:DD.F",
+				       i, d->path);
+		if (d->iommu)
+			return err_set(err, EINVAL, "devices[%zu].iommu: not supported by svmm", i);
+		if (d->pci_segment)
+			return err_set(err, EINVAL,
+				       "devices[%zu].pci_segment: only segment 0 is supported", i);
+		for (size_t k = 0; k < i; k++)
+			if (!strncmp(vm_device_pci_name(c->devices[k].path, NULL), name, 12))
+				return err_set(err, EINVAL,
+					       "devices[%zu].path: %.12s is assigned twice", i,
+					       name);
+	}
+	return 0;
+}
+
 /* Device ids must be unique across every device list. */
 static int check_ids(const struct vm_config *c, struct err *err)
 {
@@ -368,6 +449,9 @@ static int check_ids(const struct vm_config *c, struct err *err)
 			ids[n++] = c->pmem[i].id;
 	if (c->has_vsock && c->vsock.id && n < 512)
 		ids[n++] = c->vsock.id;
+	for (size_t i = 0; i < c->n_devices && n < 512; i++)
+		if (c->devices[i].id)
+			ids[n++] = c->devices[i].id;
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = i + 1; j < n; j++)
 			if (!strcmp(ids[i], ids[j]))
@@ -537,5 +621,8 @@ int vm_config_validate(const struct vm_config *c, struct err *err)
 	}
 	if (c->has_balloon && c->balloon.size >= c->memory.size)
 		return err_set(err, EINVAL, "balloon.size: must be below memory.size");
+	int rc = check_devices(c, err);
+	if (rc)
+		return rc;
 	return check_ids(c, err);
 }

@@ -143,6 +143,19 @@ struct vsock_config {
 	uint16_t pci_segment;
 };
 
+/* A host PCI device assigned to the guest through VFIO (cloud-hypervisor's
+ * DeviceConfig): path is its sysfs directory, /sys/bus/pci/devices/DDDD:BB:DD.F,
+ * which must be bound to vfio-pci (with every device of its IOMMU group bound
+ * to vfio-pci or to no driver). iommu (a virtual IOMMU in front of it) is not
+ * supported by svmm. */
+#define VM_DEVICE_SYSFS_PREFIX "/sys/bus/pci/devices/"
+#define VM_MAX_VFIO_DEVICES    8
+struct device_config {
+	char *path, *id;
+	bool iommu;
+	uint16_t pci_segment;
+};
+
 struct balloon_config {
 	uint64_t size;
 	bool deflate_on_oom, free_page_reporting;
@@ -168,6 +181,8 @@ struct vm_config {
 	size_t n_fs;
 	struct pmem_config *pmem;
 	size_t n_pmem;
+	struct device_config *devices; /* VFIO */
+	size_t n_devices;
 	struct console_config serial, console;
 	bool has_vsock;
 	struct vsock_config vsock;
@@ -193,6 +208,7 @@ void net_config_init(struct net_config *n);
 void fs_config_init(struct fs_config *f);
 void pmem_config_init(struct pmem_config *p);
 void vsock_config_init(struct vsock_config *v);
+void device_config_init(struct device_config *d);
 
 /* Free one entry's strings and reset it to the defaults. */
 void disk_config_free(struct disk_config *d);
@@ -200,6 +216,7 @@ void net_config_free(struct net_config *n);
 void fs_config_free(struct fs_config *f);
 void pmem_config_free(struct pmem_config *p);
 void vsock_config_free(struct vsock_config *v);
+void device_config_free(struct device_config *d);
 
 /* Append a defaulted entry; NULL on ENOMEM. */
 struct disk_config *vm_config_add_disk(struct vm_config *c);
@@ -207,6 +224,13 @@ struct net_config *vm_config_add_net(struct vm_config *c);
 struct fs_config *vm_config_add_fs(struct vm_config *c);
 struct pmem_config *vm_config_add_pmem(struct vm_config *c);
 struct landlock_rule_config *vm_config_add_landlock_rule(struct vm_config *c);
+struct device_config *vm_config_add_device(struct vm_config *c);
+
+/* The device name of a devices[] path, "DDDD:BB:DD.F" (what VFIO calls it),
+ * when path is VM_DEVICE_SYSFS_PREFIX followed by a well-formed PCI address
+ * (a trailing slash allowed); else NULL. Pure: nothing is looked at.
+ * The result points into path (no trailing slash: copy up to len). */
+const char *vm_device_pci_name(const char *path, size_t *len);
 
 /* Fill what cloud-hypervisor fills after parsing: a net entry with an ip and
  * no mask gets 255.255.255.0, one without a mac a random local MAC, and a
@@ -222,7 +246,10 @@ int vm_config_complete(struct vm_config *c);
  * devices cannot take: a multicast guest MAC, a netmask that is not ones then zeros, an MTU
  * outside 68..65535, fds that are not one per queue pair, net vhost_user,
  * net and vsock iommu, fs tags over 36 bytes, over-long ids and socket
- * paths. -EINVAL with err. */
+ * paths, a devices[] path that is not /sys/bus/pci/devices/DDDD:BB:DD.F,
+ * the same device twice, devices[].iommu, more than VM_MAX_VFIO_DEVICES.
+ * Pure: whether the device exists and has an IOMMU group is checked when
+ * it is opened (devices/vfio). -EINVAL with err. */
 int vm_config_validate(const struct vm_config *c, struct err *err);
 
 /* "12:34:56:78:9a:bc" (two hex digits a byte) into mac; -EINVAL otherwise. */
@@ -239,7 +266,7 @@ int image_type_parse(const char *s, enum image_type *out);
 /*
  * Every host path the configuration names, in a fixed order (payload, disks,
  * net vhost-user sockets, rng source, fs sockets, pmem files, serial, console,
- * vsock), each once per mention, with what svmm does with it:
+ * vsock, VFIO devices), each once per mention, with what svmm does with it:
  *   0               opened read-only (a kernel, a read-only disk)
  *   VM_PATH_WRITE   opened for writing too
  *   VM_PATH_CREATE  svmm creates it when absent (a serial file, a listening socket)
@@ -251,6 +278,11 @@ int image_type_parse(const char *s, enum image_type *out);
  * fn returning non-zero stops the walk and that value is returned; else 0.
  * The process options (--api-socket, --log-file, --event-monitor) are not
  * part of the VM config: their callers add them.
+ * A VFIO device names its sysfs directory (read: its iommu_group link),
+ * /dev/vfio/vfio (the container) and /dev/vfio/N, its group's node (N read
+ * from the sysfs link; left out when the link cannot be read, which
+ * opening the device then reports). Those /dev/vfio/N strings are static,
+ * valid until the next call (not thread-safe; at most VM_MAX_VFIO_DEVICES).
  */
 #define VM_PATH_WRITE  1u
 #define VM_PATH_CREATE 2u
@@ -261,7 +293,7 @@ int vm_config_paths(const struct vm_config *c, vm_path_fn *fn, void *opaque);
 /* JSON (config_json.c). vm_config_from_json: c must be vm_config_init'ed and
  * is filled; unknown fields are ignored, a field of the wrong type or out of
  * range is -EINVAL with "path: expected ..." in err, and so is a
- * cloud-hypervisor feature svmm cannot honour (devices, user_devices, vdpa,
+ * cloud-hypervisor feature svmm cannot honour (user_devices, vdpa,
  * generic_vhost_user, numa, tpm, pci_segments, memory.zones: "... not
  * supported by svmm"). Other fields svmm does not model (platform, affinity,
  * rate limiters, landlock) are ignored. The result is completed
@@ -277,6 +309,8 @@ int pmem_config_from_json(struct pmem_config *p, const json_t *o, const char *pa
 			  struct err *err);
 int vsock_config_from_json(struct vsock_config *v, const json_t *o, const char *path,
 			   struct err *err);
+int device_config_from_json(struct device_config *d, const json_t *o, const char *path,
+			    struct err *err);
 /* The whole VmConfig as cloud-hypervisor serializes it (absent optional
  * fields as null). NULL on ENOMEM. */
 json_t *vm_config_to_json(const struct vm_config *c);
@@ -292,6 +326,8 @@ int vm_config_parse_rng(struct vm_config *c, const char *s, struct err *err);
 int vm_config_parse_fs(struct vm_config *c, const char *s, struct err *err);
 int vm_config_parse_pmem(struct vm_config *c, const char *s, struct err *err);
 int vm_config_parse_vsock(struct vm_config *c, const char *s, struct err *err);
+/* --device path=/sys/bus/pci/devices/DDDD:BB:DD.F[,id=ID][,iommu=on|off][,pci_segment=N] */
+int vm_config_parse_device(struct vm_config *c, const char *s, struct err *err);
 /* --landlock-rules path=P,access=r|rw */
 int vm_config_parse_landlock_rule(struct vm_config *c, const char *s, struct err *err);
 int vm_config_parse_balloon(struct vm_config *c, const char *s, struct err *err);

@@ -429,6 +429,30 @@ out:
 	return flag_close(&f, rc);
 }
 
+int vm_config_parse_device(struct vm_config *c, const char *s, struct err *err)
+{
+	struct flag f;
+	int rc = flag_open(&f, "--device", s, err);
+	if (rc < 0)
+		return rc;
+	struct device_config *d = vm_config_add_device(c);
+	if (!d) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	T(f_str(&f, "path", &d->path));
+	T(f_str(&f, "id", &d->id));
+	T(f_bool(&f, "iommu", &d->iommu));
+	T(f_u16(&f, "pci_segment", &d->pci_segment));
+	if (!d->path) {
+		rc = err_set(&f.l.err, EINVAL, "%s", "path= is required");
+		goto out;
+	}
+	rc = 0;
+out:
+	return flag_close(&f, rc);
+}
+
 int vm_config_parse_balloon(struct vm_config *c, const char *s, struct err *err)
 {
 	struct flag f;

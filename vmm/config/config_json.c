@@ -321,6 +321,17 @@ int vsock_config_from_json(struct vsock_config *v, const json_t *o, const char *
 	return 0;
 }
 
+int device_config_from_json(struct device_config *d, const json_t *o, const char *path,
+			    struct err *err)
+{
+	TRY(need_object(o, path, err));
+	REQUIRE(get_str(o, path, "path", &d->path, err), path, "path");
+	TRY(get_str(o, path, "id", &d->id, err));
+	TRY(get_bool(o, path, "iommu", &d->iommu, err));
+	TRY(get_u16(o, path, "pci_segment", &d->pci_segment, err));
+	return 0;
+}
+
 static int console_from_json(struct console_config *k, const json_t *o, const char *path,
 			     struct err *err)
 {
@@ -383,10 +394,8 @@ static int landlock_rule_from_json(void *e, const json_t *o, const char *path, s
  * what was asked for). null and [] are fine. Unknown fields are ignored. */
 static int refuse_unsupported(const json_t *root, struct err *err)
 {
-	static const char *const fields[] = { "devices",     "user_devices",
-					      "vdpa",	     "generic_vhost_user",
-					      "numa",	     "tpm",
-					      "pci_segments" };
+	static const char *const fields[] = { "user_devices", "vdpa", "generic_vhost_user",
+					      "numa",	      "tpm",  "pci_segments" };
 	const json_t *mem = json_object_get(root, "memory"), *v;
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -424,6 +433,7 @@ int vm_config_from_json(struct vm_config *c, const json_t *root, struct err *err
 	PARSE_LIST(root, "net", c, vm_config_add_net, net_config_from_json);
 	PARSE_LIST(root, "fs", c, vm_config_add_fs, fs_config_from_json);
 	PARSE_LIST(root, "pmem", c, vm_config_add_pmem, pmem_config_from_json);
+	PARSE_LIST(root, "devices", c, vm_config_add_device, device_config_from_json);
 	if ((rc = get_obj(root, "", "rng", &o, err)) < 0)
 		return rc;
 	if (rc) {
@@ -651,6 +661,16 @@ static json_t *pmem_to_json(const struct pmem_config *p)
 	return done(&b);
 }
 
+static json_t *device_to_json(const struct device_config *d)
+{
+	struct jb b = { json_object(), false };
+	put(&b, "path", jstr(d->path));
+	put(&b, "iommu", json_boolean(d->iommu));
+	put(&b, "id", jstr(d->id));
+	put(&b, "pci_segment", jint(d->pci_segment));
+	return done(&b);
+}
+
 static json_t *console_to_json(const struct console_config *k)
 {
 	struct jb b = { json_object(), false };
@@ -713,7 +733,7 @@ json_t *vm_config_to_json(const struct vm_config *c)
 	LIST_TO_JSON(&b, "pmem", c->pmem, c->n_pmem, pmem_to_json);
 	put(&b, "serial", console_to_json(&c->serial));
 	put(&b, "console", console_to_json(&c->console));
-	put(&b, "devices", json_null());
+	LIST_TO_JSON(&b, "devices", c->devices, c->n_devices, device_to_json);
 	put(&b, "user_devices", json_null());
 	put(&b, "vdpa", json_null());
 	if (c->has_vsock) {

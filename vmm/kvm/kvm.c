@@ -174,6 +174,26 @@ int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, vo
 	return ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
 }
 
+int kvm_vfio_create(struct kvm *k)
+{
+	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
+
+	if (ioctl(k->vm_fd, KVM_CREATE_DEVICE, &cd) < 0)
+		return -errno;
+	return (int)cd.fd;
+}
+
+int kvm_vfio_group(int kvm_vfio_fd, int group_fd, bool add)
+{
+	int32_t fd = group_fd;
+	struct kvm_device_attr a = {
+		.group = KVM_DEV_VFIO_GROUP,
+		.attr = add ? KVM_DEV_VFIO_GROUP_ADD : KVM_DEV_VFIO_GROUP_DEL,
+		.addr = (uintptr_t)&fd,
+	};
+	return ioctl(kvm_vfio_fd, KVM_SET_DEVICE_ATTR, &a) < 0 ? -errno : 0;
+}
+
 int kvm_vcpu_create(struct kvm *k, unsigned int id, int *fd, struct kvm_run **run)
 {
 	int vfd = ioctl(k->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);

@@ -53,6 +53,13 @@ void kvm_close(struct kvm *k);
 
 int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, void *hva);
 
+/* The KVM VFIO pseudo-device (KVM_DEV_TYPE_VFIO), once per VM: KVM learns
+ * which VFIO groups the VM uses (for coherent DMA and the like). Returns its
+ * fd or a negative errno; close() it when done. kvm_vfio_group adds
+ * (KVM_DEV_VFIO_GROUP_ADD) or removes (_DEL) VFIO group fd group_fd. */
+int kvm_vfio_create(struct kvm *k);
+int kvm_vfio_group(int kvm_vfio_fd, int group_fd, bool add);
+
 /* A vCPU fd and its mapped kvm_run. */
 int kvm_vcpu_create(struct kvm *k, unsigned int id, int *fd, struct kvm_run **run);
 

@@ -8,6 +8,7 @@
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/sockios.h>
+#include <linux/vfio.h>
 #include <linux/vhost.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -107,11 +108,22 @@ static const struct sc_rule vsock[] = {
 /* The vCPU thread's own work: KVM_RUN and the exits (serial output, PCI
  * config and MSI-X table writes that move irqfd routes and ioeventfds). */
 static const struct sc_rule vcpu[] = {
-	IOC(KVM_RUN),	    IOC(KVM_GET_REGS),	      IOC(KVM_IRQ_LINE), IOC(KVM_IRQFD),
-	IOC(KVM_IOEVENTFD), IOC(KVM_SET_GSI_ROUTING), ALLOW(read), /* MSI-X: what a masked vector's
-								      eventfd holds */
-	ALLOW(poll),						   /* MSI-X: the pending bit */
+	IOC(KVM_RUN),
+	IOC(KVM_GET_REGS),
+	IOC(KVM_IRQ_LINE),
+	IOC(KVM_IRQFD),
+	IOC(KVM_IOEVENTFD),
+	IOC(KVM_SET_GSI_ROUTING),
+	ALLOW(read),  /* MSI-X: what a masked vector's
+			 eventfd holds */
+	ALLOW(poll),  /* MSI-X: the pending bit */
 	ALLOW(close), /* a serial socket client that left */
+	/* VFIO (devices/vfio): trapped BAR and config accesses are pread/pwrite
+	 * on the device fd; the guest enabling MSI-X points the physical
+	 * vectors at their eventfds */
+	ALLOW(pread64),
+	ALLOW(pwrite64),
+	IOC(VFIO_DEVICE_SET_IRQS),
 };
 
 /* Device activation (DRIVER_OK) and reset, on the devmgr thread: queue
@@ -262,6 +274,24 @@ static const struct sc_rule vmm[] = {
 	IOC(KVM_GET_SREGS),
 	IOC(KVM_SET_SREGS),
 	IOC(KVM_SET_REGS),
+	/* VFIO devices (devices/vfio): container, groups, device, the KVM
+	 * VFIO device; capget: whether CAP_IPC_LOCK lifts RLIMIT_MEMLOCK */
+	IOC(KVM_CREATE_DEVICE),
+	IOC(KVM_SET_DEVICE_ATTR),
+	IOC(VFIO_GET_API_VERSION),
+	IOC(VFIO_CHECK_EXTENSION),
+	IOC(VFIO_SET_IOMMU),
+	IOC(VFIO_IOMMU_GET_INFO),
+	IOC(VFIO_IOMMU_MAP_DMA),
+	IOC(VFIO_GROUP_GET_STATUS),
+	IOC(VFIO_GROUP_SET_CONTAINER),
+	IOC(VFIO_GROUP_UNSET_CONTAINER),
+	IOC(VFIO_GROUP_GET_DEVICE_FD),
+	IOC(VFIO_DEVICE_GET_INFO),
+	IOC(VFIO_DEVICE_GET_REGION_INFO),
+	IOC(VFIO_DEVICE_GET_IRQ_INFO),
+	IOC(VFIO_DEVICE_RESET),
+	ALLOW(capget),
 	/* disks, TAPs, the terminal and pty of the serial back end */
 	IOC(BLKGETSIZE64),
 	IOC(TUNSETIFF),

@@ -31,7 +31,7 @@
 
 #define MAX_CGROUPS 16
 #define MAX_TAP_FDS 64
-#define MAX_DEVS    8
+#define MAX_DEVS    16
 
 struct jail_dev {
 	const char *path; /* under /dev */
@@ -596,6 +596,24 @@ static int devs_find(struct jail *j, struct err *err)
 	    (rc = dev_add(j, "/dev/urandom", 0666, false, err)) ||
 	    (rc = dev_add(j, "/dev/null", 0666, false, err)))
 		return rc;
+	/* VFIO: the container, and each group's node (vm_config_paths names
+	 * /dev/vfio/N), made the VMM's like /dev/kvm */
+	if (vm && vm->n_devices && (rc = dev_add(j, "/dev/vfio/vfio", 0666, false, err)))
+		return rc;
+	for (size_t i = 0; i < j->o->n_paths; i++) {
+		const char *p = j->o->paths[i].path;
+		bool seen = false;
+		if (strncmp(p, "/dev/vfio/", 10) || !strcmp(p, "/dev/vfio/vfio"))
+			continue;
+		for (size_t k = 0; k < j->n_devs && !seen; k++)
+			seen = !strcmp(j->devs[k].path, p + 5);
+		if (seen)
+			continue;
+		if (j->n_devs == MAX_DEVS)
+			return err_set(err, E2BIG, "jail: more than %d device nodes", MAX_DEVS);
+		if ((rc = dev_add(j, p, 0600, false, err)))
+			return rc;
+	}
 	return 0;
 }
 

@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: Apache-2.0
+/* VFIO PCI passthrough: container, groups, the device and its PCI endpoint. */
+#include "devices/vfio/vfio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "vmm/kvm/log.h"
+
+#define VFIO_CONTAINER "/dev/vfio/vfio"
+#define CFG_BYTES      PCI_CFG_SIZE
+
+static uint16_t get16(const uint8_t *p, size_t off)
+{
+	return (uint16_t)(p[off] | p[off + 1] << 8);
+}
+
+static uint32_t get32(const uint8_t *p, size_t off)
+{
+	return (uint32_t)get16(p, off) | (uint32_t)get16(p, off + 2) << 16;
+}
+
+static bool pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* --- pure helpers ------------------------------------------------------- */
+
+unsigned int vfio_cfg_msix(const uint8_t *cfg, size_t len, struct pci_dev_info *info)
+{
+	unsigned int p, hops = 0;
+
+	if (len < 0x40 || !(get16(cfg, PCI_STATUS) & PCI_STATUS_CAP_LIST))
+		return 0;
+	for (p = cfg[PCI_CAPABILITY_LIST] & ~3u; p; p = cfg[p + 1] & ~3u) {
+		if (p < 0x40 || p + 2 > len || ++hops > 48)
+			return 0; /* malformed: out of the space, or a loop */
+		if (cfg[p] != PCI_CAP_ID_MSIX)
+			continue;
+		if (p + 12 > len)
+			return 0;
+		uint16_t ctl = get16(cfg, p + 2);
+		uint32_t table = get32(cfg, p + 4), pba = get32(cfg, p + 8);
+		info->msix_vectors = (uint16_t)((ctl & 0x7FF) + 1);
+		info->msix_bar = (uint8_t)(table & 7);
+		info->msix_table_off = table & ~7u;
+		info->msix_pba_off = pba & ~7u;
+		if ((pba & 7) != (table & 7)) {
+			/* svmm's MSI-X keeps table and PBA in one BAR */
+			info->msix_vectors = 0;
+			return 0;
+		}
+		return p;
+	}
+	return 0;
+}
+
+int vfio_cfg_info(const uint8_t *cfg, size_t len, const uint64_t sizes[PCI_NUM_BARS],
+		  struct pci_dev_info *info, struct err *err)
+{
+	memset(info, 0, sizeof(*info));
+	if (len < 0x40)
+		return err_set(err, EINVAL, "config space: %zu bytes, a header is 64", len);
+	if ((cfg[PCI_HEADER_TYPE] & 0x7F) != 0)
+		return err_set(err, EINVAL, "header type %#x: not an endpoint (a bridge?)",
+			       cfg[PCI_HEADER_TYPE]);
+	info->vendor_id = get16(cfg, PCI_VENDOR_ID);
+	info->device_id = get16(cfg, PCI_DEVICE_ID);
+	info->revision = cfg[PCI_CLASS_REVISION];
+	info->class_code = get32(cfg, PCI_CLASS_REVISION) >> 8;
+	info->subsys_vendor_id = get16(cfg, PCI_SUBSYSTEM_VENDOR_ID);
+	info->subsys_id = get16(cfg, PCI_SUBSYSTEM_ID);
+	for (unsigned int i = 0; i < PCI_NUM_BARS; i++) {
+		uint32_t lo = get32(cfg, PCI_BAR0 + 4 * i);
+		struct pci_bar_info *b = &info->bars[i];
+		uint64_t size = sizes[i];
+
+		if (!size)
+			continue;
+		if (!pow2(size))
+			return err_set(err, EINVAL, "BAR %u: size %llu is not a power of two", i,
+				       (unsigned long long)size);
+		if (lo & 1) {
+			if (size < 4 || size > 256)
+				return err_set(
+					err, EINVAL,
+					"BAR %u: an I/O BAR of %llu bytes (svmm takes 4..256)", i,
+					(unsigned long long)size);
+			b->kind = PCI_BAR_IO;
+			b->size = size;
+			continue;
+		}
+		b->prefetchable = lo & 8;
+		b->size = size < 16 ? 16 : size;
+		if (((lo >> 1) & 3) == 2) {
+			if (i == PCI_NUM_BARS - 1)
+				return err_set(err, EINVAL, "BAR 5: a 64-bit BAR in the last slot");
+			b->kind = PCI_BAR_MEM64;
+			i++; /* the upper half */
+		} else {
+			if (size > (1ull << 31))
+				return err_set(err, EINVAL, "BAR %u: a 32-bit BAR of %llu bytes", i,
+					       (unsigned long long)size);
+			b->kind = PCI_BAR_MEM32;
+		}
+	}
+	return 0;
+}
+
+uint16_t vfio_cmd_forward(uint16_t guest, uint16_t phys)
+{
+	const uint16_t fwd = PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+
+	return (uint16_t)((phys & ~fwd) | (guest & fwd) | PCI_COMMAND_INTX_DISABLE);
+}
+
+bool vfio_iova_usable(const struct vfio_usable_range *r, unsigned int n, uint64_t gpa,
+		      uint64_t size)
+{
+	if (!n)
+		return true;
+	if (!size || gpa + size - 1 < gpa)
+		return false;
+	for (unsigned int i = 0; i < n; i++)
+		if (gpa >= r[i].start && gpa + size - 1 <= r[i].end)
+			return true;
+	return false;
+}
+
+int vfio_memlock_check(uint64_t need, uint64_t limit, bool cap_ipc_lock, struct err *err)
+{
+	if (cap_ipc_lock || limit == (uint64_t)RLIM_INFINITY || need <= limit)
+		return 0;
+	return err_set(err, ENOMEM,
+		       "VFIO pins all guest RAM (%llu MiB) but RLIMIT_MEMLOCK is %llu KiB: raise "
+		       "it (ulimit -l, LimitMEMLOCK=, prlimit --memlock) to at least %llu KiB, or "
+		       "give svmm CAP_IPC_LOCK",
+		       (unsigned long long)(need >> 20), (unsigned long long)(limit >> 10),
+		       (unsigned long long)((need + 1023) >> 10));
+}
+
+/* --- the container and its groups ---------------------------------------- */
+
+void vfio_ctx_init(struct vfio_ctx *c, struct kvm *kvm, const struct guest_mem *mem)
+{
+	memset(c, 0, sizeof(*c));
+	c->kvm = kvm;
+	c->mem = mem;
+	c->container = -1;
+	c->kvm_vfio = -1;
+	c->live = true;
+}
+
+void vfio_ctx_free(struct vfio_ctx *c)
+{
+	if (!c->live)
+		return;
+	for (unsigned int i = 0; i < c->n_groups; i++) {
+		if (c->kvm_vfio >= 0)
+			kvm_vfio_group(c->kvm_vfio, c->groups[i].fd, false);
+		ioctl(c->groups[i].fd, VFIO_GROUP_UNSET_CONTAINER);
+		close(c->groups[i].fd);
+	}
+	c->n_groups = 0;
+	if (c->kvm_vfio >= 0)
+		close(c->kvm_vfio);
+	if (c->container >= 0)
+		close(c->container); /* the last user: the DMA mappings go */
+	c->kvm_vfio = c->container = -1;
+	c->mapped = false;
+	c->live = false;
+}
+
+static int container_open(struct vfio_ctx *c, struct err *err)
+{
+	int fd, v;
+
+	if (c->container >= 0)
+		return 0;
+	fd = open(VFIO_CONTAINER, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		return err_sys(err, e, "%s%s", VFIO_CONTAINER,
+			       e == ENOENT ? " (is the vfio-pci module loaded?)" : "");
+	}
+	v = ioctl(fd, VFIO_GET_API_VERSION);
+	if (v != VFIO_API_VERSION) {
+		close(fd);
+		return err_set(err, ENODEV, "%s: VFIO API version %d, svmm speaks %d",
+			       VFIO_CONTAINER, v, VFIO_API_VERSION);
+	}
+	if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != 1) {
+		close(fd);
+		return err_set(err, ENODEV, "%s: no type-1 v2 IOMMU (is the host IOMMU on?)",
+			       VFIO_CONTAINER);
+	}
+	c->container = fd;
+	return 0;
+}
+
+static bool cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[CAP_IPC_LOCK / 32].effective & (1u << (CAP_IPC_LOCK % 32));
+}
+
+/* The container's usable IOVA ranges (VFIO_IOMMU_GET_INFO's capability);
+ * *n 0 when the kernel gives none. *out is malloc'd. */
+static int iova_ranges(int container, struct vfio_usable_range **out, unsigned int *n,
+		       struct err *err)
+{
+	struct vfio_iommu_type1_info *info = calloc(1, sizeof(*info));
+	uint32_t sz = sizeof(*info);
+
+	*out = NULL;
+	*n = 0;
+	if (!info)
+		return -ENOMEM;
+	info->argsz = sz;
+	if (ioctl(container, VFIO_IOMMU_GET_INFO, info)) {
+		int e = errno;
+		free(info);
+		return err_sys(err, e, "VFIO_IOMMU_GET_INFO");
+	}
+	if (info->argsz > sz) {
+		sz = info->argsz;
+		struct vfio_iommu_type1_info *big = realloc(info, sz);
+		if (!big) {
+			free(info);
+			return -ENOMEM;
+		}
+		info = big;
+		memset(info, 0, sz);
+		info->argsz = sz;
+		if (ioctl(container, VFIO_IOMMU_GET_INFO, info)) {
+			int e = errno;
+			free(info);
+			return err_sys(err, e, "VFIO_IOMMU_GET_INFO");
+		}
+	}
+	if (!(info->flags & VFIO_IOMMU_INFO_CAPS) || info->argsz < sizeof(*info)) {
+		free(info);
+		return 0;
+	}
+	for (uint32_t off = info->cap_offset, hops = 0;
+	     off && off + sizeof(struct vfio_info_cap_header) <= sz && hops < 64; hops++) {
+		const struct vfio_info_cap_header *h = (const void *)((const char *)info + off);
+		if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE &&
+		    off + sizeof(struct vfio_iommu_type1_info_cap_iova_range) <= sz) {
+			const struct vfio_iommu_type1_info_cap_iova_range *r = (const void *)h;
+			uint32_t k = r->nr_iovas;
+			if (off + sizeof(*r) + (uint64_t)k * sizeof(r->iova_ranges[0]) > sz)
+				break;
+			struct vfio_usable_range *u = calloc(k ? k : 1, sizeof(*u));
+			if (!u) {
+				free(info);
+				return -ENOMEM;
+			}
+			for (uint32_t i = 0; i < k; i++)
+				u[i] = (struct vfio_usable_range){ r->iova_ranges[i].start,
+								   r->iova_ranges[i].end };
+			*out = u;
+			*n = k;
+			break;
+		}
+		off = h->next;
+	}
+	free(info);
+	return 0;
+}
+
+/* Map every guest RAM region at IOVA = GPA. */
+static int map_ram(struct vfio_ctx *c, struct err *err)
+{
+	const struct guest_mem *m = c->mem;
+	struct vfio_usable_range *r;
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	unsigned int n;
+	int rc;
+
+	getrlimit(RLIMIT_MEMLOCK, &rl);
+	if ((rc = vfio_memlock_check(m->size, rl.rlim_cur, cap_ipc_lock(), err)))
+		return rc;
+	if ((rc = iova_ranges(c->container, &r, &n, err)))
+		return rc;
+	for (unsigned int i = 0; i < m->n_regions; i++) {
+		const struct guest_region *g = &m->region[i];
+		if (!vfio_iova_usable(r, n, g->gpa, g->size)) {
+			free(r);
+			return err_set(
+				err, EINVAL,
+				"guest RAM [%#llx, %#llx) overlaps an IOVA range the host "
+				"IOMMU reserves (see /sys/kernel/iommu_groups/*/reserved_regions): "
+				"try less --memory",
+				(unsigned long long)g->gpa, (unsigned long long)(g->gpa + g->size));
+		}
+		struct vfio_iommu_type1_dma_map dm = {
+			.argsz = sizeof(dm),
+			.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+			.vaddr = (uintptr_t)g->hva,
+			.iova = g->gpa,
+			.size = g->size,
+		};
+		if (ioctl(c->container, VFIO_IOMMU_MAP_DMA, &dm)) {
+			int e = errno;
+			free(r);
+			return err_sys(
+				err, e, "VFIO_IOMMU_MAP_DMA of guest RAM [%#llx, +%llu MiB)%s",
+				(unsigned long long)g->gpa, (unsigned long long)(g->size >> 20),
+				e == ENOMEM ? " (RLIMIT_MEMLOCK?)" : "");
+		}
+	}
+	free(r);
+	c->mapped = true;
+	return 0;
+}
+
+/* The group of the device at sysfs path: opened, viable, in the container. */
+static int group_get(struct vfio_ctx *c, const char *path, struct vfio_group **out, struct err *err)
+{
+	char link[PATH_MAX], target[PATH_MAX], node[64];
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	ssize_t len;
+	int fd, rc;
+
+	snprintf(link, sizeof(link), "%s/iommu_group", path);
+	len = readlink(link, target, sizeof(target) - 1);
+	if (len <= 0) {
+		int e = errno;
+		if (access(path, F_OK))
+			return err_sys(err, errno, "%s", path);
+		return err_sys(err, e,
+			       "%s has no IOMMU group (is the host IOMMU on: intel_iommu=on or "
+			       "amd_iommu=on?)",
+			       path);
+	}
+	target[len] = 0;
+	const char *slash = strrchr(target, '/');
+	char *end;
+	unsigned long id = strtoul(slash ? slash + 1 : target, &end, 10);
+	if (*end || end == (slash ? slash + 1 : target))
+		return err_set(err, EINVAL, "%s: iommu_group link '%s' names no group", path,
+			       target);
+	for (unsigned int i = 0; i < c->n_groups; i++)
+		if (c->groups[i].id == id) {
+			*out = &c->groups[i];
+			return 0;
+		}
+	if (c->n_groups == VFIO_MAX_GROUPS)
+		return err_set(err, ENOSPC, "at most %d VFIO groups", VFIO_MAX_GROUPS);
+	if ((rc = container_open(c, err)))
+		return rc;
+	snprintf(node, sizeof(node), "/dev/vfio/%lu", id);
+	fd = open(node, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		return err_sys(err, e, "%s (group of %s%s)", node, path,
+			       e == ENOENT ? "; is it bound to vfio-pci?" : "");
+	}
+	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &st)) {
+		rc = err_sys(err, errno, "%s: VFIO_GROUP_GET_STATUS", node);
+		goto fail;
+	}
+	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		rc = err_set(err, EBUSY,
+			     "group %lu is not viable: every device in it must be bound to "
+			     "vfio-pci or to no driver (see /sys/kernel/iommu_groups/%lu/devices)",
+			     id, id);
+		goto fail;
+	}
+	if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &c->container)) {
+		rc = err_sys(err, errno, "%s: VFIO_GROUP_SET_CONTAINER", node);
+		goto fail;
+	}
+	if (!c->mapped) {
+		if (ioctl(c->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+			rc = err_sys(err, errno, "VFIO_SET_IOMMU (type-1 v2)");
+			goto fail_unset;
+		}
+		if ((rc = map_ram(c, err)))
+			goto fail_unset;
+	}
+	if (c->kvm_vfio < 0) {
+		rc = kvm_vfio_create(c->kvm);
+		if (rc < 0) {
+			err_sys(err, -rc, "KVM_CREATE_DEVICE (KVM_DEV_TYPE_VFIO)");
+			goto fail_unset;
+		}
+		c->kvm_vfio = rc;
+	}
+	if ((rc = kvm_vfio_group(c->kvm_vfio, fd, true))) {
+		err_sys(err, -rc, "KVM VFIO device: adding group %lu", id);
+		goto fail_unset;
+	}
+	c->groups[c->n_groups] = (struct vfio_group){ .fd = fd, .id = (unsigned int)id };
+	*out = &c->groups[c->n_groups++];
+	return 0;
+fail_unset:
+	ioctl(fd, VFIO_GROUP_UNSET_CONTAINER);
+fail:
+	close(fd);
+	return rc;
+}
+
+/* --- the endpoint --------------------------------------------------------- */
+
+static void bar_read(void *opaque, unsigned int bar, uint64_t off, void *data, unsigned int size)
+{
+	struct vfio_dev *v = opaque;
+	const struct vfio_region *r = &v->bar[bar];
+
+	if (off + size > r->size || pread(v->fd, data, size, (off_t)(r->offset + off)) != size)
+		memset(data, 0xFF, size);
+}
+
+static void bar_write(void *opaque, unsigned int bar, uint64_t off, const void *data,
+		      unsigned int size)
+{
+	struct vfio_dev *v = opaque;
+	const struct vfio_region *r = &v->bar[bar];
+
+	if (off + size <= r->size &&
+	    pwrite(v->fd, data, size, (off_t)(r->offset + off)) != (ssize_t)size)
+		log_msg(LV_DEBUG, "vfio", "vfio %s: BAR %u write at %#llx failed", v->name, bar,
+			(unsigned long long)off);
+}
+
+/* Point the physical MSI-X vectors at pci.c's eventfds (on), or off. */
+static int msix_program(struct vfio_dev *v, bool on)
+{
+	unsigned int n = on ? v->pci.msix_n : 0;
+	size_t sz = sizeof(struct vfio_irq_set) + n * sizeof(int32_t);
+	struct vfio_irq_set *s = calloc(1, sz);
+	int rc = 0;
+
+	if (!s)
+		return -ENOMEM;
+	s->argsz = (uint32_t)sz;
+	s->flags = VFIO_IRQ_SET_ACTION_TRIGGER |
+		   (on ? VFIO_IRQ_SET_DATA_EVENTFD : VFIO_IRQ_SET_DATA_NONE);
+	s->index = VFIO_PCI_MSIX_IRQ_INDEX;
+	s->start = 0;
+	s->count = n;
+	for (unsigned int i = 0; i < n; i++)
+		((int32_t *)s->data)[i] = pci_msix_fd(&v->pci, i);
+	if (ioctl(v->fd, VFIO_DEVICE_SET_IRQS, s))
+		rc = -errno;
+	free(s);
+	if (!rc)
+		v->msix_on = on;
+	return rc;
+}
+
+static void msix_ctl(void *opaque, bool enabled, bool masked)
+{
+	struct vfio_dev *v = opaque;
+	int rc = 0;
+
+	(void)masked; /* pci.c holds masked vectors' interrupts in their eventfds */
+	if (enabled == v->msix_on)
+		return;
+	if (enabled && pci_msix_fd(&v->pci, 0) < 0)
+		log_msg(LV_ERROR, "vfio", "vfio %s: MSI-X needs irqfd mode", v->name);
+	else
+		rc = msix_program(v, enabled);
+	if (rc)
+		log_msg(LV_ERROR, "vfio", "vfio %s: VFIO_DEVICE_SET_IRQS (MSI-X %s): %s", v->name,
+			enabled ? "on" : "off", strerror(-rc));
+}
+
+static void command(void *opaque, uint16_t cmd)
+{
+	struct vfio_dev *v = opaque;
+	off_t at = (off_t)(v->cfg.offset + PCI_COMMAND);
+	uint16_t phys = 0;
+
+	if (pread(v->fd, &phys, 2, at) != 2)
+		phys = 0;
+	phys = vfio_cmd_forward(cmd, phys);
+	if (pwrite(v->fd, &phys, 2, at) != 2)
+		log_msg(LV_ERROR, "vfio", "vfio %s: cannot write the command register", v->name);
+}
+
+static const struct pci_dev_ops vfio_pci_ops = {
+	.bar_read = bar_read,
+	.bar_write = bar_write,
+	.msix_ctl = msix_ctl,
+	.command = command,
+};
+
+static int region_info(struct vfio_dev *v, unsigned int index, struct vfio_region *out,
+		       struct err *err)
+{
+	struct vfio_region_info ri = { .argsz = sizeof(ri), .index = index };
+
+	if (ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, &ri))
+		return err_sys(err, errno, "%s: VFIO_DEVICE_GET_REGION_INFO %u", v->name, index);
+	*out = (struct vfio_region){ ri.size, ri.offset, ri.flags };
+	return 0;
+}
+
+static int dev_open(struct vfio_dev *v, const char *path, struct err *err)
+{
+	struct vfio_device_info di = { .argsz = sizeof(di) };
+	struct vfio_irq_info ii = { .argsz = sizeof(ii), .index = VFIO_PCI_MSIX_IRQ_INDEX };
+	uint8_t cfg[CFG_BYTES];
+	uint64_t sizes[PCI_NUM_BARS] = { 0 };
+	struct pci_dev_info info;
+	int rc;
+
+	if ((rc = group_get(v->ctx, path, &v->group, err)))
+		return rc;
+	v->group->users++;
+	v->fd = ioctl(v->group->fd, VFIO_GROUP_GET_DEVICE_FD, v->name);
+	if (v->fd < 0)
+		return err_sys(err, errno, "%s: VFIO_GROUP_GET_DEVICE_FD (bound to vfio-pci?)",
+			       v->name);
+	fcntl(v->fd, F_SETFD, FD_CLOEXEC);
+	if (ioctl(v->fd, VFIO_DEVICE_GET_INFO, &di))
+		return err_sys(err, errno, "%s: VFIO_DEVICE_GET_INFO", v->name);
+	if (!(di.flags & VFIO_DEVICE_FLAGS_PCI) || di.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX)
+		return err_set(err, ENODEV, "%s: not a VFIO PCI device", v->name);
+	v->can_reset = di.flags & VFIO_DEVICE_FLAGS_RESET;
+	if (v->can_reset && ioctl(v->fd, VFIO_DEVICE_RESET))
+		log_msg(LV_WARN, "vfio", "vfio %s: VFIO_DEVICE_RESET: %s", v->name,
+			strerror(errno));
+	for (unsigned int i = 0; i < PCI_NUM_BARS; i++) {
+		if ((rc = region_info(v, VFIO_PCI_BAR0_REGION_INDEX + i, &v->bar[i], err)))
+			return rc;
+		sizes[i] = v->bar[i].size;
+	}
+	if ((rc = region_info(v, VFIO_PCI_CONFIG_REGION_INDEX, &v->cfg, err)))
+		return rc;
+	memset(cfg, 0, sizeof(cfg));
+	if (pread(v->fd, cfg, sizeof(cfg), (off_t)v->cfg.offset) != (ssize_t)sizeof(cfg))
+		return err_sys(err, errno, "%s: reading its config space", v->name);
+	if ((rc = vfio_cfg_info(cfg, sizeof(cfg), sizes, &info, err)))
+		return err_wrap(err, "%s", v->name);
+	v->msix_phys_cap = (uint16_t)vfio_cfg_msix(cfg, sizeof(cfg), &info);
+	if (info.msix_vectors) {
+		if (ioctl(v->fd, VFIO_DEVICE_GET_IRQ_INFO, &ii) || ii.count < info.msix_vectors) {
+			log_msg(LV_WARN, "vfio",
+				"vfio %s: VFIO offers %u MSI-X vectors of %u: none exposed",
+				v->name, ii.count, info.msix_vectors);
+			info.msix_vectors = 0;
+		}
+	} else {
+		log_msg(LV_WARN, "vfio",
+			"vfio %s: no MSI-X: the guest gets no interrupts (INTx "
+			"and MSI are not supported yet)",
+			v->name);
+	}
+	/* decode and bus master off until the guest turns them on */
+	command(v, 0);
+	if ((rc = pci_dev_init(&v->pci, &info, &vfio_pci_ops, v)))
+		return err_set(err, rc, "%s: svmm's PCI model cannot take it (see the log)",
+			       v->name);
+	log_msg(LV_INFO, "vfio", "vfio %s: %04x:%04x class %06x, %u MSI-X vectors in BAR %u",
+		v->name, info.vendor_id, info.device_id, info.class_code, info.msix_vectors,
+		info.msix_bar);
+	return 0;
+}
+
+int vfio_dev_create(struct vfio_dev **out, struct vfio_ctx *c, const char *path, struct err *err)
+{
+	struct vfio_dev *v = calloc(1, sizeof(*v));
+	const char *name;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if (!v)
+		return -ENOMEM;
+	v->ctx = c;
+	v->fd = -1;
+	/* the name is the directory's (validated by the config: DDDD:BB:DD.F) */
+	len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	name = memrchr(path, '/', len);
+	name = name ? name + 1 : path;
+	len -= (size_t)(name - path);
+	if (!len || len >= sizeof(v->name)) {
+		free(v);
+		return err_set(err, EINVAL, "%s: not a PCI device's sysfs directory", path);
+	}
+	memcpy(v->name, name, len);
+	v->name[len] = 0;
+	if ((rc = dev_open(v, path, err))) {
+		if (v->fd >= 0)
+			close(v->fd);
+		if (v->group)
+			v->group->users--;
+		free(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+void vfio_dev_free(struct vfio_dev *v)
+{
+	if (!v)
+		return;
+	if (v->msix_on)
+		msix_program(v, false);
+	command(v, 0);
+	if (v->can_reset)
+		ioctl(v->fd, VFIO_DEVICE_RESET);
+	close(v->fd);
+	pci_dev_free(&v->pci);
+	v->group->users--;
+	free(v);
+}
