@@ -44,7 +44,7 @@ t_match "svmm vfio bind" "^$bdf bound to vfio-pci" "$out"
 group=$(basename "$(readlink "$sys/iommu_group" 2>/dev/null)")
 t_eq "bound to vfio-pci" vfio-pci "$(basename "$(readlink "$sys/driver" 2>/dev/null)")"
 t_ok "/dev/vfio/$group exists" test -c "/dev/vfio/$group"
-t_match "ls shows it, group viable" "^$bdf +[0-9a-f:]+ +0x010802 +vfio-pci +$group +yes" "$("$SVMM" vfio ls)"
+t_match "ls shows it, group viable" "^$bdf +[0-9a-f:]+ +0x010802 +vfio-pci +$group +yes" "$("$SVMM" vfio ls | grep "^$bdf ")"
 
 # --- the level-2 initramfs: Debian's nvme.ko and its dependencies (and the
 # crypto providers crc-t10dif and crc64-rocksoft look up), in load order
@@ -86,12 +86,15 @@ for m in $mods; do
 	esac
 	echo "$f" >>"$d/m/modules/order"
 done
-# a second archive after the first: the kernel unpacks both
-(cd "$d/m" && find . | cpio -o -H newc --quiet) >>"$d/initrd"
+# an uncompressed archive first, then the compressed one (the layout of early
+# microcode): the kernel unpacks both
+(cd "$d/m" && find . | cpio -o -H newc --quiet) >"$d/initrd.m"
+cat "$d/initrd.m" "$d/initrd" >"$d/initrd.all" && mv "$d/initrd.all" "$d/initrd"
 
 guest_checks() { # guest_checks WHO LOG OFFSET_MIB
 	local who=$1 log=$2 off=$3
-	t_eq "$who: /dev/nvme0n1 appears" yes "$(nd_fact "$log" nvme)"
+	t_eq "$who: /dev/nvme0n1 appears" yes "$(nd_fact "$log" nvme)" ||
+		tail -n 40 "$log" 2>/dev/null | tr -d '\r' | sed "s/^/#   $who console: /"
 	[[ -n ${SVMM_SANDBOX_VFIO_BDF:-} ]] && t_eq "$who: it is the sandbox's NVMe" svmm-vfio "$(nd_fact "$log" serial)"
 	t_eq "$who: O_DIRECT write" ok "$(nd_fact "$log" write)"
 	t_eq "$who: O_DIRECT read" ok "$(nd_fact "$log" read)"
@@ -104,7 +107,7 @@ guest_checks() { # guest_checks WHO LOG OFFSET_MIB
 			"$(dd if="$disk" bs=1M skip="$off" count=1 2>/dev/null | sha256sum | cut -d' ' -f1)"
 	fi
 }
-cmdline="console=ttyS0 reboot=k panic=-1 quiet"
+cmdline="console=ttyS0 reboot=k panic=-1"
 
 # --- the peer check: QEMU as the level-2 VMM
 if command -v qemu-system-x86_64 >/dev/null; then
@@ -120,12 +123,13 @@ else
 fi
 
 # --- svmm
-timeout 300 "$SVMM" run --kernel "$kernel" --initramfs "$d/initrd" --cmdline "$cmdline svmm_off=8" \
+timeout 300 "$SVMM" run -v --kernel "$kernel" --initramfs "$d/initrd" --cmdline "$cmdline svmm_off=8" \
 	--memory size=256M --device "path=$sys" --serial "file=$d/console.log" >"$d/out" 2>&1
 rc=$?
 t_eq "svmm exits 0 at guest power-off" 0 "$rc"
 ((rc == 0)) || sed 's/^/#   /' "$d/out" | tail -n 20
 guest_checks svmm "$d/console.log" 8
+sed 's/^/# svmm: /' "$d/out" | grep vfio
 t_eq "still on vfio-pci after the VM" vfio-pci "$(basename "$(readlink "$sys/driver" 2>/dev/null)")"
 
 # --- unbind, then the refusals
@@ -141,11 +145,13 @@ timeout 60 "$SVMM" run --kernel "$kernel" --initramfs "$d/initrd" --memory size=
 rc=$?
 t_match "a missing device: svmm run fails" '^[1-9]' "$rc"
 t_match "a missing device: the error names it" '0000:ff:1f\.7' "$(cat "$d/out2")"
+sed 's/^/# /' "$d/out2"
 timeout 60 "$SVMM" run --kernel "$kernel" --initramfs "$d/initrd" --memory size=256M \
 	--device "path=$sys" --serial "file=$d/c3.log" >"$d/out3" 2>&1
 rc=$?
 t_match "a device not on vfio-pci: svmm run fails" '^[1-9]' "$rc"
 t_match "a device not on vfio-pci: the error says so" "$bdf|vfio" "$(cat "$d/out3")"
+sed 's/^/# /' "$d/out3"
 t_eq "a device not on vfio-pci: left on its driver" "$drv_after" \
 	"$([[ -e $sys/driver ]] && basename "$(readlink "$sys/driver")" || echo -)"
 t_done
