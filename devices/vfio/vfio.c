@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -148,6 +149,70 @@ int vfio_memlock_check(uint64_t need, uint64_t limit, bool cap_ipc_lock, struct 
 		       "give svmm CAP_IPC_LOCK",
 		       (unsigned long long)(need >> 20), (unsigned long long)(limit >> 10),
 		       (unsigned long long)((need + 1023) >> 10));
+}
+
+int vfio_bar_pieces(uint64_t bar_size, uint64_t page, const struct vfio_range *areas,
+		    unsigned int n_areas, const struct vfio_range *holes, unsigned int n_holes,
+		    struct vfio_range *out, unsigned int max)
+{
+	const struct vfio_range whole = { 0, bar_size };
+	const uint64_t mask = page - 1;
+	unsigned int n = 0;
+
+	if (!pow2(page) || bar_size > (1ull << 63))
+		return -EINVAL;
+	if (!areas) {
+		areas = &whole;
+		n_areas = 1;
+	}
+	for (unsigned int a = 0; a < n_areas; a++) {
+		uint64_t cur = areas[a].off, end;
+
+		if (cur >= bar_size || !areas[a].size)
+			continue;
+		end = areas[a].size > bar_size - cur ? bar_size : cur + areas[a].size;
+		cur = (cur + mask) & ~mask;
+		end &= ~mask;
+		while (cur < end) {
+			uint64_t stop = end;
+			bool skipped = false;
+
+			for (unsigned int h = 0; h < n_holes; h++) {
+				uint64_t hs, he;
+
+				if (!holes[h].size || holes[h].off >= bar_size)
+					continue;
+				hs = holes[h].off & ~mask;
+				he = holes[h].size > bar_size - holes[h].off
+					     ? bar_size
+					     : holes[h].off + holes[h].size;
+				he = (he + mask) & ~mask;
+				if (hs <= cur && cur < he) {
+					cur = he; /* inside a hole's pages: past them */
+					skipped = true;
+				} else if (hs > cur && hs < stop) {
+					stop = hs;
+				}
+			}
+			if (skipped)
+				continue;
+			if (n == max)
+				return -ENOSPC;
+			out[n++] = (struct vfio_range){ cur, stop - cur };
+			cur = stop;
+		}
+	}
+	/* in offset order (sparse areas need not be), none overlapping */
+	for (unsigned int i = 1; i < n; i++)
+		for (unsigned int j = i; j && out[j - 1].off > out[j].off; j--) {
+			struct vfio_range t = out[j];
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
+	for (unsigned int i = 1; i < n; i++)
+		if (out[i - 1].off + out[i - 1].size > out[i].off)
+			return -EINVAL;
+	return (int)n;
 }
 
 /* --- the container and its groups ---------------------------------------- */
@@ -496,9 +561,225 @@ static void command(void *opaque, uint16_t cmd)
 		log_msg(LV_ERROR, "vfio", "vfio %s: cannot write the command register", v->name);
 }
 
+/* Delete BAR bar's slots (the guest then traps there again). */
+static void pieces_unregister(struct vfio_dev *v, unsigned int bar)
+{
+	struct kvm *k = v->ctx->kvm;
+
+	for (unsigned int i = 0; i < v->n_pieces[bar]; i++) {
+		struct vfio_piece *p = &v->piece[bar][i];
+		if (p->slot < 0)
+			continue;
+		int rc = kvm_set_memory(k, (uint32_t)p->slot, 0, 0, NULL);
+		if (rc)
+			/* the slot stays KVM's: do not hand it out again */
+			log_msg(LV_ERROR, "vfio", "vfio %s: BAR %u: deleting memory slot %d: %s",
+				v->name, bar, p->slot, strerror(-rc));
+		else
+			kvm_slot_free(k, p->slot);
+		p->slot = -1;
+	}
+}
+
+static bool overlaps_ram(const struct guest_mem *m, uint64_t gpa, uint64_t size)
+{
+	for (unsigned int i = 0; m && i < m->n_regions; i++)
+		if (gpa < m->region[i].gpa + m->region[i].size && m->region[i].gpa < gpa + size)
+			return true;
+	return false;
+}
+
+/* BAR bar's pieces as slots at addr + their offsets. A piece that cannot
+ * be one stays trapped. */
+static void pieces_register(struct vfio_dev *v, unsigned int bar, uint64_t addr)
+{
+	struct kvm *k = v->ctx->kvm;
+	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	for (unsigned int i = 0; i < v->n_pieces[bar]; i++) {
+		struct vfio_piece *p = &v->piece[bar][i];
+		uint64_t gpa = addr + p->off;
+		int slot, rc;
+
+		if (!p->hva)
+			continue;
+		if (gpa < addr || gpa + p->size < gpa || (gpa & (page - 1))) {
+			log_msg(LV_WARN, "vfio",
+				"vfio %s: BAR %u at %#llx: piece +%#llx not mappable", v->name, bar,
+				(unsigned long long)addr, (unsigned long long)p->off);
+			continue;
+		}
+		if (overlaps_ram(v->ctx->mem, gpa, p->size)) {
+			log_msg(LV_ERROR, "vfio",
+				"vfio %s: BAR %u at %#llx overlaps guest RAM: left trapped",
+				v->name, bar, (unsigned long long)addr);
+			continue;
+		}
+		slot = kvm_slot_alloc(k);
+		if (slot < 0) {
+			log_msg(LV_WARN, "vfio",
+				"vfio %s: BAR %u: no KVM memory slot left: [%#llx, +%#llx) trapped",
+				v->name, bar, (unsigned long long)gpa, (unsigned long long)p->size);
+			continue;
+		}
+		rc = kvm_set_memory(k, (uint32_t)slot, gpa, p->size, p->hva);
+		if (rc) {
+			log_msg(LV_WARN, "vfio",
+				"vfio %s: BAR %u: KVM_SET_USER_MEMORY_REGION [%#llx, +%#llx): %s: "
+				"trapped",
+				v->name, bar, (unsigned long long)gpa, (unsigned long long)p->size,
+				strerror(-rc));
+			kvm_slot_free(k, slot);
+			continue;
+		}
+		p->slot = slot;
+	}
+}
+
+static void bar_moved(void *opaque, unsigned int bar, uint64_t old_addr, uint64_t new_addr)
+{
+	struct vfio_dev *v = opaque;
+
+	(void)old_addr;
+	if (bar >= PCI_NUM_BARS || !v->n_pieces[bar])
+		return;
+	pieces_unregister(v, bar);
+	if (new_addr)
+		pieces_register(v, bar, new_addr);
+}
+
+/* The BAR region's sparse mmap areas: 1 with them in areas (*n of them,
+ * at most max), 0 when VFIO gives none (the whole region is mappable). */
+static int region_sparse(struct vfio_dev *v, unsigned int index, struct vfio_range *areas,
+			 unsigned int *n, unsigned int max)
+{
+	struct vfio_region_info ri = { .argsz = sizeof(ri), .index = index };
+	struct vfio_region_info *big;
+	int found = 0;
+
+	*n = 0;
+	if (ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, &ri) ||
+	    !(ri.flags & VFIO_REGION_INFO_FLAG_CAPS) || ri.argsz <= sizeof(ri) || ri.argsz > 65536)
+		return 0;
+	big = calloc(1, ri.argsz);
+	if (!big)
+		return -ENOMEM;
+	big->argsz = ri.argsz;
+	big->index = index;
+	if (ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, big) ||
+	    !(big->flags & VFIO_REGION_INFO_FLAG_CAPS)) {
+		free(big);
+		return 0;
+	}
+	const uint32_t sz = ri.argsz < big->argsz ? ri.argsz : big->argsz;
+	for (uint32_t off = big->cap_offset, hops = 0;
+	     off >= sizeof(*big) && off + sizeof(struct vfio_info_cap_header) <= sz && hops < 64;
+	     hops++) {
+		const struct vfio_info_cap_header *h = (const void *)((const char *)big + off);
+		if (h->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
+			const struct vfio_region_info_cap_sparse_mmap *sp = (const void *)h;
+			if (off + sizeof(*sp) > sz ||
+			    off + sizeof(*sp) + (uint64_t)sp->nr_areas * sizeof(sp->areas[0]) >
+				    sz) {
+				found = -EINVAL;
+				break;
+			}
+			if (sp->nr_areas > max) {
+				found = -ENOSPC;
+				break;
+			}
+			for (uint32_t i = 0; i < sp->nr_areas; i++)
+				areas[i] = (struct vfio_range){ sp->areas[i].offset,
+								sp->areas[i].size };
+			*n = sp->nr_areas;
+			found = 1;
+			break;
+		}
+		off = h->next;
+	}
+	free(big);
+	return found;
+}
+
+/* mmap each memory BAR's mappable pieces (no slots yet: bar_moved). A BAR
+ * or piece that cannot be mapped stays trapped. */
+static void pieces_map(struct vfio_dev *v, const struct pci_dev_info *info)
+{
+	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	for (unsigned int b = 0; b < PCI_NUM_BARS; b++) {
+		const struct vfio_region *r = &v->bar[b];
+		struct vfio_range areas[VFIO_MAX_PIECES], holes[2] = { { 0, 0 }, { 0, 0 } };
+		struct vfio_range out[VFIO_MAX_PIECES];
+		unsigned int n_areas = 0;
+		int sparse, n;
+
+		v->n_pieces[b] = 0;
+		if (info->bars[b].kind != PCI_BAR_MEM32 && info->bars[b].kind != PCI_BAR_MEM64)
+			continue;
+		if (!(r->flags & VFIO_REGION_INFO_FLAG_MMAP) ||
+		    (r->flags & (VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE)) !=
+			    (VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE) ||
+		    (r->offset & (page - 1)))
+			continue;
+		sparse = region_sparse(v, VFIO_PCI_BAR0_REGION_INDEX + b, areas, &n_areas,
+				       VFIO_MAX_PIECES);
+		if (sparse < 0) {
+			log_msg(LV_WARN, "vfio", "vfio %s: BAR %u: bad sparse mmap list: trapped",
+				v->name, b);
+			continue;
+		}
+		if (info->msix_vectors && info->msix_bar == b) {
+			holes[0] = (struct vfio_range){ info->msix_table_off,
+							(uint64_t)info->msix_vectors *
+								PCI_MSIX_ENTRY_SIZE };
+			holes[1] = (struct vfio_range){ info->msix_pba_off,
+							((info->msix_vectors + 63u) / 64u) * 8u };
+		}
+		n = vfio_bar_pieces(r->size, page, sparse ? areas : NULL, n_areas, holes, 2, out,
+				    VFIO_MAX_PIECES);
+		if (n < 0) {
+			log_msg(LV_WARN, "vfio",
+				"vfio %s: BAR %u: cannot split it for mmap (%s): trapped", v->name,
+				b, strerror(-n));
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			struct vfio_piece *p = &v->piece[b][v->n_pieces[b]];
+			void *hva = mmap(NULL, out[i].size, PROT_READ | PROT_WRITE, MAP_SHARED,
+					 v->fd, (off_t)(r->offset + out[i].off));
+			if (hva == MAP_FAILED) {
+				log_msg(LV_WARN, "vfio",
+					"vfio %s: BAR %u: mmap of [%#llx, +%#llx): %s: trapped",
+					v->name, b, (unsigned long long)out[i].off,
+					(unsigned long long)out[i].size, strerror(errno));
+				continue;
+			}
+			*p = (struct vfio_piece){ out[i].off, out[i].size, hva, -1 };
+			v->n_pieces[b]++;
+		}
+		if (v->n_pieces[b])
+			log_msg(LV_INFO, "vfio",
+				"vfio %s: BAR %u: %u piece(s) mapped into the guest", v->name, b,
+				v->n_pieces[b]);
+	}
+}
+
+/* Delete the slots and unmap every piece. */
+static void pieces_free(struct vfio_dev *v)
+{
+	for (unsigned int b = 0; b < PCI_NUM_BARS; b++) {
+		pieces_unregister(v, b);
+		for (unsigned int i = 0; i < v->n_pieces[b]; i++)
+			munmap(v->piece[b][i].hva, v->piece[b][i].size);
+		v->n_pieces[b] = 0;
+	}
+}
+
 static const struct pci_dev_ops vfio_pci_ops = {
 	.bar_read = bar_read,
 	.bar_write = bar_write,
+	.bar_moved = bar_moved,
 	.msix_ctl = msix_ctl,
 	.command = command,
 };
@@ -570,6 +851,7 @@ static int dev_open(struct vfio_dev *v, const char *path, struct err *err)
 	if ((rc = pci_dev_init(&v->pci, &info, &vfio_pci_ops, v)))
 		return err_set(err, rc, "%s: svmm's PCI model cannot take it (see the log)",
 			       v->name);
+	pieces_map(v, &info);
 	log_msg(LV_INFO, "vfio", "vfio %s: %04x:%04x class %06x, %u MSI-X vectors in BAR %u",
 		v->name, info.vendor_id, info.device_id, info.class_code, info.msix_vectors,
 		info.msix_bar);
@@ -602,6 +884,7 @@ int vfio_dev_create(struct vfio_dev **out, struct vfio_ctx *c, const char *path,
 	memcpy(v->name, name, len);
 	v->name[len] = 0;
 	if ((rc = dev_open(v, path, err))) {
+		pieces_free(v);
 		if (v->fd >= 0)
 			close(v->fd);
 		if (v->group)
@@ -619,6 +902,7 @@ void vfio_dev_free(struct vfio_dev *v)
 		return;
 	if (v->msix_on)
 		msix_program(v, false);
+	pieces_free(v); /* before decode goes off: the guest traps again */
 	command(v, 0);
 	if (v->can_reset)
 		ioctl(v->fd, VFIO_DEVICE_RESET);

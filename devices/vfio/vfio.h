@@ -25,11 +25,20 @@
  * The command register's memory/IO decode and bus-master bits are forwarded
  * to the physical function (bus master: the device may DMA).
  *
- * BAR accesses are trapped: each one is a pread/pwrite on the device fd at
- * the BAR region's offset (on the vCPU thread, in the MMIO exit). Not yet:
- * mapping BARs into the guest (mmap), INTx (legacy interrupts), MSI (only
- * MSI-X), the physical function's other capabilities (PCIe, PM: hidden),
- * hotplug, a virtual IOMMU.
+ * BARs are mapped into the guest where VFIO lets them be: each memory BAR
+ * whose region has VFIO_REGION_INFO_FLAG_MMAP (read and write) is split at
+ * open into page-aligned pieces (its sparse mmap areas when VFIO gives
+ * them, less the pages that hold the MSI-X table or PBA, which pci.c
+ * emulates), each mmap'd MAP_SHARED read/write (never exec) from the device
+ * fd. While the BAR decodes (bar_moved) each piece is a KVM memory slot at
+ * the BAR's address + its offset, so the guest reaches the device without
+ * exits; the slots go when the BAR moves or stops decoding, and at free.
+ * A piece that cannot be a slot (no slot left, it would overlap RAM, KVM
+ * refuses) stays trapped, with a log line. Everything outside the pieces
+ * is trapped: a pread/pwrite on the device fd at the BAR region's offset
+ * (on the vCPU thread, in the MMIO exit). Not yet: INTx (legacy
+ * interrupts), MSI (only MSI-X), the physical function's other capabilities
+ * (PCIe, PM: hidden), hotplug, a virtual IOMMU.
  *
  * Errors are negative errno with a sentence in err naming what failed.
  */
@@ -69,6 +78,21 @@ struct vfio_region {
 	uint32_t flags;
 };
 
+/* A byte range of a BAR: offset and size within it. */
+struct vfio_range {
+	uint64_t off, size;
+};
+
+#define VFIO_MAX_PIECES 8 /* mapped pieces per BAR */
+
+/* A BAR piece mmap'd at open and, while the BAR decodes, a KVM memory slot
+ * at the BAR's address + off (slot -1: not registered). */
+struct vfio_piece {
+	uint64_t off, size;
+	void *hva;
+	int slot;
+};
+
 struct vfio_dev {
 	struct pci_dev pci;
 	struct vfio_ctx *ctx;
@@ -80,6 +104,8 @@ struct vfio_dev {
 	struct vfio_region bar[PCI_NUM_BARS];
 	struct vfio_region cfg;
 	uint16_t msix_phys_cap; /* the physical MSI-X capability's offset, 0: none */
+	struct vfio_piece piece[PCI_NUM_BARS][VFIO_MAX_PIECES];
+	unsigned int n_pieces[PCI_NUM_BARS];
 };
 
 /* A context for vm's devices; nothing is opened until the first device. */
@@ -126,5 +152,16 @@ bool vfio_iova_usable(const struct vfio_usable_range *r, unsigned int n, uint64_
  * RLIM_INFINITY for none) or CAP_IPC_LOCK lifts it; -ENOMEM with err naming
  * the limit and the size otherwise. */
 int vfio_memlock_check(uint64_t need, uint64_t limit, bool cap_ipc_lock, struct err *err);
+
+/* The mappable pieces of a BAR of bar_size bytes, in offset order, into
+ * out (max entries): the n_areas mmap areas (areas NULL: the whole BAR),
+ * each clipped to the BAR and shrunk to page boundaries (page: a power of
+ * two), less every page that touches one of the n_holes ranges (the MSI-X
+ * table and PBA; a hole of size 0 is none). Returns the number of pieces
+ * (0: nothing to map), -EINVAL for a bad page size or overlapping areas,
+ * -ENOSPC when more than max pieces would result. */
+int vfio_bar_pieces(uint64_t bar_size, uint64_t page, const struct vfio_range *areas,
+		    unsigned int n_areas, const struct vfio_range *holes, unsigned int n_holes,
+		    struct vfio_range *out, unsigned int max);
 
 #endif

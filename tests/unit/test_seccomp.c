@@ -187,7 +187,8 @@ static const struct call vcpu_forbidden[] = {
 	CALL(socket, AF_NETLINK, SOCK_RAW, 0),
 	CALL(openat, NONE, 0, O_RDWR | O_CREAT, 0600),
 	CALL(ioctl, NONE, KVM_CREATE_VM, 0),
-	CALL(ioctl, NONE, KVM_SET_USER_MEMORY_REGION, 0),
+	/* (KVM_SET_USER_MEMORY_REGION is a vCPU's: a VFIO BAR's mapped pieces
+	 * become memory slots when the guest programs the BAR) */
 	CALL(ioctl, NONE, TUNSETIFF, 0),
 	CALL(bind, NONE, 0, 0),
 	CALL(listen, NONE, 0),
@@ -214,7 +215,8 @@ static const struct call vcpu_forbidden[] = {
 	CALL(readv, NONE, 0, 0),
 	CALL(ioctl, NONE, VHOST_SET_OWNER, 0),
 	CALL(ioctl, NONE, VHOST_SET_MEM_TABLE, 0),
-	/* VFIO set-up is the process's; a vCPU only programs MSI-X */
+	/* VFIO set-up is the process's; a vCPU only programs MSI-X and BAR
+	 * slots */
 	CALL(ioctl, NONE, VFIO_GROUP_GET_DEVICE_FD, 0),
 	CALL(ioctl, NONE, VFIO_IOMMU_MAP_DMA, 0),
 	CALL(ioctl, NONE, KVM_CREATE_DEVICE, 0),

@@ -239,12 +239,83 @@ static void open_errors(void **state)
 	vfio_ctx_free(&c);
 }
 
+#define PG 0x1000ull
+
+static void assert_piece(const struct vfio_range *r, uint64_t off, uint64_t size)
+{
+	assert_int_equal(r->off, off);
+	assert_int_equal(r->size, size);
+}
+
+/* BAR mmap: which page-aligned pieces of a BAR go to the guest as memory
+ * slots, around the MSI-X table and PBA, inside the sparse areas. */
+static void bar_pieces(void **state)
+{
+	(void)state;
+	struct vfio_range out[VFIO_MAX_PIECES];
+	/* the NVMe above: 16 KiB, 65 vectors' table at 0x2000 (1040 bytes),
+	 * PBA at 0x3000: registers and doorbells [0, 0x2000) mapped */
+	const struct vfio_range nvme[2] = { { 0x2000, 65 * 16 }, { 0x3000, 16 } };
+
+	assert_int_equal(vfio_bar_pieces(0x4000, PG, NULL, 0, nvme, 2, out, VFIO_MAX_PIECES), 1);
+	assert_piece(&out[0], 0, 0x2000);
+	/* no MSI-X (holes of size 0): the whole BAR */
+	const struct vfio_range none[2] = { { 0, 0 }, { 0, 0 } };
+	assert_int_equal(vfio_bar_pieces(0x10000, PG, NULL, 0, none, 2, out, VFIO_MAX_PIECES), 1);
+	assert_piece(&out[0], 0, 0x10000);
+	/* a table in the middle: pieces on both sides; an unaligned hole
+	 * takes every page it touches (0x5ff0 + 0x20 reaches page 0x6000) */
+	const struct vfio_range mid[2] = { { 0x5ff0, 0x20 }, { 0xc000, 8 } };
+	assert_int_equal(vfio_bar_pieces(0x10000, PG, NULL, 0, mid, 2, out, VFIO_MAX_PIECES), 3);
+	assert_piece(&out[0], 0, 0x5000);
+	assert_piece(&out[1], 0x7000, 0x5000);
+	assert_piece(&out[2], 0xd000, 0x3000);
+	/* table and PBA in the same page, at the start */
+	const struct vfio_range start[2] = { { 0, 0x100 }, { 0x800, 8 } };
+	assert_int_equal(vfio_bar_pieces(0x4000, PG, NULL, 0, start, 2, out, VFIO_MAX_PIECES), 1);
+	assert_piece(&out[0], 0x1000, 0x3000);
+	/* a BAR smaller than a page, or all MSI-X: nothing to map */
+	assert_int_equal(vfio_bar_pieces(0x100, PG, NULL, 0, none, 2, out, VFIO_MAX_PIECES), 0);
+	assert_int_equal(vfio_bar_pieces(0x1000, PG, NULL, 0, start, 2, out, VFIO_MAX_PIECES), 0);
+	/* 64 KiB pages: the NVMe's 16 KiB BAR cannot be mapped at all */
+	assert_int_equal(vfio_bar_pieces(0x4000, 0x10000, NULL, 0, nvme, 2, out, VFIO_MAX_PIECES),
+			 0);
+	/* sparse areas (out of order, one unaligned, one past the end, one
+	 * empty) clipped, shrunk to pages, less the holes, sorted */
+	const struct vfio_range sp[4] = {
+		{ 0x8000, 0x10000 }, /* clipped to the BAR's end 0x10000 */
+		{ 0x100, 0x2000 },   /* shrunk to [0x1000, 0x2000) */
+		{ 0x20000, 0x1000 }, /* past the end */
+		{ 0x4000, 0 },	     /* empty */
+	};
+	assert_int_equal(vfio_bar_pieces(0x10000, PG, sp, 4, mid, 2, out, VFIO_MAX_PIECES), 3);
+	assert_piece(&out[0], 0x1000, 0x1000);
+	assert_piece(&out[1], 0x8000, 0x4000);
+	assert_piece(&out[2], 0xd000, 0x3000);
+	/* a sparse capability with no areas: nothing is mappable */
+	assert_int_equal(vfio_bar_pieces(0x10000, PG, sp, 0, none, 2, out, VFIO_MAX_PIECES), 0);
+	/* overlapping areas are refused */
+	const struct vfio_range ov[2] = { { 0, 0x3000 }, { 0x2000, 0x2000 } };
+	assert_int_equal(vfio_bar_pieces(0x10000, PG, ov, 2, none, 2, out, VFIO_MAX_PIECES),
+			 -EINVAL);
+	/* a hole whose end overflows covers to the BAR's end */
+	const struct vfio_range huge[1] = { { 0x3000, UINT64_MAX } };
+	assert_int_equal(vfio_bar_pieces(0x10000, PG, NULL, 0, huge, 1, out, VFIO_MAX_PIECES), 1);
+	assert_piece(&out[0], 0, 0x3000);
+	/* more pieces than room */
+	assert_int_equal(vfio_bar_pieces(0x10000, PG, NULL, 0, mid, 2, out, 2), -ENOSPC);
+	/* a page size that is not a power of two */
+	assert_int_equal(vfio_bar_pieces(0x10000, 3000, NULL, 0, none, 2, out, VFIO_MAX_PIECES),
+			 -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(identity_and_bars),  cmocka_unit_test(msix_geometry),
 		cmocka_unit_test(command_forwarding), cmocka_unit_test(iova_and_memlock),
 		cmocka_unit_test(context_lifecycle),  cmocka_unit_test(open_errors),
+		cmocka_unit_test(bar_pieces),
 	};
 	return cmocka_run_group_tests_name("vfio", tests, NULL, NULL);
 }

@@ -147,6 +147,8 @@ int kvm_vm_create(struct kvm *k)
 	    ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
 	    ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return -errno;
+	ret = ioctl(k->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	k->nr_slots = ret > 0 ? (unsigned int)ret : 32; /* KVM's floor */
 	ret = routes_init(k);
 	return ret;
 }
@@ -172,6 +174,32 @@ int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, vo
 		.userspace_addr = (uintptr_t)hva,
 	};
 	return ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+}
+
+int kvm_slot_alloc(struct kvm *k)
+{
+	int slot = -ENOSPC;
+
+	pthread_mutex_lock(&k->routes_lock);
+	for (unsigned int i = 0; i < KVM_SLOT_DYN_MAX && KVM_SLOT_DYN_BASE + i < k->nr_slots; i++)
+		if (!(k->slot_used & (1ull << i))) {
+			k->slot_used |= 1ull << i;
+			slot = (int)(KVM_SLOT_DYN_BASE + i);
+			break;
+		}
+	pthread_mutex_unlock(&k->routes_lock);
+	return slot;
+}
+
+void kvm_slot_free(struct kvm *k, int slot)
+{
+	unsigned int i = (unsigned int)slot - KVM_SLOT_DYN_BASE;
+
+	if (slot < KVM_SLOT_DYN_BASE || i >= KVM_SLOT_DYN_MAX)
+		return;
+	pthread_mutex_lock(&k->routes_lock);
+	k->slot_used &= ~(1ull << i);
+	pthread_mutex_unlock(&k->routes_lock);
 }
 
 int kvm_vfio_create(struct kvm *k)

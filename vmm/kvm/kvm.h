@@ -21,6 +21,11 @@
  * MSI routes take the GSIs above. */
 #define KVM_GSI_IRQCHIP_PINS 24
 #define KVM_GSI_MAX	     1024
+/* Memory slots: guest RAM takes 0..KVM_SLOT_DYN_BASE-1 (guest_mem_register);
+ * the slots above are handed out at run time (kvm_slot_alloc: VFIO BARs
+ * mapped into the guest), at most KVM_SLOT_DYN_MAX of them. */
+#define KVM_SLOT_DYN_BASE 8
+#define KVM_SLOT_DYN_MAX  64
 
 struct kvm {
 	int sys_fd; /* /dev/kvm */
@@ -33,6 +38,10 @@ struct kvm {
 	struct kvm_irq_routing *routes;
 	unsigned int routes_cap;
 	uint64_t gsi_used[KVM_GSI_MAX / 64]; /* MSI GSIs handed out */
+	/* run-time memory slots handed out (bit i: KVM_SLOT_DYN_BASE + i),
+	 * under routes_lock; nr_slots is KVM_CAP_NR_MEMSLOTS */
+	uint64_t slot_used;
+	unsigned int nr_slots;
 };
 
 /*
@@ -52,6 +61,10 @@ int kvm_vm_create(struct kvm *k);
 void kvm_close(struct kvm *k);
 
 int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, void *hva);
+/* A free run-time memory slot (>= KVM_SLOT_DYN_BASE) or -ENOSPC;
+ * kvm_slot_free gives it back (delete it first: kvm_set_memory, size 0). */
+int kvm_slot_alloc(struct kvm *k);
+void kvm_slot_free(struct kvm *k, int slot);
 
 /* The KVM VFIO pseudo-device (KVM_DEV_TYPE_VFIO), once per VM: KVM learns
  * which VFIO groups the VM uses (for coherent DMA and the like). Returns its

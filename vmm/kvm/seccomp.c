@@ -124,6 +124,9 @@ static const struct sc_rule vcpu[] = {
 	ALLOW(pread64),
 	ALLOW(pwrite64),
 	IOC(VFIO_DEVICE_SET_IRQS),
+	/* VFIO: the guest programming a BAR adds and removes the memory slots
+	 * of its pieces mmap'd at open (munmap at free is base's) */
+	IOC(KVM_SET_USER_MEMORY_REGION),
 };
 
 /* Device activation (DRIVER_OK) and reset, on the devmgr thread: queue
