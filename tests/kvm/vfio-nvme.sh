@@ -130,6 +130,8 @@ t_eq "svmm exits 0 at guest power-off" 0 "$rc"
 ((rc == 0)) || sed 's/^/#   /' "$d/out" | tail -n 20
 guest_checks svmm "$d/console.log" 8
 sed 's/^/# svmm: /' "$d/out" | grep vfio
+t_match "svmm: the NVMe's registers are mapped into the guest, the MSI-X table trapped" \
+	'BAR 0: [1-9][0-9]* piece\(s\) mapped into the guest' "$(cat "$d/out")"
 t_eq "still on vfio-pci after the VM" vfio-pci "$(basename "$(readlink "$sys/driver" 2>/dev/null)")"
 
 # --- unbind, then the refusals
