@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vmm/config/options.h"
+#include "vmm/kvm/landlock.h"
 
 /* One flag's parse: a private copy of the value split into pairs. */
 struct flag {
@@ -340,10 +341,11 @@ int vm_config_parse_landlock_rule(struct vm_config *c, const char *s, struct err
 		rc = err_set(&f.l.err, EINVAL, "needs path=PATH,access=r|rw");
 		goto out;
 	}
-	if (!strcmp(access, "rw"))
-		r->write = true;
-	else if (strcmp(access, "r"))
+	unsigned int a;
+	if (landlock_access_parse(access, &a) < 0)
 		rc = err_set(&f.l.err, EINVAL, "access=%.100s: expected r or rw", access);
+	else
+		r->write = a & LL_WRITE;
 out:
 	free(access);
 	return flag_close(&f, rc);

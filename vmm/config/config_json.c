@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/kvm/landlock.h"
+
 /* Every field reader: 0 when absent or null (out untouched), 1 when read,
  * -EINVAL with "path.key: expected ..." when the value has the wrong type or
  * range, -ENOMEM. path is the enclosing object's path ("" at the top). */
@@ -379,12 +381,13 @@ static int landlock_rule_from_json(void *e, const json_t *o, const char *path, s
 		return err_set(err, -EINVAL, "%s: expected an object", path);
 	REQUIRE(get_str(o, path, "path", &r->path, err), path, "path");
 	REQUIRE(get_str(o, path, "access", &access, err), path, "access");
-	rc = 0;
-	if (!strcmp(access, "rw"))
-		r->write = true;
-	else if (strcmp(access, "r"))
-		rc = err_set(err, -EINVAL, "%s.access: expected \"r\" or \"rw\", not \"%.100s\"",
-			     path, access);
+	unsigned int a;
+	rc = landlock_access_parse(access, &a);
+	if (rc < 0)
+		err_set(err, rc, "%s.access: expected \"r\" or \"rw\", not \"%.100s\"", path,
+			access);
+	else
+		r->write = a & LL_WRITE;
 	free(access);
 	return rc;
 }
