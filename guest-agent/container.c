@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "guest-agent/common.h"
 #include "guest-agent/container.h"
 #include "guest-agent/ctr_priv.h"
 #include "guest-agent/seccomp.h"
@@ -354,9 +355,9 @@ static __attribute__((noreturn)) void child_run(struct launch *L)
 			for (char *q = p + 10; *q; q++)
 				if (*q == '.')
 					*q = '/';
-			if (write_file(p, json_string_value(v) ? json_string_value(v) : "") < 0)
-				child_fail(L, 125, errno, "linux.sysctl %s: %s", key,
-					   strerror(errno));
+			int r = write_file(p, json_string_value(v) ? json_string_value(v) : "");
+			if (r < 0)
+				child_fail(L, 125, -r, "linux.sysctl %s: %s", key, strerror(-r));
 		}
 	}
 

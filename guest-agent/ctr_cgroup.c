@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "guest-agent/common.h"
 #include "guest-agent/container.h"
 #include "guest-agent/ctr_priv.h"
 #include "guest-agent/util.h"

@@ -8,40 +8,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "guest-agent/common.h"
 #include "guest-agent/util.h"
-
-static int write_fd_all(int fd, const char *s)
-{
-	size_t len = strlen(s), off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, s + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		off += n;
-	}
-	return 0;
-}
-
-int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = write_fd_all(fd, s);
-	close(fd);
-	if (r < 0)
-		errno = -r;
-	return r;
-}
 
 int write_file_create(const char *path, const char *s, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
-	int r = write_fd_all(fd, s);
+	int r = write_all(fd, s, strlen(s));
 	close(fd);
 	return r;
 }
@@ -58,33 +33,6 @@ ssize_t read_file(const char *path, char *buf, size_t len)
 		return -err;
 	buf[n] = 0;
 	return n;
-}
-
-static int copy_file(const char *src, const char *dst, mode_t mode)
-{
-	/* Static: PID 1 starts on a small stack (the agent is single-threaded). */
-	static char buf[65536];
-	int in = open(src, O_RDONLY | O_CLOEXEC), out, r = 0;
-	if (in < 0)
-		return -errno;
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 07777);
-	if (out < 0) {
-		r = -errno;
-		close(in);
-		return r;
-	}
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-		if (n == 0)
-			break;
-		if (n < 0 || write(out, buf, n) != n) {
-			r = -EIO;
-			break;
-		}
-	}
-	close(in);
-	close(out);
-	return r;
 }
 
 int copy_tree(const char *src, const char *dst, const char *skip)

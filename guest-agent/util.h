@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Small file helpers for the guest agent (mkdir_p and now_ms are in
- * common.h). Errors are negative errno. */
+/* Small file helpers for the guest agent (mkdir_p, now_ms, write_file and
+ * copy_file are in common.h). Errors are negative errno. */
 #ifndef SVMM_GUEST_AGENT_UTIL_H
 #define SVMM_GUEST_AGENT_UTIL_H
 
@@ -8,9 +8,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Writes s to path (no O_CREAT: for /proc, /sys and cgroup files, or
- * creating when the file is missing with create set). */
-int write_file(const char *path, const char *s);
+/* Writes s to path, creating it (mode) or truncating it; write_file
+ * (common.h) writes an existing file. */
 int write_file_create(const char *path, const char *s, mode_t mode);
 /* Reads at most len-1 bytes of path into buf, NUL-terminated. */
 ssize_t read_file(const char *path, char *buf, size_t len);

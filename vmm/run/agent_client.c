@@ -18,7 +18,8 @@
 #include "guest-agent/common.h"
 #include "vmm/run/agent_client.h"
 
-static int write_all(int fd, const void *buf, size_t len)
+/* write_all for the agent socket: send (no SIGPIPE), write when fd is no socket. */
+static int send_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	while (len) {
@@ -42,7 +43,7 @@ static int hybrid_handshake(int fd, unsigned int port, struct err *err)
 	char line[64];
 	size_t n = 0;
 	snprintf(line, sizeof(line), "CONNECT %u\n", port);
-	if (write_all(fd, line, strlen(line)) < 0)
+	if (send_all(fd, line, strlen(line)) < 0)
 		return err_set(err, -EIO, "sending CONNECT: %s", strerror(errno));
 	/* Read byte by byte: nothing past the newline may be consumed. */
 	while (n < sizeof(line) - 1) {
@@ -153,9 +154,9 @@ int agent_send(struct agent_conn *c, uint16_t type, uint32_t id, const void *pay
 		return err_set(&c->err, -EMSGSIZE,
 			       "a frame of %zu bytes is over the protocol's limit", len);
 	agent_hdr_encode(hdr, &h);
-	int r = write_all(c->fd, hdr, sizeof(hdr));
+	int r = send_all(c->fd, hdr, sizeof(hdr));
 	if (!r && len)
-		r = write_all(c->fd, payload, len);
+		r = send_all(c->fd, payload, len);
 	if (r < 0)
 		return err_set(&c->err, r, "sending to the agent: %s", strerror(-r));
 	return 0;
@@ -279,20 +280,6 @@ static int send_winsize(struct agent_conn *c, const struct agent_session *s)
 	return agent_send(c, AGENT_RESIZE, s->id, pl, sizeof(pl));
 }
 
-static int out_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 int agent_session_run(struct agent_conn *c, const struct agent_session *s, int *status,
 		      char **message)
 {
@@ -337,7 +324,8 @@ int agent_session_run(struct agent_conn *c, const struct agent_session *s, int *
 				continue;
 			}
 			if (h.type == AGENT_STDOUT || h.type == AGENT_STDERR) {
-				out_all(h.type == AGENT_STDOUT ? s->out_fd : s->err_fd, pl, h.len);
+				write_all(h.type == AGENT_STDOUT ? s->out_fd : s->err_fd, pl,
+					  h.len);
 			} else if (h.type == AGENT_EXIT || h.type == AGENT_ERROR) {
 				json_t *j = json_loads((char *)pl, 0, NULL);
 				if (h.type == AGENT_EXIT) {

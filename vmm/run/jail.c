@@ -25,36 +25,11 @@
 #include <unistd.h>
 
 #include "devices/virtio/net/net.h"
+#include "guest-agent/common.h"
 #include "net/tap.h"
 #include "vmm/devices.h"
 #include "vmm/kvm/log.h"
-
-#define MAX_CGROUPS 16
-#define MAX_TAP_FDS 64
-#define MAX_DEVS    16
-
-struct jail_dev {
-	const char *path; /* under /dev */
-	mode_t mode;
-	dev_t rdev;
-};
-
-struct jail {
-	const struct jail_opts *o;
-	char dir[PATH_MAX], root[PATH_MAX];
-	char cg[MAX_CGROUPS][PATH_MAX]; /* cgroup directories made, to join */
-	size_t n_cg;
-	int tap_fds[MAX_TAP_FDS];
-	size_t n_tap_fds;
-	int pass_fds[MAX_TAP_FDS]; /* the caller's TAP fds the config names: kept, not closed */
-	size_t n_pass_fds;
-	char **argv; /* o->argv with the --net values rewritten */
-	char **owned;
-	size_t n_owned;
-	struct jail_dev devs[MAX_DEVS];
-	size_t n_devs;
-	int null_fd; /* /dev/null for --daemonize */
-};
+#include "vmm/run/jail_impl.h"
 
 bool jail_id_valid(const char *id)
 {
@@ -130,34 +105,20 @@ int jail_uid_lock(const char *dir, uid_t *uid, struct err *err)
 
 /* --- files ----------------------------------------------------------- */
 
-static int path_join(char *out, const char *a, const char *b, struct err *err)
+int jail_path_join(char *out, const char *a, const char *b, struct err *err)
 {
 	if ((size_t)snprintf(out, PATH_MAX, "%s%s", a, b) >= PATH_MAX)
 		return err_set(err, ENAMETOOLONG, "jail: path too long: %s%s", a, b);
 	return 0;
 }
 
-/* mkdir -p; the directories made get mode. */
-static int mkdir_p(const char *path, mode_t mode, struct err *err)
+int jail_mkdir_p(const char *path, mode_t mode, struct err *err)
 {
-	char p[PATH_MAX];
-
-	if ((size_t)snprintf(p, sizeof(p), "%s", path) >= sizeof(p))
-		return err_set(err, ENAMETOOLONG, "jail: path too long: %s", path);
-	for (char *s = p + 1;; s++) {
-		if (*s && *s != '/')
-			continue;
-		char c = *s;
-		*s = 0;
-		if (mkdir(p, mode) && errno != EEXIST)
-			return err_sys(err, errno, "jail: mkdir %s", p);
-		*s = c;
-		if (!c)
-			return 0;
-	}
+	int rc = mkdir_p(path, mode);
+	return rc ? err_sys(err, -rc, "jail: mkdir -p %s", path) : 0;
 }
 
-static int mkdir_parent(const char *path, struct err *err)
+int jail_mkdir_parent(const char *path, struct err *err)
 {
 	char p[PATH_MAX];
 
@@ -166,334 +127,7 @@ static int mkdir_parent(const char *path, struct err *err)
 	if (!slash || slash == p)
 		return 0;
 	*slash = 0;
-	return mkdir_p(p, 0755, err);
-}
-
-/* Copy src to dst (which must not exist), mode mode. */
-static int copy_file(const char *src, const char *dst, mode_t mode, struct err *err)
-{
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
-	char buf[65536];
-
-	if (in < 0)
-		return err_sys(err, errno, "jail: cannot open %s", src);
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (out < 0) {
-		rc = err_sys(err, errno, "jail: cannot create %s", dst);
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-		if (n < 0) {
-			rc = err_sys(err, errno, "jail: reading %s", src);
-			goto out;
-		}
-		if (!n)
-			break;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
-			if (w < 0) {
-				rc = err_sys(err, errno, "jail: writing %s", dst);
-				goto out;
-			}
-			off += w;
-		}
-	}
-	if (fchmod(out, mode))
-		rc = err_sys(err, errno, "jail: chmod %s", dst);
-out:
-	if (out >= 0 && close(out) && !rc)
-		rc = err_sys(err, errno, "jail: writing %s", dst);
-	close(in);
-	return rc;
-}
-
-/* Copy host file path to the same path under the root (once). */
-static int copy_in(struct jail *j, const char *path, struct err *err)
-{
-	char dst[PATH_MAX];
-	struct stat st;
-	int rc;
-
-	if (stat(path, &st))
-		return err_sys(err, errno, "jail: cannot stat %s", path);
-	if (!S_ISREG(st.st_mode))
-		return err_set(err, EINVAL, "jail: %s is not a regular file", path);
-	if ((rc = path_join(dst, j->root, path, err)) || (rc = mkdir_parent(dst, err)))
-		return rc;
-	if (!access(dst, F_OK))
-		return 0;
-	return copy_file(path, dst, st.st_mode & 0755, err);
-}
-
-/* The PT_INTERP of ELF file path into interp ("" for a static one). */
-static int elf_interp(const char *path, char *interp, size_t len, struct err *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-	Elf64_Ehdr eh;
-
-	*interp = 0;
-	if (fd < 0)
-		return err_sys(err, errno, "jail: cannot open %s", path);
-	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr)) {
-		rc = err_set(err, ENOEXEC, "jail: %s is not a 64-bit ELF executable", path);
-		goto out;
-	}
-	for (unsigned int i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
-		    sizeof(ph)) {
-			rc = err_set(err, ENOEXEC, "jail: %s: truncated program headers", path);
-			goto out;
-		}
-		if (ph.p_type != PT_INTERP)
-			continue;
-		if (ph.p_filesz < 2 || ph.p_filesz > len ||
-		    pread(fd, interp, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz ||
-		    interp[ph.p_filesz - 1] || interp[0] != '/') {
-			rc = err_set(err, ENOEXEC, "jail: %s: bad PT_INTERP", path);
-			*interp = 0;
-		}
-		break;
-	}
-out:
-	close(fd);
-	return rc;
-}
-
-/* Run "interp --list exe" (what ldd does) with no environment; its output
- * into buf. The interpreter must be root's and not writable by others: it
- * runs as root. */
-static int ld_list(const char *interp, const char *exe, char *buf, size_t len, struct err *err)
-{
-	struct stat st;
-	int p[2], status;
-
-	if (stat(interp, &st))
-		return err_sys(err, errno, "jail: the ELF interpreter %s of %s", interp, exe);
-	if (st.st_uid || (st.st_mode & 022))
-		return err_set(err, EPERM,
-			       "jail: the ELF interpreter %s of %s is not root's or is writable by "
-			       "others: not running it as root",
-			       interp, exe);
-	if (pipe2(p, O_CLOEXEC))
-		return err_sys(err, errno, "jail: pipe");
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return err_sys(err, errno, "jail: fork");
-	}
-	if (!pid) {
-		char *argv[] = { (char *)interp, "--list", (char *)exe, NULL }, *envp[] = { NULL };
-		dup2(p[1], 1);
-		execve(interp, argv, envp);
-		_exit(127);
-	}
-	close(p[1]);
-	size_t n = 0;
-	ssize_t r;
-	while ((r = read(p[0], buf + n, len - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = 0;
-	close(p[0]);
-	if (waitpid(pid, &status, 0) < 0)
-		return err_sys(err, errno, "jail: waitpid");
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return err_set(err, ENOEXEC, "jail: %s --list %s failed (status %d)", interp, exe,
-			       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	if (n >= len - 1)
-		return err_set(err, E2BIG, "jail: %s --list %s: too much output", interp, exe);
-	return 0;
-}
-
-/* The executable as /svmm, and its interpreter and libraries. */
-static int copy_exe(struct jail *j, struct err *err)
-{
-	char dst[PATH_MAX], interp[PATH_MAX], *out = NULL;
-	const char *exe = j->o->exe;
-	struct stat st;
-	int rc;
-
-	if (stat(exe, &st))
-		return err_sys(err, errno, "jail: cannot stat the executable %s", exe);
-	if (!S_ISREG(st.st_mode))
-		return err_set(err, EINVAL, "jail: the executable %s is not a regular file", exe);
-	if ((rc = path_join(dst, j->root, "/svmm", err)) || (rc = copy_file(exe, dst, 0755, err)) ||
-	    (rc = elf_interp(exe, interp, sizeof(interp), err)))
-		return rc;
-	if (!*interp)
-		return 0; /* static */
-	if (!(out = malloc(65536)))
-		return -ENOMEM;
-	if ((rc = ld_list(interp, exe, out, 65536, err)) || (rc = copy_in(j, interp, err)))
-		goto done;
-	/* "\tlibx.so.1 => /lib/.../libx.so.1 (0x...)", "\t/lib64/ld-linux... (0x...)" */
-	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
-		char *path = strstr(line, "=> ");
-		path = path ? path + 3 : line + strspn(line, " \t");
-		if (strstr(line, "not found")) {
-			rc = err_set(err, ENOENT, "jail: %s needs %s", exe,
-				     line + strspn(line, " \t"));
-			goto done;
-		}
-		if (*path != '/')
-			continue; /* the vDSO */
-		path[strcspn(path, " \t")] = 0;
-		if ((rc = copy_in(j, path, err)))
-			goto done;
-	}
-done:
-	free(out);
-	return rc;
-}
-
-/* --- cgroups --------------------------------------------------------- */
-
-static int write_file(const char *path, const char *s, struct err *err)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	ssize_t n = write(fd, s, strlen(s));
-	int e = n < 0 ? errno : 0;
-	close(fd);
-	(void)err;
-	return n < 0 ? -e : 0;
-}
-
-static bool word_in(const char *list, const char *w, const char *seps)
-{
-	size_t n = strlen(w);
-
-	for (const char *p = list; *p; p += strcspn(p, seps), p += strspn(p, seps))
-		if (!strncmp(p, w, n) && (!p[n] || strchr(seps, p[n])))
-			return true;
-	return false;
-}
-
-/* The v1 hierarchy that has controller ctrl mounted: into mnt. */
-static int v1_mount(const char *ctrl, char *mnt, struct err *err)
-{
-	FILE *f = fopen("/proc/self/mounts", "re");
-	char line[1024];
-	int rc = -ENOENT;
-
-	if (!f)
-		return err_sys(err, errno, "jail: cannot read /proc/self/mounts");
-	while (fgets(line, sizeof(line), f)) {
-		char dir[512], type[64], opts[512];
-		if (sscanf(line, "%*s %511s %63s %511s", dir, type, opts) != 3 ||
-		    strcmp(type, "cgroup") || !word_in(opts, ctrl, ","))
-			continue;
-		snprintf(mnt, PATH_MAX, "%s", dir);
-		rc = 0;
-		break;
-	}
-	fclose(f);
-	if (rc)
-		return err_set(err, ENOENT,
-			       "--cgroup: no cgroup v1 hierarchy has the %s controller "
-			       "(/proc/self/mounts), and /sys/fs/cgroup is not cgroup v2",
-			       ctrl);
-	return 0;
-}
-
-static int cg_add(struct jail *j, const char *dir)
-{
-	for (size_t i = 0; i < j->n_cg; i++)
-		if (!strcmp(j->cg[i], dir))
-			return 0;
-	if (j->n_cg == MAX_CGROUPS)
-		return -E2BIG;
-	snprintf(j->cg[j->n_cg++], PATH_MAX, "%s", dir);
-	return 0;
-}
-
-#define CG2 "/sys/fs/cgroup"
-
-/* The cgroup directory for key (made, its controller enabled on v2). */
-static int cg_dir(struct jail *j, const char *key, char *dir, struct err *err)
-{
-	char ctrl[64], p[PATH_MAX], buf[512] = "";
-	size_t n = strcspn(key, ".");
-	int rc;
-
-	if (!n || !key[n] || n >= sizeof(ctrl))
-		return err_set(err, EINVAL, "--cgroup %s: expected CONTROLLER.FILE=VALUE", key);
-	memcpy(ctrl, key, n);
-	ctrl[n] = 0;
-	if (!access(CG2 "/cgroup.controllers", F_OK)) {
-		int fd = open(CG2 "/cgroup.controllers", O_RDONLY | O_CLOEXEC);
-		ssize_t r = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-		if (fd >= 0)
-			close(fd);
-		buf[r > 0 ? r : 0] = 0;
-		buf[strcspn(buf, "\n")] = 0;
-		bool core = !strcmp(ctrl, "cgroup");
-		if (!core && !word_in(buf, ctrl, " "))
-			return err_set(err, ENOENT,
-				       "--cgroup %s: the %s controller is not available in " CG2
-				       " (cgroup.controllers: %s)",
-				       key, ctrl, *buf ? buf : "none");
-		if (mkdir(CG2 "/svmm", 0755) && errno != EEXIST)
-			return err_sys(err, errno, "--cgroup: mkdir " CG2 "/svmm");
-		snprintf(p, sizeof(p), "+%s", ctrl);
-		if (!core && ((rc = write_file(CG2 "/cgroup.subtree_control", p, err)) ||
-			      (rc = write_file(CG2 "/svmm/cgroup.subtree_control", p, err))))
-			return err_set(err, rc,
-				       "--cgroup %s: cannot enable the %s controller for " CG2
-				       "/svmm: %s",
-				       key, ctrl, strerror(-rc));
-		snprintf(dir, PATH_MAX, CG2 "/svmm/%s", j->o->id);
-	} else {
-		if ((rc = v1_mount(ctrl, p, err)))
-			return rc;
-		if ((size_t)snprintf(dir, PATH_MAX, "%s/svmm", p) >= PATH_MAX)
-			return -ENAMETOOLONG;
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			return err_sys(err, errno, "--cgroup: mkdir %s", dir);
-		if ((size_t)snprintf(dir, PATH_MAX, "%s/svmm/%s", p, j->o->id) >= PATH_MAX)
-			return -ENAMETOOLONG;
-	}
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return err_sys(err, errno, "--cgroup: mkdir %s", dir);
-	if (cg_add(j, dir))
-		return err_set(err, E2BIG, "--cgroup: more than %d cgroup directories",
-			       MAX_CGROUPS);
-	return 0;
-}
-
-static int cg_setup(struct jail *j, struct err *err)
-{
-	char dir[PATH_MAX], file[PATH_MAX + 64];
-	int rc;
-
-	for (size_t i = 0; i < j->o->n_cgroups; i++) {
-		const struct jail_cgroup *c = &j->o->cgroups[i];
-		if ((rc = cg_dir(j, c->key, dir, err)))
-			return rc;
-		if (strchr(c->key, '/'))
-			return err_set(err, EINVAL, "--cgroup %s: not a file name", c->key);
-		snprintf(file, sizeof(file), "%s/%s", dir, c->key);
-		if (access(file, F_OK))
-			return err_set(err, ENOENT,
-				       "--cgroup %s: %s does not exist (not a file of that "
-				       "controller?)",
-				       c->key, file);
-		if ((rc = write_file(file, c->value, err)))
-			return err_set(err, rc, "--cgroup %s=%s: writing %s: %s", c->key, c->value,
-				       file, strerror(-rc));
-	}
-	return 0;
-}
-
-static void cg_remove(struct jail *j)
-{
-	for (size_t i = 0; i < j->n_cg; i++)
-		rmdir(j->cg[i]);
+	return jail_mkdir_p(p, 0755, err);
 }
 
 /* --- TAPs ------------------------------------------------------------ */
@@ -560,187 +194,6 @@ static int open_taps(struct jail *j, struct err *err)
 	return 0;
 }
 
-/* --- devices and mounts ---------------------------------------------- */
-
-static int dev_add(struct jail *j, const char *path, mode_t mode, bool optional, struct err *err)
-{
-	struct stat st;
-
-	if (stat(path, &st)) {
-		if (optional && errno == ENOENT) {
-			log_msg(LV_WARN, "jail", "warning: this host has no %s: the jail has none",
-				path);
-			return 0;
-		}
-		return err_sys(err, errno, "jail: the VM needs %s", path);
-	}
-	if (!S_ISCHR(st.st_mode))
-		return err_set(err, ENODEV, "jail: %s is not a character device", path);
-	j->devs[j->n_devs++] = (struct jail_dev){ path + 5, mode, st.st_rdev };
-	return 0;
-}
-
-static int devs_find(struct jail *j, struct err *err)
-{
-	const struct vm_config *vm = j->o->vm;
-	bool tun = false, vhost = false;
-	int rc;
-
-	for (size_t i = 0; vm && i < vm->n_net; i++) {
-		tun |= !vm->net[i].vhost_user;
-		vhost |= vm->net[i].vhost;
-	}
-	if ((rc = dev_add(j, "/dev/kvm", 0600, true, err)) ||
-	    (tun && (rc = dev_add(j, "/dev/net/tun", 0600, false, err))) ||
-	    (vhost && (rc = dev_add(j, "/dev/vhost-net", 0600, false, err))) ||
-	    (rc = dev_add(j, "/dev/urandom", 0666, false, err)) ||
-	    (rc = dev_add(j, "/dev/null", 0666, false, err)))
-		return rc;
-	/* VFIO: the container, and each group's node (vm_config_paths names
-	 * /dev/vfio/N), made the VMM's like /dev/kvm */
-	if (vm && vm->n_devices && (rc = dev_add(j, "/dev/vfio/vfio", 0666, false, err)))
-		return rc;
-	for (size_t i = 0; i < j->o->n_paths; i++) {
-		const char *p = j->o->paths[i].path;
-		bool seen = false;
-		if (strncmp(p, "/dev/vfio/", 10) || !strcmp(p, "/dev/vfio/vfio"))
-			continue;
-		for (size_t k = 0; k < j->n_devs && !seen; k++)
-			seen = !strcmp(j->devs[k].path, p + 5);
-		if (seen)
-			continue;
-		if (j->n_devs == MAX_DEVS)
-			return err_set(err, E2BIG, "jail: more than %d device nodes", MAX_DEVS);
-		if ((rc = dev_add(j, p, 0600, false, err)))
-			return rc;
-	}
-	return 0;
-}
-
-/* Files svmm would create (a serial file, a log): made now, the VMM's. */
-static int create_files(struct jail *j, struct err *err)
-{
-	for (size_t i = 0; i < j->o->n_paths; i++) {
-		const struct jail_path *p = &j->o->paths[i];
-		if ((p->flags & (VM_PATH_CREATE | VM_PATH_SOCKET)) != VM_PATH_CREATE ||
-		    !access(p->path, F_OK))
-			continue;
-		int fd = open(p->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return err_sys(err, errno, "jail: cannot create %s", p->path);
-		if (fchown(fd, j->o->uid, j->o->gid)) {
-			int e = errno;
-			close(fd);
-			return err_sys(err, e, "jail: chown %s", p->path);
-		}
-		close(fd);
-	}
-	return 0;
-}
-
-static bool path_sane(const char *p)
-{
-	if (p[0] != '/')
-		return false;
-	for (const char *s = p; (s = strstr(s, "/..")); s += 3)
-		if (!s[3] || s[3] == '/')
-			return false;
-	return true;
-}
-
-/* Bind host path src (a directory when dir) at the same path in the root. */
-static int bind_one(struct jail *j, const char *src, bool dir, bool writable, struct err *err)
-{
-	char dst[PATH_MAX];
-	struct stat st;
-	int rc;
-
-	if ((rc = path_join(dst, j->root, src, err)))
-		return rc;
-	if (stat(src, &st))
-		return err_sys(err, errno, "jail: the VM's %s", src);
-	if ((rc = mkdir_parent(dst, err)))
-		return rc;
-	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) { /* a device: a node, not a mount */
-		if (mknod(dst, st.st_mode, st.st_rdev)) {
-			if (errno == EEXIST)
-				return 0; /* one of the jail's own (/dev/urandom) */
-			return err_sys(err, errno, "jail: mknod %s", dst);
-		}
-		if (chown(dst, st.st_uid, st.st_gid))
-			return err_sys(err, errno, "jail: chown %s", dst);
-		return 0;
-	}
-	dir = dir || S_ISDIR(st.st_mode);
-	if (dir) {
-		if ((rc = mkdir_p(dst, 0755, err)))
-			return rc;
-	} else {
-		int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return err_sys(err, errno, "jail: cannot create the mount point %s", dst);
-		close(fd);
-	}
-	if (mount(src, dst, NULL, MS_BIND, NULL))
-		return err_sys(err, errno, "jail: bind-mount %s on %s", src, dst);
-	unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (writable ? 0 : MS_RDONLY);
-	if (mount(NULL, dst, NULL, fl, NULL))
-		return err_sys(err, errno, "jail: remount %s%s", dst, writable ? "" : " read-only");
-	return 0;
-}
-
-static int bind_paths(struct jail *j, struct err *err)
-{
-	int rc;
-
-	/* socket directories first: a file in one is then bound over it */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < j->o->n_paths; i++) {
-			const struct jail_path *p = &j->o->paths[i];
-			bool sock = p->flags & VM_PATH_SOCKET;
-			char src[PATH_MAX];
-			if (sock != !pass)
-				continue;
-			snprintf(src, sizeof(src), "%s", p->path);
-			if (sock) {
-				char *slash = strrchr(src, '/');
-				slash == src ? (void)(src[1] = 0) : (void)(*slash = 0);
-			}
-			/* once each: the first mention decides */
-			bool seen = false;
-			for (size_t k = 0; k < i && !seen; k++) {
-				const struct jail_path *q = &j->o->paths[k];
-				seen = (q->flags & VM_PATH_SOCKET) == (p->flags & VM_PATH_SOCKET) &&
-				       !strcmp(q->path, p->path);
-			}
-			if (!seen &&
-			    (rc = bind_one(j, src, sock, sock || (p->flags & VM_PATH_WRITE), err)))
-				return rc;
-		}
-	return 0;
-}
-
-static int make_devs(struct jail *j, struct err *err)
-{
-	char dst[PATH_MAX];
-	int rc;
-
-	for (size_t i = 0; i < j->n_devs; i++) {
-		const struct jail_dev *d = &j->devs[i];
-		if ((rc = path_join(dst, j->root, "/dev/", err)) || (rc = mkdir_p(dst, 0755, err)))
-			return rc;
-		strncat(dst, d->path, sizeof(dst) - strlen(dst) - 1);
-		if ((rc = mkdir_parent(dst, err)))
-			return rc;
-		if (mknod(dst, S_IFCHR | d->mode, d->rdev))
-			return err_sys(err, errno, "jail: mknod %s (%u:%u)", dst, major(d->rdev),
-				       minor(d->rdev));
-		if (chown(dst, j->o->uid, j->o->gid) || chmod(dst, d->mode))
-			return err_sys(err, errno, "jail: chown/chmod %s", dst);
-	}
-	return 0;
-}
-
 /* --- the child: PID 1 of the new pid namespace ------------------------ */
 
 static int drop_privileges(const struct jail_opts *o, struct err *err)
@@ -798,7 +251,7 @@ static int child_setup(struct jail *j, const sigset_t *mask, struct err *err)
 	}
 	for (size_t i = 0; i < j->n_cg; i++) {
 		snprintf(p, sizeof(p), "%s/cgroup.procs", j->cg[i]);
-		if ((rc = write_file(p, "0", err)))
+		if ((rc = write_file(p, "0")))
 			return err_set(err, rc, "jail: joining the cgroup %s: %s", j->cg[i],
 				       strerror(-rc));
 	}
@@ -812,17 +265,17 @@ static int child_setup(struct jail *j, const sigset_t *mask, struct err *err)
 		return err_sys(err, errno, "jail: making / private");
 	if (mount(j->root, j->root, NULL, MS_BIND, NULL))
 		return err_sys(err, errno, "jail: bind-mount %s on itself", j->root);
-	if ((rc = make_devs(j, err)) || (rc = bind_paths(j, err)))
+	if ((rc = jail_make_devs(j, err)) || (rc = jail_bind_paths(j, err)))
 		return rc;
 	/* a /proc of the jail's pid namespace, its processes only (subset=pid) */
-	if ((rc = path_join(p, j->root, "/proc", err)))
+	if ((rc = jail_path_join(p, j->root, "/proc", err)))
 		return rc;
 	if (mkdir(p, 0555) && errno != EEXIST)
 		return err_sys(err, errno, "jail: mkdir %s", p);
 	unsigned long pf = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if (mount("proc", p, "proc", pf, "subset=pid") && mount("proc", p, "proc", pf, NULL))
 		return err_sys(err, errno, "jail: mount proc on %s", p);
-	if ((rc = path_join(p, j->root, "/old_root", err)))
+	if ((rc = jail_path_join(p, j->root, "/old_root", err)))
 		return rc;
 	if (mkdir(p, 0700) && errno != EEXIST)
 		return err_sys(err, errno, "jail: mkdir %s", p);
@@ -859,7 +312,7 @@ static int setup(struct jail *j, struct err *err)
 		return err_set(err, EINVAL, "--id '%s': expected [A-Za-z0-9-]{1,%d}", o->id,
 			       JAIL_ID_MAX);
 	for (size_t i = 0; i < o->n_paths; i++)
-		if (!path_sane(o->paths[i].path))
+		if (!jail_path_sane(o->paths[i].path))
 			return err_set(
 				err, EINVAL,
 				"jail: the VM's path '%s' is not absolute (or has '..'): the "
@@ -870,7 +323,7 @@ static int setup(struct jail *j, struct err *err)
 	if ((size_t)snprintf(j->dir, sizeof(j->dir), "%s/svmm/%s", base, o->id) >= sizeof(j->dir))
 		return err_set(err, ENAMETOOLONG, "--chroot-base: too long");
 	snprintf(p, sizeof(p), "%s/svmm", base); /* shorter than j->dir */
-	if ((rc = mkdir_p(p, 0755, err)))
+	if ((rc = jail_mkdir_p(p, 0755, err)))
 		return rc;
 	if (mkdir(j->dir, 0700)) {
 		if (errno == EEXIST)
@@ -880,15 +333,16 @@ static int setup(struct jail *j, struct err *err)
 				       j->dir, o->id);
 		return err_sys(err, errno, "jail: mkdir %s", j->dir);
 	}
-	if ((rc = path_join(j->root, j->dir, "/root", err)))
+	if ((rc = jail_path_join(j->root, j->dir, "/root", err)))
 		return rc;
 	if (mkdir(j->root, 0755) || chmod(j->root, 0755))
 		return err_sys(err, errno, "jail: mkdir %s", j->root);
-	if ((rc = copy_exe(j, err)) || (rc = create_files(j, err)) || (rc = devs_find(j, err)))
+	if ((rc = jail_copy_exe(j, err)) || (rc = jail_create_files(j, err)) ||
+	    (rc = jail_devs_find(j, err)))
 		return rc;
 	if (o->daemonize && (j->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		return err_sys(err, errno, "jail: open /dev/null");
-	if ((rc = cg_setup(j, err)))
+	if ((rc = jail_cg_setup(j, err)))
 		return rc;
 	if (o->netns) {
 		int fd = open(o->netns, O_RDONLY | O_CLOEXEC);
@@ -1015,7 +469,7 @@ int jail_run(const struct jail_opts *o, pid_t *pid_out, int *status, struct err 
 	pid = -1;
 out:
 	if (pid < 0 || rc)
-		cg_remove(j);
+		jail_cg_remove(j);
 out_keep:
 	if (pfd[0] >= 0)
 		close(pfd[0]);

@@ -43,7 +43,7 @@ void aml_free(struct aml *a)
 	aml_init(a);
 }
 
-static void fail(struct aml *a, int err)
+static void aml_fail(struct aml *a, int err)
 {
 	if (!a->err)
 		a->err = err;
@@ -54,7 +54,7 @@ static uint8_t *grow(struct aml *a, size_t n)
 	if (a->err)
 		return NULL;
 	if (n > SIZE_MAX - a->len) {
-		fail(a, -E2BIG);
+		aml_fail(a, -E2BIG);
 		return NULL;
 	}
 	if (a->len + n > a->cap) {
@@ -63,7 +63,7 @@ static uint8_t *grow(struct aml *a, size_t n)
 			cap *= 2;
 		uint8_t *p = realloc(a->buf, cap);
 		if (!p) {
-			fail(a, -ENOMEM);
+			aml_fail(a, -ENOMEM);
 			return NULL;
 		}
 		a->buf = p;
@@ -147,7 +147,7 @@ void aml_name(struct aml *a, const char *path)
 	if (a->err)
 		return;
 	if (!path) {
-		fail(a, -EINVAL);
+		aml_fail(a, -EINVAL);
 		return;
 	}
 	if (*p == '\\') {
@@ -162,25 +162,25 @@ void aml_name(struct aml *a, const char *path)
 	while (*p) {
 		unsigned int n = 0;
 		if (nsegs == 255) {
-			fail(a, -EINVAL);
+			aml_fail(a, -EINVAL);
 			return;
 		}
 		while (*p && *p != '.') {
 			if (n == 4 || !seg_char_ok(*p, n == 0)) {
-				fail(a, -EINVAL);
+				aml_fail(a, -EINVAL);
 				return;
 			}
 			segs[nsegs][n++] = (uint8_t)*p++;
 		}
 		if (!n) {
-			fail(a, -EINVAL);
+			aml_fail(a, -EINVAL);
 			return;
 		}
 		while (n < 4)
 			segs[nsegs][n++] = '_';
 		nsegs++;
 		if (*p == '.' && !*++p) {
-			fail(a, -EINVAL);
+			aml_fail(a, -EINVAL);
 			return;
 		}
 	}
@@ -229,12 +229,12 @@ void aml_int(struct aml *a, uint64_t v)
 void aml_string(struct aml *a, const char *s)
 {
 	if (!s) {
-		fail(a, -EINVAL);
+		aml_fail(a, -EINVAL);
 		return;
 	}
 	for (const char *c = s; *c; c++) {
 		if ((unsigned char)*c < 0x01 || (unsigned char)*c > 0x7F) {
-			fail(a, -EINVAL);
+			aml_fail(a, -EINVAL);
 			return;
 		}
 	}
@@ -260,13 +260,13 @@ void aml_close(struct aml *a, size_t mark)
 	if (a->err)
 		return;
 	if (mark > a->len || a->len - mark < PKGLEN_RESERVED) {
-		fail(a, -EINVAL);
+		aml_fail(a, -EINVAL);
 		return;
 	}
 	size_t content = a->len - mark - PKGLEN_RESERVED;
 	int n = aml_pkglen_encode(content, enc);
 	if (n < 0) {
-		fail(a, n);
+		aml_fail(a, n);
 		return;
 	}
 	memmove(a->buf + mark + n, a->buf + mark + PKGLEN_RESERVED, content);
@@ -289,12 +289,12 @@ void aml_eisaid(struct aml *a, const char *id)
 	uint32_t v = 0;
 
 	if (!id || strlen(id) != 7) {
-		fail(a, -EINVAL);
+		aml_fail(a, -EINVAL);
 		return;
 	}
 	for (int i = 0; i < 3; i++) {
 		if (id[i] < 'A' || id[i] > 'Z') {
-			fail(a, -EINVAL);
+			aml_fail(a, -EINVAL);
 			return;
 		}
 		v |= (uint32_t)(id[i] - 0x40) << (26 - 5 * i);
@@ -307,7 +307,7 @@ void aml_eisaid(struct aml *a, const char *id)
 		else if (c >= 'A' && c <= 'F')
 			d = (uint32_t)(c - 'A' + 10);
 		else {
-			fail(a, -EINVAL);
+			aml_fail(a, -EINVAL);
 			return;
 		}
 		v |= d << (4 * (6 - i));
@@ -336,20 +336,20 @@ void aml_uuid(struct aml *a, const char *uuid)
 	unsigned int n = 0;
 
 	if (!uuid || strlen(uuid) != 36) {
-		fail(a, -EINVAL);
+		aml_fail(a, -EINVAL);
 		return;
 	}
 	for (unsigned int i = 0; i < 36; i++) {
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (uuid[i] != '-') {
-				fail(a, -EINVAL);
+				aml_fail(a, -EINVAL);
 				return;
 			}
 			continue;
 		}
 		int hi = hexval(uuid[i]), lo = hexval(uuid[i + 1]);
 		if (hi < 0 || lo < 0) {
-			fail(a, -EINVAL);
+			aml_fail(a, -EINVAL);
 			return;
 		}
 		text[n++] = (uint8_t)(hi << 4 | lo);
@@ -363,7 +363,7 @@ void aml_uuid(struct aml *a, const char *uuid)
 void aml_local(struct aml *a, unsigned int n)
 {
 	if (n > 7)
-		fail(a, -EINVAL);
+		aml_fail(a, -EINVAL);
 	else
 		aml_op(a, (uint8_t)(OP_LOCAL0 + n));
 }
@@ -371,7 +371,7 @@ void aml_local(struct aml *a, unsigned int n)
 void aml_arg(struct aml *a, unsigned int n)
 {
 	if (n > 6)
-		fail(a, -EINVAL);
+		aml_fail(a, -EINVAL);
 	else
 		aml_op(a, (uint8_t)(OP_ARG0 + n));
 }
@@ -399,7 +399,7 @@ size_t aml_method_open(struct aml *a, const char *path, unsigned int nargs, bool
 
 	aml_name(a, path);
 	if (nargs > 7)
-		fail(a, -EINVAL);
+		aml_fail(a, -EINVAL);
 	aml_op(a, (uint8_t)((nargs & 7) | (serialized ? 0x08 : 0)));
 	return mark;
 }
@@ -422,7 +422,7 @@ size_t aml_package_open(struct aml *a, unsigned int nelems)
 	size_t mark = open_pkg(a, &op, 1);
 
 	if (nelems > 255)
-		fail(a, -EINVAL);
+		aml_fail(a, -EINVAL);
 	aml_op(a, (uint8_t)nelems);
 	return mark;
 }
@@ -444,11 +444,11 @@ void aml_field_entry(struct aml *a, const char *name, uint32_t bits)
 	/* A NameSeg (exactly one segment, no prefix), then the width as a
 	 * package length whose value is the bit count itself. */
 	if (!name || strchr(name, '.') || name[0] == '\\' || name[0] == '^' || !bits) {
-		fail(a, -EINVAL);
+		aml_fail(a, -EINVAL);
 		return;
 	}
 	if (bits > PKGLEN_MAX) {
-		fail(a, -E2BIG);
+		aml_fail(a, -E2BIG);
 		return;
 	}
 	aml_name(a, name);
