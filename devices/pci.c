@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "vmm/kvm/layout.h"
 #include "vmm/kvm/log.h"
 
 #define HOST_VENDOR	  0x8086
@@ -82,6 +83,8 @@ static int check_info(const struct pci_dev_info *info)
 			return bad("device bars[].kind", "is unknown");
 		}
 	}
+	if (info->intx_pin > 4)
+		return bad("device intx_pin", "must be 0 (none) or 1..4 (INTA..INTD)");
 	if (!info->msix_vectors)
 		return 0;
 	uint32_t n = info->msix_vectors;
@@ -158,6 +161,7 @@ int pci_dev_init(struct pci_dev *d, const struct pci_dev_info *info, const struc
 	int err = check_info(info);
 
 	memset(d, 0, sizeof(*d));
+	d->msi_vec = (struct pci_msix_vec){ .fd = -1, .gsi = -1 };
 	if (err)
 		return err;
 	pthread_mutex_init(&d->msix_lock, NULL);
@@ -175,6 +179,7 @@ int pci_dev_init(struct pci_dev *d, const struct pci_dev_info *info, const struc
 	d->wmask[0x0C] = 0xFF; /* cache line size */
 	d->wmask[0x0D] = 0xFF; /* latency timer */
 	d->wmask[PCI_INTERRUPT_LINE] = 0xFF;
+	d->cfg[PCI_INTERRUPT_PIN] = info->intx_pin;
 
 	for (unsigned int i = 0; i < PCI_NUM_BARS; i++) {
 		const struct pci_bar_info *bi = &info->bars[i];
@@ -209,10 +214,25 @@ int pci_dev_init(struct pci_dev *d, const struct pci_dev_info *info, const struc
 			return err;
 		}
 	}
+	if (info->msi) {
+		uint8_t body[PCI_MSI_CAP_LEN - 2] = { PCI_MSI_FLAGS_64BIT }; /* one vector */
+		int off = pci_dev_add_cap(d, PCI_CAP_ID_MSI, body, sizeof(body));
+		if (off < 0) {
+			pci_dev_free(d);
+			return off;
+		}
+		d->msi_cap = (uint8_t)off;
+		d->wmask[off + 2] = PCI_MSI_FLAGS_ENABLE;	 /* MME stays 0: one vector */
+		put32(d->wmask, (unsigned int)off + 4, ~3u);	 /* address, dword aligned */
+		put32(d->wmask, (unsigned int)off + 8, ~0u);	 /* its high half */
+		put16(d->wmask, (unsigned int)off + 12, 0xFFFF); /* data */
+	}
 	return 0;
 }
 
 static void msix_release(struct pci_dev *d, unsigned int v);
+
+static void vec_release(struct pci_dev *d, struct pci_msix_vec *x);
 
 void pci_dev_free(struct pci_dev *d)
 {
@@ -221,6 +241,10 @@ void pci_dev_free(struct pci_dev *d)
 		if (d->msix_vec[v].fd >= 0)
 			close(d->msix_vec[v].fd);
 	}
+	vec_release(d, &d->msi_vec);
+	if (d->msi_vec.fd >= 0)
+		close(d->msi_vec.fd);
+	d->msi_vec.fd = -1;
 	free(d->msix_table);
 	free(d->msix_pba);
 	free(d->msix_vec);
@@ -229,6 +253,15 @@ void pci_dev_free(struct pci_dev *d)
 	d->msix_vec = NULL;
 	d->msix_n = 0;
 	pthread_mutex_destroy(&d->msix_lock);
+}
+
+int pci_intx_gsi(const struct pci_dev *d)
+{
+	unsigned int pin = d->cfg[PCI_INTERRUPT_PIN];
+
+	if (!pin || !d->bus)
+		return -1;
+	return (int)layout_pci_intx_gsi(d->slot, pin);
 }
 
 uint64_t pci_bar_addr(const struct pci_dev *d, unsigned int bar)
@@ -285,11 +318,11 @@ static bool efd_held(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
-/* irqfd mode, MSI-X disabled or the device going away: unbind, give the
- * route back, drop what the eventfd held. msix_lock held (or no bus yet). */
-static void msix_release(struct pci_dev *d, unsigned int v)
+/* irqfd mode, the vector disabled or the device going away: unbind, give
+ * the route back, drop what the eventfd held. msix_lock held (or no bus
+ * yet). */
+static void vec_release(struct pci_dev *d, struct pci_msix_vec *x)
 {
-	struct pci_msix_vec *x = &d->msix_vec[v];
 	const struct pci_host_ops *ops = d->bus ? d->bus->ops : NULL;
 
 	if (x->fd < 0 || !irqfd_mode(d->bus))
@@ -303,34 +336,39 @@ static void msix_release(struct pci_dev *d, unsigned int v)
 	efd_take(x->fd);
 }
 
-/* irqfd mode: bring vector v's route and binding in step with its entry. */
-static void msix_sync_irqfd(struct pci_dev *d, unsigned int v)
+static void msix_release(struct pci_dev *d, unsigned int v)
+{
+	vec_release(d, &d->msix_vec[v]);
+}
+
+/* irqfd mode: bring vector x's route and binding in step: released while
+ * off, unbound (its interrupts held in the eventfd) while masked, else
+ * routed to (addr, data) and bound. what and v name it in the log. */
+static void vec_sync(struct pci_dev *d, struct pci_msix_vec *x, bool on, bool masked, uint64_t addr,
+		     uint32_t data, const char *what, unsigned int v)
 {
 	const struct pci_host_ops *ops = d->bus->ops;
 	void *opaque = d->bus->opaque;
-	const struct pci_msix_entry *e = &d->msix_table[v];
-	struct pci_msix_vec *x = &d->msix_vec[v];
-	uint64_t addr = (uint64_t)e->addr_hi << 32 | e->addr_lo;
 
-	if (!(get16(d->cfg, d->msix_cap + 2) & PCI_MSIX_FLAGS_ENABLE)) {
-		msix_release(d, v);
+	if (!on) {
+		vec_release(d, x);
 		return;
 	}
-	if (msix_masked(d, v)) {
+	if (masked) {
 		if (x->bound && !ops->irqfd(opaque, x->fd, x->gsi, false))
 			x->bound = false;
 		return;
 	}
-	if (x->gsi < 0 || x->addr != addr || x->data != e->data) {
-		int gsi = ops->msi_route(opaque, x->gsi, addr, e->data);
+	if (x->gsi < 0 || x->addr != addr || x->data != data) {
+		int gsi = ops->msi_route(opaque, x->gsi, addr, data);
 		if (gsi < 0) {
-			log_msg(LV_ERROR, "pci", "pci %02x.0: MSI-X vector %u: no route: %s",
-				d->slot, v, strerror(-gsi));
+			log_msg(LV_ERROR, "pci", "pci %02x.0: %s %u: no route: %s", d->slot, what,
+				v, strerror(-gsi));
 			return; /* it stays held in the eventfd */
 		}
 		x->gsi = gsi;
 		x->addr = addr;
-		x->data = e->data;
+		x->data = data;
 	}
 	if (!x->bound) {
 		/* bind empty, then raise what was held: delivered once, and the
@@ -340,11 +378,37 @@ static void msix_sync_irqfd(struct pci_dev *d, unsigned int v)
 		if (!rc)
 			x->bound = true;
 		else
-			log_msg(LV_ERROR, "pci", "pci %02x.0: MSI-X vector %u: irqfd: %s", d->slot,
-				v, strerror(-rc));
+			log_msg(LV_ERROR, "pci", "pci %02x.0: %s %u: irqfd: %s", d->slot, what, v,
+				strerror(-rc));
 		if (held)
 			efd_raise(x->fd);
 	}
+}
+
+static void msix_sync_irqfd(struct pci_dev *d, unsigned int v)
+{
+	const struct pci_msix_entry *e = &d->msix_table[v];
+
+	vec_sync(d, &d->msix_vec[v], get16(d->cfg, d->msix_cap + 2) & PCI_MSIX_FLAGS_ENABLE,
+		 msix_masked(d, v), (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data,
+		 "MSI-X vector", v);
+}
+
+/* The MSI capability changed (irqfd mode). msix_lock held. */
+static void msi_sync(struct pci_dev *d)
+{
+	unsigned int c = d->msi_cap;
+
+	if (d->msi_vec.fd < 0)
+		return;
+	vec_sync(d, &d->msi_vec, get16(d->cfg, c + 2) & PCI_MSI_FLAGS_ENABLE, false,
+		 (uint64_t)get32(d->cfg, c + 8) << 32 | get32(d->cfg, c + 4), get16(d->cfg, c + 12),
+		 "MSI", 0);
+}
+
+int pci_msi_fd(const struct pci_dev *d)
+{
+	return d->msi_cap ? d->msi_vec.fd : -1;
 }
 
 /* Direct mode: send a pending vector that is now unmasked. */
@@ -573,7 +637,8 @@ static bool overlaps(unsigned int off, unsigned int size, unsigned int start, un
 
 static bool dev_hook_area(const struct pci_dev *d, unsigned int off, unsigned int size)
 {
-	return off >= CAP_START && !(d->msix_n && overlaps(off, size, d->msix_cap, MSIX_CAP_LEN));
+	return off >= CAP_START && !(d->msix_n && overlaps(off, size, d->msix_cap, MSIX_CAP_LEN)) &&
+	       !(d->msi_cap && overlaps(off, size, d->msi_cap, PCI_MSI_CAP_LEN));
 }
 
 static void dev_cfg_read(struct pci_dev *d, unsigned int off, void *data, unsigned int size)
@@ -585,7 +650,8 @@ static void dev_cfg_read(struct pci_dev *d, unsigned int off, void *data, unsign
 	if (dev_hook_area(d, off, size) && d->ops && d->ops->cfg_read &&
 	    d->ops->cfg_read(d->opaque, off, data, size))
 		return;
-	if (d->msix_n && overlaps(off, size, d->msix_cap, MSIX_CAP_LEN)) {
+	if ((d->msix_n && overlaps(off, size, d->msix_cap, MSIX_CAP_LEN)) ||
+	    (d->msi_cap && overlaps(off, size, d->msi_cap, PCI_MSI_CAP_LEN))) {
 		pthread_mutex_lock(&d->msix_lock);
 		memcpy(data, d->cfg + off, size);
 		pthread_mutex_unlock(&d->msix_lock);
@@ -598,7 +664,9 @@ static void dev_cfg_write(struct pci_dev *d, unsigned int off, const void *data,
 {
 	const uint8_t *v = data;
 	bool msix = d->msix_n && overlaps(off, size, d->msix_cap + 2, 2);
+	bool msi = d->msi_cap && overlaps(off, size, d->msi_cap + 2, PCI_MSI_CAP_LEN - 2);
 	uint16_t old_cmd = get16(d->cfg, PCI_COMMAND), old_ctl = 0, new_ctl = 0;
+	bool msi_was = false, msi_on = false;
 	const uint16_t ctl_bits = PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL;
 
 	if (off >= PCI_CFG_SIZE)
@@ -606,10 +674,12 @@ static void dev_cfg_write(struct pci_dev *d, unsigned int off, const void *data,
 	if (dev_hook_area(d, off, size) && d->ops && d->ops->cfg_write &&
 	    d->ops->cfg_write(d->opaque, off, data, size))
 		return;
-	if (msix) {
+	if (msix || msi)
 		pthread_mutex_lock(&d->msix_lock);
+	if (msix)
 		old_ctl = get16(d->cfg, d->msix_cap + 2) & ctl_bits;
-	}
+	if (msi)
+		msi_was = get16(d->cfg, d->msi_cap + 2) & PCI_MSI_FLAGS_ENABLE;
 	for (unsigned int i = 0; i < size; i++) {
 		uint8_t m = d->wmask[off + i];
 		d->cfg[off + i] = (uint8_t)((d->cfg[off + i] & ~m) | (v[i] & m));
@@ -617,13 +687,20 @@ static void dev_cfg_write(struct pci_dev *d, unsigned int off, const void *data,
 	if (msix) {
 		new_ctl = get16(d->cfg, d->msix_cap + 2) & ctl_bits;
 		msix_sync_all(d);
-		pthread_mutex_unlock(&d->msix_lock);
 	}
+	if (msi) {
+		msi_on = get16(d->cfg, d->msi_cap + 2) & PCI_MSI_FLAGS_ENABLE;
+		msi_sync(d);
+	}
+	if (msix || msi)
+		pthread_mutex_unlock(&d->msix_lock);
 	if (overlaps(off, size, PCI_COMMAND, 2) || overlaps(off, size, PCI_BAR0, 4 * PCI_NUM_BARS))
 		bars_update(d);
 	if (msix && old_ctl != new_ctl && d->ops && d->ops->msix_ctl)
 		d->ops->msix_ctl(d->opaque, new_ctl & PCI_MSIX_FLAGS_ENABLE,
 				 new_ctl & PCI_MSIX_FLAGS_MASKALL);
+	if (msi && msi_was != msi_on && d->ops && d->ops->msi_ctl)
+		d->ops->msi_ctl(d->opaque, msi_on);
 	if (get16(d->cfg, PCI_COMMAND) != old_cmd && d->ops && d->ops->command)
 		d->ops->command(d->opaque, get16(d->cfg, PCI_COMMAND));
 }
@@ -874,6 +951,9 @@ int pci_bus_add(struct pci_bus *b, struct pci_dev *d, int slot)
 		if (d->msix_vec[v].fd < 0)
 			err = -errno;
 	}
+	if (!err && irqfd_mode(b) && d->msi_cap && d->msi_vec.fd < 0 &&
+	    (d->msi_vec.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		err = -errno;
 	if (err)
 		goto out;
 	for (unsigned int i = 0; i < PCI_NUM_BARS; i++) {
@@ -885,6 +965,9 @@ int pci_bus_add(struct pci_bus *b, struct pci_dev *d, int slot)
 		if (d->bar[i].kind == PCI_BAR_MEM64)
 			put32(d->cfg, reg + 4, (uint32_t)(addr[i] >> 32));
 	}
+	if (d->cfg[PCI_INTERRUPT_PIN]) /* what firmware would have written */
+		d->cfg[PCI_INTERRUPT_LINE] =
+			(uint8_t)layout_pci_intx_gsi((unsigned int)slot, d->cfg[PCI_INTERRUPT_PIN]);
 	b->io_next = io;
 	b->mmio32_next = m32;
 	b->mmio64_next = m64;

@@ -69,7 +69,12 @@
 #define PCI_ROM_ADDRESS		    0x30
 #define PCI_CAPABILITY_LIST	    0x34
 #define PCI_INTERRUPT_LINE	    0x3C
+#define PCI_INTERRUPT_PIN	    0x3D
 #define PCI_CAP_ID_VNDR		    0x09
+#define PCI_CAP_ID_MSI		    0x05
+#define PCI_MSI_FLAGS_ENABLE	    0x0001
+#define PCI_MSI_FLAGS_64BIT	    0x0080
+#define PCI_MSI_CAP_LEN		    16 /* 64-bit address, no per-vector mask */
 #define PCI_CAP_ID_MSIX		    0x11
 #define PCI_MSIX_FLAGS_ENABLE	    0x8000
 #define PCI_MSIX_FLAGS_MASKALL	    0x4000
@@ -94,6 +99,13 @@ struct pci_dev_info {
 	uint16_t msix_vectors;
 	uint8_t msix_bar;
 	uint32_t msix_table_off, msix_pba_off;
+	/* INTx: the pin the function uses (1..4: INTA..INTD), 0 for none. Its
+	 * GSI follows from the slot (pci_intx_gsi); the device raises it
+	 * itself (VFIO: an irqfd with resample). */
+	uint8_t intx_pin;
+	/* MSI: a capability with one vector and a 64-bit address (no
+	 * per-vector masking), delivered only in irqfd mode (pci_msi_fd). */
+	bool msi;
 };
 
 struct pci_dev_ops {
@@ -117,6 +129,9 @@ struct pci_dev_ops {
 	 * lock held, msix_lock not held. Optional (a device passed through with
 	 * VFIO programs its physical MSI-X here). */
 	void (*msix_ctl)(void *opaque, bool enabled, bool masked);
+	/* Likewise for the MSI enable bit (the vector's route and binding are
+	 * in step already). Optional (VFIO programs its physical MSI). */
+	void (*msi_ctl)(void *opaque, bool enabled);
 	/* A config write changed the command register; cmd is its new value
 	 * (after bar_moved for the decode bits). Bus lock held. Optional (VFIO
 	 * forwards decode and bus master to the physical function). */
@@ -178,6 +193,8 @@ struct pci_dev {
 	struct pci_msix_entry *msix_table;
 	uint64_t *msix_pba;	       /* direct mode's pending bits */
 	struct pci_msix_vec *msix_vec; /* irqfd mode, from pci_bus_add */
+	uint8_t msi_cap;	       /* MSI capability offset, 0: none */
+	struct pci_msix_vec msi_vec;   /* its one vector (irqfd mode), under msix_lock */
 };
 
 struct pci_bus_config {
@@ -230,6 +247,10 @@ int pci_dev_add_cap(struct pci_dev *d, uint8_t id, const void *body, unsigned in
  * the errno of eventfd(). */
 int pci_bus_add(struct pci_bus *b, struct pci_dev *d, int slot);
 
+/* The GSI of d's INTx pin (vmm/kvm/layout.h's swizzle, what the DSDT's _PRT
+ * tells the guest), or -1 when it has no pin or is not plugged in. */
+int pci_intx_gsi(const struct pci_dev *d);
+
 /* A BAR's programmed address (what the guest wrote, decoded or not). */
 uint64_t pci_bar_addr(const struct pci_dev *d, unsigned int bar);
 
@@ -242,6 +263,11 @@ int pci_msix_trigger(struct pci_dev *d, unsigned int vector);
 /* The eventfd that raises vector in irqfd mode (for a back end to write
  * itself), or -1 (direct mode, bad vector). Valid until pci_dev_free. */
 int pci_msix_fd(const struct pci_dev *d, unsigned int vector);
+
+/* The eventfd that raises the MSI vector (irqfd mode, an MSI capability),
+ * or -1. While MSI is off, or the message unset, a write is held there and
+ * delivered once at enable. Valid until pci_dev_free. */
+int pci_msi_fd(const struct pci_dev *d);
 
 /* One config cycle on bus 0 (what CF8/CFC and ECAM both end in): off in
  * 0..4095, size 1, 2 or 4, naturally aligned; anything else reads as all

@@ -293,6 +293,10 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 				dc->path, strerror(-rc));
 			goto fail;
 		}
+		if ((rc = vfio_dev_start(v, err))) {
+			err_wrap(err, "devices[%zu] (%s)", i, dc->path);
+			goto fail;
+		}
 	}
 	return 0;
 fail:

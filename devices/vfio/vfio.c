@@ -2,6 +2,7 @@
 /* VFIO PCI passthrough: container, groups, the device and its PCI endpoint. */
 #include "devices/vfio/vfio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -38,7 +40,7 @@ static bool pow2(uint64_t v)
 
 /* --- pure helpers ------------------------------------------------------- */
 
-unsigned int vfio_cfg_msix(const uint8_t *cfg, size_t len, struct pci_dev_info *info)
+unsigned int vfio_cfg_cap(const uint8_t *cfg, size_t len, uint8_t id)
 {
 	unsigned int p, hops = 0;
 
@@ -47,24 +49,30 @@ unsigned int vfio_cfg_msix(const uint8_t *cfg, size_t len, struct pci_dev_info *
 	for (p = cfg[PCI_CAPABILITY_LIST] & ~3u; p; p = cfg[p + 1] & ~3u) {
 		if (p < 0x40 || p + 2 > len || ++hops > 48)
 			return 0; /* malformed: out of the space, or a loop */
-		if (cfg[p] != PCI_CAP_ID_MSIX)
-			continue;
-		if (p + 12 > len)
-			return 0;
-		uint16_t ctl = get16(cfg, p + 2);
-		uint32_t table = get32(cfg, p + 4), pba = get32(cfg, p + 8);
-		info->msix_vectors = (uint16_t)((ctl & 0x7FF) + 1);
-		info->msix_bar = (uint8_t)(table & 7);
-		info->msix_table_off = table & ~7u;
-		info->msix_pba_off = pba & ~7u;
-		if ((pba & 7) != (table & 7)) {
-			/* svmm's MSI-X keeps table and PBA in one BAR */
-			info->msix_vectors = 0;
-			return 0;
-		}
-		return p;
+		if (cfg[p] == id)
+			return p;
 	}
 	return 0;
+}
+
+unsigned int vfio_cfg_msix(const uint8_t *cfg, size_t len, struct pci_dev_info *info)
+{
+	unsigned int p = vfio_cfg_cap(cfg, len, PCI_CAP_ID_MSIX);
+
+	if (!p || p + 12 > len)
+		return 0;
+	uint16_t ctl = get16(cfg, p + 2);
+	uint32_t table = get32(cfg, p + 4), pba = get32(cfg, p + 8);
+	info->msix_vectors = (uint16_t)((ctl & 0x7FF) + 1);
+	info->msix_bar = (uint8_t)(table & 7);
+	info->msix_table_off = table & ~7u;
+	info->msix_pba_off = pba & ~7u;
+	if ((pba & 7) != (table & 7)) {
+		/* svmm's MSI-X keeps table and PBA in one BAR */
+		info->msix_vectors = 0;
+		return 0;
+	}
+	return p;
 }
 
 int vfio_cfg_info(const uint8_t *cfg, size_t len, const uint64_t sizes[PCI_NUM_BARS],
@@ -121,9 +129,10 @@ int vfio_cfg_info(const uint8_t *cfg, size_t len, const uint64_t sizes[PCI_NUM_B
 
 uint16_t vfio_cmd_forward(uint16_t guest, uint16_t phys)
 {
-	const uint16_t fwd = PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	const uint16_t fwd =
+		PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE;
 
-	return (uint16_t)((phys & ~fwd) | (guest & fwd) | PCI_COMMAND_INTX_DISABLE);
+	return (uint16_t)((phys & ~fwd) | (guest & fwd));
 }
 
 bool vfio_iova_usable(const struct vfio_usable_range *r, unsigned int n, uint64_t gpa,
@@ -396,6 +405,37 @@ static int map_ram(struct vfio_ctx *c, struct err *err)
 }
 
 /* The group of the device at sysfs path: opened, viable, in the container. */
+/* ", and DDDD:BB:DD.F is bound to DRIVER" for the first device of group id
+ * that holds it back (on a driver other than vfio-pci or pcieport, which
+ * VFIO allows), or "" when sysfs does not say (a jail may hide it). */
+static void group_blocker(unsigned long id, char *out, size_t len)
+{
+	char dir[64], link[512], target[256];
+	struct dirent *e;
+	DIR *d;
+
+	*out = 0;
+	snprintf(dir, sizeof(dir), "/sys/kernel/iommu_groups/%lu/devices", id);
+	if (!(d = opendir(dir)))
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s/driver", dir, e->d_name);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		const char *drv = strrchr(target, '/');
+		drv = drv ? drv + 1 : target;
+		if (strcmp(drv, "vfio-pci") && strcmp(drv, "pcieport")) {
+			snprintf(out, len, ", and %.32s is bound to %.64s", e->d_name, drv);
+			break;
+		}
+	}
+	closedir(d);
+}
+
 static int group_get(struct vfio_ctx *c, const char *path, struct vfio_group **out, struct err *err)
 {
 	char link[PATH_MAX], target[PATH_MAX], node[64];
@@ -442,10 +482,13 @@ static int group_get(struct vfio_ctx *c, const char *path, struct vfio_group **o
 		goto fail;
 	}
 	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		rc = err_set(err, EBUSY,
-			     "group %lu is not viable: every device in it must be bound to "
-			     "vfio-pci or to no driver (see /sys/kernel/iommu_groups/%lu/devices)",
-			     id, id);
+		char who[320];
+		group_blocker(id, who, sizeof(who));
+		rc = err_set(
+			err, EBUSY,
+			"group %lu is not viable: every device in it must be bound to "
+			"vfio-pci or to no driver%s (see /sys/kernel/iommu_groups/%lu/devices)",
+			id, who, id);
 		goto fail;
 	}
 	if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &c->container)) {
@@ -531,6 +574,51 @@ static int msix_program(struct vfio_dev *v, bool on)
 	return rc;
 }
 
+/* Point the physical INTx at the irqfd (on: trigger eventfd, and the
+ * resample eventfd as VFIO's unmask), or off. VFIO masks the line when it
+ * fires; the guest's EOI writes the resample eventfd, which unmasks it. */
+static int intx_program(struct vfio_dev *v, bool on)
+{
+	struct {
+		struct vfio_irq_set s;
+		int32_t fd;
+	} set = { .s = { .argsz = sizeof(set), .index = VFIO_PCI_INTX_IRQ_INDEX } };
+	int rc = 0;
+
+	if (v->intx_gsi < 0 || v->intx_on == on)
+		return 0;
+	set.s.flags = VFIO_IRQ_SET_ACTION_TRIGGER |
+		      (on ? VFIO_IRQ_SET_DATA_EVENTFD : VFIO_IRQ_SET_DATA_NONE);
+	set.s.count = on;
+	set.fd = v->intx_fd;
+	if (ioctl(v->fd, VFIO_DEVICE_SET_IRQS, &set.s))
+		return -errno;
+	if (on) {
+		set.s.flags = VFIO_IRQ_SET_ACTION_UNMASK | VFIO_IRQ_SET_DATA_EVENTFD;
+		set.fd = v->intx_rfd;
+		if (ioctl(v->fd, VFIO_DEVICE_SET_IRQS, &set.s)) {
+			rc = -errno;
+			set.s.flags = VFIO_IRQ_SET_ACTION_TRIGGER | VFIO_IRQ_SET_DATA_NONE;
+			set.s.count = 0;
+			ioctl(v->fd, VFIO_DEVICE_SET_IRQS, &set.s);
+			return rc;
+		}
+	}
+	v->intx_on = on;
+	return 0;
+}
+
+static void intx_set(struct vfio_dev *v, bool on)
+{
+	int rc = intx_program(v, on);
+
+	if (rc)
+		log_msg(LV_ERROR, "vfio", "vfio %s: VFIO_DEVICE_SET_IRQS (INTx %s): %s", v->name,
+			on ? "on" : "off", strerror(-rc));
+}
+
+static int msi_program(struct vfio_dev *v, bool on);
+
 static void msix_ctl(void *opaque, bool enabled, bool masked)
 {
 	struct vfio_dev *v = opaque;
@@ -539,6 +627,11 @@ static void msix_ctl(void *opaque, bool enabled, bool masked)
 	(void)masked; /* pci.c holds masked vectors' interrupts in their eventfds */
 	if (enabled == v->msix_on)
 		return;
+	/* VFIO takes one interrupt type at a time: INTx goes while MSI-X is on */
+	if (enabled) {
+		intx_set(v, false);
+		msi_program(v, false);
+	}
 	if (enabled && pci_msix_fd(&v->pci, 0) < 0)
 		log_msg(LV_ERROR, "vfio", "vfio %s: MSI-X needs irqfd mode", v->name);
 	else
@@ -546,6 +639,47 @@ static void msix_ctl(void *opaque, bool enabled, bool masked)
 	if (rc)
 		log_msg(LV_ERROR, "vfio", "vfio %s: VFIO_DEVICE_SET_IRQS (MSI-X %s): %s", v->name,
 			enabled ? "on" : "off", strerror(-rc));
+	if (!v->msix_on && !v->msi_on)
+		intx_set(v, true);
+}
+
+/* The physical MSI (one vector) pointed at pci.c's MSI eventfd, or off. */
+static int msi_program(struct vfio_dev *v, bool on)
+{
+	struct {
+		struct vfio_irq_set s;
+		int32_t fd;
+	} set = { .s = { .argsz = sizeof(set), .index = VFIO_PCI_MSI_IRQ_INDEX } };
+
+	if (v->msi_on == on)
+		return 0;
+	set.s.flags = VFIO_IRQ_SET_ACTION_TRIGGER |
+		      (on ? VFIO_IRQ_SET_DATA_EVENTFD : VFIO_IRQ_SET_DATA_NONE);
+	set.s.count = on;
+	set.fd = pci_msi_fd(&v->pci);
+	if (on && set.fd < 0)
+		return -ENOSYS; /* no irqfd mode */
+	if (ioctl(v->fd, VFIO_DEVICE_SET_IRQS, &set.s))
+		return -errno;
+	v->msi_on = on;
+	return 0;
+}
+
+static void msi_ctl(void *opaque, bool enabled)
+{
+	struct vfio_dev *v = opaque;
+	int rc;
+
+	if (enabled) {
+		intx_set(v, false);
+		if (v->msix_on)
+			msix_program(v, false);
+	}
+	if ((rc = msi_program(v, enabled)))
+		log_msg(LV_ERROR, "vfio", "vfio %s: VFIO_DEVICE_SET_IRQS (MSI %s): %s", v->name,
+			enabled ? "on" : "off", strerror(-rc));
+	if (!v->msix_on && !v->msi_on)
+		intx_set(v, true);
 }
 
 static void command(void *opaque, uint16_t cmd)
@@ -781,6 +915,7 @@ static const struct pci_dev_ops vfio_pci_ops = {
 	.bar_write = bar_write,
 	.bar_moved = bar_moved,
 	.msix_ctl = msix_ctl,
+	.msi_ctl = msi_ctl,
 	.command = command,
 };
 
@@ -840,21 +975,34 @@ static int dev_open(struct vfio_dev *v, const char *path, struct err *err)
 				v->name, ii.count, info.msix_vectors);
 			info.msix_vectors = 0;
 		}
-	} else {
-		log_msg(LV_WARN, "vfio",
-			"vfio %s: no MSI-X: the guest gets no interrupts (INTx "
-			"and MSI are not supported yet)",
-			v->name);
 	}
+	/* MSI: one vector of the physical capability, when VFIO offers it */
+	ii = (struct vfio_irq_info){ .argsz = sizeof(ii), .index = VFIO_PCI_MSI_IRQ_INDEX };
+	if (vfio_cfg_cap(cfg, sizeof(cfg), PCI_CAP_ID_MSI) &&
+	    !ioctl(v->fd, VFIO_DEVICE_GET_IRQ_INFO, &ii) && ii.count &&
+	    (ii.flags & VFIO_IRQ_INFO_EVENTFD))
+		info.msi = true;
+	/* INTx: the physical pin, when VFIO offers the (maskable) interrupt */
+	ii = (struct vfio_irq_info){ .argsz = sizeof(ii), .index = VFIO_PCI_INTX_IRQ_INDEX };
+	if (cfg[PCI_INTERRUPT_PIN] >= 1 && cfg[PCI_INTERRUPT_PIN] <= 4 &&
+	    !ioctl(v->fd, VFIO_DEVICE_GET_IRQ_INFO, &ii) && ii.count &&
+	    (ii.flags & VFIO_IRQ_INFO_EVENTFD) && (ii.flags & VFIO_IRQ_INFO_MASKABLE))
+		info.intx_pin = cfg[PCI_INTERRUPT_PIN];
+	if (!info.msix_vectors && !info.msi && !info.intx_pin)
+		log_msg(LV_WARN, "vfio",
+			"vfio %s: no MSI-X, MSI or INTx that VFIO offers: the guest gets no "
+			"interrupts",
+			v->name);
 	/* decode and bus master off until the guest turns them on */
 	command(v, 0);
 	if ((rc = pci_dev_init(&v->pci, &info, &vfio_pci_ops, v)))
 		return err_set(err, rc, "%s: svmm's PCI model cannot take it (see the log)",
 			       v->name);
 	pieces_map(v, &info);
-	log_msg(LV_INFO, "vfio", "vfio %s: %04x:%04x class %06x, %u MSI-X vectors in BAR %u",
+	log_msg(LV_INFO, "vfio",
+		"vfio %s: %04x:%04x class %06x, %u MSI-X vectors in BAR %u, MSI %s, INTx pin %u",
 		v->name, info.vendor_id, info.device_id, info.class_code, info.msix_vectors,
-		info.msix_bar);
+		info.msix_bar, info.msi ? "yes" : "no", info.intx_pin);
 	return 0;
 }
 
@@ -870,6 +1018,7 @@ int vfio_dev_create(struct vfio_dev **out, struct vfio_ctx *c, const char *path,
 		return -ENOMEM;
 	v->ctx = c;
 	v->fd = -1;
+	v->intx_fd = v->intx_rfd = v->intx_gsi = -1;
 	/* the name is the directory's (validated by the config: DDDD:BB:DD.F) */
 	len = strlen(path);
 	while (len > 1 && path[len - 1] == '/')
@@ -896,12 +1045,39 @@ int vfio_dev_create(struct vfio_dev **out, struct vfio_ctx *c, const char *path,
 	return 0;
 }
 
+int vfio_dev_start(struct vfio_dev *v, struct err *err)
+{
+	int gsi = pci_intx_gsi(&v->pci), rc;
+
+	if (gsi < 0)
+		return 0;
+	v->intx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	v->intx_rfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->intx_fd < 0 || v->intx_rfd < 0)
+		return err_sys(err, errno, "%s: eventfd for INTx", v->name);
+	if ((rc = kvm_irqfd_resample_bind(v->ctx->kvm, v->intx_fd, v->intx_rfd, (uint32_t)gsi)))
+		return err_sys(err, -rc, "%s: KVM_IRQFD (INTx, GSI %d, resample)", v->name, gsi);
+	v->intx_gsi = gsi;
+	if ((rc = intx_program(v, true)))
+		return err_sys(err, -rc, "%s: VFIO_DEVICE_SET_IRQS (INTx)", v->name);
+	log_msg(LV_INFO, "vfio", "vfio %s: INTx on GSI %d", v->name, gsi);
+	return 0;
+}
+
 void vfio_dev_free(struct vfio_dev *v)
 {
 	if (!v)
 		return;
 	if (v->msix_on)
 		msix_program(v, false);
+	msi_program(v, false);
+	intx_program(v, false);
+	if (v->intx_gsi >= 0)
+		kvm_irqfd_unbind(v->ctx->kvm, v->intx_fd, (uint32_t)v->intx_gsi);
+	if (v->intx_fd >= 0)
+		close(v->intx_fd);
+	if (v->intx_rfd >= 0)
+		close(v->intx_rfd);
 	pieces_free(v); /* before decode goes off: the guest traps again */
 	command(v, 0);
 	if (v->can_reset)

@@ -14,7 +14,7 @@
  * the physical function's identity: vendor/device, class, revision and
  * subsystem IDs read from its config space, its BARs (kind, size,
  * prefetchable) from the config BARs and the region infos. It has no
- * expansion ROM and no capability but MSI-X, whose geometry (vectors,
+ * expansion ROM and no capability but MSI-X and MSI (below); MSI-X's geometry (vectors,
  * table and PBA BAR and offsets) is the physical one, so the guest's driver
  * finds them where the device has them; the guest's table writes stay in
  * svmm's emulated table (pci.c). When the guest enables MSI-X, the physical
@@ -36,9 +36,25 @@
  * A piece that cannot be a slot (no slot left, it would overlap RAM, KVM
  * refuses) stays trapped, with a log line. Everything outside the pieces
  * is trapped: a pread/pwrite on the device fd at the BAR region's offset
- * (on the vCPU thread, in the MMIO exit). Not yet: INTx (legacy
- * interrupts), MSI (only MSI-X), the physical function's other capabilities
- * (PCIe, PM: hidden), hotplug, a virtual IOMMU.
+ * (on the vCPU thread, in the MMIO exit).
+ *
+ * INTx: a function with an interrupt pin that VFIO offers as a maskable
+ * eventfd keeps its pin; its slot's GSI (pci_intx_gsi, the DSDT's _PRT) is
+ * a KVM irqfd with resample (vfio_dev_start): VFIO writes the trigger
+ * eventfd and masks the line when the device asserts it, the guest's EOI
+ * on the IOAPIC deasserts the GSI and writes the resample eventfd, which is
+ * VFIO's unmask eventfd, so the line is sampled again. INTx is on while
+ * MSI-X is off (VFIO takes one type at a time); the guest's INTx-disable
+ * bit goes to vfio-pci, which masks for it.
+ *
+ * MSI: a function whose MSI capability VFIO offers gets pci.c's MSI
+ * capability (one vector, 64-bit address; the guest's driver finds it in the
+ * list next to MSI-X); when the guest enables it, the physical MSI is
+ * pointed at pci.c's MSI eventfd (an irqfd on the guest's message). One
+ * interrupt type at a time: enabling MSI or MSI-X turns the others off, and
+ * INTx comes back when both are off. Not yet: multi-vector MSI, the
+ * physical function's other capabilities (PCIe, PM: hidden), hotplug, a
+ * virtual IOMMU.
  *
  * Errors are negative errno with a sentence in err naming what failed.
  */
@@ -101,6 +117,10 @@ struct vfio_dev {
 	int fd;
 	bool can_reset;
 	bool msix_on; /* physical MSI-X pointed at our eventfds */
+	bool intx_on; /* physical INTx pointed at intx_fd */
+	bool msi_on;  /* physical MSI pointed at pci.c's MSI eventfd */
+	/* INTx (vfio_dev_start): a KVM irqfd with resample on the slot's GSI */
+	int intx_fd, intx_rfd, intx_gsi;
 	struct vfio_region bar[PCI_NUM_BARS];
 	struct vfio_region cfg;
 	uint16_t msix_phys_cap; /* the physical MSI-X capability's offset, 0: none */
@@ -117,6 +137,9 @@ void vfio_ctx_free(struct vfio_ctx *c);
 /* Open the device at sysfs path (/sys/bus/pci/devices/DDDD:BB:DD.F) and
  * build its endpoint, ready for pci_bus_add(&(*out)->pci). */
 int vfio_dev_create(struct vfio_dev **out, struct vfio_ctx *c, const char *path, struct err *err);
+/* Once it is plugged into the bus (its slot, so its INTx GSI, known):
+ * INTx through KVM when it has a pin. */
+int vfio_dev_start(struct vfio_dev *v, struct err *err);
 /* Turn its interrupts off, reset it, close it. Unplugged from the bus (or
  * the bus no longer used) first. */
 void vfio_dev_free(struct vfio_dev *v);
@@ -128,6 +151,10 @@ void vfio_dev_free(struct vfio_dev *v);
  * an offset out of the space). Fills info's msix_vectors, msix_bar,
  * msix_table_off and msix_pba_off when found. */
 unsigned int vfio_cfg_msix(const uint8_t *cfg, size_t len, struct pci_dev_info *info);
+/* The offset of the first capability id in a type-0 config space (len
+ * bytes), or 0 when there is none or the list is malformed (a loop, an
+ * offset out of the space). */
+unsigned int vfio_cfg_cap(const uint8_t *cfg, size_t len, uint8_t id);
 /* Identity and BARs from the physical config space and the BAR regions'
  * sizes (0: none): IDs, class, revision, subsystem IDs; each BAR's kind
  * from its low bits (I/O, 32-bit or 64-bit memory, prefetchable) and size
@@ -137,8 +164,9 @@ unsigned int vfio_cfg_msix(const uint8_t *cfg, size_t len, struct pci_dev_info *
 int vfio_cfg_info(const uint8_t *cfg, size_t len, const uint64_t sizes[PCI_NUM_BARS],
 		  struct pci_dev_info *info, struct err *err);
 /* The physical command register to write when the guest's becomes guest:
- * the memory and I/O decode and bus-master bits from guest, INTx disabled
- * (svmm does no INTx), every other bit as the device has it (phys). */
+ * the memory and I/O decode, bus-master and INTx-disable bits from guest
+ * (vfio-pci masks INTx for the last), every other bit as the device has it
+ * (phys). */
 uint16_t vfio_cmd_forward(uint16_t guest, uint16_t phys);
 
 struct vfio_usable_range {

@@ -73,6 +73,15 @@ if grep -qE 'ACPI (Error|Exception|Warning)' <<<"$out"; then
 else
 	t_pass "acpiexec reports no ACPI errors"
 fi
+out=$(ex 'evaluate \_SB.PC00._PRT')
+t_match "acpiexec: _PRT has 4 pins for each of 32 slots" '\[Package\] Contains 128 Elements' "$out"
+# slot 5 INTB: address 0x5FFFF, pin 1, no source, GSI 16 + (5 + 1) % 8 = 22
+t_match "acpiexec: _PRT routes slot 5 INTB to GSI 22" \
+	'= 000000000005FFFF[^[]*\[Integer\] = 0000000000000001[^[]*\[Integer\] = 0000000000000000[^[]*\[Integer\] = 0000000000000016' \
+	"$out"
+t_eq "_PRT routes over GSIs 16..23 only" "16 17 18 19 20 21 22 23" \
+	"$(awk '/Contains 4 Elements/{n=0} /Integer/{n++; if (n==4) print $NF}' <<<"$out" |
+		while read -r h; do echo $((16#$h)); done | sort -un | tr '\n' ' ' | sed 's/ $//')"
 out=$(ex 'evaluate \_S5')
 t_match "acpiexec: _S5 SLP_TYP is 5" 'Contains 4 Elements:[^[]*\[Integer\] = 0000000000000005' "$out"
 out=$(ex 'evaluate \_SB.PC00.S007._EJ0 1; evaluate \_SB.GED.PCEJ')

@@ -2,6 +2,7 @@
 /* Unit tests for devices/pci.c: config cycles (CF8/CFC and ECAM), BAR
  * sizing, allocation and decode, capabilities, MSI-X, hostile accesses. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -412,6 +413,44 @@ static void bar_allocation_and_slots(void **state)
 	}
 }
 
+/* INTx: the pin is read-only, the line the slot's GSI (layout.h's swizzle)
+ * until the guest writes its own; no pin, no GSI. */
+static void intx_pin_and_line(void **state)
+{
+	struct fx *f = *state;
+	struct pci_dev d[2];
+	struct pci_dev_info info = { .vendor_id = 0x1B36,
+				     .device_id = 0x0010,
+				     .bars = { [0] = { PCI_BAR_MEM32, 0x1000, false } },
+				     .intx_pin = 1 };
+
+	assert_int_equal(cf8(f, 0, 1, 0, PCI_INTERRUPT_PIN, 1), 0); /* ep: no pin */
+	assert_int_equal(pci_intx_gsi(&f->ep.dev), -1);
+	assert_int_equal(pci_dev_init(&d[0], &info, NULL, NULL), 0);
+	assert_int_equal(pci_intx_gsi(&d[0]), -1); /* not plugged */
+	info.intx_pin = 2;
+	assert_int_equal(pci_dev_init(&d[1], &info, NULL, NULL), 0);
+	assert_int_equal(pci_bus_add(&f->pb, &d[0], 7), 7);
+	assert_int_equal(pci_bus_add(&f->pb, &d[1], 15), 15);
+	assert_int_equal(pci_intx_gsi(&d[0]), 16 + (7 + 0) % 8);
+	assert_int_equal(pci_intx_gsi(&d[1]), 16 + (15 + 1) % 8);
+	assert_int_equal(cf8(f, 0, 7, 0, PCI_INTERRUPT_PIN, 1), 1);
+	assert_int_equal(cf8(f, 0, 7, 0, PCI_INTERRUPT_LINE, 1), 23);
+	assert_int_equal(ecam(f, 0, 15, 0, PCI_INTERRUPT_PIN, 1), 2);
+	assert_int_equal(ecam(f, 0, 15, 0, PCI_INTERRUPT_LINE, 1), 16);
+	cf8_wr(f, 7, PCI_INTERRUPT_PIN, 4, 1); /* read-only */
+	cf8_wr(f, 7, PCI_INTERRUPT_LINE, 11, 1);
+	assert_int_equal(cf8(f, 0, 7, 0, PCI_INTERRUPT_PIN, 1), 1);
+	assert_int_equal(cf8(f, 0, 7, 0, PCI_INTERRUPT_LINE, 1), 11);
+	assert_int_equal(pci_intx_gsi(&d[0]), 23); /* the line is the guest's scratch */
+	for (int i = 0; i < 2; i++) {
+		f->pb.slots[d[i].slot] = NULL;
+		pci_dev_free(&d[i]);
+	}
+	info.intx_pin = 5;
+	assert_int_equal(pci_dev_init(&d[0], &info, NULL, NULL), -EINVAL);
+}
+
 static void decode_moves_bars(void **state)
 {
 	struct fx *f = *state;
@@ -479,6 +518,88 @@ static unsigned int find_cap(struct fx *f, unsigned int dev, uint8_t id)
 		off = cf8(f, 0, dev, 0, off + 1, 1);
 	}
 	return 0;
+}
+
+struct msi_ep {
+	int calls;
+	bool enabled;
+};
+
+static void msi_ep_ctl(void *o, bool enabled)
+{
+	struct msi_ep *e = o;
+	e->calls++;
+	e->enabled = enabled;
+}
+
+static const struct pci_dev_ops msi_ep_ops = { .msi_ctl = msi_ep_ctl };
+
+/* MSI (irqfd mode): one vector, 64-bit; enable routes the guest's message
+ * and binds the eventfd (a write held before is delivered once), disable
+ * releases both; MME stays 0; msi_ctl sees each change of the enable bit. */
+static void msi_irqfd(void **state)
+{
+	struct fx *f = *state;
+	struct host_log *l = &f->log;
+	struct msi_ep e = { 0 };
+	struct pci_dev d;
+	const struct pci_dev_info info = { .vendor_id = 0x8086,
+					   .device_id = 0x2922,
+					   .bars = { [5] = { PCI_BAR_MEM32, 0x1000, false } },
+					   .msi = true };
+	uint64_t one = 1;
+
+	assert_int_equal(pci_dev_init(&d, &info, &msi_ep_ops, &e), 0);
+	assert_int_equal(pci_msi_fd(&d), -1); /* no eventfd before the bus */
+	assert_int_equal(pci_bus_add(&f->pb, &d, 6), 6);
+	int fd = pci_msi_fd(&d);
+	assert_true(fd >= 0);
+	assert_int_equal(pci_msi_fd(&f->ep.dev), -1); /* the endpoint has none */
+	unsigned int c = find_cap(f, 6, PCI_CAP_ID_MSI);
+	assert_true(c >= 0x40);
+	assert_int_equal(cf8(f, 0, 6, 0, c + 2, 2), PCI_MSI_FLAGS_64BIT); /* 1 vector, off */
+
+	/* message written, still off: no route; a write is held */
+	cf8_wr(f, 6, c + 4, 0xFEE01003, 4); /* the low bits are not the guest's */
+	cf8_wr(f, 6, c + 8, 0, 4);
+	cf8_wr(f, 6, c + 12, 0x4062, 2);
+	assert_int_equal(cf8(f, 0, 6, 0, c + 4, 4), 0xFEE01000);
+	assert_int_equal(l->routes_set, 0);
+	assert_int_equal(write(fd, &one, 8), 8);
+	/* enable (and MME 4 vectors asked: one it is) */
+	cf8_wr(f, 6, c + 2, PCI_MSI_FLAGS_ENABLE | 0x20, 2);
+	assert_int_equal(cf8(f, 0, 6, 0, c + 2, 2), PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_ENABLE);
+	assert_int_equal(e.calls, 1);
+	assert_true(e.enabled);
+	assert_int_equal(l->routes_set, 1);
+	assert_int_equal(l->binds, 1);
+	assert_int_equal(l->gsi[24].addr, 0xFEE01000);
+	assert_int_equal(l->gsi[24].data, 0x4062);
+	assert_int_equal(l->gsi[24].fd, fd);
+	fake_kvm_run(l);
+	assert_int_equal(l->gsi[24].delivered, 1); /* the held one, once */
+	assert_int_equal(write(fd, &one, 8), 8);
+	fake_kvm_run(l);
+	assert_int_equal(l->gsi[24].delivered, 2);
+	/* a new message while on: the same GSI rerouted, not rebound */
+	cf8_wr(f, 6, c + 12, 0x4072, 2);
+	assert_int_equal(l->gsi[24].data, 0x4072);
+	assert_int_equal(l->binds, 1);
+	assert_int_equal(e.calls, 1); /* the enable bit did not change */
+	/* disable: unbound, the route given back */
+	cf8_wr(f, 6, c + 2, 0, 2);
+	assert_int_equal(e.calls, 2);
+	assert_false(e.enabled);
+	assert_int_equal(l->unbinds, 1);
+	assert_int_equal(l->routes_freed, 1);
+	assert_false(l->gsi[24].used);
+	/* re-enabled, then freed with the device: released */
+	cf8_wr(f, 6, c + 2, PCI_MSI_FLAGS_ENABLE, 2);
+	assert_int_equal(l->binds, 2);
+	f->pb.slots[6] = NULL;
+	pci_dev_free(&d);
+	assert_int_equal(l->routes_freed, 2);
+	assert_int_equal(fcntl(fd, F_GETFD), -1); /* closed */
 }
 
 static void capabilities(void **state)
@@ -950,6 +1071,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(hostile_config_cycles, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_access, setup, teardown),
 		cmocka_unit_test(bad_devices_refused),
+		cmocka_unit_test_setup_teardown(intx_pin_and_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(msi_irqfd, setup_irqfd, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -160,14 +160,40 @@ static void msix_geometry(void **state)
 	assert_int_equal(vfio_cfg_msix(cfg, 64, &info), 0); /* only the header */
 }
 
+static void capability_lookup(void **state)
+{
+	(void)state;
+	uint8_t cfg[256];
+
+	nvme_cfg(cfg);
+	assert_int_equal(vfio_cfg_cap(cfg, sizeof(cfg), PCI_CAP_ID_MSIX), 0x80);
+	assert_int_equal(vfio_cfg_cap(cfg, sizeof(cfg), 0x10), 0x60);
+	assert_int_equal(vfio_cfg_cap(cfg, sizeof(cfg), PCI_CAP_ID_MSI), 0); /* none */
+	cfg[0x61] = 0x70; /* an MSI capability between PCIe and MSI-X */
+	cfg[0x70] = PCI_CAP_ID_MSI;
+	cfg[0x71] = 0x80;
+	assert_int_equal(vfio_cfg_cap(cfg, sizeof(cfg), PCI_CAP_ID_MSI), 0x70);
+	assert_int_equal(vfio_cfg_cap(cfg, sizeof(cfg), PCI_CAP_ID_MSIX), 0x80);
+	cfg[0x81] = 0x40; /* a loop: never found, no hang */
+	assert_int_equal(vfio_cfg_cap(cfg, sizeof(cfg), 0x42), 0);
+	cfg[0x81] = 0x20; /* into the header */
+	assert_int_equal(vfio_cfg_cap(cfg, sizeof(cfg), 0x42), 0);
+	cfg[0x81] = 0xFF; /* past a short space */
+	assert_int_equal(vfio_cfg_cap(cfg, 0x90, 0x42), 0);
+	put16(cfg, PCI_STATUS, 0); /* no list */
+	assert_int_equal(vfio_cfg_cap(cfg, sizeof(cfg), PCI_CAP_ID_MSIX), 0);
+	assert_int_equal(vfio_cfg_cap(cfg, 32, PCI_CAP_ID_MSIX), 0);
+}
+
 static void command_forwarding(void **state)
 {
 	(void)state;
-	/* decode and bus master from the guest; INTx off; SERR etc. the device's */
-	assert_int_equal(vfio_cmd_forward(0x0006, 0x0100), 0x0506);
-	assert_int_equal(vfio_cmd_forward(0x0000, 0x0107), 0x0500);
+	/* decode, bus master and INTx disable from the guest; SERR etc. the device's */
+	assert_int_equal(vfio_cmd_forward(0x0006, 0x0100), 0x0106);
+	assert_int_equal(vfio_cmd_forward(0x0000, 0x0107), 0x0100);
 	assert_int_equal(vfio_cmd_forward(0xFFFF, 0x0000), 0x0407);
-	assert_int_equal(vfio_cmd_forward(0x0001, 0x0400), 0x0401);
+	assert_int_equal(vfio_cmd_forward(0x0001, 0x0400), 0x0001);
+	assert_int_equal(vfio_cmd_forward(0x0406, 0x0000), 0x0406); /* INTx disable: the guest's */
 }
 
 static void iova_and_memlock(void **state)
@@ -315,7 +341,7 @@ int main(void)
 		cmocka_unit_test(identity_and_bars),  cmocka_unit_test(msix_geometry),
 		cmocka_unit_test(command_forwarding), cmocka_unit_test(iova_and_memlock),
 		cmocka_unit_test(context_lifecycle),  cmocka_unit_test(open_errors),
-		cmocka_unit_test(bar_pieces),
+		cmocka_unit_test(bar_pieces),	      cmocka_unit_test(capability_lookup),
 	};
 	return cmocka_run_group_tests_name("vfio", tests, NULL, NULL);
 }

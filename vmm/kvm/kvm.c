@@ -341,6 +341,18 @@ int kvm_irqfd_unbind(struct kvm *k, int fd, uint32_t gsi)
 	return irqfd(k, fd, gsi, KVM_IRQFD_FLAG_DEASSIGN);
 }
 
+int kvm_irqfd_resample_bind(struct kvm *k, int fd, int resample_fd, uint32_t gsi)
+{
+	struct kvm_irqfd i = { .fd = (uint32_t)fd,
+			       .gsi = gsi,
+			       .flags = KVM_IRQFD_FLAG_RESAMPLE,
+			       .resamplefd = (uint32_t)resample_fd };
+
+	if (gsi >= KVM_GSI_IRQCHIP_PINS)
+		return -EINVAL;
+	return ioctl(k->vm_fd, KVM_IRQFD, &i) < 0 ? -errno : 0;
+}
+
 static int ioeventfd(struct kvm *k, int fd, uint64_t addr, uint32_t len, bool pio, bool match,
 		     uint64_t datamatch, uint32_t flags)
 {

@@ -92,6 +92,9 @@ int kvm_msi_route_clear(struct kvm *k, uint32_t gsi);
 /* Bind eventfd fd to gsi: a write to fd raises the interrupt. */
 int kvm_irqfd_bind(struct kvm *k, int fd, uint32_t gsi);
 int kvm_irqfd_unbind(struct kvm *k, int fd, uint32_t gsi);
+/* Level-triggered (INTx): a write to fd asserts IOAPIC pin gsi (0..23)
+ * until the guest's EOI, which deasserts it and writes resample_fd. */
+int kvm_irqfd_resample_bind(struct kvm *k, int fd, int resample_fd, uint32_t gsi);
 
 /* Signal eventfd fd when the guest writes to addr (port I/O when pio,
  * MMIO otherwise), len bytes; when match is set only a write of datamatch

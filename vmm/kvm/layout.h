@@ -79,6 +79,17 @@
 #define LAYOUT_RTC_PORT 0x70
 #define LAYOUT_RTC_IRQ	8
 
+/* PCI INTx: a function's pin (1..4, INTA..INTD) in slot s reaches IOAPIC
+ * pin LAYOUT_PCI_INTX_GSI_BASE + (s + pin - 1) % LAYOUT_PCI_INTX_GSIS,
+ * level-triggered: the swizzle the DSDT's _PRT (vmm/x86/acpi.c) states and
+ * devices/pci.c follows. These GSIs are PCI's alone. */
+#define LAYOUT_PCI_INTX_GSI_BASE 16
+#define LAYOUT_PCI_INTX_GSIS	 8
+static inline unsigned int layout_pci_intx_gsi(unsigned int slot, unsigned int pin)
+{
+	return LAYOUT_PCI_INTX_GSI_BASE + (slot + pin - 1) % LAYOUT_PCI_INTX_GSIS;
+}
+
 /* GSI of the ACPI GED (power button) interrupt: edge, active high. */
 #define LAYOUT_GED_IRQ 5
 

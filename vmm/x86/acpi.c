@@ -260,6 +260,25 @@ static void dsdt_slot(struct aml *a, unsigned int slot)
 	aml_close(a, d);
 }
 
+/* _PRT: every slot's INTA..INTD to its GSI (static, no link devices), the
+ * swizzle of vmm/kvm/layout.h; level-triggered, active low (ACPI's default
+ * for a GSI named in _PRT). */
+static void dsdt_pci_prt(struct aml *a, const struct acpi_platform *p)
+{
+	aml_name_decl(a, "_PRT");
+	size_t pk = aml_package_open(a, p->nslots * 4);
+	for (unsigned int s = 0; s < p->nslots; s++)
+		for (unsigned int pin = 1; pin <= 4; pin++) {
+			size_t e = aml_package_open(a, 4);
+			aml_int(a, (uint64_t)s << 16 | 0xFFFF); /* any function of slot s */
+			aml_int(a, pin - 1);			/* 0: INTA */
+			aml_int(a, 0);				/* source: none, a GSI */
+			aml_int(a, layout_pci_intx_gsi(s, pin));
+			aml_close(a, e);
+		}
+	aml_close(a, pk);
+}
+
 static void dsdt_pci(struct aml *a, const struct acpi_platform *p)
 {
 	size_t d = aml_device_open(a, "PC00");
@@ -275,6 +294,7 @@ static void dsdt_pci(struct aml *a, const struct acpi_platform *p)
 	aml_int(a, p->bus_start);
 	dsdt_pci_crs(a, p);
 	dsdt_pci_osc(a);
+	dsdt_pci_prt(a, p);
 	for (unsigned int s = 0; s < p->nslots; s++)
 		dsdt_slot(a, s);
 	aml_close(a, d);
