@@ -141,6 +141,10 @@ bool vfio_iova_usable(const struct vfio_usable_range *r, unsigned int n, uint64_
 
 int vfio_memlock_check(uint64_t need, uint64_t limit, bool cap_ipc_lock, struct err *err)
 {
+	/* need in KiB, rounded up without (need + 1023) wrapping near 2^64
+	 * (it asked for "at least 0 KiB"; found by tests/fuzz/fuzz_vfio.c) */
+	const uint64_t need_kib = (need >> 10) + ((need & 1023) != 0);
+
 	if (cap_ipc_lock || limit == (uint64_t)RLIM_INFINITY || need <= limit)
 		return 0;
 	return err_set(err, ENOMEM,
@@ -148,7 +152,7 @@ int vfio_memlock_check(uint64_t need, uint64_t limit, bool cap_ipc_lock, struct 
 		       "it (ulimit -l, LimitMEMLOCK=, prlimit --memlock) to at least %llu KiB, or "
 		       "give svmm CAP_IPC_LOCK",
 		       (unsigned long long)(need >> 20), (unsigned long long)(limit >> 10),
-		       (unsigned long long)((need + 1023) >> 10));
+		       (unsigned long long)need_kib);
 }
 
 int vfio_bar_pieces(uint64_t bar_size, uint64_t page, const struct vfio_range *areas,

@@ -194,6 +194,11 @@ static void iova_and_memlock(void **state)
 	assert_int_equal(vfio_memlock_check(512ull << 20, 512ull << 20, false, &err), 0);
 	assert_int_equal(vfio_memlock_check(512ull << 20, RLIM_INFINITY, false, &err), 0);
 	assert_int_equal(vfio_memlock_check(512ull << 20, 0, true, &err), 0);
+	/* the KiB asked for cover need even where need + 1023 would wrap */
+	assert_int_equal(vfio_memlock_check(UINT64_MAX, 8ull << 20, false, &err), -ENOMEM);
+	assert_non_null(strstr(err.msg, "at least 18014398509481984 KiB"));
+	assert_int_equal(vfio_memlock_check(1025, 0, false, &err), -ENOMEM);
+	assert_non_null(strstr(err.msg, "at least 2 KiB"));
 }
 
 /* A zeroed context frees nothing (no close(0)); an initialised one opens
