@@ -2,6 +2,7 @@
 /* VFIO PCI passthrough: container, groups, the device and its PCI endpoint. */
 #include "devices/vfio/vfio.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -150,6 +151,10 @@ bool vfio_iova_usable(const struct vfio_usable_range *r, unsigned int n, uint64_
 
 int vfio_memlock_check(uint64_t need, uint64_t limit, bool cap_ipc_lock, struct err *err)
 {
+	/* need in KiB, rounded up without (need + 1023) wrapping near 2^64
+	 * (it asked for "at least 0 KiB"; found by tests/fuzz/fuzz_vfio.c) */
+	const uint64_t need_kib = (need >> 10) + ((need & 1023) != 0);
+
 	if (cap_ipc_lock || limit == (uint64_t)RLIM_INFINITY || need <= limit)
 		return 0;
 	return err_set(err, ENOMEM,
@@ -157,7 +162,7 @@ int vfio_memlock_check(uint64_t need, uint64_t limit, bool cap_ipc_lock, struct 
 		       "it (ulimit -l, LimitMEMLOCK=, prlimit --memlock) to at least %llu KiB, or "
 		       "give svmm CAP_IPC_LOCK",
 		       (unsigned long long)(need >> 20), (unsigned long long)(limit >> 10),
-		       (unsigned long long)((need + 1023) >> 10));
+		       (unsigned long long)need_kib);
 }
 
 int vfio_bar_pieces(uint64_t bar_size, uint64_t page, const struct vfio_range *areas,
@@ -222,6 +227,86 @@ int vfio_bar_pieces(uint64_t bar_size, uint64_t page, const struct vfio_range *a
 		if (out[i - 1].off + out[i - 1].size > out[i].off)
 			return -EINVAL;
 	return (int)n;
+}
+
+/* Field of struct type at off in a kernel-filled reply (the caller has
+ * checked that it lies inside): copied out, so that off need not be aligned. */
+#define REPLY_GET(buf, off, type, field)                                                         \
+	({                                                                                       \
+		__typeof__(((type *)0)->field) v_;                                               \
+		memcpy(&v_, (const uint8_t *)(buf) + (off) + offsetof(type, field), sizeof(v_)); \
+		v_;                                                                              \
+	})
+
+int vfio_region_sparse_parse(const void *buf, size_t len, struct vfio_range *areas, unsigned int *n,
+			     unsigned int max)
+{
+	typedef struct vfio_region_info ri_t;
+	typedef struct vfio_info_cap_header cap_t;
+	typedef struct vfio_region_info_cap_sparse_mmap sp_t;
+	typedef struct vfio_region_sparse_mmap_area area_t;
+
+	*n = 0;
+	if (len < sizeof(ri_t) || !(REPLY_GET(buf, 0, ri_t, flags) & VFIO_REGION_INFO_FLAG_CAPS))
+		return 0;
+	for (uint64_t off = REPLY_GET(buf, 0, ri_t, cap_offset), hops = 0;
+	     off >= sizeof(ri_t) && off + sizeof(cap_t) <= len && hops < 64; hops++) {
+		if (REPLY_GET(buf, off, cap_t, id) == VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
+			if (off + sizeof(sp_t) > len)
+				return -EINVAL;
+			uint32_t k = REPLY_GET(buf, off, sp_t, nr_areas);
+			if (off + sizeof(sp_t) + (uint64_t)k * sizeof(area_t) > len)
+				return -EINVAL;
+			if (k > max)
+				return -ENOSPC;
+			for (uint32_t i = 0; i < k; i++) {
+				size_t a = off + sizeof(sp_t) + i * sizeof(area_t);
+				areas[i] = (struct vfio_range){ REPLY_GET(buf, a, area_t, offset),
+								REPLY_GET(buf, a, area_t, size) };
+			}
+			*n = k;
+			return 1;
+		}
+		off = REPLY_GET(buf, off, cap_t, next);
+	}
+	return 0;
+}
+
+int vfio_iova_ranges_parse(const void *buf, size_t len, struct vfio_usable_range **out,
+			   unsigned int *n)
+{
+	typedef struct vfio_iommu_type1_info info_t;
+	typedef struct vfio_info_cap_header cap_t;
+	typedef struct vfio_iommu_type1_info_cap_iova_range cr_t;
+	typedef struct vfio_iova_range r_t;
+
+	*out = NULL;
+	*n = 0;
+	if (len < sizeof(info_t) || !(REPLY_GET(buf, 0, info_t, flags) & VFIO_IOMMU_INFO_CAPS) ||
+	    REPLY_GET(buf, 0, info_t, argsz) < sizeof(info_t))
+		return 0;
+	for (uint64_t off = REPLY_GET(buf, 0, info_t, cap_offset), hops = 0;
+	     off && off + sizeof(cap_t) <= len && hops < 64; hops++) {
+		if (REPLY_GET(buf, off, cap_t, id) == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE &&
+		    off + sizeof(cr_t) <= len) {
+			uint32_t k = REPLY_GET(buf, off, cr_t, nr_iovas);
+			if (off + sizeof(cr_t) + (uint64_t)k * sizeof(r_t) > len)
+				return 0;
+			struct vfio_usable_range *u = calloc(k ? k : 1, sizeof(*u));
+			if (!u)
+				return -ENOMEM;
+			for (uint32_t i = 0; i < k; i++) {
+				size_t r = off + sizeof(cr_t) + i * sizeof(r_t);
+				u[i] = (struct vfio_usable_range){ REPLY_GET(buf, r, r_t, start),
+								   REPLY_GET(buf, r, r_t, end) };
+			}
+			*out = u;
+			*n = k;
+			return 0;
+		}
+		off = REPLY_GET(buf, off, cap_t, next);
+	}
+	return 0;
 }
 
 /* --- the container and its groups ---------------------------------------- */
@@ -300,6 +385,7 @@ static int iova_ranges(int container, struct vfio_usable_range **out, unsigned i
 {
 	struct vfio_iommu_type1_info *info = calloc(1, sizeof(*info));
 	uint32_t sz = sizeof(*info);
+	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -327,35 +413,9 @@ static int iova_ranges(int container, struct vfio_usable_range **out, unsigned i
 			return err_sys(err, e, "VFIO_IOMMU_GET_INFO");
 		}
 	}
-	if (!(info->flags & VFIO_IOMMU_INFO_CAPS) || info->argsz < sizeof(*info)) {
-		free(info);
-		return 0;
-	}
-	for (uint32_t off = info->cap_offset, hops = 0;
-	     off && off + sizeof(struct vfio_info_cap_header) <= sz && hops < 64; hops++) {
-		const struct vfio_info_cap_header *h = (const void *)((const char *)info + off);
-		if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE &&
-		    off + sizeof(struct vfio_iommu_type1_info_cap_iova_range) <= sz) {
-			const struct vfio_iommu_type1_info_cap_iova_range *r = (const void *)h;
-			uint32_t k = r->nr_iovas;
-			if (off + sizeof(*r) + (uint64_t)k * sizeof(r->iova_ranges[0]) > sz)
-				break;
-			struct vfio_usable_range *u = calloc(k ? k : 1, sizeof(*u));
-			if (!u) {
-				free(info);
-				return -ENOMEM;
-			}
-			for (uint32_t i = 0; i < k; i++)
-				u[i] = (struct vfio_usable_range){ r->iova_ranges[i].start,
-								   r->iova_ranges[i].end };
-			*out = u;
-			*n = k;
-			break;
-		}
-		off = h->next;
-	}
+	rc = vfio_iova_ranges_parse(info, sz, out, n);
 	free(info);
-	return 0;
+	return rc;
 }
 
 /* Map every guest RAM region at IOVA = GPA. */
@@ -455,10 +515,12 @@ static int group_get(struct vfio_ctx *c, const char *path, struct vfio_group **o
 			       path);
 	}
 	target[len] = 0;
-	const char *slash = strrchr(target, '/');
+	const char *slash = strrchr(target, '/'), *num = slash ? slash + 1 : target;
 	char *end;
-	unsigned long id = strtoul(slash ? slash + 1 : target, &end, 10);
-	if (*end || end == (slash ? slash + 1 : target))
+	errno = 0;
+	/* digits only (strtoul would take a sign or spaces), and a uint */
+	unsigned long id = strtoul(num, &end, 10);
+	if (*end || end == num || !isdigit((unsigned char)*num) || errno || id > UINT_MAX)
 		return err_set(err, EINVAL, "%s: iommu_group link '%s' names no group", path,
 			       target);
 	for (unsigned int i = 0; i < c->n_groups; i++)
@@ -789,7 +851,7 @@ static int region_sparse(struct vfio_dev *v, unsigned int index, struct vfio_ran
 {
 	struct vfio_region_info ri = { .argsz = sizeof(ri), .index = index };
 	struct vfio_region_info *big;
-	int found = 0;
+	int found;
 
 	*n = 0;
 	if (ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, &ri) ||
@@ -800,37 +862,12 @@ static int region_sparse(struct vfio_dev *v, unsigned int index, struct vfio_ran
 		return -ENOMEM;
 	big->argsz = ri.argsz;
 	big->index = index;
-	if (ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, big) ||
-	    !(big->flags & VFIO_REGION_INFO_FLAG_CAPS)) {
+	if (ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, big)) {
 		free(big);
 		return 0;
 	}
-	const uint32_t sz = ri.argsz < big->argsz ? ri.argsz : big->argsz;
-	for (uint32_t off = big->cap_offset, hops = 0;
-	     off >= sizeof(*big) && off + sizeof(struct vfio_info_cap_header) <= sz && hops < 64;
-	     hops++) {
-		const struct vfio_info_cap_header *h = (const void *)((const char *)big + off);
-		if (h->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
-			const struct vfio_region_info_cap_sparse_mmap *sp = (const void *)h;
-			if (off + sizeof(*sp) > sz ||
-			    off + sizeof(*sp) + (uint64_t)sp->nr_areas * sizeof(sp->areas[0]) >
-				    sz) {
-				found = -EINVAL;
-				break;
-			}
-			if (sp->nr_areas > max) {
-				found = -ENOSPC;
-				break;
-			}
-			for (uint32_t i = 0; i < sp->nr_areas; i++)
-				areas[i] = (struct vfio_range){ sp->areas[i].offset,
-								sp->areas[i].size };
-			*n = sp->nr_areas;
-			found = 1;
-			break;
-		}
-		off = h->next;
-	}
+	found = vfio_region_sparse_parse(big, ri.argsz < big->argsz ? ri.argsz : big->argsz, areas,
+					 n, max);
 	free(big);
 	return found;
 }

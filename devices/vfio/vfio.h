@@ -192,4 +192,25 @@ int vfio_bar_pieces(uint64_t bar_size, uint64_t page, const struct vfio_range *a
 		    unsigned int n_areas, const struct vfio_range *holes, unsigned int n_holes,
 		    struct vfio_range *out, unsigned int max);
 
+/* The capability chains of two VFIO replies, walked over the bytes the
+ * kernel filled (buf, len; no alignment needed): every offset and length
+ * is checked against len, and a chain that leaves the buffer, or runs
+ * past 64 hops (a loop), ends the walk as if it had ended there. */
+
+/* VFIO_DEVICE_GET_REGION_INFO's reply (a struct vfio_region_info and its
+ * chain): 1 with the sparse mmap capability's areas in areas (*n of them,
+ * at most max), 0 when there is none (no VFIO_REGION_INFO_FLAG_CAPS, no
+ * such capability, len below the header: the whole region is mappable),
+ * -EINVAL when the capability runs past len, -ENOSPC when it has more
+ * than max areas. *n is 0 unless 1 is returned. */
+int vfio_region_sparse_parse(const void *buf, size_t len, struct vfio_range *areas, unsigned int *n,
+			     unsigned int max);
+/* VFIO_IOMMU_GET_INFO's reply (a struct vfio_iommu_type1_info and its
+ * chain): the first IOVA-range capability's ranges, malloc'd into *out
+ * (the caller frees it), *n of them. *out NULL and *n 0 when there is none
+ * (no VFIO_IOMMU_INFO_CAPS, an argsz below the header, no such capability
+ * or one whose ranges run past len); -ENOMEM. */
+int vfio_iova_ranges_parse(const void *buf, size_t len, struct vfio_usable_range **out,
+			   unsigned int *n);
+
 #endif

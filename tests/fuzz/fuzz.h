@@ -98,8 +98,10 @@ static inline void fz_mem_free(struct guest_mem *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* A fresh directory /tmp/svmm-fuzz-NAME-XXXXXX for a target's files,
- * removed with everything in it when the target exits. */
+/* A fresh directory BASE/svmm-fuzz-NAME-XXXXXX for a target's files,
+ * removed with everything in it when the target exits (fz_tmpdir: in /tmp;
+ * fz_tmpdir_shm: in /dev/shm, a tmpfs, when it can, else /tmp: several
+ * times faster for a target that makes and removes files for each input). */
 static char fz_tmp[PATH_MAX];
 
 static int fz_tmp_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -116,15 +118,29 @@ static void fz_tmp_cleanup(void)
 	nftw(fz_tmp, fz_tmp_rm, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static inline const char *fz_tmpdir(const char *name)
+static inline const char *fz_tmpdir_in(const char *base, const char *name)
 {
 	if (!fz_tmp[0]) {
-		snprintf(fz_tmp, sizeof(fz_tmp), "/tmp/svmm-fuzz-%s-XXXXXX", name);
-		if (!mkdtemp(fz_tmp))
-			abort();
+		snprintf(fz_tmp, sizeof(fz_tmp), "%s/svmm-fuzz-%s-XXXXXX", base, name);
+		if (!mkdtemp(fz_tmp)) {
+			fz_tmp[0] = 0;
+			if (!strcmp(base, "/tmp"))
+				abort();
+			return fz_tmpdir_in("/tmp", name);
+		}
 		atexit(fz_tmp_cleanup);
 	}
 	return fz_tmp;
+}
+
+static inline const char *fz_tmpdir(const char *name)
+{
+	return fz_tmpdir_in("/tmp", name);
+}
+
+static inline const char *fz_tmpdir_shm(const char *name)
+{
+	return fz_tmpdir_in("/dev/shm", name);
 }
 
 /* A non-blocking Unix stream socket listening at path, or connected to it

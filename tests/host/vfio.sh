@@ -30,7 +30,10 @@ t_match "ls with an argument" "ls: unexpected argument 'x'" "$(run 2 vfio ls x)"
 t_match "--strict is bind's" '--strict is not an option of ls' "$(run 2 vfio ls --strict)"
 t_match "--all is ls's" '--all is not an option of bind' "$(run 2 vfio bind --all 00:01.0)"
 t_match "unknown option" 'usage: svmm vfio' "$(run 2 vfio bind --frob 00:01.0)"
-for bad in zz 0000:00:1f 0000:00:20.0 00:1f.8 0000:100:00.0 '00:01.0 ' 0000-00:01.0 ../00:01.0; do
+# (00:01.0000, 00:01.00: the short form with more after it was taken as
+# 0000:00:01.0; found by tests/fuzz/fuzz_vfio_host.c)
+for bad in zz 0000:00:1f 0000:00:20.0 00:1f.8 0000:100:00.0 '00:01.0 ' 0000-00:01.0 ../00:01.0 \
+	00:01.0000 00:01.00; do
 	t_match "malformed address '$bad'" "'$bad' is not a PCI address: expected DDDD:BB:DD.F or BB:DD.F" \
 		"$(run 2 vfio bind "$bad")"
 done
@@ -142,4 +145,11 @@ t_eq "unbind: the remembered driver forgotten" "" "$(ls -A "$SVMM_VFIO_STATE")"
 : >"$s/bus/pci/drivers/vfio-pci/unbind"
 run 0 vfio unbind 00:05.0 >/dev/null
 t_eq "unbind without a remembered driver: reprobed" 0000:00:05.0 "$(cat "$s/bus/pci/drivers_probe")"
+# a broken tree (found by tests/fuzz/fuzz_vfio_host.c): IDs wider than
+# theirs read as 0, and an iommu_group link whose name is no number is no
+# group (atoi made 4294967298 group 2, whose devices then decided viability)
+dev 0000:00:09.0 ffffffff 1234 12345678 - -
+ln -s ../../../kernel/iommu_groups/4294967298 "$s/bus/pci/devices/0000:00:09.0/iommu_group"
+t_eq "broken tree: wide IDs read as 0, a group that is no number is none" \
+	'0000:00:09.0 0000:1234 0x000000 -            -     -' "$(run 0 vfio ls --all | grep '^0000:00:09.0')"
 t_done

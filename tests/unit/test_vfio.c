@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Unit tests for devices/vfio's pure helpers: the endpoint's identity, BARs
  * and MSI-X geometry from a physical config space, command forwarding, the
- * IOVA and RLIMIT_MEMLOCK checks. (The device path itself needs an IOMMU
- * and a device bound to vfio-pci: the nested sandbox's test.) */
+ * IOVA and RLIMIT_MEMLOCK checks, the BAR pieces, the capability chains of
+ * VFIO's replies. (The device path itself needs an IOMMU and a device bound
+ * to vfio-pci: the nested sandbox's test.) */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -219,6 +220,11 @@ static void iova_and_memlock(void **state)
 	assert_int_equal(vfio_memlock_check(512ull << 20, 512ull << 20, false, &err), 0);
 	assert_int_equal(vfio_memlock_check(512ull << 20, RLIM_INFINITY, false, &err), 0);
 	assert_int_equal(vfio_memlock_check(512ull << 20, 0, true, &err), 0);
+	/* the KiB asked for cover need even where need + 1023 would wrap */
+	assert_int_equal(vfio_memlock_check(UINT64_MAX, 8ull << 20, false, &err), -ENOMEM);
+	assert_non_null(strstr(err.msg, "at least 18014398509481984 KiB"));
+	assert_int_equal(vfio_memlock_check(1025, 0, false, &err), -ENOMEM);
+	assert_non_null(strstr(err.msg, "at least 2 KiB"));
 }
 
 /* A zeroed context frees nothing (no close(0)); an initialised one opens
@@ -335,6 +341,84 @@ static void bar_pieces(void **state)
 			 -EINVAL);
 }
 
+static void put64(uint8_t *p, unsigned int off, uint64_t v)
+{
+	put32(p, off, (uint32_t)v);
+	put32(p, off + 4, (uint32_t)(v >> 32));
+}
+
+/* A capability header at off: id, version 1, next. */
+static void cap(uint8_t *p, unsigned int off, uint16_t id, uint32_t next)
+{
+	put16(p, off, id);
+	put16(p, off + 2, 1);
+	put32(p, off + 4, next);
+}
+
+/* The capability chains of VFIO's replies, walked over their bytes. */
+static void reply_chains(void **state)
+{
+	(void)state;
+	uint8_t b[160];
+	struct vfio_range a[4];
+	unsigned int n;
+
+	/* region info: an unknown capability at 32, then (unaligned, at 41)
+	 * the sparse areas [0, 0x2000) and [0x3000, +0x1000) */
+	memset(b, 0, sizeof(b));
+	put32(b, 0, 41 + 16 + 32);
+	put32(b, 4, 0xf); /* read, write, mmap, caps */
+	put32(b, 12, 32);
+	cap(b, 32, 7, 41);
+	cap(b, 41, 1, 0);
+	put32(b, 41 + 8, 2);
+	put64(b, 41 + 16, 0);
+	put64(b, 41 + 24, 0x2000);
+	put64(b, 41 + 32, 0x3000);
+	put64(b, 41 + 40, 0x1000);
+	assert_int_equal(vfio_region_sparse_parse(b, 41 + 48, a, &n, 4), 1);
+	assert_int_equal(n, 2);
+	assert_int_equal(a[0].size, 0x2000);
+	assert_int_equal(a[1].off, 0x3000);
+	assert_int_equal(a[1].size, 0x1000);
+	/* the areas run past the reply; more than room; no caps flag; a loop */
+	assert_int_equal(vfio_region_sparse_parse(b, 41 + 47, a, &n, 4), -EINVAL);
+	assert_int_equal(n, 0);
+	assert_int_equal(vfio_region_sparse_parse(b, 41 + 48, a, &n, 1), -ENOSPC);
+	put32(b, 4, 0x7);
+	assert_int_equal(vfio_region_sparse_parse(b, 41 + 48, a, &n, 4), 0);
+	put32(b, 4, 0xf);
+	cap(b, 32, 7, 32);
+	assert_int_equal(vfio_region_sparse_parse(b, 41 + 48, a, &n, 4), 0);
+	assert_int_equal(vfio_region_sparse_parse(b, 20, a, &n, 4), 0); /* below the header */
+
+	/* IOMMU info: the IOVA ranges capability at 24 */
+	struct vfio_usable_range *r;
+	memset(b, 0, sizeof(b));
+	put32(b, 0, 24 + 16 + 32);
+	put32(b, 4, 3); /* page sizes, caps */
+	put32(b, 16, 24);
+	cap(b, 24, 1, 0);
+	put32(b, 24 + 8, 2);
+	put64(b, 24 + 16, 0);
+	put64(b, 24 + 24, 0xfedfffff);
+	put64(b, 24 + 32, 0xfef00000);
+	put64(b, 24 + 40, (1ull << 39) - 1);
+	assert_int_equal(vfio_iova_ranges_parse(b, 24 + 48, &r, &n), 0);
+	assert_non_null(r);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].end, 0xfedfffff);
+	assert_int_equal(r[1].start, 0xfef00000);
+	free(r);
+	/* ranges past the reply, or no caps flag: no list */
+	assert_int_equal(vfio_iova_ranges_parse(b, 24 + 40, &r, &n), 0);
+	assert_null(r);
+	assert_int_equal(n, 0);
+	put32(b, 4, 1);
+	assert_int_equal(vfio_iova_ranges_parse(b, 24 + 48, &r, &n), 0);
+	assert_null(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +426,7 @@ int main(void)
 		cmocka_unit_test(command_forwarding), cmocka_unit_test(iova_and_memlock),
 		cmocka_unit_test(context_lifecycle),  cmocka_unit_test(open_errors),
 		cmocka_unit_test(bar_pieces),	      cmocka_unit_test(capability_lookup),
+		cmocka_unit_test(reply_chains),
 	};
 	return cmocka_run_group_tests_name("vfio", tests, NULL, NULL);
 }

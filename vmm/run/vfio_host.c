@@ -44,9 +44,11 @@ int vfio_bdf_parse(const char *s, char out[VFIO_BDF_LEN], struct err *e)
 	if (sscanf(s, "%4x:%2x:%2x.%1x%n", &dom, &bus, &dev, &fn, &n) == 4 && n == 12 &&
 	    s[4] == ':' && s[7] == ':' && s[10] == '.')
 		;
+	/* the short form ends at its 7th character: "00:03.0000" is not one
+	 * (tests/fuzz/fuzz_vfio_host.c found it taken as 0000:00:03.0) */
 	else if (dom = 0, n = -1,
-		 sscanf(s, "%2x:%2x.%1x%n", &bus, &dev, &fn, &n) == 3 && n == 7 && s[2] == ':' &&
-			 s[5] == '.')
+		 sscanf(s, "%2x:%2x.%1x%n", &bus, &dev, &fn, &n) == 3 && n == 7 && !s[7] &&
+			 s[2] == ':' && s[5] == '.')
 		;
 	else
 		goto bad;
@@ -106,14 +108,32 @@ static int link_name(const char *path, char *out, size_t len)
 	return 0;
 }
 
-static unsigned int read_hex(const char *dir, const char *name)
+/* A hex number file, 0 when it cannot be read or is above max (the field's
+ * width: a broken tree's "0x12345678" is no 24-bit class, nor "-1" an ID). */
+static unsigned int read_hex(const char *dir, const char *name, unsigned long max)
 {
 	char p[PATH_MAX], v[32];
 
 	sfmt(p, sizeof(p), "%s/%s", dir, name);
 	if (read_line(p, v, sizeof(v)) < 0)
 		return 0;
-	return (unsigned int)strtoul(v, NULL, 16);
+	unsigned long x = strtoul(v, NULL, 16);
+	return x <= max ? (unsigned int)x : 0;
+}
+
+/* An IOMMU group's number: its link's name, decimal; -1 for a name that is
+ * not one (atoi took "-5" or "4294967298" and then listed another group's
+ * devices; tests/fuzz/fuzz_vfio_host.c). */
+static int group_number(const char *s)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return *end || errno || v > INT_MAX ? -1 : (int)v;
 }
 
 /* Drivers that leave a group usable by VFIO (the kernel's DMA ownership:
@@ -127,7 +147,7 @@ static bool driver_vfio_safe(const char *drv)
 int vfio_host_describe(const struct vfio_host *h, const char *bdf, struct vfio_dev *d,
 		       struct err *e)
 {
-	char dir[PATH_MAX], p[PATH_MAX], g[32];
+	char dir[PATH_MAX], p[PATH_MAX], g[PATH_MAX];
 	struct stat st;
 
 	memset(d, 0, sizeof(*d));
@@ -136,16 +156,16 @@ int vfio_host_describe(const struct vfio_host *h, const char *bdf, struct vfio_d
 	sfmt(dir, sizeof(dir), "%s/bus/pci/devices/%s", sysfs(h), bdf);
 	if (stat(dir, &st) < 0)
 		return err_set(e, ENOENT, "no PCI device %s (no %s)", bdf, dir);
-	d->vendor = read_hex(dir, "vendor");
-	d->device = read_hex(dir, "device");
-	d->class = read_hex(dir, "class");
+	d->vendor = read_hex(dir, "vendor", 0xffff);
+	d->device = read_hex(dir, "device", 0xffff);
+	d->class = read_hex(dir, "class", 0xffffff);
 	sfmt(p, sizeof(p), "%s/driver", dir);
 	link_name(p, d->driver, sizeof(d->driver));
 	sfmt(p, sizeof(p), "%s/iommu_group", dir);
 	link_name(p, g, sizeof(g));
-	if (!g[0])
+	d->group = group_number(g);
+	if (d->group < 0)
 		return 0;
-	d->group = atoi(g);
 	d->others_free = true;
 	sfmt(p, sizeof(p), "%s/kernel/iommu_groups/%d/devices", sysfs(h), d->group);
 	DIR *dd = opendir(p);

@@ -31,10 +31,10 @@ struct vfio_host {
 
 struct vfio_dev {
 	char bdf[VFIO_BDF_LEN];
-	unsigned int vendor, device; /* PCI IDs */
-	unsigned int class;	     /* 24 bits: class, subclass, prog-if */
+	unsigned int vendor, device; /* PCI IDs (0: unreadable, or above 16 bits) */
+	unsigned int class;	     /* 24 bits: class, subclass, prog-if (0: likewise) */
 	char driver[64];	     /* "" when no driver holds it */
-	int group;		     /* the IOMMU group, -1 when none */
+	int group;		     /* the IOMMU group, -1 when none or not a number */
 	bool viable;		     /* every device of the group is free for VFIO */
 	bool others_free;	     /* every other device of the group is */
 	/* when not viable: "BDF (driver)" of one that is not, another first */
