@@ -142,10 +142,30 @@ static int op_power_button(void *ctx, struct err *err)
 	return request(ctx, VM_CTL_POWER_BUTTON, err);
 }
 
+/* pause and resume: what vm_ctl_request says, in words. */
+static int pause_resume(struct api_vm *v, enum vm_ctl_op op, struct err *err)
+{
+	const char *what = op == VM_CTL_PAUSE ? "pausing" : "resuming";
+	int rc = vm_ctl_request(&v->ctl, op);
+
+	if (rc == -ESRCH || rc == -ESHUTDOWN)
+		err_set(err, rc, "the VM is not running");
+	else if (rc == -EALREADY)
+		err_set(err, rc, "the VM is %s",
+			op == VM_CTL_PAUSE ? "already paused" : "not paused");
+	else if (rc)
+		err_set(err, rc, "%s the VM: %s", what, strerror(-rc));
+	return rc;
+}
+
 static int op_pause(void *ctx, struct err *err)
 {
-	(void)ctx;
-	return err_set(err, -ENOTSUP, "pause/resume is not supported yet");
+	return pause_resume(ctx, VM_CTL_PAUSE, err);
+}
+
+static int op_resume(void *ctx, struct err *err)
+{
+	return pause_resume(ctx, VM_CTL_RESUME, err);
 }
 
 static int op_counters(void *ctx, json_t **out, struct err *err)
@@ -167,7 +187,7 @@ const struct vmm_ops api_vm_ops = {
 	.reboot = op_reboot,
 	.power_button = op_power_button,
 	.pause = op_pause,
-	.resume = op_pause,
+	.resume = op_resume,
 	.counters = op_counters,
 	.exit_fd = op_exit_fd,
 };
