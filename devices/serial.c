@@ -236,7 +236,7 @@ static void *input_thread(void *arg)
 	for (;;) {
 		/* Wait for room in the FIFO: the guest reads at its pace. */
 		pthread_mutex_lock(&s->lock);
-		while (s->rx_count == SERIAL_RX_FIFO && s->input_running)
+		while ((s->rx_count == SERIAL_RX_FIFO || s->paused) && s->input_running)
 			pthread_cond_wait(&s->rx_room, &s->lock);
 		unsigned int room = SERIAL_RX_FIFO - s->rx_count;
 		bool running = s->input_running;
@@ -256,6 +256,8 @@ static void *input_thread(void *arg)
 		if (n < 0)
 			break; /* input over (stdin closed): output goes on */
 		pthread_mutex_lock(&s->lock);
+		while (s->paused && s->input_running) /* read just before a pause */
+			pthread_cond_wait(&s->rx_room, &s->lock);
 		for (int i = 0; i < n; i++)
 			rx_push(s, buf[i]);
 		update_irq(s);
@@ -275,6 +277,21 @@ int serial_start(struct serial *s)
 		return -ret;
 	}
 	return 0;
+}
+
+void serial_pause(struct serial *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->paused = true;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void serial_resume(struct serial *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->paused = false;
+	pthread_cond_broadcast(&s->rx_room); /* the input thread waits on it */
+	pthread_mutex_unlock(&s->lock);
 }
 
 void serial_destroy(struct serial *s)

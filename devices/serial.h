@@ -49,6 +49,7 @@ struct serial {
 
 	pthread_t input;
 	bool input_running;
+	bool paused; /* vm.pause: no input taken in, under lock */
 	int stop_fd; /* eventfd that ends the input thread */
 };
 
@@ -57,6 +58,11 @@ int serial_init(struct serial *s, struct chardev *cd, uint32_t irq,
 int serial_register(struct serial *s, struct bus *pio, uint16_t base);
 /* Start feeding input from the chardev (when it has any). */
 int serial_start(struct serial *s);
+/* vm.pause: from its return until serial_resume no input byte reaches the
+ * receive FIFO and the input thread raises no interrupt (what it read in
+ * the meantime waits in its buffer; the rest stays in the back end). */
+void serial_pause(struct serial *s);
+void serial_resume(struct serial *s);
 /* Stop the input thread and free what init took. */
 void serial_destroy(struct serial *s);
 

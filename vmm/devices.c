@@ -44,9 +44,12 @@ static void *devmgr_main(void *arg)
 		void *fa = m->q[m->head].arg;
 		m->head = (m->head + 1) % VM_DEVMGR_SLOTS;
 		m->n--;
+		m->busy = true;
 		pthread_mutex_unlock(&m->lock);
 		fn(fa);
 		pthread_mutex_lock(&m->lock);
+		m->busy = false;
+		pthread_cond_broadcast(&m->cond); /* devmgr_drain waits for it */
 	}
 	pthread_mutex_unlock(&m->lock);
 	return NULL;
@@ -73,6 +76,18 @@ static int devmgr_start(struct vm_devmgr *m, struct err *err)
 	if (rc)
 		return err_set(err, rc, "device manager thread: seccomp filter: %s", strerror(-rc));
 	return 0;
+}
+
+/* Wait until the queue is empty and no job runs. Only while nothing can
+ * queue a job (the vCPUs are stopped). */
+static void devmgr_drain(struct vm_devmgr *m)
+{
+	if (!m->started)
+		return;
+	pthread_mutex_lock(&m->lock);
+	while ((m->n || m->busy) && !m->rc)
+		pthread_cond_wait(&m->cond, &m->lock);
+	pthread_mutex_unlock(&m->lock);
 }
 
 static void devmgr_stop(struct vm_devmgr *m)
@@ -105,7 +120,7 @@ static int defer(void *opaque, void (*fn)(void *arg), void *arg)
 		m->q[tail].fn = fn;
 		m->q[tail].arg = arg;
 		m->n++;
-		pthread_cond_signal(&m->cond);
+		pthread_cond_broadcast(&m->cond); /* the devmgr, not a devmgr_drain */
 	}
 	pthread_mutex_unlock(&m->lock);
 	return rc;
@@ -120,6 +135,7 @@ static int plug(struct vm_devices *d, struct virtio_dev *vd, struct pci_bus *bus
 	struct virtio_pci *vp;
 	int rc;
 
+	vd->gate = &d->gate;
 	if (d->n == VM_MAX_PCI_DEVICES) {
 		vd->ops->free(vd);
 		return err_set(err, -ENOSPC, "%s: no PCI slot left (at most %u devices)", vd->name,
@@ -232,6 +248,8 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 
 	memset(d, 0, sizeof(*d));
 	d->kvm = kvm;
+	virtio_gate_init(&d->gate);
+	d->has_gate = true;
 	vfio_ctx_init(&d->vfio, kvm, mem);
 	if ((rc = devmgr_start(&d->mgr, err)))
 		goto fail;
@@ -312,4 +330,21 @@ void vm_devices_free(struct vm_devices *d)
 	while (d->n_vfio)
 		vfio_dev_free(d->vfio_dev[--d->n_vfio]);
 	vfio_ctx_free(&d->vfio);
+	if (d->has_gate)
+		virtio_gate_destroy(&d->gate);
+	d->has_gate = false;
+}
+
+void vm_devices_pause(struct vm_devices *d)
+{
+	if (!d->has_gate)
+		return;
+	devmgr_drain(&d->mgr); /* an activation queued before the pause completes */
+	virtio_gate_close(&d->gate);
+}
+
+void vm_devices_resume(struct vm_devices *d)
+{
+	if (d->has_gate)
+		virtio_gate_open(&d->gate);
 }

@@ -14,6 +14,14 @@
  * only what KVM_RUN's exits need). Jobs run one at a time, in order; the
  * thread is started with the devices and, at vm_devices_free, runs what is
  * still queued and is joined before any device is freed.
+ *
+ * vm.pause quiesces the devices (vm_devices_pause, with the vCPUs already
+ * stopped, so no job can be queued): the devmgr finishes its queue, then the
+ * devices' gate (devices/virtio/loop.h) closes, so no I/O thread serves a
+ * queue or raises an interrupt until vm_devices_resume. Back ends outside
+ * svmm (vhost-net's kernel worker, a vhost-user daemon) and VFIO devices
+ * are not stopped: what they signal stays pending in KVM until the vCPUs
+ * run again.
  */
 #ifndef SVMM_VMM_DEVICES_H
 #define SVMM_VMM_DEVICES_H
@@ -24,6 +32,7 @@
 
 #include "devices/pci.h"
 #include "devices/vfio/vfio.h"
+#include "devices/virtio/loop.h"
 #include "vmm/config/config.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm/memory.h"
@@ -51,6 +60,7 @@ struct vm_devmgr {
 	unsigned int head, n; /* the queue, under lock */
 	int rc;		      /* the thread's seccomp install, then 0 */
 	bool started, ready, stopping;
+	bool busy; /* a job runs, under lock */
 };
 
 struct vm_devices {
@@ -61,6 +71,8 @@ struct vm_devices {
 	struct vfio_dev *vfio_dev[VM_MAX_VFIO_DEVICES];
 	unsigned int n_vfio;
 	struct vm_devmgr mgr;
+	struct virtio_gate gate; /* every virtio device's I/O threads pass it */
+	bool has_gate;
 };
 
 /* Start the devmgr, create every device of cfg (NULL: only the rng, as
@@ -71,6 +83,12 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 /* Stop the devmgr (after the jobs still queued) and free every device. The
  * vCPUs must be stopped first: no new job after it. */
 void vm_devices_free(struct vm_devices *d);
+
+/* vm.pause, with the vCPUs stopped: let the devmgr finish the jobs queued,
+ * then hold every I/O thread at the gate (after the run in progress).
+ * vm_devices_resume lets them go on. Both nothing on devices not made. */
+void vm_devices_pause(struct vm_devices *d);
+void vm_devices_resume(struct vm_devices *d);
 
 /* One device's options from its entry of a validated config, as
  * vm_devices_create() makes them (i numbers the entry in messages). */

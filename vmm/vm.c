@@ -79,6 +79,18 @@ struct vm {
 	int stop_fd; /* eventfd: the main thread wakes when stop is set */
 	atomic_bool stopping;
 	atomic_bool panicked; /* kept across reboots by vm_run */
+
+	/* vm.pause. A vCPU parks when it sees pause_req, out of KVM_RUN, and
+	 * waits on park_cond until pause_req is cleared or the VM stops;
+	 * pause_req, vcpus_live (threads that may still park), vcpus_parked
+	 * and each immediate_exit a pause sets are under lock. */
+	pthread_cond_t park_cond;
+	atomic_bool pause_req;
+	unsigned int vcpus_live, vcpus_parked;
+	/* the pause is complete (vCPUs, clock, devices); the clock saved at
+	 * it. Only the ctl's caller touches them, under the ctl's lock. */
+	bool paused;
+	struct kvm_clock_data clock;
 };
 
 static void vm_request_stop(struct vm *vm, enum vm_stop why, const char *fmt, ...)
@@ -96,6 +108,7 @@ static void vm_request_stop(struct vm *vm, enum vm_stop why, const char *fmt, ..
 		}
 	}
 	atomic_store(&vm->stopping, true);
+	pthread_cond_broadcast(&vm->park_cond); /* parked vCPUs and a pause waiting */
 	pthread_mutex_unlock(&vm->lock);
 	if (write(vm->stop_fd, &one, sizeof(one)) < 0) {
 		/* cannot fail: the counter is far from overflow */
@@ -151,10 +164,15 @@ int vm_ctl_wait_started(struct vm_ctl *c, struct err *err)
 	return rc;
 }
 
+static int vm_pause(struct vm *vm);
+static int vm_resume(struct vm *vm);
+
 int vm_ctl_request(struct vm_ctl *c, enum vm_ctl_op op)
 {
 	int rc = 0;
 
+	/* held throughout: the VM cannot end under a pause or resume (its
+	 * thread clears c->vm first, under this lock) */
 	pthread_mutex_lock(&c->lock);
 	struct vm *vm = c->vm;
 	if (!vm)
@@ -163,6 +181,10 @@ int vm_ctl_request(struct vm_ctl *c, enum vm_ctl_op op)
 		vm_request_stop(vm, VM_SIGNAL, "shutdown requested");
 	else if (op == VM_CTL_REBOOT)
 		vm_request_stop(vm, VM_RESET, "reboot requested");
+	else if (op == VM_CTL_PAUSE)
+		rc = vm_pause(vm);
+	else if (op == VM_CTL_RESUME)
+		rc = vm_resume(vm);
 	else
 		acpi_ged_press_power_button(&vm->ged);
 	pthread_mutex_unlock(&c->lock);
@@ -204,9 +226,27 @@ static void handle_io(struct vcpu *v)
 			   r->io.direction == KVM_EXIT_IO_OUT);
 }
 
-static void *vcpu_thread(void *arg)
+/* vm.pause asked: wait here, out of KVM_RUN, until resumed or stopped. */
+static void vcpu_park(struct vcpu *v)
 {
-	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->lock);
+	vm->vcpus_parked++;
+	pthread_cond_broadcast(&vm->park_cond); /* vm_pause counts us */
+	while (atomic_load(&vm->pause_req) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->park_cond, &vm->lock);
+	vm->vcpus_parked--;
+	/* The pause's immediate_exit goes only here, under the lock and with
+	 * no pause asked: a later pause sets it again before its kick, so no
+	 * kick is lost between our check of pause_req and KVM_RUN. */
+	if (!atomic_load(&vm->pause_req))
+		v->run->immediate_exit = 0;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static void vcpu_loop(struct vcpu *v)
+{
 	struct vm *vm = v->vm;
 	struct kvm_run *r = v->run;
 	sigset_t kick;
@@ -218,7 +258,7 @@ static void *vcpu_thread(void *arg)
 	int rc = sc_install(SC_VCPU); /* last before serving the guest */
 	if (rc) {
 		vm_request_stop(vm, VM_ERROR, "vCPU %u: seccomp filter: %s", v->id, strerror(-rc));
-		return NULL;
+		return;
 	}
 
 	if (v->id == 0 && vm->cfg->verbose) {
@@ -232,6 +272,10 @@ static void *vcpu_thread(void *arg)
 	}
 
 	while (!atomic_load(&vm->stopping)) {
+		if (atomic_load(&vm->pause_req)) {
+			vcpu_park(v);
+			continue;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -285,6 +329,18 @@ static void *vcpu_thread(void *arg)
 			vcpu_fail(v, what);
 		}
 	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+
+	vcpu_loop(v);
+	pthread_mutex_lock(&vm->lock);
+	vm->vcpus_live--;
+	pthread_cond_broadcast(&vm->park_cond); /* a pause waits for one fewer */
+	pthread_mutex_unlock(&vm->lock);
 	return NULL;
 }
 
@@ -293,10 +349,13 @@ static void kick_noop(int sig)
 	(void)sig;
 }
 
-/* Stop and join every vCPU thread. */
+/* Stop and join every vCPU thread (parked ones too). */
 static void vcpus_stop(struct vm *vm)
 {
+	pthread_mutex_lock(&vm->lock);
 	atomic_store(&vm->stopping, true);
+	pthread_cond_broadcast(&vm->park_cond);
+	pthread_mutex_unlock(&vm->lock);
 	for (unsigned int i = 0; i < vm->cfg->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		if (!v->started)
@@ -310,6 +369,86 @@ static void vcpus_stop(struct vm *vm)
 			pthread_join(v->thread, NULL);
 		v->started = false;
 	}
+}
+
+/* Let parked vCPUs run again. */
+static void vcpus_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	atomic_store(&vm->pause_req, false);
+	pthread_cond_broadcast(&vm->park_cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* Every vCPU out of KVM_RUN (kicked as for a stop, with immediate_exit so
+ * that a kick just before KVM_RUN is not lost) and parked: 0, or
+ * -ESHUTDOWN when the VM stops meanwhile (its vCPUs then end). */
+static int vcpus_pause(struct vm *vm)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (atomic_load(&vm->stopping)) {
+		pthread_mutex_unlock(&vm->lock);
+		return -ESHUTDOWN;
+	}
+	atomic_store(&vm->pause_req, true);
+	for (unsigned int i = 0; i < vm->cfg->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->started)
+			continue;
+		v->run->immediate_exit = 1;
+		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+	}
+	while (vm->vcpus_parked < vm->vcpus_live && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->park_cond, &vm->lock);
+	if (atomic_load(&vm->stopping))
+		rc = -ESHUTDOWN;
+	pthread_mutex_unlock(&vm->lock);
+	return rc;
+}
+
+/* vm.pause, in cloud-hypervisor's order: the vCPUs, then the guest clock
+ * (vCPUs quiet), then the devices (vmm/devices.h) and the serial input. */
+static int vm_pause(struct vm *vm)
+{
+	int rc;
+
+	if (vm->paused)
+		return -EALREADY;
+	if ((rc = vcpus_pause(vm)))
+		return rc;
+	if ((rc = kvm_clock_save(&vm->kvm, &vm->clock))) {
+		log_msg(LV_ERROR, "vm", "pause: KVM_GET_CLOCK: %s", strerror(-rc));
+		vcpus_resume(vm);
+		return rc;
+	}
+	vm_devices_pause(&vm->devs);
+	if (vm->has_serial)
+		serial_pause(&vm->serial);
+	vm->paused = true;
+	log_msg(LV_INFO, "vm", "paused: %u vCPU(s) parked, devices quiesced", vm->cfg->ncpus);
+	return 0;
+}
+
+/* vm.resume: the clock first, then the devices, then the vCPUs. */
+static int vm_resume(struct vm *vm)
+{
+	int rc;
+
+	if (!vm->paused)
+		return -EALREADY;
+	if ((rc = kvm_clock_restore(&vm->kvm, &vm->clock))) {
+		log_msg(LV_ERROR, "vm", "resume: KVM_SET_CLOCK: %s", strerror(-rc));
+		return rc; /* still paused */
+	}
+	if (vm->has_serial)
+		serial_resume(&vm->serial);
+	vm_devices_resume(&vm->devs);
+	vm->paused = false;
+	vcpus_resume(vm);
+	log_msg(LV_INFO, "vm", "resumed");
+	return 0;
 }
 
 static void vm_teardown(struct vm *vm)
@@ -490,6 +629,9 @@ static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, struct err *err)
 	vm->stop = VM_RUNNING;
 	vm->stop_msg[0] = 0;
 	atomic_store(&vm->stopping, false);
+	atomic_store(&vm->pause_req, false);
+	vm->vcpus_live = vm->vcpus_parked = 0;
+	vm->paused = false;
 	vm->mem.fd = -1;
 
 	ret = kvm_open(&vm->kvm);
@@ -563,8 +705,14 @@ static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, struct err *err)
 		return VM_ERROR;
 	}
 	for (unsigned int i = 0; i < cfg->ncpus; i++) {
+		pthread_mutex_lock(&vm->lock);
+		vm->vcpus_live++; /* before it can end */
+		pthread_mutex_unlock(&vm->lock);
 		ret = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
 		if (ret) {
+			pthread_mutex_lock(&vm->lock);
+			vm->vcpus_live--;
+			pthread_mutex_unlock(&vm->lock);
 			err_set(err, ret, "vCPU %u thread: %s", i, strerror(ret));
 			return VM_ERROR;
 		}
@@ -630,6 +778,7 @@ int vm_run(const struct vm_params *cfg, struct err *err)
 		return 1;
 	}
 	pthread_mutex_init(&vm.lock, NULL);
+	pthread_cond_init(&vm.park_cond, NULL);
 	vm.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
 	/* Termination signals arrive on a signalfd; vCPU threads are kicked
@@ -691,5 +840,7 @@ out:
 		close(vm.stop_fd);
 	if (!cfg->no_signals)
 		pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+	pthread_cond_destroy(&vm.park_cond);
+	pthread_mutex_destroy(&vm.lock);
 	return status;
 }

@@ -36,6 +36,15 @@ struct vm;
  * Control of a running VM from another thread (the REST API): give a
  * struct vm_ctl in vm_params, wait for the start, then request. The VM
  * registers itself while it runs; requests to no VM give -ESRCH.
+ *
+ * VM_CTL_PAUSE returns once every vCPU is out of KVM_RUN and parked, the
+ * guest clock saved (KVM_GET_CLOCK) and the devices quiesced (no queue
+ * served, no interrupt raised by svmm's device threads or the serial
+ * input; vmm/devices.h says what is left running); -ESHUTDOWN when the VM
+ * stops meanwhile, -EALREADY when paused. VM_CTL_RESUME restores the clock
+ * (KVM_SET_CLOCK: vmm/kvm/kvm.h kvm_clock_restore) and lets devices and
+ * vCPUs go on; -EALREADY when not paused. A shutdown of a paused VM ends it as of a running one.
+ * Requests come from one thread at a time (the API's lock).
  */
 struct vm_ctl {
 	pthread_mutex_t lock;
@@ -47,7 +56,7 @@ struct vm_ctl {
 };
 
 enum { VM_CTL_STARTING, VM_CTL_RUNNING, VM_CTL_ENDED };
-enum vm_ctl_op { VM_CTL_SHUTDOWN, VM_CTL_REBOOT, VM_CTL_POWER_BUTTON };
+enum vm_ctl_op { VM_CTL_SHUTDOWN, VM_CTL_REBOOT, VM_CTL_POWER_BUTTON, VM_CTL_PAUSE, VM_CTL_RESUME };
 
 void vm_ctl_init(struct vm_ctl *c);
 void vm_ctl_destroy(struct vm_ctl *c);

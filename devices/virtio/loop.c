@@ -12,6 +12,68 @@
 
 #define STOP_TAG 63
 
+void virtio_gate_init(struct virtio_gate *g)
+{
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	g->closed = false;
+	g->busy = 0;
+}
+
+void virtio_gate_destroy(struct virtio_gate *g)
+{
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+}
+
+void virtio_gate_close(struct virtio_gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->closed = true;
+	while (g->busy)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+}
+
+void virtio_gate_open(struct virtio_gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->closed = false;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* Before a run(): wait while the gate is closed. true: go on (the run is
+ * counted in progress until run_done); false: the loop is stopping. */
+static bool run_begin(struct virtio_loop *l)
+{
+	struct virtio_gate *g = l->gate;
+	bool go;
+
+	if (!g)
+		return true;
+	pthread_mutex_lock(&g->lock);
+	while (g->closed && !l->stopping)
+		pthread_cond_wait(&g->cond, &g->lock);
+	go = !l->stopping;
+	if (go)
+		g->busy++;
+	pthread_mutex_unlock(&g->lock);
+	return go;
+}
+
+static void run_done(struct virtio_loop *l)
+{
+	struct virtio_gate *g = l->gate;
+
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->lock);
+	if (--g->busy == 0 && g->closed)
+		pthread_cond_broadcast(&g->cond); /* virtio_gate_close waits for it */
+	pthread_mutex_unlock(&g->lock);
+}
+
 static void *loop_main(void *arg)
 {
 	struct virtio_loop *l = arg;
@@ -22,7 +84,10 @@ static void *loop_main(void *arg)
 			sc_thread_name(l->kind), strerror(-rc));
 		return NULL;
 	}
+	if (!run_begin(l))
+		return NULL;
 	l->run(l->opaque, VIRTIO_LOOP_START);
+	run_done(l);
 	for (;;) {
 		struct epoll_event evs[16];
 		uint64_t fired = 0;
@@ -39,13 +104,17 @@ static void *loop_main(void *arg)
 				return NULL;
 			fired |= 1ULL << tag;
 		}
-		if (fired)
-			l->run(l->opaque, fired);
+		if (!fired)
+			continue;
+		if (!run_begin(l))
+			return NULL;
+		l->run(l->opaque, fired);
+		run_done(l);
 	}
 	return NULL;
 }
 
-int virtio_loop_init(struct virtio_loop *l, enum sc_thread kind,
+int virtio_loop_init(struct virtio_loop *l, enum sc_thread kind, struct virtio_gate *gate,
 		     void (*run)(void *opaque, uint64_t fired), void *opaque)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = STOP_TAG };
@@ -55,6 +124,8 @@ int virtio_loop_init(struct virtio_loop *l, enum sc_thread kind,
 	l->run = run;
 	l->opaque = opaque;
 	l->kind = kind;
+	l->gate = gate;
+	l->stopping = false;
 	l->eventfd_tags = 0;
 	for (unsigned int i = 0; i <= VIRTIO_LOOP_MAX_TAG; i++)
 		l->fds[i] = -1;
@@ -109,6 +180,12 @@ void virtio_loop_stop(struct virtio_loop *l)
 
 	if (!l->inited)
 		return;
+	if (l->running && l->gate) { /* a thread held at a closed gate ends too */
+		pthread_mutex_lock(&l->gate->lock);
+		l->stopping = true;
+		pthread_cond_broadcast(&l->gate->cond);
+		pthread_mutex_unlock(&l->gate->lock);
+	}
 	if (l->running) {
 		if (write(l->stop_efd, &one, sizeof(one)) != sizeof(one))
 			log_msg(LV_ERROR, "virtio", "virtio loop stop: %s", strerror(errno));

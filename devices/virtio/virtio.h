@@ -43,6 +43,7 @@
 #define VIRTIO_MAX_QUEUES 16
 
 struct virtio_dev;
+struct virtio_gate;
 
 struct virtio_dev_ops {
 	/* DRIVER_OK: queues are enabled; start serving them. */
@@ -78,6 +79,11 @@ struct virtio_dev {
 	uint16_t queue_size_max;
 	const struct virtio_dev_ops *ops;
 	void *priv;
+
+	/* Set by the VM before it gives the device to a transport: the gate
+	 * the device's I/O threads pass (devices/virtio/loop.h, vm.pause), or
+	 * NULL for none. */
+	struct virtio_gate *gate;
 
 	/* Managed by the transport. */
 	const struct guest_mem *mem;

@@ -31,9 +31,14 @@ t_eq "add-disk with a bad key exits 1" 1 "$?"
 t_match "and names it" "unknown option 'bogus'" "$out"
 t_ok "svmm-remote boot" r boot
 t_eq "state Running" Running "$(r info | jq -r .state)"
-for c in pause resume reboot; do
-	t_ok "svmm-remote $c" r "$c"
-done
+t_ok "svmm-remote pause" r pause
+t_eq "state Paused after svmm-remote pause" Paused "$(r info | jq -r .state)"
+out=$(r pause 2>&1)
+t_eq "svmm-remote pause twice exits 1" 1 "$?"
+t_match "and prints cloud-hypervisor's 500" "500.*already paused" "$out"
+t_ok "svmm-remote resume" r resume
+t_eq "state Running after svmm-remote resume" Running "$(r info | jq -r .state)"
+t_ok "svmm-remote reboot" r reboot
 t_eq "svmm-remote counters" "1 1 1" \
 	"$(r counters | jq -r '.["api-selftest"]|"\(.pause) \(.resume) \(.reboot)"')"
 t_ok "svmm-remote shutdown (the VM)" r shutdown
@@ -91,6 +96,13 @@ out=$(r boot 2>&1)
 t_match "cloud-hypervisor: a boot that cannot happen is a 500 saying why" \
 	'500.*(/dev/kvm|kernel)' "$out"
 t_ok "cloud-hypervisor: still serving after the failed boot" r ping
+# pause and resume of the real VMM core: no VM runs, so cloud-hypervisor's 500
+for c in pause resume; do
+	out=$(r "$c" 2>&1)
+	t_eq "cloud-hypervisor: $c of a VM that is not running exits 1" 1 "$?"
+	t_match "and says so (500)" "500.*not running" "$out"
+done
+t_eq "cloud-hypervisor: the VM stays Created" Created "$(r info | jq -r .state)"
 kill -TERM "$API_PID"
 wait "$API_PID"
 t_eq "cloud-hypervisor: SIGTERM exits 0" 0 "$?"

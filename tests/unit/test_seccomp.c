@@ -221,6 +221,9 @@ static const struct call vcpu_forbidden[] = {
 	CALL(ioctl, NONE, VFIO_IOMMU_MAP_DMA, 0),
 	CALL(ioctl, NONE, KVM_CREATE_DEVICE, 0),
 	CALL(ioctl, NONE, TUNSETOFFLOAD, 0),
+	/* the guest clock is vm.pause's, on the API thread */
+	CALL(ioctl, NONE, KVM_GET_CLOCK, 0),
+	CALL(ioctl, NONE, KVM_SET_CLOCK, 0),
 };
 
 /* What the devmgr needs (activation), which the vCPU now refuses. */
@@ -249,6 +252,8 @@ static const struct call devmgr_forbidden[] = {
 	CALL(ioctl, NONE, KVM_IRQFD, 0),
 	CALL(ioctl, NONE, KVM_CREATE_VM, 0),
 	CALL(ioctl, NONE, KVM_SET_USER_MEMORY_REGION, 0),
+	CALL(ioctl, NONE, KVM_GET_CLOCK, 0),
+	CALL(ioctl, NONE, KVM_SET_CLOCK, 0),
 	CALL(ioctl, NONE, TUNSETIFF, 0),
 	CALL(bind, NONE, 0, 0),
 	CALL(listen, NONE, 0),
@@ -263,6 +268,8 @@ static const struct call dev_forbidden[] = {
 	CALL(openat, NONE, 0, O_RDONLY, 0),
 	CALL(ioctl, NONE, KVM_RUN, 0),
 	CALL(ioctl, NONE, KVM_IRQFD, 0),
+	CALL(ioctl, NONE, KVM_GET_CLOCK, 0),
+	CALL(ioctl, NONE, KVM_SET_CLOCK, 0),
 	CALL(clone, CLONE_VM | CLONE_THREAD | CLONE_SIGHAND, 0, 0, 0, 0),
 	CALL(clone3, 0, 0),
 	CALL(seccomp, 0, 0, 0),
@@ -492,7 +499,7 @@ static void *devmgr_like(void *arg)
 		uint64_t one = 1;
 		char b;
 		int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (efd < 0 || virtio_loop_init(&l, (enum sc_thread)k, loop_run, c) ||
+		if (efd < 0 || virtio_loop_init(&l, (enum sc_thread)k, NULL, loop_run, c) ||
 		    virtio_loop_add(&l, efd, EPOLLIN, 0, true) || virtio_loop_start(&l) ||
 		    write(efd, &one, sizeof(one)) != sizeof(one) || read(c->done[0], &b, 1) != 1)
 			c->failed = 10 + k;

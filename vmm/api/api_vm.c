@@ -25,7 +25,8 @@ struct api_vm {
 	struct chardev serial;
 	bool serial_open, running;
 	pthread_t thread;
-	int exit_efd; /* written when vm_run() returns */
+	int exit_efd;	     /* written when the guest ended the VM itself */
+	bool stop_requested; /* under ctl.lock: the API stops it (vm.shutdown) */
 	int status;
 	struct err err;
 };
@@ -39,9 +40,10 @@ static void *vm_thread(void *arg)
 	if (v->err.code)
 		log_msg(LV_ERROR, "vm", "%s", v->err.msg);
 	/* A VM that never ran failed its boot: vm.boot reports that, and the
-	 * VMM goes on serving. One that ran and ended is the guest's exit. */
+	 * VMM goes on serving. One that ran and ended is the guest's exit,
+	 * unless the API stopped it (vm.shutdown, vm.delete: the VMM stays). */
 	pthread_mutex_lock(&v->ctl.lock);
-	bool ran = v->ctl.ran;
+	bool ran = v->ctl.ran && !v->stop_requested;
 	pthread_mutex_unlock(&v->ctl.lock);
 	if (ran && write(v->exit_efd, &one, sizeof(one)) < 0)
 		log_msg(LV_ERROR, "api", "exit eventfd: %s", strerror(errno));
@@ -90,6 +92,7 @@ static int op_boot(void *ctx, const struct vm_config *cfg, struct err *err)
 
 	v->ctl.state = VM_CTL_STARTING;
 	v->ctl.ran = false;
+	v->stop_requested = false;
 	v->ctl.err = (struct err){ 0 };
 	v->err = (struct err){ 0 };
 	rc = -pthread_create(&v->thread, NULL, vm_thread, v);
@@ -104,12 +107,20 @@ static int op_boot(void *ctx, const struct vm_config *cfg, struct err *err)
 	return rc;
 }
 
-static int op_shutdown(void *ctx, struct err *err)
+/* Stop the VM on the API's request: its end is no guest exit. */
+static void stop(struct api_vm *v)
 {
-	struct api_vm *v = ctx;
-	(void)err;
+	pthread_mutex_lock(&v->ctl.lock);
+	v->stop_requested = true;
+	pthread_mutex_unlock(&v->ctl.lock);
 	vm_ctl_request(&v->ctl, VM_CTL_SHUTDOWN); /* -ESRCH: it ended already */
 	release(v);
+}
+
+static int op_shutdown(void *ctx, struct err *err)
+{
+	(void)err;
+	stop(ctx);
 	return 0;
 }
 
@@ -131,10 +142,30 @@ static int op_power_button(void *ctx, struct err *err)
 	return request(ctx, VM_CTL_POWER_BUTTON, err);
 }
 
+/* pause and resume: what vm_ctl_request says, in words. */
+static int pause_resume(struct api_vm *v, enum vm_ctl_op op, struct err *err)
+{
+	const char *what = op == VM_CTL_PAUSE ? "pausing" : "resuming";
+	int rc = vm_ctl_request(&v->ctl, op);
+
+	if (rc == -ESRCH || rc == -ESHUTDOWN)
+		err_set(err, rc, "the VM is not running");
+	else if (rc == -EALREADY)
+		err_set(err, rc, "the VM is %s",
+			op == VM_CTL_PAUSE ? "already paused" : "not paused");
+	else if (rc)
+		err_set(err, rc, "%s the VM: %s", what, strerror(-rc));
+	return rc;
+}
+
 static int op_pause(void *ctx, struct err *err)
 {
-	(void)ctx;
-	return err_set(err, -ENOTSUP, "pause/resume is not supported yet");
+	return pause_resume(ctx, VM_CTL_PAUSE, err);
+}
+
+static int op_resume(void *ctx, struct err *err)
+{
+	return pause_resume(ctx, VM_CTL_RESUME, err);
 }
 
 static int op_counters(void *ctx, json_t **out, struct err *err)
@@ -156,7 +187,7 @@ const struct vmm_ops api_vm_ops = {
 	.reboot = op_reboot,
 	.power_button = op_power_button,
 	.pause = op_pause,
-	.resume = op_pause,
+	.resume = op_resume,
 	.counters = op_counters,
 	.exit_fd = op_exit_fd,
 };
@@ -182,10 +213,8 @@ void api_vm_free(struct api_vm *v)
 {
 	if (!v)
 		return;
-	if (v->running) {
-		vm_ctl_request(&v->ctl, VM_CTL_SHUTDOWN);
-		release(v);
-	}
+	if (v->running)
+		stop(v);
 	close(v->exit_efd);
 	vm_ctl_destroy(&v->ctl);
 	free(v);

@@ -2,8 +2,9 @@
 /*
  * The REST API's VM operations (struct vmm_ops) on svmm's VMM core: vm.boot
  * runs the VM on a thread of its own and returns once its devices exist and
- * its vCPUs run; shutdown, reboot and the power button reach it through
- * struct vm_ctl; exit_fd turns readable when the guest ends itself.
+ * its vCPUs run; shutdown, reboot, the power button, pause and resume reach
+ * it through struct vm_ctl; exit_fd turns readable when the guest ends
+ * itself.
  */
 #ifndef SVMM_VMM_API_API_VM_H
 #define SVMM_VMM_API_API_VM_H

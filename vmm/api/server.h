@@ -54,7 +54,8 @@ struct vmm_ops {
 	int (*reboot)(void *ctx, struct err *err);
 	/* vm.power-button: an ACPI power-button event (GED -> PWRB). */
 	int (*power_button)(void *ctx, struct err *err);
-	/* vm.pause / vm.resume: stop and restart every vCPU. */
+	/* vm.pause / vm.resume: stop every vCPU and quiesce the devices; let
+	 * them go on. */
 	int (*pause)(void *ctx, struct err *err);
 	int (*resume)(void *ctx, struct err *err);
 	/* vm.counters: {"<device id>": {"<counter>": <u64>, ...}, ...}. A new

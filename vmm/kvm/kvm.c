@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Just below the IOAPIC and LAPIC pages, in the 32-bit PCI hole: three
@@ -244,6 +245,32 @@ int kvm_irq_line(struct kvm *k, uint32_t gsi, int level)
 	struct kvm_irq_level l = { .irq = gsi, .level = level };
 
 	return ioctl(k->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
+}
+
+int kvm_clock_save(struct kvm *k, struct kvm_clock_data *c)
+{
+	struct timespec now;
+
+	memset(c, 0, sizeof(*c));
+	if (ioctl(k->vm_fd, KVM_GET_CLOCK, c) < 0)
+		return -errno;
+	if (!(c->flags & KVM_CLOCK_REALTIME) && clock_gettime(CLOCK_REALTIME, &now) == 0) {
+		c->realtime = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+		c->flags |= KVM_CLOCK_REALTIME;
+	}
+	return 0;
+}
+
+int kvm_clock_restore(struct kvm *k, const struct kvm_clock_data *c)
+{
+	struct kvm_clock_data d = *c;
+
+	if (ioctl(k->vm_fd, KVM_SET_CLOCK, &d) == 0)
+		return 0;
+	if (errno != EINVAL || !c->flags)
+		return -errno;
+	d = (struct kvm_clock_data){ .clock = c->clock };
+	return ioctl(k->vm_fd, KVM_SET_CLOCK, &d) < 0 ? -errno : 0;
 }
 
 int kvm_gsi_alloc(struct kvm *k)

@@ -89,6 +89,16 @@ int kvm_msi_route_set(struct kvm *k, uint32_t gsi, uint64_t addr, uint32_t data)
 /* Remove the route of gsi (a masked or disabled vector) and commit. */
 int kvm_msi_route_clear(struct kvm *k, uint32_t gsi);
 
+/* The guest's clock across vm.pause, as cloud-hypervisor keeps it:
+ * kvm_clock_save is KVM_GET_CLOCK with KVM_CLOCK_REALTIME (the host's wall
+ * clock at that moment) filled in when the kernel left it out;
+ * kvm_clock_restore is KVM_SET_CLOCK with it, which advances the kvmclock
+ * by the host wall time gone by since (never backwards), so the guest's
+ * clock stays in step with the TSC, which ran on. A kernel that takes no
+ * flags there (before 5.16: -EINVAL) is given the saved clock itself. */
+int kvm_clock_save(struct kvm *k, struct kvm_clock_data *c);
+int kvm_clock_restore(struct kvm *k, const struct kvm_clock_data *c);
+
 /* Bind eventfd fd to gsi: a write to fd raises the interrupt. */
 int kvm_irqfd_bind(struct kvm *k, int fd, uint32_t gsi);
 int kvm_irqfd_unbind(struct kvm *k, int fd, uint32_t gsi);

@@ -277,6 +277,9 @@ static const struct sc_rule vmm[] = {
 	IOC(KVM_GET_SREGS),
 	IOC(KVM_SET_SREGS),
 	IOC(KVM_SET_REGS),
+	/* vm.pause and vm.resume, on the API thread: the guest's kvmclock */
+	IOC(KVM_GET_CLOCK),
+	IOC(KVM_SET_CLOCK),
 	/* VFIO devices (devices/vfio): container, groups, device, the KVM
 	 * VFIO device; capget: whether CAP_IPC_LOCK lifts RLIMIT_MEMLOCK */
 	IOC(KVM_CREATE_DEVICE),

@@ -7,8 +7,9 @@
  * children need too (the lists below are built that way):
  *
  *   vmm     the process: main, API and VM threads (set-up, reboot, the API's
- *           vm.boot). Installed once by the command line, after start-up and
- *           before the first thread, so every later thread inherits it.
+ *           vm.boot, vm.pause and vm.resume). Installed once by the command
+ *           line, after start-up and before the first thread, so every
+ *           later thread inherits it.
  *   vcpu    KVM_RUN and the exits it dispatches: port and MMIO writes,
  *           irqfd routes and ioeventfds moved by PCI config and MSI-X table
  *           writes, queue kicks. Nothing else: a DRIVER_OK or reset write

@@ -556,7 +556,7 @@ static int blk_activate(struct virtio_dev *vd)
 		bq->ring_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (bq->ring_efd < 0 || io_uring_register_eventfd(&bq->ring, bq->ring_efd) < 0) {
 			rc = -EIO;
-		} else if (!(rc = virtio_loop_init(&bq->loop, SC_BLK, queue_run, bq)) &&
+		} else if (!(rc = virtio_loop_init(&bq->loop, SC_BLK, vd->gate, queue_run, bq)) &&
 			   ((rc = virtio_loop_add(&bq->loop, vd->kick_fd[i], EPOLLIN, 0, true)) ||
 			    (rc = virtio_loop_add(&bq->loop, bq->ring_efd, EPOLLIN, 1, true)) ||
 			    (rc = virtio_loop_start(&bq->loop)))) {

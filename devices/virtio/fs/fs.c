@@ -54,7 +54,7 @@ static int forward_start(struct fs *f)
 		need |= f->started[q] && !f->call_bound[q];
 	if (!need)
 		return 0;
-	rc = virtio_loop_init(&f->loop, SC_FS, fs_forward, f);
+	rc = virtio_loop_init(&f->loop, SC_FS, f->vdev.gate, fs_forward, f);
 	for (unsigned int q = 0; !rc && q < f->vdev.num_queues; q++)
 		if (f->started[q] && !f->call_bound[q])
 			rc = virtio_loop_add(&f->loop, f->call_fd[q], EPOLLIN, q, true);

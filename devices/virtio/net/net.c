@@ -334,7 +334,7 @@ static int qp_start_vhost(struct net_qp *qp)
 	}
 	if (ctrl < 0 && !qp->forward[0] && !qp->forward[1])
 		return 0; /* nothing left for a thread of ours */
-	if ((rc = virtio_loop_init(&qp->loop, SC_NET, qp_run, qp)) ||
+	if ((rc = virtio_loop_init(&qp->loop, SC_NET, qp->net->vdev.gate, qp_run, qp)) ||
 	    (qp->forward[0] &&
 	     (rc = virtio_loop_add(&qp->loop, qp->call[0], EPOLLIN, EV_RX_CALL, true))) ||
 	    (qp->forward[1] &&
@@ -353,7 +353,7 @@ static int qp_start(struct net_qp *qp)
 
 	if (n->vhost)
 		return qp_start_vhost(qp);
-	rc = virtio_loop_init(&qp->loop, SC_NET, qp_run, qp);
+	rc = virtio_loop_init(&qp->loop, SC_NET, qp->net->vdev.gate, qp_run, qp);
 
 	if (rc)
 		return rc;

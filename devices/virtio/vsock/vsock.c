@@ -128,7 +128,7 @@ static int vsock_activate(struct virtio_dev *vd)
 
 	if (!vd->vq[VSOCK_RX].ready || !vd->vq[VSOCK_TX].ready)
 		return 0;
-	rc = virtio_loop_init(&v->loop, SC_VSOCK, vsock_run, v);
+	rc = virtio_loop_init(&v->loop, SC_VSOCK, v->vdev.gate, vsock_run, v);
 	if (rc)
 		return rc;
 	if ((rc = virtio_loop_add(&v->loop, vd->kick_fd[VSOCK_RX], EPOLLIN, VSOCK_RX, true)) ||
