@@ -18,10 +18,17 @@ static void ged_read(void *opaque, uint64_t off, void *data, unsigned int size)
 	uint32_t v;
 
 	memset(data, 0, size);
-	if (off == ACPI_GED_REG_EVENT && size == 4) {
+	if (size != 4)
+		return;
+	if (off == ACPI_GED_REG_EVENT)
 		v = __atomic_exchange_n(&g->pending, 0, __ATOMIC_ACQ_REL);
-		memcpy(data, &v, 4);
-	}
+	else if (off == ACPI_GED_REG_PCIU)
+		v = __atomic_exchange_n(&g->pciu, 0, __ATOMIC_ACQ_REL);
+	else if (off == ACPI_GED_REG_PCID)
+		v = __atomic_exchange_n(&g->pcid, 0, __ATOMIC_ACQ_REL);
+	else
+		return;
+	memcpy(data, &v, 4);
 }
 
 static void ged_write(void *opaque, uint64_t off, const void *data, unsigned int size)
@@ -41,6 +48,14 @@ static const struct bus_ops ged_ops = { ged_read, ged_write };
 int acpi_ged_register(struct acpi_ged *g, struct bus *mmio, uint64_t base)
 {
 	return bus_register(mmio, base, ACPI_GED_REGS_LEN, &ged_ops, g, "acpi-ged");
+}
+
+void acpi_ged_pci_changed(struct acpi_ged *g, uint32_t up, uint32_t down)
+{
+	__atomic_fetch_or(&g->pciu, up, __ATOMIC_ACQ_REL);
+	__atomic_fetch_or(&g->pcid, down, __ATOMIC_ACQ_REL);
+	__atomic_fetch_or(&g->pending, ACPI_GED_EVT_PCI_HOTPLUG, __ATOMIC_ACQ_REL);
+	g->ops->raise_irq(g->opaque, g->irq);
 }
 
 void acpi_ged_press_power_button(struct acpi_ged *g)

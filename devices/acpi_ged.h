@@ -10,9 +10,17 @@
  *             guest then shuts down, ending with an S5 write to the sleep
  *             control register (devices/pm.c).
  *   +4 EJECT  (32-bit write) a slot number, written by a slot's _EJ0.
+ *   +8 PCIU   (32-bit read) bit s: slot s has a new device (hot-add);
+ *             read and cleared by \_SB_.PC00.PCNT, which notifies the
+ *             slot's object (device check: the guest scans the slot)
+ *   +C PCID   (32-bit read) bit s: slot s's device is to be removed;
+ *             PCNT notifies an eject request, the guest releases the
+ *             device and calls the slot's _EJ0 (EJECT above)
+ *   ACPI_GED_EVT_PCI_HOTPLUG in EVENT makes _EVT run PCNT.
  * Other offsets and sizes read as 0 and ignore writes.
  *
- * acpi_ged_press_power_button() may be called from any thread.
+ * acpi_ged_press_power_button() and acpi_ged_pci_changed() may be called
+ * from any thread.
  */
 #ifndef SVMM_DEVICES_ACPI_GED_H
 #define SVMM_DEVICES_ACPI_GED_H
@@ -34,12 +42,16 @@ struct acpi_ged {
 	const struct acpi_ged_ops *ops;
 	void *opaque;
 	uint32_t irq;
-	uint32_t pending; /* event bits, accessed atomically */
+	uint32_t pending;    /* event bits, accessed atomically */
+	uint32_t pciu, pcid; /* slot bits, accessed atomically */
 };
 
 void acpi_ged_init(struct acpi_ged *g, uint32_t irq, const struct acpi_ged_ops *ops, void *opaque);
 /* Register the registers on mmio at base; negative errno from bus_register. */
 int acpi_ged_register(struct acpi_ged *g, struct bus *mmio, uint64_t base);
 void acpi_ged_press_power_button(struct acpi_ged *g);
+/* Tell the guest: the slots in up have a new device, those in down are to
+ * be ejected (bit s: slot s); one interrupt. */
+void acpi_ged_pci_changed(struct acpi_ged *g, uint32_t up, uint32_t down);
 
 #endif

@@ -597,6 +597,18 @@ static void bars_update(struct pci_dev *d)
 	}
 }
 
+void pci_bus_remove(struct pci_bus *b, struct pci_dev *d)
+{
+	pthread_rwlock_wrlock(&b->lock);
+	if (d->bus == b && b->slots[d->slot] == d) {
+		put16(d->cfg, PCI_COMMAND,
+		      get16(d->cfg, PCI_COMMAND) & ~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY));
+		bars_update(d);
+		b->slots[d->slot] = NULL;
+	}
+	pthread_rwlock_unlock(&b->lock);
+}
+
 static void window_access(struct pci_bus *b, uint64_t a, void *data, unsigned int size,
 			  bool is_write, bool io)
 {

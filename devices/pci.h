@@ -251,6 +251,11 @@ int pci_bus_add(struct pci_bus *b, struct pci_dev *d, int slot);
  * tells the guest), or -1 when it has no pin or is not plugged in. */
 int pci_intx_gsi(const struct pci_dev *d);
 
+/* Unplug d (hot-remove, after the guest ejected it): its BARs stop
+ * decoding (the hosts' bar_moved hooks see them go) and its slot is free.
+ * d stays the bus's for pci_dev_free (its vectors' routes). */
+void pci_bus_remove(struct pci_bus *b, struct pci_dev *d);
+
 /* A BAR's programmed address (what the guest wrote, decoded or not). */
 uint64_t pci_bar_addr(const struct pci_dev *d, unsigned int bar);
 

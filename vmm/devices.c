@@ -128,9 +128,10 @@ static int defer(void *opaque, void (*fn)(void *arg), void *arg)
 
 static const struct virtio_pci_host_ops host_ops = { .ioeventfd = ioeventfd, .defer = defer };
 
-/* Put vd behind a transport in the next free slot. Frees vd on failure. */
+/* Put vd (config id id, NULL: none) behind a transport in the next free
+ * slot. Frees vd on failure. d->lock held once the VM runs. */
 static int plug(struct vm_devices *d, struct virtio_dev *vd, struct pci_bus *bus,
-		const struct guest_mem *mem, struct err *err)
+		const struct guest_mem *mem, const char *id, struct err *err)
 {
 	struct virtio_pci *vp;
 	int rc;
@@ -152,6 +153,7 @@ static int plug(struct vm_devices *d, struct virtio_dev *vd, struct pci_bus *bus
 		virtio_pci_free(vp);
 		return err_set(err, rc, "%s: cannot plug it into PCI: %s", vd->name, strerror(-rc));
 	}
+	snprintf(d->id[d->n], sizeof(d->id[d->n]), "%s", id ? id : "");
 	d->vp[d->n++] = vp;
 	return 0;
 }
@@ -240,6 +242,41 @@ static enum disk_image_type image_type(enum image_type t)
 	}
 }
 
+/* A virtio-blk function for dc, plugged. */
+static int add_disk(struct vm_devices *d, const struct disk_config *dc, struct err *err)
+{
+	struct virtio_dev *vd;
+	int rc;
+
+	if (dc->image_type == IMAGE_TYPE_FIXED_VHD || dc->image_type == IMAGE_TYPE_VHDX)
+		return err_set(err, -ENOTSUP,
+			       "disk '%s': image_type: only raw and qcow2 are supported", dc->path);
+	struct virtio_blk_opts o = {
+		.disk = { .path = dc->path,
+			  .readonly = dc->readonly,
+			  .direct = dc->direct,
+			  .type = image_type(dc->image_type) },
+		.serial = dc->serial ? dc->serial : dc->id,
+		.num_queues = dc->num_queues,
+		.queue_size = dc->queue_size,
+	};
+	if ((rc = virtio_blk_create(&vd, &o, err)))
+		return rc;
+	return plug(d, vd, d->bus, d->mem, dc->id, err);
+}
+
+/* A virtio-net function for entry i (nc), plugged. */
+static int add_net(struct vm_devices *d, const struct net_config *nc, size_t i, struct err *err)
+{
+	struct virtio_net_opts o;
+	struct virtio_dev *vd;
+	int rc;
+
+	if ((rc = vm_net_opts(nc, i, &o, err)) || (rc = virtio_net_create(&vd, &o, err)))
+		return rc;
+	return plug(d, vd, d->bus, d->mem, nc->id, err);
+}
+
 int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct pci_bus *bus,
 		      struct kvm *kvm, const struct guest_mem *mem, struct err *err)
 {
@@ -248,51 +285,38 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 
 	memset(d, 0, sizeof(*d));
 	d->kvm = kvm;
+	d->bus = bus;
+	d->mem = mem;
+	pthread_mutex_init(&d->lock, NULL);
+	d->has_lock = true;
 	virtio_gate_init(&d->gate);
 	d->has_gate = true;
 	vfio_ctx_init(&d->vfio, kvm, mem);
 	if ((rc = devmgr_start(&d->mgr, err)))
 		goto fail;
 	for (size_t i = 0; cfg && i < cfg->n_disks; i++) {
-		const struct disk_config *dc = &cfg->disks[i];
-		if (dc->image_type == IMAGE_TYPE_FIXED_VHD || dc->image_type == IMAGE_TYPE_VHDX) {
-			rc = err_set(err, -ENOTSUP,
-				     "disk '%s': image_type: only raw and qcow2 are supported",
-				     dc->path);
-			goto fail;
-		}
-		struct virtio_blk_opts o = {
-			.disk = { .path = dc->path,
-				  .readonly = dc->readonly,
-				  .direct = dc->direct,
-				  .type = image_type(dc->image_type) },
-			.serial = dc->serial ? dc->serial : dc->id,
-			.num_queues = dc->num_queues,
-			.queue_size = dc->queue_size,
-		};
-		if ((rc = virtio_blk_create(&vd, &o, err)) || (rc = plug(d, vd, bus, mem, err)))
+		if ((rc = add_disk(d, &cfg->disks[i], err)))
 			goto fail;
 	}
 	for (size_t i = 0; cfg && i < cfg->n_net; i++) {
-		struct virtio_net_opts o;
-		if ((rc = vm_net_opts(&cfg->net[i], i, &o, err)))
-			goto fail;
-		if ((rc = virtio_net_create(&vd, &o, err)) || (rc = plug(d, vd, bus, mem, err)))
+		if ((rc = add_net(d, &cfg->net[i], i, err)))
 			goto fail;
 	}
 	const char *rng = cfg && cfg->rng.src ? cfg->rng.src : VM_DEFAULT_RNG_SRC;
-	if ((rc = virtio_rng_create(&vd, rng, err)) || (rc = plug(d, vd, bus, mem, err)))
+	if ((rc = virtio_rng_create(&vd, rng, err)) || (rc = plug(d, vd, bus, mem, NULL, err)))
 		goto fail;
 	for (size_t i = 0; cfg && i < cfg->n_fs; i++) {
 		struct virtio_fs_opts o;
 		vm_fs_opts(&cfg->fs[i], &o);
-		if ((rc = virtio_fs_create(&vd, &o, mem, err)) || (rc = plug(d, vd, bus, mem, err)))
+		if ((rc = virtio_fs_create(&vd, &o, mem, err)) ||
+		    (rc = plug(d, vd, bus, mem, cfg->fs[i].id, err)))
 			goto fail;
 	}
 	if (cfg && cfg->has_vsock) {
 		struct virtio_vsock_opts o;
 		vm_vsock_opts(&cfg->vsock, &o);
-		if ((rc = virtio_vsock_create(&vd, &o, err)) || (rc = plug(d, vd, bus, mem, err)))
+		if ((rc = virtio_vsock_create(&vd, &o, err)) ||
+		    (rc = plug(d, vd, bus, mem, cfg->vsock.id, err)))
 			goto fail;
 	}
 	/* VFIO devices last, as cloud-hypervisor plugs them; guest RAM is
@@ -330,6 +354,9 @@ void vm_devices_free(struct vm_devices *d)
 	while (d->n_vfio)
 		vfio_dev_free(d->vfio_dev[--d->n_vfio]);
 	vfio_ctx_free(&d->vfio);
+	if (d->has_lock)
+		pthread_mutex_destroy(&d->lock);
+	d->has_lock = false;
 	if (d->has_gate)
 		virtio_gate_destroy(&d->gate);
 	d->has_gate = false;
@@ -347,4 +374,73 @@ void vm_devices_resume(struct vm_devices *d)
 {
 	if (d->has_gate)
 		virtio_gate_open(&d->gate);
+}
+
+int vm_devices_add_disk(struct vm_devices *d, const struct disk_config *dc, unsigned int *slot,
+			struct err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&d->lock);
+	if (!(rc = add_disk(d, dc, err)))
+		*slot = virtio_pci_dev(d->vp[d->n - 1])->slot;
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+int vm_devices_add_net(struct vm_devices *d, const struct net_config *nc, unsigned int *slot,
+		       struct err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&d->lock);
+	if (!(rc = add_net(d, nc, 0, err)))
+		*slot = virtio_pci_dev(d->vp[d->n - 1])->slot;
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+int vm_devices_slot_of(struct vm_devices *d, const char *id)
+{
+	int slot = -ENOENT;
+
+	pthread_mutex_lock(&d->lock);
+	for (unsigned int i = 0; i < d->n && slot < 0; i++)
+		if (*d->id[i] && !strcmp(d->id[i], id))
+			slot = (int)virtio_pci_dev(d->vp[i])->slot;
+	pthread_mutex_unlock(&d->lock);
+	return slot;
+}
+
+/* On the devmgr: the function in the ejected slot goes (its threads stop,
+ * its fds close), the rest keep their order. */
+static void eject_job(void *arg)
+{
+	struct vm_eject *e = arg;
+	struct vm_devices *d = e->d;
+
+	pthread_mutex_lock(&d->lock);
+	for (unsigned int i = 0; i < d->n; i++) {
+		struct pci_dev *pd = virtio_pci_dev(d->vp[i]);
+		if (pd->slot != e->slot)
+			continue;
+		log_msg(LV_INFO, "devices", "slot %u (%s) ejected by the guest: removed", e->slot,
+			*d->id[i] ? d->id[i] : "no id");
+		pci_bus_remove(d->bus, pd);
+		virtio_pci_free(d->vp[i]);
+		memmove(&d->vp[i], &d->vp[i + 1], (d->n - i - 1) * sizeof(d->vp[0]));
+		memmove(d->id[i], d->id[i + 1], (d->n - i - 1) * sizeof(d->id[0]));
+		d->n--;
+		break;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void vm_devices_eject(struct vm_devices *d, unsigned int slot)
+{
+	if (slot >= PCI_SLOTS)
+		return;
+	d->eject[slot] = (struct vm_eject){ d, slot };
+	if (defer(d, eject_job, &d->eject[slot]))
+		log_msg(LV_ERROR, "devices", "slot %u: the eject could not be queued", slot);
 }

@@ -63,10 +63,24 @@ struct vm_devmgr {
 	bool busy; /* a job runs, under lock */
 };
 
+#define VM_DEVICE_ID_LEN 64
+
 struct vm_devices {
 	struct kvm *kvm;
+	struct pci_bus *bus;
+	const struct guest_mem *mem;
+	/* the virtio functions and their config ids ("" for the rng); a
+	 * hot-add (API thread) and an eject (devmgr) change them under lock */
+	pthread_mutex_t lock;
+	bool has_lock;
 	struct virtio_pci *vp[VM_MAX_PCI_DEVICES];
+	char id[VM_MAX_PCI_DEVICES][VM_DEVICE_ID_LEN];
 	unsigned int n;
+	/* a guest's eject of slot s, queued for the devmgr */
+	struct vm_eject {
+		struct vm_devices *d;
+		unsigned int slot;
+	} eject[PCI_SLOTS];
 	struct vfio_ctx vfio; /* the VM's VFIO container, groups, KVM VFIO device */
 	struct vfio_dev *vfio_dev[VM_MAX_VFIO_DEVICES];
 	unsigned int n_vfio;
@@ -88,6 +102,20 @@ void vm_devices_free(struct vm_devices *d);
  * then hold every I/O thread at the gate (after the run in progress).
  * vm_devices_resume lets them go on. Both nothing on devices not made. */
 void vm_devices_pause(struct vm_devices *d);
+
+/* Hotplug. Hot-add disk dc (a validated entry with an id) to the running VM:
+ * a virtio-blk function in a free slot (*slot), not yet announced (the
+ * caller tells the guest: ACPI GED). */
+int vm_devices_add_disk(struct vm_devices *d, const struct disk_config *dc, unsigned int *slot,
+			struct err *err);
+/* Likewise a virtio-net function for nc (its TAP by name or its fds). */
+int vm_devices_add_net(struct vm_devices *d, const struct net_config *nc, unsigned int *slot,
+		       struct err *err);
+/* The slot of the virtio function with config id id, or -ENOENT. */
+int vm_devices_slot_of(struct vm_devices *d, const char *id);
+/* The guest ejected slot (its _EJ0, on a vCPU thread): the devmgr unplugs
+ * and frees the function there. */
+void vm_devices_eject(struct vm_devices *d, unsigned int slot);
 void vm_devices_resume(struct vm_devices *d);
 
 /* One device's options from its entry of a validated config, as

@@ -191,6 +191,64 @@ int vm_ctl_request(struct vm_ctl *c, enum vm_ctl_op op)
 	return rc;
 }
 
+/* Hot-add with add (a vm_devices_add_* call) and announce the slot. */
+static int hot_add(struct vm_ctl *c, const void *cfg, unsigned int *slot, struct err *err,
+		   int (*add)(struct vm_devices *, const void *, unsigned int *, struct err *))
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	struct vm *vm = c->vm;
+	if (!vm)
+		rc = err_set(err, -ESRCH, "the VM is not running");
+	else if (!vm->has_pci)
+		rc = err_set(err, -ENOTSUP, "the VM has no PCI bus");
+	else if (!(rc = add(&vm->devs, cfg, slot, err)))
+		acpi_ged_pci_changed(&vm->ged, 1u << *slot, 0);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+static int add_disk(struct vm_devices *d, const void *cfg, unsigned int *slot, struct err *err)
+{
+	return vm_devices_add_disk(d, cfg, slot, err);
+}
+
+static int add_net(struct vm_devices *d, const void *cfg, unsigned int *slot, struct err *err)
+{
+	return vm_devices_add_net(d, cfg, slot, err);
+}
+
+int vm_ctl_add_disk(struct vm_ctl *c, const struct disk_config *dc, unsigned int *slot,
+		    struct err *err)
+{
+	return hot_add(c, dc, slot, err, add_disk);
+}
+
+int vm_ctl_add_net(struct vm_ctl *c, const struct net_config *nc, unsigned int *slot,
+		   struct err *err)
+{
+	return hot_add(c, nc, slot, err, add_net);
+}
+
+int vm_ctl_remove_device(struct vm_ctl *c, const char *id, struct err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	struct vm *vm = c->vm;
+	if (!vm)
+		rc = err_set(err, -ESRCH, "the VM is not running");
+	else if ((rc = vm_devices_slot_of(&vm->devs, id)) < 0)
+		err_set(err, rc, "no device with id '%s'", id);
+	else {
+		acpi_ged_pci_changed(&vm->ged, 0, 1u << rc);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
 static void on_serial_line(void *ctx, const char *line)
 {
 	struct vm *vm = ctx;
@@ -495,7 +553,15 @@ static void ged_raise_irq(void *ctx, uint32_t irq)
 	kvm_irq_line(&vm->kvm, irq, 0);
 }
 
-static const struct acpi_ged_ops ged_ops = { .raise_irq = ged_raise_irq };
+/* GED: a slot's _EJ0 ran (the guest let go of its device). */
+static void ged_on_eject(void *ctx, uint32_t slot)
+{
+	struct vm *vm = ctx;
+
+	vm_devices_eject(&vm->devs, slot);
+}
+
+static const struct acpi_ged_ops ged_ops = { .raise_irq = ged_raise_irq, .on_eject = ged_on_eject };
 
 /* PCI: every MSI-X vector is an eventfd bound as an irqfd to a GSI whose
  * route the PCI code keeps in step with the guest's table entry. */

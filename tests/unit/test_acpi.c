@@ -133,8 +133,11 @@ static void pointers_and_checksums(void **state)
 	/* DSDT: 32 slots (NameSegs S000..S031 and their _SUN), GED, PWRB, _S5 */
 	assert_int_equal(count(d, dlen, "_SUN", 4), 32);
 	assert_int_equal(count(d, dlen, "_EJ0", 4), 32);
-	assert_int_equal(count(d, dlen, "S005", 4), 1);
-	assert_int_equal(count(d, dlen, "S031", 4), 1);
+	/* each slot: its Device and PCNT's two Notifys; PCNT, _PRT once */
+	assert_int_equal(count(d, dlen, "S005", 4), 3);
+	assert_int_equal(count(d, dlen, "S031", 4), 3);
+	assert_int_equal(count(d, dlen, "PCNT", 4), 2); /* the method, _EVT's call */
+	assert_int_equal(count(d, dlen, "_PRT", 4), 1);
 	assert_int_equal(count(d, dlen, "S032", 4), 0);
 	assert_int_equal(count(d, dlen, "ACPI0013", 8), 1);
 	assert_int_equal(count(d, dlen, "_S5_", 4), 1);
@@ -311,8 +314,23 @@ static void ged_registers(void **state)
 	bus_access(&mmio, LAYOUT_GED_START + ACPI_GED_REG_EJECT, &v, 2, true);
 	bus_access(&mmio, LAYOUT_GED_START + ACPI_GED_REG_EJECT + 1, &v, 1, true);
 	assert_int_equal(l.ejects, 1);
+	/* hotplug: slot bits read and cleared, one interrupt per change */
+	int irqs = l.irqs;
+	acpi_ged_pci_changed(&g, 1u << 3, 0);
+	acpi_ged_pci_changed(&g, 1u << 7, 1u << 9);
+	assert_int_equal(l.irqs, irqs + 2);
+	assert_true(bus_access(&mmio, LAYOUT_GED_START, &v, 4, false));
+	assert_int_equal(v, ACPI_GED_EVT_PCI_HOTPLUG);
+	assert_true(bus_access(&mmio, LAYOUT_GED_START + ACPI_GED_REG_PCIU, &v, 4, false));
+	assert_int_equal(v, (1u << 3) | (1u << 7));
+	assert_true(bus_access(&mmio, LAYOUT_GED_START + ACPI_GED_REG_PCIU, &v, 4, false));
+	assert_int_equal(v, 0);
+	assert_true(bus_access(&mmio, LAYOUT_GED_START + ACPI_GED_REG_PCID, &v, 4, false));
+	assert_int_equal(v, 1u << 9);
+	assert_true(bus_access(&mmio, LAYOUT_GED_START + ACPI_GED_REG_PCID, &v, 4, false));
+	assert_int_equal(v, 0);
 	uint64_t q = 0;
-	assert_false(bus_access(&mmio, LAYOUT_GED_START + 4, &q, 8, false)); /* past the end */
+	assert_false(bus_access(&mmio, LAYOUT_GED_START + 12, &q, 8, false)); /* past the end */
 	assert_int_equal(q, UINT64_MAX);
 	/* a second GED on the same range is refused */
 	struct acpi_ged g2;

@@ -20,6 +20,8 @@
 struct rec {
 	int boots, shutdowns, pauses, resumes, reboots, buttons, creates;
 	int fail_boot; /* negative errno to fail the next boot with */
+	int adds, removes, fail_add;
+	char added_id[64], removed_id[64];
 	char last_kernel[256];
 };
 
@@ -65,7 +67,31 @@ static int rec_counters(void *ctx, json_t **out, struct err *err)
 	return 0;
 }
 
+static int rec_add_disk(void *ctx, const struct disk_config *dc, unsigned int *slot,
+			struct err *err)
+{
+	struct rec *r = ctx;
+	if (r->fail_add)
+		return err_set(err, r->fail_add, "disk '%s': No such file or directory", dc->path);
+	r->adds++;
+	snprintf(r->added_id, sizeof(r->added_id), "%s", dc->id);
+	*slot = 5;
+	return 0;
+}
+
+static int rec_remove(void *ctx, const char *id, struct err *err)
+{
+	struct rec *r = ctx;
+	if (strcmp(id, r->added_id))
+		return err_set(err, -ENOENT, "no device with id '%s'", id);
+	r->removes++;
+	snprintf(r->removed_id, sizeof(r->removed_id), "%s", id);
+	return 0;
+}
+
 static const struct vmm_ops ops = {
+	.add_disk = rec_add_disk,
+	.remove_device = rec_remove,
 	.create = rec_create,
 	.boot = rec_boot,
 	.shutdown = rec_shutdown,
@@ -174,6 +200,54 @@ static void lifecycle(void **state)
 	assert_int_equal(call(f, "GET", "vm.info", NULL, NULL), 404);
 }
 
+/* vm.add-disk on a running VM is a hotplug (200, PciDeviceInfo, the disk
+ * in vm.info), a failure leaves the config as it was; vm.remove-device
+ * asks the VMM, 404 for an id it does not know. */
+static void hotplug(void **state)
+{
+	struct fixture *f = *state;
+	json_t *j;
+
+	assert_int_equal(call(f, "PUT", "vm.create",
+			      "{\"payload\":{\"kernel\":\"/k\"},\"disks\":[{\"path\":\"/a\"}]}",
+			      NULL),
+			 204);
+	assert_int_equal(call(f, "PUT", "vm.boot", NULL, NULL), 204);
+	assert_int_equal(call(f, "PUT", "vm.add-disk", "{\"path\":\"/b\"}", &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "id")), "_disk1");
+	assert_string_equal(json_string_value(json_object_get(j, "bdf")), "0000:00:05.0");
+	json_decref(j);
+	assert_int_equal(f->rec.adds, 1);
+	assert_int_equal(call(f, "GET", "vm.info", NULL, &j), 200);
+	json_t *disks = json_object_get(json_object_get(j, "config"), "disks");
+	assert_int_equal(json_array_size(disks), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(disks, 0), "id")),
+			    "_disk0");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(disks, 1), "path")),
+			    "/b");
+	json_decref(j);
+	/* refused by the VMM: 500 with its message, the config unchanged */
+	f->rec.fail_add = -ENOENT;
+	assert_int_equal(call(f, "PUT", "vm.add-disk", "{\"path\":\"/nope\"}", &j), 500);
+	assert_non_null(strstr(first_error(j), "/nope"));
+	json_decref(j);
+	f->rec.fail_add = 0;
+	assert_int_equal(call(f, "PUT", "vm.add-disk", "{\"path\":", NULL), 400);
+	assert_int_equal(call(f, "GET", "vm.info", NULL, &j), 200);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j, "config"), "disks")),
+			 2);
+	json_decref(j);
+	/* remove: asked of the VMM, then gone from the config */
+	assert_int_equal(call(f, "PUT", "vm.remove-device", "{\"id\":\"_disk1\"}", NULL), 204);
+	assert_string_equal(f->rec.removed_id, "_disk1");
+	assert_int_equal(call(f, "PUT", "vm.remove-device", "{\"id\":\"_disk7\"}", NULL), 404);
+	assert_int_equal(call(f, "GET", "vm.info", NULL, &j), 200);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j, "config"), "disks")),
+			 1);
+	json_decref(j);
+	assert_int_equal(call(f, "PUT", "vm.delete", NULL, NULL), 204);
+}
+
 static void guest_exit_and_direct_calls(void **state)
 {
 	struct fixture *f = *state;
@@ -253,6 +327,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(hotplug, setup, teardown),
 		cmocka_unit_test_setup_teardown(guest_exit_and_direct_calls, setup, teardown),
 		cmocka_unit_test_setup_teardown(routing, setup, teardown),
 	};

@@ -239,6 +239,10 @@ static const struct call devmgr_allowed[] = {
 	CALL(ioctl, NONE, VHOST_SET_OWNER, 0),
 	CALL(ioctl, NONE, TUNSETOFFLOAD, 0),
 	CALL(close, NONE),
+	/* a hot-removed device's ioeventfds, irqfds and routes */
+	CALL(ioctl, NONE, KVM_IOEVENTFD, 0),
+	CALL(ioctl, NONE, KVM_IRQFD, 0),
+	CALL(ioctl, NONE, KVM_SET_GSI_ROUTING, 0),
 };
 
 /* The devmgr starts threads and opens /dev/vhost-net, but no more (the
@@ -249,7 +253,6 @@ static const struct call devmgr_forbidden[] = {
 	CALL(open, 0, 0, 0),
 	CALL(openat, NONE, 0, O_RDWR | O_CREAT, 0600),
 	CALL(ioctl, NONE, KVM_RUN, 0),
-	CALL(ioctl, NONE, KVM_IRQFD, 0),
 	CALL(ioctl, NONE, KVM_CREATE_VM, 0),
 	CALL(ioctl, NONE, KVM_SET_USER_MEMORY_REGION, 0),
 	CALL(ioctl, NONE, KVM_GET_CLOCK, 0),

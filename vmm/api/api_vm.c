@@ -168,6 +168,21 @@ static int op_resume(void *ctx, struct err *err)
 	return pause_resume(ctx, VM_CTL_RESUME, err);
 }
 
+static int op_add_disk(void *ctx, const struct disk_config *dc, unsigned int *slot, struct err *err)
+{
+	return vm_ctl_add_disk(&((struct api_vm *)ctx)->ctl, dc, slot, err);
+}
+
+static int op_add_net(void *ctx, const struct net_config *nc, unsigned int *slot, struct err *err)
+{
+	return vm_ctl_add_net(&((struct api_vm *)ctx)->ctl, nc, slot, err);
+}
+
+static int op_remove_device(void *ctx, const char *id, struct err *err)
+{
+	return vm_ctl_remove_device(&((struct api_vm *)ctx)->ctl, id, err);
+}
+
 static int op_counters(void *ctx, json_t **out, struct err *err)
 {
 	(void)ctx;
@@ -188,6 +203,9 @@ const struct vmm_ops api_vm_ops = {
 	.power_button = op_power_button,
 	.pause = op_pause,
 	.resume = op_resume,
+	.add_disk = op_add_disk,
+	.add_net = op_add_net,
+	.remove_device = op_remove_device,
 	.counters = op_counters,
 	.exit_fd = op_exit_fd,
 };

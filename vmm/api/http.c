@@ -341,8 +341,18 @@ struct http_conn {
 	bool linger;	    /* after an error: half-close, then read the rest away */
 	bool draining;	    /* lingering: input is discarded until EOF */
 	size_t drained;
-	uint32_t events; /* current epoll interest */
+	uint32_t events;       /* current epoll interest */
+	int fds[HTTP_MAX_FDS]; /* received (SCM_RIGHTS), for the next request */
+	unsigned int n_fds;
 };
+
+static void fds_close(struct http_conn *c)
+{
+	for (unsigned int i = 0; i < c->n_fds; i++)
+		if (c->fds[i] >= 0)
+			close(c->fds[i]);
+	c->n_fds = 0;
+}
 
 #define TAG_LISTEN UINT64_MAX
 #define TAG_STOP   (UINT64_MAX - 1)
@@ -407,6 +417,7 @@ static void conn_close(struct http_server *s, struct http_conn *c)
 		return;
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	fds_close(c);
 	free(c->in);
 	free(c->out);
 	bool notify = c->notify_flush;
@@ -501,7 +512,10 @@ static void conn_process(struct http_server *s, struct http_conn *c)
 			break;
 		}
 		s->flush_pending = false;
+		req.fds = c->fds;
+		req.n_fds = c->n_fds;
 		s->handler(s->ctx, &req, &resp);
+		fds_close(c); /* what the handler did not keep */
 		bool keep = req.keep_alive && !resp.close;
 		if (queue_response(c, resp.status, resp.body, resp.body_len, keep, resp.allow) < 0)
 			c->closing = true;
@@ -596,7 +610,30 @@ static void conn_read(struct http_server *s, struct http_conn *c)
 			c->in = p;
 			c->in_cap = cap;
 		}
-		ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+		union {
+			char buf[CMSG_SPACE(HTTP_MAX_FDS * sizeof(int))];
+			struct cmsghdr align;
+		} cm;
+		struct iovec iov = { c->in + c->in_len, c->in_cap - c->in_len };
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cm.buf,
+				     .msg_controllen = sizeof(cm.buf) };
+		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		for (struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; h;
+		     h = CMSG_NXTHDR(&mh, h)) {
+			if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < k; i++) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(fd));
+				if (c->n_fds < HTTP_MAX_FDS)
+					c->fds[c->n_fds++] = fd;
+				else
+					close(fd); /* more than a request may bring */
+			}
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

@@ -32,7 +32,15 @@ struct http_request {
 	size_t body_len;
 	bool keep_alive;      /* after this request */
 	bool expect_continue; /* "Expect: 100-continue" */
+	/* File descriptors that came with the request's bytes (SCM_RIGHTS on
+	 * the Unix socket, as Kata sends a TAP's with vm.add-net). A handler
+	 * keeping one sets its entry to -1; the server closes the rest after
+	 * the handler. */
+	int *fds;
+	unsigned int n_fds;
 };
+
+#define HTTP_MAX_FDS 16 /* passed with one request; more are closed */
 
 enum http_parse {
 	HTTP_PARSE_INCOMPLETE, /* need more bytes (header section not complete, or body) */

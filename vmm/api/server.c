@@ -412,42 +412,111 @@ static json_t *load_body(const struct http_request *req, struct err *err)
 	return o;
 }
 
-/* Parse the body into a new list entry; drop the entry again on failure. */
-#define ADD_EP(fn, type, count, adder, parser, freer, name)                  \
-	static void fn(struct api_server *a, const struct http_request *req, \
-		       struct http_response *r)                              \
-	{                                                                    \
-		struct err err_buf = { 0 }, *err = &err_buf;                 \
-		int st = add_precheck(a, req, err);                          \
-		json_t *o = st ? NULL : load_body(req, err);                 \
-		if (!st && !o)                                               \
-			st = 400;                                            \
-		if (!st) {                                                   \
-			type *e = adder(&a->config);                         \
-			if (!e) {                                            \
-				st = 500;                                    \
-				err_set(err, EINVAL, "out of memory");       \
-			} else if (parser(e, o, name, err) < 0 ||            \
-				   vm_config_complete(&a->config) < 0) {     \
-				st = 400;                                    \
-				freer(e);                                    \
-				a->config.count--;                           \
-			}                                                    \
-		}                                                            \
-		json_decref(o);                                              \
-		reply_status(r, st ? st : 204, "Error adding a " name, err); \
+/* A device entry's file descriptors from the request (SCM_RIGHTS): a net
+ * entry's TAP queues, as Kata passes them with vm.add-net. They replace
+ * any "fds" of the body and are the entry's (then the device's) from here. */
+static int net_take_fds(struct net_config *n, const struct http_request *req, struct err *err)
+{
+	if (!req->n_fds)
+		return 0;
+	int *a = calloc(req->n_fds, sizeof(int));
+	if (!a)
+		return err_set(err, ENOMEM, "out of memory");
+	for (unsigned int i = 0; i < req->n_fds; i++) {
+		a[i] = req->fds[i];
+		req->fds[i] = -1;
+	}
+	free(n->fds);
+	n->fds = a;
+	n->n_fds = req->n_fds;
+	return 0;
+}
+
+#define NO_FDS(e, req, err) 0
+
+/* The hotplug ops, NULL when the VMM has none. */
+static int hot_disk(struct api_server *a, const struct disk_config *e, unsigned int *slot,
+		    struct err *err)
+{
+	return a->ops->add_disk(a->ops_ctx, e, slot, err);
+}
+
+static int hot_net(struct api_server *a, const struct net_config *e, unsigned int *slot,
+		   struct err *err)
+{
+	return a->ops->add_net(a->ops_ctx, e, slot, err);
+}
+
+/* For the kinds svmm cannot hotplug yet: never called (can_hot false). */
+static int hot_none(struct api_server *a, const void *e, unsigned int *slot, struct err *err)
+{
+	(void)a, (void)e, (void)slot;
+	return err_set(err, -ENOTSUP, "not supported");
+}
+
+/*
+ * vm.add-*: before boot the device goes into the stored config (204); on a
+ * running VM it is hotplugged through the op hot (NULL: not supported, 500)
+ * and the answer is cloud-hypervisor's PciDeviceInfo (200). A body that
+ * does not parse is a 400; a refused hotplug leaves the config as it was.
+ */
+#define ADD_EP(fn, type, count, adder, parser, freer, name, can_hot, hot, take)               \
+	static void fn(struct api_server *a, const struct http_request *req,                  \
+		       struct http_response *r)                                               \
+	{                                                                                     \
+		struct err err_buf = { 0 }, *err = &err_buf;                                  \
+		bool live = vm_active(a);                                                     \
+		unsigned int slot = 0;                                                        \
+		type *e = NULL;                                                               \
+		json_t *o = NULL;                                                             \
+		int st = 0, rc;                                                               \
+		if (a->state == VM_STATE_NONE) {                                              \
+			st = 404;                                                             \
+			err_set(err, ENOENT, "VM is not created");                            \
+		} else if (live && !(can_hot)) {                                              \
+			st = 500;                                                             \
+			err_set(err, ENOTSUP,                                                 \
+				"hotplug of a " name " is not supported by svmm: add it "     \
+				"before vm.boot");                                            \
+		} else if (!req->body_len) {                                                  \
+			st = 400;                                                             \
+			err_set(err, EINVAL, "a device configuration JSON body is required"); \
+		} else if (!(o = load_body(req, err))) {                                      \
+			st = 400;                                                             \
+		} else if (!(e = adder(&a->config))) {                                        \
+			st = 500;                                                             \
+			err_set(err, ENOMEM, "out of memory");                                \
+		} else if (parser(e, o, name, err) < 0 || take(e, req, err) < 0 ||            \
+			   vm_config_complete(&a->config) < 0 ||                              \
+			   (live && vm_config_validate(&a->config, err) < 0)) {               \
+			st = 400;                                                             \
+		} else if (live && (rc = hot(a, e, &slot, err)) < 0) {                        \
+			st = op_failed(rc, "add-" name, err);                                 \
+		}                                                                             \
+		if (st && e) {                                                                \
+			freer(e);                                                             \
+			a->config.count--;                                                    \
+		}                                                                             \
+		json_decref(o);                                                               \
+		if (st || !live) {                                                            \
+			reply_status(r, st ? st : 204, "Error adding a " name, err);          \
+			return;                                                               \
+		}                                                                             \
+		char bdf[16];                                                                 \
+		snprintf(bdf, sizeof(bdf), "0000:00:%02x.0", slot);                           \
+		emit(a, "vm", "device-added");                                                \
+		reply_json(r, 200, json_pack("{s:s,s:s}", "id", e->id, "bdf", bdf));          \
 	}
 ADD_EP(ep_add_disk, struct disk_config, n_disks, vm_config_add_disk, disk_config_from_json,
-       disk_config_free, "disk")
+       disk_config_free, "disk", a->ops->add_disk, hot_disk, NO_FDS)
 ADD_EP(ep_add_net, struct net_config, n_net, vm_config_add_net, net_config_from_json,
-       net_config_free, "net")
+       net_config_free, "net", a->ops->add_net, hot_net, net_take_fds)
 ADD_EP(ep_add_fs, struct fs_config, n_fs, vm_config_add_fs, fs_config_from_json, fs_config_free,
-       "fs")
+       "fs", false, hot_none, NO_FDS)
 ADD_EP(ep_add_pmem, struct pmem_config, n_pmem, vm_config_add_pmem, pmem_config_from_json,
-       pmem_config_free, "pmem")
+       pmem_config_free, "pmem", false, hot_none, NO_FDS)
 ADD_EP(ep_add_device, struct device_config, n_devices, vm_config_add_device,
-       device_config_from_json, device_config_free, "device")
-
+       device_config_from_json, device_config_free, "device", false, hot_none, NO_FDS)
 static void ep_add_vsock(struct api_server *a, const struct http_request *req,
 			 struct http_response *r)
 {
@@ -511,13 +580,25 @@ static void ep_remove_device(struct api_server *a, const struct http_request *re
 	int st = add_precheck(a, req, err);
 	json_t *o = NULL, *id;
 
-	if (st == 500)
-		err_set(err, EINVAL, "device hot-unplug is not supported by svmm");
+	bool hot = st == 500 && vm_active(a) && a->ops->remove_device;
+
+	if (hot) {
+		st = 0;
+		*err = (struct err){ 0 };
+	} else if (st == 500) {
+		err_set(err, EINVAL, "device hot-unplug is not supported by this VMM");
+	}
 	if (!st && !(o = load_body(req, err)))
 		st = 400;
 	if (!st && !json_is_string(id = json_object_get(o, "id"))) {
 		st = 400;
 		err_set(err, EINVAL, "id: expected string");
+	}
+	if (!st && hot) {
+		/* the guest is asked to eject it; the VMM frees it at _EJ0 */
+		int rc = a->ops->remove_device(a->ops_ctx, json_string_value(id), err);
+		if (rc < 0)
+			st = rc == -ENOENT ? 404 : op_failed(rc, "remove-device", err);
 	}
 	if (!st && !remove_by_id(&a->config, json_string_value(id))) {
 		st = 404;

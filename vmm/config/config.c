@@ -295,8 +295,54 @@ static char *random_mac(void)
 	return s;
 }
 
+static bool id_used(const struct vm_config *c, const char *id)
+{
+#define USED(arr, n)                                           \
+	for (size_t i = 0; i < c->n; i++)                      \
+		if (c->arr[i].id && !strcmp(c->arr[i].id, id)) \
+			return true;
+	USED(disks, n_disks)
+	USED(net, n_net)
+	USED(fs, n_fs)
+	USED(pmem, n_pmem)
+	USED(devices, n_devices)
+#undef USED
+	return c->has_vsock && c->vsock.id && !strcmp(c->vsock.id, id);
+}
+
+/* cloud-hypervisor's names for devices given none: one counter over every
+ * kind in its order (_disk0, _disk1, _net2, ...), skipping names in use. */
+static int name_device(const struct vm_config *c, char **id, const char *prefix, unsigned int *next)
+{
+	char buf[32];
+
+	if (*id)
+		return 0;
+	do
+		snprintf(buf, sizeof(buf), "%s%u", prefix, (*next)++);
+	while (id_used(c, buf));
+	return (*id = strdup(buf)) ? 0 : -ENOMEM;
+}
+
 int vm_config_complete(struct vm_config *c)
 {
+	unsigned int next = 0;
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < c->n_disks; i++)
+		rc = name_device(c, &c->disks[i].id, "_disk", &next);
+	for (size_t i = 0; !rc && i < c->n_net; i++)
+		rc = name_device(c, &c->net[i].id, "_net", &next);
+	for (size_t i = 0; !rc && i < c->n_fs; i++)
+		rc = name_device(c, &c->fs[i].id, "_fs", &next);
+	for (size_t i = 0; !rc && i < c->n_pmem; i++)
+		rc = name_device(c, &c->pmem[i].id, "_pmem", &next);
+	if (!rc && c->has_vsock)
+		rc = name_device(c, &c->vsock.id, "_vsock", &next);
+	for (size_t i = 0; !rc && i < c->n_devices; i++)
+		rc = name_device(c, &c->devices[i].id, "_vfio", &next);
+	if (rc)
+		return rc;
 	if (!c->rng.src && !(c->rng.src = strdup(VM_DEFAULT_RNG_SRC)))
 		return -ENOMEM;
 	if (!c->memory.hotplug_method && !(c->memory.hotplug_method = strdup("Acpi")))

@@ -232,7 +232,10 @@ struct device_config *vm_config_add_device(struct vm_config *c);
  * The result points into path (no trailing slash: copy up to len). */
 const char *vm_device_pci_name(const char *path, size_t *len);
 
-/* Fill what cloud-hypervisor fills after parsing: a net entry with an ip and
+/* Fill what cloud-hypervisor fills after parsing: a device without an id
+ * gets cloud-hypervisor's name (one counter over disks, net, fs, pmem,
+ * vsock, devices in that order: _disk0, _net1, ...; names in use skipped),
+ * a net entry with an ip and
  * no mask gets 255.255.255.0, one without a mac a random local MAC, and a
  * cpus.max_vcpus below boot_vcpus is raised to it (CLI only; JSON gives both).
  * Called by both parsers; idempotent. -ENOMEM. */

@@ -97,8 +97,11 @@ static inline unsigned int layout_pci_intx_gsi(unsigned int slot, unsigned int p
  * between the DSDT (vmm/x86/acpi.c) and the device (devices/acpi_ged.c). */
 #define ACPI_GED_REG_EVENT	  0x0
 #define ACPI_GED_REG_EJECT	  0x4
-#define ACPI_GED_REGS_LEN	  0x8
-#define ACPI_GED_EVT_POWER_BUTTON (1u << 3) /* cloud-hypervisor's bit */
+#define ACPI_GED_REG_PCIU	  0x8 /* slots whose device came (bits), read-and-clear */
+#define ACPI_GED_REG_PCID	  0xC /* slots whose device is to go, read-and-clear */
+#define ACPI_GED_REGS_LEN	  0x10
+#define ACPI_GED_EVT_PCI_HOTPLUG  (1u << 2) /* cloud-hypervisor's bits */
+#define ACPI_GED_EVT_POWER_BUTTON (1u << 3)
 
 /* Where guest RAM of ram_size bytes ends: below the hole, then from 4 GiB. */
 static inline uint64_t layout_ram_end(uint64_t ram_size)

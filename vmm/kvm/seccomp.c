@@ -155,6 +155,14 @@ static const struct sc_rule activate[] = {
 	IOC(VHOST_NET_SET_BACKEND),
 };
 
+/* A hot-removed device freed on the devmgr thread (the guest's eject): its
+ * notify ioeventfds and its vectors' irqfds and routes go. */
+static const struct sc_rule unplug[] = {
+	IOC(KVM_IOEVENTFD),
+	IOC(KVM_IRQFD),
+	IOC(KVM_SET_GSI_ROUTING),
+};
+
 /* The serial input thread: poll, read, a socket back end's accept; the
  * IRQ line on the VM fd; a pty nobody opened yet is polled every 100 ms. */
 static const struct sc_rule serial[] = {
@@ -362,7 +370,7 @@ static const struct sc_kind kinds[SC_NKINDS] = {
 	/* a vCPU starts nothing: activation and reset are the devmgr's */
 	[SC_VCPU] = { "vcpu", { SET(base), SET(vcpu) } },
 	/* the devmgr starts the device threads (activation): their lists too */
-	[SC_DEVMGR] = { "devmgr", { SET(base), SET(spawn), SET(activate), DEVICES } },
+	[SC_DEVMGR] = { "devmgr", { SET(base), SET(spawn), SET(activate), SET(unplug), DEVICES } },
 	[SC_SERIAL] = { "serial", { SET(base), SET(serial) } },
 	[SC_BLK] = DEVICE("blk", blk),
 	[SC_NET] = DEVICE("net", net),

@@ -279,6 +279,34 @@ static void dsdt_pci_prt(struct aml *a, const struct acpi_platform *p)
 	aml_close(a, pk);
 }
 
+/* PCNT: the GED's hotplug bits, read once (they clear), as a Notify to each
+ * slot: 1 (device check) for a new device, 3 (eject request) for one to go. */
+static void dsdt_pci_pcnt(struct aml *a, const struct acpi_platform *p)
+{
+	size_t m = aml_method_open(a, "PCNT", 0, true);
+	aml_op(a, AML_STORE);
+	aml_name(a, "\\_SB_.GED_.PCIU");
+	aml_local(a, 1);
+	aml_op(a, AML_STORE);
+	aml_name(a, "\\_SB_.GED_.PCID");
+	aml_local(a, 2);
+	for (unsigned int s = 0; s < p->nslots; s++) {
+		char name[5] = { 'S', '0', (char)('0' + s / 10 % 10), (char)('0' + s % 10), 0 };
+		for (unsigned int k = 0; k < 2; k++) {
+			size_t i = aml_if_open(a);
+			aml_op(a, AML_AND);
+			aml_local(a, 1 + k);
+			aml_int(a, 1ull << s);
+			aml_op(a, 0x00); /* no target */
+			aml_op(a, AML_NOTIFY);
+			aml_name(a, name);
+			aml_int(a, k ? 3 : 1);
+			aml_close(a, i);
+		}
+	}
+	aml_close(a, m);
+}
+
 static void dsdt_pci(struct aml *a, const struct acpi_platform *p)
 {
 	size_t d = aml_device_open(a, "PC00");
@@ -295,6 +323,7 @@ static void dsdt_pci(struct aml *a, const struct acpi_platform *p)
 	dsdt_pci_crs(a, p);
 	dsdt_pci_osc(a);
 	dsdt_pci_prt(a, p);
+	dsdt_pci_pcnt(a, p);
 	for (unsigned int s = 0; s < p->nslots; s++)
 		dsdt_slot(a, s);
 	aml_close(a, d);
@@ -338,6 +367,8 @@ static void dsdt_ged(struct aml *a, const struct acpi_platform *p)
 	size_t f = aml_field_open(a, "GDST", AML_FIELD_ACC_DWORD | AML_FIELD_WRITE_ZEROS);
 	aml_field_entry(a, "GDAT", 32); /* ACPI_GED_REG_EVENT */
 	aml_field_entry(a, "PCEJ", 32); /* ACPI_GED_REG_EJECT */
+	aml_field_entry(a, "PCIU", 32); /* ACPI_GED_REG_PCIU */
+	aml_field_entry(a, "PCID", 32); /* ACPI_GED_REG_PCID */
 	aml_close(a, f);
 
 	size_t m = aml_method_open(a, "_EVT", 1, true);
@@ -352,6 +383,13 @@ static void dsdt_ged(struct aml *a, const struct acpi_platform *p)
 	aml_op(a, AML_NOTIFY);
 	aml_name(a, "\\_SB_.PWRB");
 	aml_int(a, 0x80);
+	aml_close(a, i);
+	i = aml_if_open(a);
+	aml_op(a, AML_AND);
+	aml_local(a, 0);
+	aml_int(a, ACPI_GED_EVT_PCI_HOTPLUG);
+	aml_op(a, 0x00); /* no target */
+	aml_name(a, "\\_SB_.PC00.PCNT");
 	aml_close(a, i);
 	aml_close(a, m);
 	aml_close(a, d);
