@@ -128,8 +128,44 @@ static int defer(void *opaque, void (*fn)(void *arg), void *arg)
 
 static const struct virtio_pci_host_ops host_ops = { .ioeventfd = ioeventfd, .defer = defer };
 
-/* Put vd behind a transport in the next free slot. Frees vd on failure. */
-static int plug(struct vm_devices *d, struct virtio_dev *vd, struct pci_bus *bus,
+/* cloud-hypervisor's naming (device_manager.rs next_device_name): one
+ * count over every device that takes a generated name, a number skipped
+ * when a configured id already has that name. */
+struct id_gen {
+	const struct vm_config *cfg;
+	unsigned int next;
+};
+
+static bool id_taken(const struct vm_config *c, const char *name)
+{
+	for (size_t i = 0; c && i < c->n_disks; i++)
+		if (c->disks[i].id && !strcmp(c->disks[i].id, name))
+			return true;
+	for (size_t i = 0; c && i < c->n_net; i++)
+		if (c->net[i].id && !strcmp(c->net[i].id, name))
+			return true;
+	for (size_t i = 0; c && i < c->n_fs; i++)
+		if (c->fs[i].id && !strcmp(c->fs[i].id, name))
+			return true;
+	return c && c->has_vsock && c->vsock.id && !strcmp(c->vsock.id, name);
+}
+
+static void device_id(struct id_gen *g, const char *given, const char *prefix, char out[CTR_ID_MAX])
+{
+	if (given && given[0]) {
+		snprintf(out, CTR_ID_MAX, "%s", given);
+		return;
+	}
+	for (unsigned int tries = 0; tries < 1024; tries++) {
+		snprintf(out, CTR_ID_MAX, "%s%u", prefix, g->next++);
+		if (!id_taken(g->cfg, out))
+			return;
+	}
+}
+
+/* Put vd behind a transport in the next free slot, named id. Frees vd on
+ * failure. */
+static int plug(struct vm_devices *d, struct virtio_dev *vd, const char *id, struct pci_bus *bus,
 		const struct guest_mem *mem, struct err *err)
 {
 	struct virtio_pci *vp;
@@ -152,8 +188,18 @@ static int plug(struct vm_devices *d, struct virtio_dev *vd, struct pci_bus *bus
 		virtio_pci_free(vp);
 		return err_set(err, rc, "%s: cannot plug it into PCI: %s", vd->name, strerror(-rc));
 	}
+	d->vd[d->n] = vd;
+	snprintf(d->id[d->n], sizeof(d->id[d->n]), "%s", id);
 	d->vp[d->n++] = vp;
 	return 0;
+}
+
+void vm_devices_counters(struct vm_devices *d, struct ctr_set *out)
+{
+	for (unsigned int i = 0; i < d->n; i++) {
+		ctr_group(out, d->id[i], "device", d->id[i]);
+		virtio_dev_counters(d->vd[i], out);
+	}
 }
 
 int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o, struct err *err)
@@ -244,6 +290,8 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 		      struct kvm *kvm, const struct guest_mem *mem, struct err *err)
 {
 	struct virtio_dev *vd;
+	struct id_gen ids = { .cfg = cfg };
+	char id[CTR_ID_MAX];
 	int rc = 0;
 
 	memset(d, 0, sizeof(*d));
@@ -270,29 +318,37 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 			.num_queues = dc->num_queues,
 			.queue_size = dc->queue_size,
 		};
-		if ((rc = virtio_blk_create(&vd, &o, err)) || (rc = plug(d, vd, bus, mem, err)))
+		device_id(&ids, dc->id, "_disk", id);
+		if ((rc = virtio_blk_create(&vd, &o, err)) || (rc = plug(d, vd, id, bus, mem, err)))
 			goto fail;
 	}
 	for (size_t i = 0; cfg && i < cfg->n_net; i++) {
 		struct virtio_net_opts o;
 		if ((rc = vm_net_opts(&cfg->net[i], i, &o, err)))
 			goto fail;
-		if ((rc = virtio_net_create(&vd, &o, err)) || (rc = plug(d, vd, bus, mem, err)))
+		device_id(&ids, cfg->net[i].id, "_net", id);
+		if ((rc = virtio_net_create(&vd, &o, err)) || (rc = plug(d, vd, id, bus, mem, err)))
 			goto fail;
 	}
 	const char *rng = cfg && cfg->rng.src ? cfg->rng.src : VM_DEFAULT_RNG_SRC;
-	if ((rc = virtio_rng_create(&vd, rng, err)) || (rc = plug(d, vd, bus, mem, err)))
+	if ((rc = virtio_rng_create(&vd, rng, err)) || (rc = plug(d, vd, "__rng", bus, mem, err)))
 		goto fail;
 	for (size_t i = 0; cfg && i < cfg->n_fs; i++) {
 		struct virtio_fs_opts o;
 		vm_fs_opts(&cfg->fs[i], &o);
-		if ((rc = virtio_fs_create(&vd, &o, mem, err)) || (rc = plug(d, vd, bus, mem, err)))
+		device_id(&ids, cfg->fs[i].id, "_fs", id);
+		if ((rc = virtio_fs_create(&vd, &o, mem, err)) ||
+		    (rc = plug(d, vd, id, bus, mem, err)))
 			goto fail;
 	}
 	if (cfg && cfg->has_vsock) {
 		struct virtio_vsock_opts o;
 		vm_vsock_opts(&cfg->vsock, &o);
-		if ((rc = virtio_vsock_create(&vd, &o, err)) || (rc = plug(d, vd, bus, mem, err)))
+		ids.next +=
+			(unsigned int)cfg->n_pmem; /* cloud-hypervisor names pmem before vsock */
+		device_id(&ids, cfg->vsock.id, "_vsock", id);
+		if ((rc = virtio_vsock_create(&vd, &o, err)) ||
+		    (rc = plug(d, vd, id, bus, mem, err)))
 			goto fail;
 	}
 	/* VFIO devices last, as cloud-hypervisor plugs them; guest RAM is

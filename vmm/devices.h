@@ -34,6 +34,7 @@
 #include "devices/vfio/vfio.h"
 #include "devices/virtio/loop.h"
 #include "vmm/config/config.h"
+#include "vmm/kvm/counters.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm/memory.h"
 #include "guest-agent/err.h"
@@ -66,6 +67,11 @@ struct vm_devmgr {
 struct vm_devices {
 	struct kvm *kvm;
 	struct virtio_pci *vp[VM_MAX_PCI_DEVICES];
+	struct virtio_dev *vd[VM_MAX_PCI_DEVICES]; /* what vp[i] carries */
+	/* cloud-hypervisor's device ids: the config's id, or a prefix and the
+	 * next number of one count over all devices ("_disk0", "_net1",
+	 * "__rng", "_vsock2"), as vm.counters keys them */
+	char id[VM_MAX_PCI_DEVICES][CTR_ID_MAX];
 	unsigned int n;
 	struct vfio_ctx vfio; /* the VM's VFIO container, groups, KVM VFIO device */
 	struct vfio_dev *vfio_dev[VM_MAX_VFIO_DEVICES];
@@ -83,6 +89,10 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 /* Stop the devmgr (after the jobs still queued) and free every device. The
  * vCPUs must be stopped first: no new job after it. */
 void vm_devices_free(struct vm_devices *d);
+
+/* Every device's counters (vmm/kvm/counters.h), one group each, keyed and
+ * labelled by its id. Any thread, while the devices exist. */
+void vm_devices_counters(struct vm_devices *d, struct ctr_set *out);
 
 /* vm.pause, with the vCPUs stopped: let the devmgr finish the jobs queued,
  * then hold every I/O thread at the gate (after the run in progress).

@@ -64,6 +64,11 @@ void vm_ctl_destroy(struct vm_ctl *c);
  * (-EIO, with the reason in err). */
 int vm_ctl_wait_started(struct vm_ctl *c, struct err *err);
 int vm_ctl_request(struct vm_ctl *c, enum vm_ctl_op op);
+struct ctr_set;
+/* The running VM's counters (vmm/kvm/counters.h): each device's group (see
+ * vm_devices_counters), then each vCPU's ("__vcpuN", label vcpu="N": its
+ * exits by reason). Any thread; -ESRCH (nothing added) when no VM runs. */
+int vm_ctl_counters(struct vm_ctl *c, struct ctr_set *out);
 
 /* How to run one VM: the cloud-hypervisor configuration (devices) plus what
  * only the svmm process decides (the serial back end, reboot policy). */
