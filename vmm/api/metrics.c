@@ -425,3 +425,100 @@ void metrics_server_close(struct metrics_server *m)
 	m->statm_fd = -1;
 	m->inited = false;
 }
+
+/* --- svmm metrics: several VMs' texts as one --------------------------- */
+
+struct family {
+	char *name; /* NULL: samples before any # line */
+	struct buf head, samples;
+};
+
+/* The family a "# HELP NAME ..." or "# TYPE NAME ..." line names, as
+ * [*name, *name + *n); false for another comment. */
+static bool comment_family(const char *l, size_t len, const char **name, size_t *n)
+{
+	if (len < 7 || (strncmp(l, "# HELP ", 7) && strncmp(l, "# TYPE ", 7)))
+		return false;
+	*name = l + 7;
+	*n = strcspn(*name, " ");
+	if (*n > len - 7)
+		*n = len - 7;
+	return true;
+}
+
+static struct family *family_of(struct family **fs, size_t *nf, const char *name, size_t n)
+{
+	for (size_t i = 0; i < *nf; i++)
+		if ((*fs)[i].name ? strlen((*fs)[i].name) == n && !strncmp((*fs)[i].name, name, n)
+				  : !name)
+			return &(*fs)[i];
+	struct family *q = realloc(*fs, (*nf + 1) * sizeof(**fs));
+	if (!q)
+		return NULL;
+	*fs = q;
+	struct family *f = &q[(*nf)++];
+	memset(f, 0, sizeof(*f));
+	if (name && !(f->name = strndup(name, n)))
+		f->head.rc = -ENOMEM;
+	return f;
+}
+
+int metrics_merge(const char *const *texts, const size_t *lens, size_t n, char **out, size_t *len)
+{
+	struct family *fs = NULL;
+	size_t nf = 0;
+	struct buf b = { 0 };
+	int rc = 0;
+
+	for (size_t t = 0; t < n && !rc; t++) {
+		struct family *cur = NULL;
+		const char *p = texts[t], *end = texts[t] + lens[t];
+		while (p < end && !rc) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			const char *name;
+			size_t nn;
+			if (!ll) {
+				/* blank lines carry nothing */
+			} else if (p[0] == '#') {
+				if (comment_family(p, ll, &name, &nn)) {
+					cur = family_of(&fs, &nf, name, nn);
+					if (!cur)
+						rc = -ENOMEM;
+					else if (!memmem(cur->head.p ? cur->head.p : "",
+							 cur->head.n, p,
+							 7)) /* the first HELP, the first TYPE */
+						put(&cur->head, "%.*s\n", (int)ll, p);
+				}
+			} else {
+				if (!cur && !(cur = family_of(&fs, &nf, NULL, 0)))
+					rc = -ENOMEM;
+				else
+					put(&cur->samples, "%.*s\n", (int)ll, p);
+			}
+			p += ll + 1;
+		}
+	}
+	put(&b, "%s", "");
+	for (size_t i = 0; i < nf; i++) {
+		if (fs[i].head.rc || fs[i].samples.rc)
+			rc = -ENOMEM;
+		if (fs[i].head.n)
+			put(&b, "%.*s", (int)fs[i].head.n, fs[i].head.p);
+		if (fs[i].samples.n)
+			put(&b, "%.*s", (int)fs[i].samples.n, fs[i].samples.p);
+		free(fs[i].name);
+		free(fs[i].head.p);
+		free(fs[i].samples.p);
+	}
+	free(fs);
+	if (!rc)
+		rc = b.rc;
+	if (rc) {
+		free(b.p);
+		return rc;
+	}
+	*out = b.p;
+	*len = b.n;
+	return 0;
+}

@@ -74,6 +74,14 @@ int metrics_server_start(struct metrics_server *m);
 /* Stop the thread, close the sockets, unlink the path. Nothing on a zeroed one. */
 void metrics_server_close(struct metrics_server *m);
 
+/*
+ * svmm metrics: the texts of several endpoints as one exposition: each
+ * family once (its first # HELP and # TYPE), with the samples of every text
+ * that has it, families in the order they first appear; other comments and
+ * blank lines are dropped. *out malloc'd. 0 or -ENOMEM.
+ */
+int metrics_merge(const char *const *texts, const size_t *lens, size_t n, char **out, size_t *len);
+
 /* One scrape as the endpoint answers it (for tests): *out malloc'd. */
 int metrics_scrape(struct metrics_server *m, char **out, size_t *len);
 
