@@ -346,9 +346,9 @@ static void handle(void *ctx, const struct http_request *req, struct http_respon
 		resp->body_len = resp->body ? strlen(nf) : 0;
 		return;
 	}
-	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
+	if (strcmp(req->method, "GET")) {
 		resp->status = 405;
-		resp->allow = "GET, HEAD";
+		resp->allow = "GET";
 		return;
 	}
 	if (metrics_scrape(m, &resp->body, &resp->body_len) < 0) {

@@ -251,6 +251,7 @@ out:
 	metrics_server_close(&metrics);
 	if (api_up)
 		api_server_destroy(&api);
+	log_set_sink(log_stderr, NULL); /* vm_id goes with this frame */
 	if (sfd >= 0)
 		close(sfd);
 	if (em)

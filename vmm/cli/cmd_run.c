@@ -439,6 +439,7 @@ static int run(struct run_args *a, int argc, char **argv)
 	ret = vm_run(&a->params, &err);
 	metrics_server_close(&metrics);
 	vm_ctl_destroy(&ctl);
+	log_set_sink(log_stderr, NULL); /* vm_id goes with this frame */
 	chardev_close(&serial);
 	fatal_restore = NULL;
 	if (err.code)
