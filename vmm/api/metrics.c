@@ -449,8 +449,9 @@ static bool comment_family(const char *l, size_t len, const char **name, size_t 
 static struct family *family_of(struct family **fs, size_t *nf, const char *name, size_t n)
 {
 	for (size_t i = 0; i < *nf; i++)
-		if ((*fs)[i].name ? strlen((*fs)[i].name) == n && !strncmp((*fs)[i].name, name, n)
-				  : !name)
+		if (!(*fs)[i].name || !name
+			    ? !(*fs)[i].name && !name
+			    : strlen((*fs)[i].name) == n && !strncmp((*fs)[i].name, name, n))
 			return &(*fs)[i];
 	struct family *q = realloc(*fs, (*nf + 1) * sizeof(**fs));
 	if (!q)
