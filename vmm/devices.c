@@ -153,9 +153,20 @@ static int plug(struct vm_devices *d, struct virtio_dev *vd, struct pci_bus *bus
 		virtio_pci_free(vp);
 		return err_set(err, rc, "%s: cannot plug it into PCI: %s", vd->name, strerror(-rc));
 	}
+	d->vd[d->n] = vd;
 	snprintf(d->id[d->n], sizeof(d->id[d->n]), "%s", id ? id : "");
 	d->vp[d->n++] = vp;
 	return 0;
+}
+
+void vm_devices_counters(struct vm_devices *d, struct ctr_set *out)
+{
+	pthread_mutex_lock(&d->lock); /* an eject may free one meanwhile */
+	for (unsigned int i = 0; i < d->n; i++) {
+		ctr_group(out, d->id[i], "device", d->id[i]);
+		virtio_dev_counters(d->vd[i], out);
+	}
+	pthread_mutex_unlock(&d->lock);
 }
 
 int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o, struct err *err)
@@ -303,7 +314,7 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 			goto fail;
 	}
 	const char *rng = cfg && cfg->rng.src ? cfg->rng.src : VM_DEFAULT_RNG_SRC;
-	if ((rc = virtio_rng_create(&vd, rng, err)) || (rc = plug(d, vd, bus, mem, NULL, err)))
+	if ((rc = virtio_rng_create(&vd, rng, err)) || (rc = plug(d, vd, bus, mem, "__rng", err)))
 		goto fail;
 	for (size_t i = 0; cfg && i < cfg->n_fs; i++) {
 		struct virtio_fs_opts o;
@@ -429,6 +440,7 @@ static void eject_job(void *arg)
 		pci_bus_remove(d->bus, pd);
 		virtio_pci_free(d->vp[i]);
 		memmove(&d->vp[i], &d->vp[i + 1], (d->n - i - 1) * sizeof(d->vp[0]));
+		memmove(&d->vd[i], &d->vd[i + 1], (d->n - i - 1) * sizeof(d->vd[0]));
 		memmove(d->id[i], d->id[i + 1], (d->n - i - 1) * sizeof(d->id[0]));
 		d->n--;
 		break;

@@ -34,6 +34,7 @@
 #include "devices/vfio/vfio.h"
 #include "devices/virtio/loop.h"
 #include "vmm/config/config.h"
+#include "vmm/kvm/counters.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm/memory.h"
 #include "guest-agent/err.h"
@@ -63,8 +64,6 @@ struct vm_devmgr {
 	bool busy; /* a job runs, under lock */
 };
 
-#define VM_DEVICE_ID_LEN 64
-
 struct vm_devices {
 	struct kvm *kvm;
 	struct pci_bus *bus;
@@ -74,7 +73,10 @@ struct vm_devices {
 	pthread_mutex_t lock;
 	bool has_lock;
 	struct virtio_pci *vp[VM_MAX_PCI_DEVICES];
-	char id[VM_MAX_PCI_DEVICES][VM_DEVICE_ID_LEN];
+	struct virtio_dev *vd[VM_MAX_PCI_DEVICES]; /* what vp[i] carries */
+	/* cloud-hypervisor's device ids (the config's, "__rng" for the rng), as
+	 * vm.counters keys them and vm.remove-device finds them */
+	char id[VM_MAX_PCI_DEVICES][CTR_ID_MAX];
 	unsigned int n;
 	/* a guest's eject of slot s, queued for the devmgr */
 	struct vm_eject {
@@ -97,6 +99,10 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 /* Stop the devmgr (after the jobs still queued) and free every device. The
  * vCPUs must be stopped first: no new job after it. */
 void vm_devices_free(struct vm_devices *d);
+
+/* Every device's counters (vmm/kvm/counters.h), one group each, keyed and
+ * labelled by its id. Any thread, while the devices exist. */
+void vm_devices_counters(struct vm_devices *d, struct ctr_set *out);
 
 /* vm.pause, with the vCPUs stopped: let the devmgr finish the jobs queued,
  * then hold every I/O thread at the gate (after the run in progress).

@@ -44,6 +44,18 @@ enum vm_stop { VM_RUNNING, VM_POWEROFF, VM_RESET, VM_SIGNAL, VM_ERROR };
 
 struct vm;
 
+/* What a vCPU counts: KVM_RUN's exits by reason. */
+enum {
+	EXIT_IO,
+	EXIT_MMIO,
+	EXIT_HLT,
+	EXIT_INTR,
+	EXIT_SHUTDOWN,
+	EXIT_SYSTEM_EVENT,
+	EXIT_OTHER,
+	EXIT_N
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned int id;
@@ -51,6 +63,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	uint64_t exits[EXIT_N]; /* its own thread writes (ctr_bump) */
 };
 
 struct vm {
@@ -249,6 +262,35 @@ int vm_ctl_remove_device(struct vm_ctl *c, const char *id, struct err *err)
 	return rc;
 }
 
+static const struct ctr_desc c_exits[EXIT_N] = {
+#define EXIT_DESC(r)                                                           \
+	{                                                                      \
+		"vcpu", "exits", "KVM_RUN exits by reason", false, "reason", r \
+	}
+	EXIT_DESC("io"),       EXIT_DESC("mmio"),	  EXIT_DESC("hlt"),   EXIT_DESC("intr"),
+	EXIT_DESC("shutdown"), EXIT_DESC("system_event"), EXIT_DESC("other"),
+#undef EXIT_DESC
+};
+
+int vm_ctl_counters(struct vm_ctl *c, struct ctr_set *out)
+{
+	pthread_mutex_lock(&c->lock); /* the VM cannot end meanwhile */
+	struct vm *vm = c->vm;
+	if (vm) {
+		vm_devices_counters(&vm->devs, out);
+		for (unsigned int i = 0; i < vm->cfg->ncpus; i++) {
+			char id[32], n[16];
+			snprintf(id, sizeof(id), "__vcpu%u", i);
+			snprintf(n, sizeof(n), "%u", i);
+			ctr_group(out, id, "vcpu", n);
+			for (unsigned int k = 0; k < EXIT_N; k++)
+				ctr_put(out, &c_exits[k], -1, ctr_read(&vm->vcpus[i].exits[k]));
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return vm ? 0 : -ESRCH;
+}
+
 static void on_serial_line(void *ctx, const char *line)
 {
 	struct vm *vm = ctx;
@@ -341,6 +383,14 @@ static void vcpu_loop(struct vcpu *v)
 			vcpu_fail(v, what);
 			break;
 		}
+		unsigned int why = r->exit_reason == KVM_EXIT_IO	     ? EXIT_IO
+				   : r->exit_reason == KVM_EXIT_MMIO	     ? EXIT_MMIO
+				   : r->exit_reason == KVM_EXIT_HLT	     ? EXIT_HLT
+				   : r->exit_reason == KVM_EXIT_INTR	     ? EXIT_INTR
+				   : r->exit_reason == KVM_EXIT_SHUTDOWN     ? EXIT_SHUTDOWN
+				   : r->exit_reason == KVM_EXIT_SYSTEM_EVENT ? EXIT_SYSTEM_EVENT
+									     : EXIT_OTHER;
+		ctr_bump(&v->exits[why], 1);
 		switch (r->exit_reason) {
 		case KVM_EXIT_IO:
 			handle_io(v);

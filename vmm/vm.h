@@ -79,6 +79,11 @@ int vm_ctl_add_net(struct vm_ctl *c, const struct net_config *nc, unsigned int *
  * the VMM unplugs and frees it when the guest's _EJ0 says it let go.
  * -ENOENT for no such device. */
 int vm_ctl_remove_device(struct vm_ctl *c, const char *id, struct err *err);
+struct ctr_set;
+/* The running VM's counters (vmm/kvm/counters.h): each device's group (see
+ * vm_devices_counters), then each vCPU's ("__vcpuN", label vcpu="N": its
+ * exits by reason). Any thread; -ESRCH (nothing added) when no VM runs. */
+int vm_ctl_counters(struct vm_ctl *c, struct ctr_set *out);
 
 /* How to run one VM: the cloud-hypervisor configuration (devices) plus what
  * only the svmm process decides (the serial back end, reboot policy). */

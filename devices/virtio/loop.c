@@ -99,9 +99,13 @@ static void *loop_main(void *arg)
 			uint64_t v;
 			if (tag == STOP_TAG)
 				return NULL;
-			if ((l->eventfd_tags >> tag & 1) && read(l->fds[tag], &v, sizeof(v)) < 0 &&
-			    errno != EAGAIN)
-				return NULL;
+			if (l->eventfd_tags >> tag & 1) {
+				ssize_t r = read(l->fds[tag], &v, sizeof(v));
+				if (r < 0 && errno != EAGAIN)
+					return NULL;
+				if (r == sizeof(v) && l->count[tag])
+					ctr_inc(l->count[tag], v);
+			}
 			fired |= 1ULL << tag;
 		}
 		if (!fired)
@@ -127,8 +131,10 @@ int virtio_loop_init(struct virtio_loop *l, enum sc_thread kind, struct virtio_g
 	l->gate = gate;
 	l->stopping = false;
 	l->eventfd_tags = 0;
-	for (unsigned int i = 0; i <= VIRTIO_LOOP_MAX_TAG; i++)
+	for (unsigned int i = 0; i <= VIRTIO_LOOP_MAX_TAG; i++) {
 		l->fds[i] = -1;
+		l->count[i] = NULL;
+	}
 	l->ep = epoll_create1(EPOLL_CLOEXEC);
 	l->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->ep < 0 || l->stop_efd < 0 || epoll_ctl(l->ep, EPOLL_CTL_ADD, l->stop_efd, &ev) < 0) {
@@ -155,6 +161,12 @@ int virtio_loop_add(struct virtio_loop *l, int fd, uint32_t events, unsigned int
 	if (eventfd)
 		l->eventfd_tags |= 1ULL << tag;
 	return 0;
+}
+
+void virtio_loop_count(struct virtio_loop *l, unsigned int tag, uint64_t *ctr)
+{
+	if (tag <= VIRTIO_LOOP_MAX_TAG)
+		l->count[tag] = ctr;
 }
 
 int virtio_loop_watch(struct virtio_loop *l, unsigned int tag, uint32_t events)

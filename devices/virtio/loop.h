@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/kvm/counters.h"
 #include "vmm/kvm/seccomp.h"
 
 #define VIRTIO_LOOP_MAX_TAG 62
@@ -54,6 +55,7 @@ struct virtio_loop {
 	bool inited, running;
 	uint64_t eventfd_tags; /* tags whose fd is an eventfd to drain */
 	int fds[VIRTIO_LOOP_MAX_TAG + 1];
+	uint64_t *count[VIRTIO_LOOP_MAX_TAG + 1]; /* NULL, or what an eventfd's reads add to */
 	void (*run)(void *opaque, uint64_t fired);
 	void *opaque;
 	enum sc_thread kind;	  /* whose seccomp filter the thread runs under */
@@ -67,6 +69,9 @@ int virtio_loop_init(struct virtio_loop *l, enum sc_thread kind, struct virtio_g
 		     void (*run)(void *opaque, uint64_t fired), void *opaque);
 /* Watch fd for events (EPOLLIN, ...) under tag; an eventfd is drained. */
 int virtio_loop_add(struct virtio_loop *l, int fd, uint32_t events, unsigned int tag, bool eventfd);
+/* Count the events read from tag's eventfd into *ctr (ctr_inc), as a
+ * queue's kicks into its struct virtio_stats. Before start. */
+void virtio_loop_count(struct virtio_loop *l, unsigned int tag, uint64_t *ctr);
 /* Change what the fd of tag is watched for (0: nothing, for now). Only
  * from run() or before start. */
 int virtio_loop_watch(struct virtio_loop *l, unsigned int tag, uint32_t events);

@@ -21,6 +21,7 @@ void virtio_queue_notify(struct virtio_dev *d, unsigned int q)
 
 void virtio_dev_broken(struct virtio_dev *d, unsigned int q, const char *why)
 {
+	ctr_inc(&d->stats.queue_errors, 1);
 	if (d->status & VIRTIO_STATUS_NEEDS_RESET)
 		return; /* say it once */
 	log_msg(LV_ERROR, d->name, "%s: queue %u: guest error: %s; device needs reset", d->name, q,
@@ -28,6 +29,39 @@ void virtio_dev_broken(struct virtio_dev *d, unsigned int q, const char *why)
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
 	if (d->irq)
 		d->irq->config(d->irq_opaque);
+}
+
+static const struct ctr_desc c_kicks = { "virtio",
+					 "notifications",
+					 "Kick eventfd wake-ups of a queue (guest notifications)",
+					 false,
+					 NULL,
+					 NULL };
+static const struct ctr_desc c_irqs = {
+	"virtio", "interrupts", "Queue interrupts svmm raised to the guest", false, NULL, NULL
+};
+static const struct ctr_desc c_config_irqs = {
+	"virtio", "config_interrupts", "Configuration-change interrupts raised", false, NULL, NULL
+};
+static const struct ctr_desc c_errors = {
+	"virtio", "queue_errors", "Guest errors found on the device's queues", false, NULL, NULL
+};
+static const struct ctr_desc c_needs_reset = {
+	"virtio", "needs_reset", "1 while the device is in NEEDS_RESET", true, NULL, NULL
+};
+
+void virtio_dev_counters(struct virtio_dev *d, struct ctr_set *out)
+{
+	for (unsigned int q = 0; q < d->num_queues && q < VIRTIO_MAX_QUEUES; q++) {
+		ctr_put(out, &c_kicks, (int)q, ctr_read(&d->stats.kicks[q]));
+		ctr_put(out, &c_irqs, (int)q, ctr_read(&d->stats.irqs[q]));
+	}
+	ctr_put(out, &c_config_irqs, -1, ctr_read(&d->stats.config_irqs));
+	ctr_put(out, &c_errors, -1, ctr_read(&d->stats.queue_errors));
+	ctr_put(out, &c_needs_reset, -1,
+		!!(__atomic_load_n(&d->status, __ATOMIC_RELAXED) & VIRTIO_STATUS_NEEDS_RESET));
+	if (d->ops && d->ops->counters)
+		d->ops->counters(d, out);
 }
 
 void virtio_config_copy(void *data, uint32_t off, unsigned int size, const void *cfg,

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "devices/virtio/queue.h"
+#include "vmm/kvm/counters.h"
 
 /* Device types (virtio 1.x section 5). */
 #define VIRTIO_ID_NET	  1
@@ -57,6 +58,9 @@ struct virtio_dev_ops {
 			     unsigned int size);
 	/* Release everything at VM teardown. */
 	void (*free)(struct virtio_dev *d);
+	/* Optional: put the device's own counters (vmm/kvm/counters.h) into
+	 * out's current group; any thread, while the device exists. */
+	void (*counters)(struct virtio_dev *d, struct ctr_set *out);
 };
 
 /* Filled by the transport: how a device raises an interrupt. */
@@ -93,6 +97,19 @@ struct virtio_dev {
 	int kick_fd[VIRTIO_MAX_QUEUES]; /* eventfds, -1 when absent */
 	const struct virtio_irq_ops *irq;
 	void *irq_opaque;
+
+	/* Counted by the core, the I/O loops and the transport (ctr_inc):
+	 * kick eventfd wake-ups per queue (the driver's notifications, and a
+	 * device's own re-kick after its budget), interrupts svmm raised per
+	 * queue and for configuration changes, guest errors on queues. What a
+	 * back end outside svmm (vhost-net, virtiofsd) is kicked with or
+	 * signals through an irqfd is not seen here. */
+	struct virtio_stats {
+		uint64_t kicks[VIRTIO_MAX_QUEUES];
+		uint64_t irqs[VIRTIO_MAX_QUEUES];
+		uint64_t config_irqs;
+		uint64_t queue_errors;
+	} stats;
 };
 
 /* Features every device offers on top of its own. */
@@ -107,6 +124,10 @@ void virtio_queue_notify(struct virtio_dev *d, unsigned int q);
 /* The guest broke the rules on a queue: log why, set NEEDS_RESET and raise a
  * configuration interrupt (virtio 1.x 2.1.2). */
 void virtio_dev_broken(struct virtio_dev *d, unsigned int q, const char *why);
+
+/* The core's counters of d (per queue: notifications, interrupts; queue
+ * errors, NEEDS_RESET) then the device's own, into out's current group. */
+void virtio_dev_counters(struct virtio_dev *d, struct ctr_set *out);
 
 /* Serve the driver-to-device chains of queue qi: handle() each one (it
  * returns the bytes it wrote into the chain), push it, and re-enable kicks

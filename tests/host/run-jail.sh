@@ -100,7 +100,7 @@ field() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/status"; }
 n1=rj1-$$ n2=rj2-$$
 start "$n1" --net auto
 v1=$vmm r1=$run_pid
-start "$n2" --rm -v "$tmp:/data" --seccomp log
+start "$n2" --rm -v "$tmp:/data" --seccomp log --metrics "path=$tmp/m.sock"
 v2=$vmm r2=$run_pid
 if [[ -z $v1 || -z $v2 ]]; then
 	t_fail "two jailed runs start" "VMM pids '$v1' '$v2'" "$(cat "$tmp/$n1.out" "$tmp/$n2.out")"
@@ -126,8 +126,11 @@ for ns in mnt pid; do
 done
 t_eq "its argv: run --config STATE/config.json --seccomp true" \
 	"svmm run --config $cs/$n1/config.json --seccomp true" "$(tr '\0' ' ' <"/proc/$v1/cmdline" | sed 's/ $//')"
-t_eq "--seccomp log is passed on" "svmm run --config $cs/$n2/config.json --seccomp log" \
+t_eq "--seccomp log and --metrics (the socket in STATE/vmm, the run's name) are passed on" \
+	"svmm run --config $cs/$n2/config.json --seccomp log --metrics path=$cs/$n2/vmm/metrics.sock,id=$n2" \
 	"$(tr '\0' ' ' <"/proc/$v2/cmdline" | sed 's/ $//')"
+t_eq "--metrics path=P: P links to the run's STATE/vmm/metrics.sock" "$cs/$n2/vmm/metrics.sock" \
+	"$(readlink "$tmp/m.sock")"
 as() { setpriv --reuid="$u1" --regid="$u1" --clear-groups -- "$@"; }
 jr=/proc/$v1/root
 cfg=$(as cat "$jr$cs/$n1/config.json" 2>&1)
@@ -161,6 +164,7 @@ stop
 vmm=$v2 run_pid=$r2
 stop
 t_ok "run 2 (--rm): the state and jail are removed" test ! -e "$cs/$n2"
+t_ok "run 2: its --metrics link is removed" test ! -L "$tmp/m.sock"
 t_ok "run 2: its uid is released" flock -n "$locks/$u2.lock" true
 rm -rf "${cs:?}/$n1"
 

@@ -16,5 +16,9 @@ extern const struct vmm_ops api_vm_ops;
 struct api_vm;
 int api_vm_new(struct api_vm **out);
 void api_vm_free(struct api_vm *v);
+struct ctr_set;
+/* The running VM's counters (vm_ctl_counters), for --metrics: ctx is the
+ * struct api_vm. -ESRCH when none runs. */
+int api_vm_collect(void *ctx, struct ctr_set *out);
 
 #endif

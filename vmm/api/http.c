@@ -442,7 +442,7 @@ static int out_append(struct http_conn *c, const char *data, size_t n)
 }
 
 static int queue_response(struct http_conn *c, int status, const char *body, size_t body_len,
-			  bool keep_alive, const char *allow)
+			  bool keep_alive, const char *allow, const char *type)
 {
 	char head[384];
 	int n;
@@ -455,10 +455,12 @@ static int queue_response(struct http_conn *c, int status, const char *body, siz
 	else
 		n = snprintf(head, sizeof(head),
 			     "HTTP/1.1 %d %s\r\nServer: Cloud Hypervisor API\r\n"
-			     "Connection: %s\r\n%s%s%s%sContent-Length: %zu\r\n\r\n",
+			     "Connection: %s\r\n%s%s%s%s%s%sContent-Length: %zu\r\n\r\n",
 			     status, http_reason(status), keep_alive ? "keep-alive" : "close",
 			     allow ? "Allow: " : "", allow ? allow : "", allow ? "\r\n" : "",
-			     body_len ? "Content-Type: application/json\r\n" : "", body_len);
+			     body_len ? "Content-Type: " : "",
+			     body_len ? (type ? type : "application/json") : "",
+			     body_len ? "\r\n" : "", body_len);
 	if (out_append(c, head, n) < 0)
 		return -ENOMEM;
 	if (status != 204 && body_len && out_append(c, body, body_len) < 0)
@@ -472,7 +474,7 @@ static void queue_error(struct http_conn *c, int status, const char *why)
 {
 	char body[256];
 	int n = snprintf(body, sizeof(body), "[\"%s\"]", why);
-	queue_response(c, status, body, n, false, NULL);
+	queue_response(c, status, body, n, false, NULL, NULL);
 	c->closing = true;
 	c->linger = true;
 }
@@ -501,7 +503,7 @@ static void conn_process(struct http_server *s, struct http_conn *c)
 			return;
 		case HTTP_PARSE_HEADERS:
 			if (req.expect_continue && req.minor >= 1 && !c->sent_continue) {
-				queue_response(c, 100, NULL, 0, true, NULL);
+				queue_response(c, 100, NULL, 0, true, NULL, NULL);
 				c->sent_continue = true;
 			}
 			return;
@@ -517,7 +519,8 @@ static void conn_process(struct http_server *s, struct http_conn *c)
 		s->handler(s->ctx, &req, &resp);
 		fds_close(c); /* what the handler did not keep */
 		bool keep = req.keep_alive && !resp.close;
-		if (queue_response(c, resp.status, resp.body, resp.body_len, keep, resp.allow) < 0)
+		if (queue_response(c, resp.status, resp.body, resp.body_len, keep, resp.allow,
+				   resp.content_type) < 0)
 			c->closing = true;
 		free(resp.body);
 		if (s->flush_pending)

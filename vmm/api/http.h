@@ -65,8 +65,9 @@ struct http_response {
 	int status;
 	char *body; /* malloc'd or NULL; the server frees it */
 	size_t body_len;
-	bool close;	   /* close the connection after this answer */
-	const char *allow; /* an Allow header (405), static string */
+	bool close;		  /* close the connection after this answer */
+	const char *allow;	  /* an Allow header (405), static string */
+	const char *content_type; /* static string; NULL: application/json */
 };
 
 /* Called on the server thread for each complete request. Fill resp. */

@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "vmm/api/events.h"
+#include "vmm/kvm/counters.h"
 #include "vmm/api/http.h"
 #include "vmm/config/config.h"
 #include "guest-agent/err.h"
@@ -72,6 +73,10 @@ struct vmm_ops {
 	/* vm.counters: {"<device id>": {"<counter>": <u64>, ...}, ...}. A new
 	 * reference in *out. */
 	int (*counters)(void *ctx, json_t **out, struct err *err);
+	/* --metrics (optional): the running VM's counter groups
+	 * (vmm/kvm/counters.h); -ESRCH when none runs. Called from the
+	 * metrics thread, not under the server's lock. */
+	int (*collect)(void *ctx, struct ctr_set *out);
 	/* vm.nmi (optional): inject an NMI into every vCPU. */
 	int (*nmi)(void *ctx, struct err *err);
 	/* vm.info's device_tree (optional): {"<id>": {"id", "resources",

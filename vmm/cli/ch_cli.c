@@ -46,6 +46,7 @@ enum flag_id {
 	F_LOG_FILE,
 	F_LOG_FORMAT,
 	F_SECCOMP,
+	F_METRICS,
 	F_NO_SHUTDOWN,
 	F_HELP,
 	F_VERSION,
@@ -83,6 +84,7 @@ static const struct ch_flag {
 	{ "--log-file", F_LOG_FILE, ARG_ONE },
 	{ "--log-format", F_LOG_FORMAT, ARG_ONE },
 	{ "--seccomp", F_SECCOMP, ARG_ONE },
+	{ "--metrics", F_METRICS, ARG_ONE },
 	{ "--no-shutdown", F_NO_SHUTDOWN, ARG_NONE },
 	{ "--help", F_HELP, ARG_NONE },
 	{ "-h", F_HELP, ARG_NONE },
@@ -173,6 +175,10 @@ static int apply(struct ch_args *a, const struct ch_flag *f, const char *v, stru
 		a->log_file = v;
 		return 0;
 	case F_LOG_FORMAT:
+		a->log_format = v;
+		return 0;
+	case F_METRICS:
+		a->metrics = v;
 		return 0;
 	case F_SECCOMP:
 		if (sc_mode_parse(v, &(enum sc_mode){ SC_OFF }) < 0) {

@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "vmm/api/events.h"
+#include "vmm/api/metrics.h"
 #include "vmm/cli/cli.h"
+#include "vmm/kvm/log.h"
 #include "vmm/kvm/seccomp.h"
 
 /* A build without a VMM core: everything but boot is unreachable. */
@@ -69,16 +71,19 @@ static void usage(FILE *f)
 		"         [--vsock cid=N,socket=P] [--serial off|null|pty|tty|file=P|socket=P]\n"
 		"         [--device path=/sys/bus/pci/devices/DDDD:BB:DD.F,id=ID]...\n"
 		"         [--console off|null|pty|tty|file=P] [--event-monitor path=P|fd=N]\n"
-		"         [--log-file P] [-v...] [--seccomp true|false|log|errno] [--no-shutdown]\n"
+		"         [--log-file P] [--log-format json] [-v...] [--no-shutdown]\n"
+		"         [--seccomp true|false|log|errno] [--metrics "
+		"path=P|addr=IPV4:PORT[,id=ID]]\n"
 		"         [--landlock] [--landlock-rules path=P,access=r|rw]...\n"
 		"svmm %s, speaking cloud-hypervisor's command line and REST API.\n",
 		SVMM_VERSION);
 }
 
-/* Route stderr to --log-file, as cloud-hypervisor's logger writes there. */
+/* Route stderr to --log-file, as cloud-hypervisor's logger writes there
+ * (File::create: a new file, or an old one truncated). */
 static int open_log(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	if (dup2(fd, STDERR_FILENO) < 0) {
@@ -95,6 +100,8 @@ int ch_main(int argc, char **argv, const struct vmm_ops *ops, void *ops_ctx)
 	struct err err = { 0 };
 	struct event_monitor events, *em = NULL;
 	struct api_server api;
+	struct metrics_server metrics = { 0 };
+	char vm_id[32];
 	bool api_up = false;
 	struct ch_args args;
 	char *sock_path = NULL;
@@ -121,6 +128,11 @@ int ch_main(int argc, char **argv, const struct vmm_ops *ops, void *ops_ctx)
 			strerror(-rc));
 		goto out;
 	}
+	/* -v info lines, -vv debug lines (cloud-hypervisor's -v counts) */
+	log_set_level(args.verbosity >= 2 ? LV_DEBUG : args.verbosity ? LV_INFO : LV_NOTE);
+	snprintf(vm_id, sizeof(vm_id), "%d", (int)getpid()); /* the vm label: this VMM */
+	if (args.log_format && !strcmp(args.log_format, "json"))
+		log_set_sink(log_json, vm_id);
 	enum sc_mode scm = SC_KILL; /* cloud-hypervisor's default: --seccomp true */
 	if (args.seccomp)
 		sc_mode_parse(args.seccomp, &scm); /* the parser took only the four words */
@@ -175,9 +187,18 @@ int ch_main(int argc, char **argv, const struct vmm_ops *ops, void *ops_ctx)
 		goto out;
 	}
 	api_up = true;
+	if (args.metrics && (rc = metrics_server_open(&metrics, args.metrics, vm_id, ops->collect,
+						      ops_ctx, &err)) < 0) {
+		fprintf(stderr, "cloud-hypervisor: error: %s\n", err.msg);
+		goto out;
+	}
 	/* The process filter, inherited by every thread from here on. */
 	if ((rc = sc_install(SC_VMM)) < 0) {
 		fprintf(stderr, "cloud-hypervisor: error: seccomp: %s\n", strerror(-rc));
+		goto out;
+	}
+	if (metrics.inited && (rc = metrics_server_start(&metrics)) < 0) {
+		fprintf(stderr, "cloud-hypervisor: error: metrics thread: %s\n", strerror(-rc));
 		goto out;
 	}
 	if ((rc = api_server_start(&api)) < 0) {
@@ -227,8 +248,10 @@ int ch_main(int argc, char **argv, const struct vmm_ops *ops, void *ops_ctx)
 	}
 	status = 0;
 out:
+	metrics_server_close(&metrics);
 	if (api_up)
 		api_server_destroy(&api);
+	log_set_sink(log_stderr, NULL); /* vm_id goes with this frame */
 	if (sfd >= 0)
 		close(sfd);
 	if (em)

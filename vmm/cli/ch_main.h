@@ -26,7 +26,9 @@ struct ch_args {
 	const char *api_socket;	   /* --api-socket value, NULL when absent */
 	const char *event_monitor; /* --event-monitor value */
 	const char *log_file;
-	const char *seccomp; /* true|false|log|errno, NULL: true (vmm/kvm/seccomp.h) */
+	const char *log_format; /* --log-format: "json", or cloud-hypervisor's tokens (ignored) */
+	const char *metrics;	/* --metrics path=P|addr=A:P[,id=ID] (vmm/api/metrics.h) */
+	const char *seccomp;	/* true|false|log|errno, NULL: true (vmm/kvm/seccomp.h) */
 	unsigned int verbosity;
 	bool no_shutdown;
 	bool help, version;

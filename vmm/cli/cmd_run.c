@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "devices/chardev.h"
+#include "vmm/api/metrics.h"
 #include "vmm/cli/cli.h"
 #include "vmm/config/config.h"
 #include "vmm/confine.h"
@@ -29,6 +31,8 @@ struct run_args {
 	bool landlock;		 /* --landlock (with --config too) */
 	bool vm_flags;		 /* a flag that sets part of the VM */
 	bool serial;		 /* --serial given */
+	const char *metrics;	 /* --metrics (vmm/api/metrics.h) */
+	const char *log_format;	 /* --log-format json */
 	bool help, version;
 };
 
@@ -78,6 +82,20 @@ static int set_config(struct run_args *a, const char *v, struct err *err)
 	return 0;
 }
 
+static int set_metrics(struct run_args *a, const char *v, struct err *err)
+{
+	struct metrics_spec sp;
+	a->metrics = v;
+	return metrics_spec_parse(v, &sp, err); /* a bad value is a usage error */
+}
+
+static int set_log_format(struct run_args *a, const char *v, struct err *err)
+{
+	(void)err;
+	a->log_format = v; /* "json"; cloud-hypervisor's token formats are ignored */
+	return 0;
+}
+
 /* A process setting (cloud-hypervisor's too), not part of the VM. */
 static int set_seccomp(struct run_args *a, const char *v, struct err *err)
 {
@@ -124,6 +142,8 @@ static const struct run_flag flags[] = {
 	  set_device },
 	{ "--config", "<path>", false, set_config },
 	{ "--seccomp", "true|false|log|errno", false, set_seccomp },
+	{ "--metrics", "path=<socket>|addr=<ipv4>:<port>[,id=<vm label>]", false, set_metrics },
+	{ "--log-format", "json", false, set_log_format },
 	{ "--landlock-rules", "path=<path>,access=r|rw ...", true, set_landlock_rules },
 };
 
@@ -220,7 +240,8 @@ static int parse(struct run_args *a, int argc, char **argv)
 				return bad(f->name, f->syntax, "needs a value");
 			value = argv[++i];
 		}
-		a->vm_flags |= f->set != set_config && f->set != set_seccomp;
+		a->vm_flags |= f->set != set_config && f->set != set_seccomp &&
+			       f->set != set_metrics && f->set != set_log_format;
 		err = (struct err){ 0 };
 		if ((rc = f->set(a, value, &err)) < 0)
 			return bad(f->name, f->syntax, rc == -ENOMEM ? "out of memory" : err.msg);
@@ -339,8 +360,16 @@ static void on_fatal(int sig)
 	raise(sig);
 }
 
+static int collect(void *ctx, struct ctr_set *out)
+{
+	return vm_ctl_counters(ctx, out);
+}
+
 static int run(struct run_args *a, int argc, char **argv)
 {
+	struct metrics_server metrics = { 0 };
+	struct vm_ctl ctl;
+	char vm_id[32];
 	struct chardev serial;
 	struct err err = { 0 };
 	enum boot_kind kind;
@@ -373,9 +402,27 @@ static int run(struct run_args *a, int argc, char **argv)
 	a->params.serial = &serial;
 	/* -v: the VM's info lines; -vv: debug lines too */
 	log_set_level(a->params.verbose >= 2 ? LV_DEBUG : a->params.verbose ? LV_INFO : LV_NOTE);
+	snprintf(vm_id, sizeof(vm_id), "%d", (int)getpid());
+	if (a->log_format && !strcmp(a->log_format, "json"))
+		log_set_sink(log_json, vm_id);
+	vm_ctl_init(&ctl);
+	a->params.ctl = &ctl;
+	/* bound before Landlock and the filter; served from its own thread */
+	if (a->metrics &&
+	    ((ret = metrics_server_open(&metrics, a->metrics, vm_id, collect, &ctl, &err)) < 0 ||
+	     (ret = metrics_server_start(&metrics)) < 0)) {
+		fprintf(stderr, "svmm run: %s\n", err.code ? err.msg : strerror(-ret));
+		metrics_server_close(&metrics);
+		vm_ctl_destroy(&ctl);
+		chardev_close(&serial);
+		fatal_restore = NULL;
+		return 1;
+	}
 	/* Landlock, then the process filter: the VM's threads inherit both. */
 	if ((ret = vm_confine(&a->vm, &err)) < 0) {
 		fprintf(stderr, "svmm run: %s\n", err.msg);
+		metrics_server_close(&metrics);
+		vm_ctl_destroy(&ctl);
 		chardev_close(&serial);
 		fatal_restore = NULL;
 		return 1;
@@ -383,11 +430,16 @@ static int run(struct run_args *a, int argc, char **argv)
 	sc_set_mode(a->seccomp);
 	if ((ret = sc_install(SC_VMM)) < 0) {
 		fprintf(stderr, "svmm run: seccomp: %s\n", strerror(-ret));
+		metrics_server_close(&metrics);
+		vm_ctl_destroy(&ctl);
 		chardev_close(&serial);
 		fatal_restore = NULL;
 		return 1;
 	}
 	ret = vm_run(&a->params, &err);
+	metrics_server_close(&metrics);
+	vm_ctl_destroy(&ctl);
+	log_set_sink(log_stderr, NULL); /* vm_id goes with this frame */
 	chardev_close(&serial);
 	fatal_restore = NULL;
 	if (err.code)

@@ -10,6 +10,7 @@
 #include "vmm/cli/ch_main.h"
 #include "vmm/cli/cli.h"
 #include "vmm/cli/cmd_acpi_dump.h"
+#include "vmm/cli/cmd_metrics.h"
 #include "vmm/cli/cmd_run.h"
 #include "vmm/kvm/log.h"
 #include "vmm/run/exe.h"
@@ -31,6 +32,7 @@ static const struct svmm_cmd commands[] = {
 	{ "net", "VM host networking: up, down, gc, lease, ls", NULL },
 	{ "seed", "build FAT images, cloud-init seeds and service disks", NULL },
 	{ "acpi-dump", "write the ACPI tables to DIR (debug)", cmd_acpi_dump },
+	{ "metrics", "every svmm VM's metrics (--metrics) as one Prometheus text", cmd_metrics },
 	{ "exec", "run a command in a running svmm run --name NAME", NULL },
 	{ "jail", "run the VMM jailed, as Firecracker's jailer (root)", NULL },
 	{ "vfio", "PCI devices to vfio-pci for passthrough: bind, unbind, ls", NULL },

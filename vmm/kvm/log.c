@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Set once at start-up, before other threads exist; read by all. */
@@ -57,4 +58,44 @@ void log_stderr(void *ctx, enum log_level level, const char *subsys, const char 
 	}
 	if (n > 0)
 		(void)!write(STDERR_FILENO, buf, (size_t)n);
+}
+
+/* s as a JSON string's contents: quote, backslash and control characters
+ * escaped. Returns the new end (at most end). */
+static char *json_str(char *p, char *end, const char *s)
+{
+	for (; *s && p < end - 7; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			*p++ = '\\';
+			*p++ = (char)ch;
+		} else if (ch < 0x20) {
+			p += snprintf(p, (size_t)(end - p), "\\u%04x", ch);
+		} else {
+			*p++ = (char)ch;
+		}
+	}
+	return p;
+}
+
+void log_json(void *ctx, enum log_level level, const char *subsys, const char *line)
+{
+	static const char *const names[] = { "error", "warn", "note", "info", "debug" };
+	char buf[4400], *p = buf, *end = buf + sizeof(buf) - 4;
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	p += strftime(p, (size_t)(end - p), "{\"time\":\"%Y-%m-%dT%H:%M:%S", &tm);
+	p += snprintf(p, (size_t)(end - p), ".%06ldZ\",\"level\":\"%s\",\"subsystem\":\"",
+		      ts.tv_nsec / 1000,
+		      (unsigned int)level < sizeof(names) / sizeof(names[0]) ? names[level] : "?");
+	p = json_str(p, end, subsys ? subsys : "");
+	p += snprintf(p, (size_t)(end - p), "\",\"vm\":\"");
+	p = json_str(p, end, ctx ? (const char *)ctx : "");
+	p += snprintf(p, (size_t)(end - p), "\",\"msg\":\"");
+	p = json_str(p, end, line);
+	memcpy(p, "\"}\n", 3);
+	(void)!write(STDERR_FILENO, buf, (size_t)(p + 3 - buf));
 }

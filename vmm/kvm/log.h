@@ -42,4 +42,10 @@ void log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
  * LINE" for subsys "timing", the form benchmarks parse). ctx is unused. */
 void log_stderr(void *ctx, enum log_level level, const char *subsys, const char *line);
 
+/* --log-format json: one JSON object a line on stderr, in one write:
+ * {"time": RFC 3339 UTC with microseconds, "level": "error|warn|note|info|
+ * debug", "subsystem", "vm": ctx (a const char *, the VM's id; NULL: ""),
+ * "msg"}. */
+void log_json(void *ctx, enum log_level level, const char *subsys, const char *line);
+
 #endif

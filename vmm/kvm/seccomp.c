@@ -170,6 +170,12 @@ static const struct sc_rule serial[] = {
 	IOC(KVM_IRQ_LINE),
 };
 
+/* The --metrics thread: an HTTP loop on sockets listening already. */
+static const struct sc_rule metrics[] = {
+	ALLOW(epoll_wait), ALLOW(epoll_ctl), ALLOW(accept4), ALLOW(recvfrom),  ALLOW(sendto),
+	ALLOW(read),	   ALLOW(close),     ALLOW(pread64), ALLOW(getrusage),
+};
+
 /* The process: start-up, VM set-up and reboot (/dev/kvm, guest RAM, disks,
  * TAPs and their addresses, the serial back end), the API server, the VM
  * thread's main loop and signals. Looser, but no exec, no new processes, no
@@ -366,7 +372,7 @@ static const struct sc_kind kinds[SC_NKINDS] = {
 	 * their lists */
 	[SC_VMM] = { "vmm",
 		     { SET(base), SET(spawn), SET(vmm), SET(serial), SET(vcpu), SET(activate),
-		       DEVICES } },
+		       DEVICES, SET(metrics) } },
 	/* a vCPU starts nothing: activation and reset are the devmgr's */
 	[SC_VCPU] = { "vcpu", { SET(base), SET(vcpu) } },
 	/* the devmgr starts the device threads (activation): their lists too */
@@ -377,6 +383,7 @@ static const struct sc_kind kinds[SC_NKINDS] = {
 	[SC_VSOCK] = DEVICE("vsock", vsock),
 	[SC_FS] = { "fs", { SET(base), SET(dev_loop) } },
 	[SC_RNG] = { "rng", { SET(base), SET(dev_loop) } },
+	[SC_METRICS] = { "metrics", { SET(base), SET(metrics) } },
 };
 
 static enum sc_mode the_mode = SC_OFF;

@@ -21,6 +21,9 @@
  *           device thread's needs as well.
  *   serial  the 16550's input thread.
  *   blk, net, vsock, fs, rng: the device I/O threads (devices/virtio/loop.c).
+ *   metrics the --metrics endpoint's HTTP thread (vmm/api/metrics.c): its
+ *           epoll loop, accepting and answering clients, the process's
+ *           rusage and a pread of /proc/self/statm opened before.
  *
  * Arguments are filtered where it matters: ioctl request numbers (KVM,
  * vhost, TUN, terminal; each kind its own), socket families, mmap and
@@ -64,6 +67,7 @@ enum sc_thread {
 	SC_VSOCK,
 	SC_FS,
 	SC_RNG,
+	SC_METRICS,
 	SC_NKINDS
 };
 

@@ -42,6 +42,7 @@ struct run_args {
 	const char *image, *bundle, *name, *net, *workdir, *user, *hostname;
 	const char *kernel, *initrd, *cache;
 	const char *seccomp; /* the VMM's --seccomp */
+	const char *metrics; /* the VMM's --metrics */
 	bool no_jail, has_vmm_user;
 	uid_t vmm_uid;
 	gid_t vmm_gid;
@@ -102,7 +103,11 @@ static void usage(FILE *f)
 		"                     (not -u: that is the workload's user in the guest)\n"
 		"  --no-jail          run the VMM as root, not jailed (still under seccomp)\n"
 		"  --seccomp true|false|log|errno  the VMM's seccomp filters (default true;\n"
-		"                     log: the kernel logs what they would refuse)\n",
+		"                     log: the kernel logs what they would refuse)\n"
+		"  --metrics addr=IPV4:PORT|path=SOCKET[,id=ID]  the VMM serves its counters\n"
+		"                     as Prometheus text (GET /metrics); vm label: ID, else\n"
+		"                     the run's name; a path is a link to the run's\n"
+		"                     STATE/vmm/metrics.sock (where the jailed VMM can bind)\n",
 		JAIL_UID_POOL_SIZE, JAIL_UID_POOL_BASE);
 }
 
@@ -181,7 +186,8 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *err
 		O_INITRD,
 		O_VMM_USER,
 		O_NO_JAIL,
-		O_SECCOMP
+		O_SECCOMP,
+		O_METRICS
 	};
 	static const struct option opts[] = {
 		{ "image", required_argument, NULL, O_IMAGE },
@@ -205,6 +211,7 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *err
 		{ "vmm-user", required_argument, NULL, O_VMM_USER },
 		{ "no-jail", no_argument, NULL, O_NO_JAIL },
 		{ "seccomp", required_argument, NULL, O_SECCOMP },
+		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -305,6 +312,9 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *err
 					       "--seccomp '%s': expected true, false, log or errno",
 					       optarg);
 			a->seccomp = optarg;
+			break;
+		case O_METRICS:
+			a->metrics = optarg; /* the VMM checks it */
 			break;
 		case 'h':
 			a->help = true;
@@ -519,6 +529,34 @@ static void print_timing(struct timespec *ph)
 	log_msg(LV_NOTE, "timing", "%s", line);
 }
 
+/* The VMM's --metrics from the run's: the vm label is the run's name unless
+ * id= says; a path= is served at STATE/vmm/metrics.sock (inside the jail
+ * at the same path) and linked from the path asked for. */
+static int metrics_arg(const char *v, const char *state, const char *name, char *out, size_t size,
+		       char *link, size_t lsize, struct err *err)
+{
+	struct opt_list l;
+	char buf[512];
+
+	if (strlen(v) >= sizeof(buf) || opt_parse(&l, strcpy(buf, v)) < 0)
+		return err_set(err, -EINVAL, "--metrics '%.100s': not key=value,...", v);
+	const char *path = opt_get(&l, "path"), *id = opt_get(&l, "id");
+	if (!path) {
+		snprintf(out, size, "%s%s%s", v, id ? "" : ",id=", id ? "" : name);
+		return 0;
+	}
+	snprintf(out, size, "path=%s/vmm/metrics.sock,id=%s", state, id ? id : name);
+	struct stat st;
+	if (lstat(path, &st) == 0 && (S_ISLNK(st.st_mode) || S_ISSOCK(st.st_mode)))
+		unlink(path); /* a link or socket left by a run that was killed */
+	char target[PATH_MAX];
+	snprintf(target, sizeof(target), "%s/vmm/metrics.sock", state);
+	if (symlink(target, path) < 0)
+		return err_set(err, -errno, "--metrics: cannot link %s: %s", path, strerror(errno));
+	snprintf(link, lsize, "%s", path);
+	return 0;
+}
+
 int cmd_run_image(int argc, char **argv, struct err *err)
 {
 	struct timespec ph[PH_N] = { 0 };
@@ -526,6 +564,8 @@ int cmd_run_image(int argc, char **argv, struct err *err)
 	struct run_args a = { 0 };
 	char kernel[PATH_MAX], initrd[PATH_MAX], state[256], disk[PATH_MAX + 32];
 	char cmdline[1024], netw[512], console[PATH_MAX + 32], name[LEASE_ID_MAX + 1];
+	char metrics[PATH_MAX + 128], metrics_link[PATH_MAX];
+	metrics_link[0] = 0;
 	struct tty_state term = { 0 };
 	int r = parse_args(&a, argc, argv, err), status = EXIT_SVMM;
 	if (r < 0)
@@ -604,6 +644,9 @@ int cmd_run_image(int argc, char **argv, struct err *err)
 		goto out_spec;
 	}
 	strcat(vsock_sock, "/vsock.sock");
+	if (a.metrics && metrics_arg(a.metrics, state, name, metrics, sizeof(metrics), metrics_link,
+				     sizeof(metrics_link), err) < 0)
+		goto out_spec;
 	for (size_t i = 0; i < a.nvols; i++)
 		shares[i] = (struct vm_share){ a.vols[i].tag, a.vols[i].host, a.vols[i].ro };
 	struct vm_spec vs = {
@@ -626,6 +669,7 @@ int cmd_run_image(int argc, char **argv, struct err *err)
 		.state = state,
 		.no_jail = a.no_jail,
 		.seccomp = a.seccomp,
+		.metrics = a.metrics ? metrics : NULL,
 		.has_vmm_user = a.has_vmm_user,
 		.vmm_uid = a.vmm_uid,
 		.vmm_gid = a.vmm_gid,
@@ -703,6 +747,8 @@ out_spec:
 	clock_gettime(CLOCK_MONOTONIC, &ph[PH_END]);
 	print_timing(ph);
 out_state:
+	if (metrics_link[0])
+		unlink(metrics_link);
 	if (a.rm || status != EXIT_SVMM || access(console, F_OK) < 0)
 		remove_state(state);
 	else

@@ -396,8 +396,14 @@ static int launch_native(const struct vm_spec *s, struct vm_handle *h, struct er
 	}
 	if ((rc = write_config(&c, path, uid, gid, err)) < 0)
 		goto fail;
-	char *args[] = { SVMM_EXE, "run",	"--config",
-			 path,	   "--seccomp", s->seccomp ? (char *)s->seccomp : "true",
+	char *args[] = { SVMM_EXE,
+			 "run",
+			 "--config",
+			 path,
+			 "--seccomp",
+			 s->seccomp ? (char *)s->seccomp : "true",
+			 s->metrics ? "--metrics" : NULL,
+			 (char *)s->metrics,
 			 NULL };
 	pid_t pid = fork();
 	if (pid < 0) {

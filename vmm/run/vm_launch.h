@@ -82,6 +82,7 @@ struct vm_spec {
 	const char *state;   /* the run's state directory: config.json, the jail (native) */
 	bool no_jail;	     /* native: the VMM as root, not jailed */
 	const char *seccomp; /* native: the VMM's --seccomp (NULL: true) */
+	const char *metrics; /* native: the VMM's --metrics (NULL: none) */
 	bool has_vmm_user;   /* native: vmm_uid/vmm_gid given, else one from the pool */
 	uid_t vmm_uid;
 	gid_t vmm_gid;

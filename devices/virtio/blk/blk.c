@@ -93,7 +93,7 @@ struct blk_req {
 	uint32_t written; /* bytes for the used ring: data read + status byte */
 	int pending;	  /* io_uring operations outstanding */
 	int error;
-	bool is_read;
+	bool is_read, rw; /* rw: an IN or OUT, counted */
 	size_t len;
 	struct iovec *data;
 	unsigned int n_data;
@@ -123,6 +123,8 @@ struct blk {
 	struct virtio_blk_config config;
 	char serial[DISK_SERIAL_LEN];
 	struct blk_queue q[VIRTIO_MAX_QUEUES];
+	/* cloud-hypervisor's counters: completed reads and writes */
+	uint64_t read_bytes, write_bytes, read_ops, write_ops, io_errors;
 };
 
 static void req_done(struct blk_req *r)
@@ -130,6 +132,13 @@ static void req_done(struct blk_req *r)
 	struct blk_queue *bq = r->bq;
 
 	*r->status = r->error ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+	if (r->error)
+		ctr_inc(&bq->blk->io_errors, 1);
+	else if (r->rw) {
+		struct blk *b = bq->blk;
+		ctr_inc(r->is_read ? &b->read_bytes : &b->write_bytes, r->len);
+		ctr_inc(r->is_read ? &b->read_ops : &b->write_ops, 1);
+	}
 	virtq_push(&bq->blk->vdev.vq[bq->idx], r->head, r->written);
 	free(r->data);
 	free(r);
@@ -396,6 +405,7 @@ static int handle(struct blk_queue *bq, struct virtq_chain *c)
 		r->head = c->head;
 		r->status = status;
 		r->is_read = rd;
+		r->rw = true;
 		r->len = len;
 		r->written = (rd ? (uint32_t)len : 0) + 1;
 		bq->inflight++;
@@ -557,9 +567,11 @@ static int blk_activate(struct virtio_dev *vd)
 		if (bq->ring_efd < 0 || io_uring_register_eventfd(&bq->ring, bq->ring_efd) < 0) {
 			rc = -EIO;
 		} else if (!(rc = virtio_loop_init(&bq->loop, SC_BLK, vd->gate, queue_run, bq)) &&
-			   ((rc = virtio_loop_add(&bq->loop, vd->kick_fd[i], EPOLLIN, 0, true)) ||
-			    (rc = virtio_loop_add(&bq->loop, bq->ring_efd, EPOLLIN, 1, true)) ||
-			    (rc = virtio_loop_start(&bq->loop)))) {
+			   (virtio_loop_count(&bq->loop, 0, &vd->stats.kicks[i]),
+			    (rc = virtio_loop_add(&bq->loop, vd->kick_fd[i], EPOLLIN, 0, true)) ||
+				    (rc = virtio_loop_add(&bq->loop, bq->ring_efd, EPOLLIN, 1,
+							  true)) ||
+				    (rc = virtio_loop_start(&bq->loop)))) {
 			virtio_loop_stop(&bq->loop);
 		}
 		if (rc) {
@@ -600,11 +612,30 @@ static void blk_free(struct virtio_dev *vd)
 	free(blk);
 }
 
+static const struct ctr_desc c_blk[] = {
+	{ "disk", "read_bytes", "Bytes the guest read from the disk", false, NULL, NULL },
+	{ "disk", "write_bytes", "Bytes the guest wrote to the disk", false, NULL, NULL },
+	{ "disk", "read_ops", "Read requests completed", false, NULL, NULL },
+	{ "disk", "write_ops", "Write requests completed", false, NULL, NULL },
+	{ "disk", "io_errors", "Requests answered with an I/O error", false, NULL, NULL },
+};
+
+static void blk_counters(struct virtio_dev *vd, struct ctr_set *out)
+{
+	struct blk *b = vd->priv;
+	const uint64_t *v[] = { &b->read_bytes, &b->write_bytes, &b->read_ops, &b->write_ops,
+				&b->io_errors };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		ctr_put(out, &c_blk[i], -1, ctr_read(v[i]));
+}
+
 static const struct virtio_dev_ops blk_ops = {
 	.activate = blk_activate,
 	.reset = blk_reset,
 	.config_read = blk_config_read,
 	.free = blk_free,
+	.counters = blk_counters,
 };
 
 int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *o, struct err *err)

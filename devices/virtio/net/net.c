@@ -61,7 +61,10 @@ struct net_qp {
 	uint32_t lens[NET_RX_MAX_BUFS];
 	unsigned int n_heads;
 	uint8_t *num_buffers[2]; /* where the first header's num_buffers lives */
-	uint64_t rx_dropped, tx_dropped;
+	/* counted by the pair's thread alone (ctr_bump); tx_dropped and
+	 * rx_dropped: frames refused (a bad header, the kernel's refusal,
+	 * no room in the guest's buffers) */
+	uint64_t rx_bytes, rx_frames, tx_bytes, tx_frames, rx_dropped, tx_dropped;
 
 	/* vhost=on: the worker's fd, and the call eventfds of ours for rx and
 	 * tx that the loop forwards when the transport has no irqfd */
@@ -160,7 +163,7 @@ static int rx_continue(struct net_qp *qp)
 			/* the guest's whole ring cannot hold the frame: drop it */
 			for (unsigned int i = 0; i < qp->n_heads; i++)
 				qp->lens[i] = 0;
-			qp->rx_dropped++;
+			ctr_bump(&qp->rx_dropped, 1);
 			break;
 		}
 	}
@@ -210,9 +213,11 @@ static void rx_run(struct net_qp *qp)
 		    ((size_t)len > cap && !mrg(n))) {
 			/* no room for the header, or the frame does not fit */
 			virtq_push(q, c->head, 0);
-			qp->rx_dropped++;
+			ctr_bump(&qp->rx_dropped, 1);
 			continue;
 		}
+		ctr_bump(&qp->rx_bytes, (uint64_t)len - NET_HDR_LEN);
+		ctr_bump(&qp->rx_frames, 1);
 		qp->num_buffers[0] = in_byte(c, 10);
 		qp->num_buffers[1] = in_byte(c, 11);
 		qp->heads[0] = c->head;
@@ -249,8 +254,13 @@ static uint32_t tx_one(void *opaque, struct virtq_chain *c)
 {
 	struct net_qp *qp = opaque;
 
-	if (c->out_len < NET_HDR_LEN || writev(qp->tap_fd, c->out, (int)c->n_out) < 0)
-		qp->tx_dropped++; /* bad header, or the kernel refused it */
+	ssize_t n = c->out_len < NET_HDR_LEN ? -1 : writev(qp->tap_fd, c->out, (int)c->n_out);
+	if (n < (ssize_t)NET_HDR_LEN) {
+		ctr_bump(&qp->tx_dropped, 1); /* bad header, or the kernel refused it */
+	} else {
+		ctr_bump(&qp->tx_bytes, (uint64_t)n - NET_HDR_LEN);
+		ctr_bump(&qp->tx_frames, 1);
+	}
 	return 0;
 }
 
@@ -358,6 +368,10 @@ static int qp_start(struct net_qp *qp)
 	if (rc)
 		return rc;
 	qp->tap_polled = true;
+	virtio_loop_count(&qp->loop, EV_RX_KICK, &n->vdev.stats.kicks[2 * qp->idx]);
+	virtio_loop_count(&qp->loop, EV_TX_KICK, &n->vdev.stats.kicks[2 * qp->idx + 1]);
+	if (ctrl >= 0)
+		virtio_loop_count(&qp->loop, EV_CTRL_KICK, &n->vdev.stats.kicks[2 * n->n_pairs]);
 	if ((rc = virtio_loop_add(&qp->loop, n->vdev.kick_fd[2 * qp->idx], EPOLLIN, EV_RX_KICK,
 				  true)) ||
 	    (rc = virtio_loop_add(&qp->loop, n->vdev.kick_fd[2 * qp->idx + 1], EPOLLIN, EV_TX_KICK,
@@ -447,11 +461,41 @@ static void net_free(struct virtio_dev *vd)
 	free(n);
 }
 
+static const struct ctr_desc c_net[] = {
+	{ "net", "rx_bytes", "Bytes of frames from the TAP to the guest", false, NULL, NULL },
+	{ "net", "rx_frames", "Frames from the TAP to the guest", false, NULL, NULL },
+	{ "net", "tx_bytes", "Bytes of frames from the guest to the TAP", false, NULL, NULL },
+	{ "net", "tx_frames", "Frames from the guest to the TAP", false, NULL, NULL },
+	{ "net", "rx_dropped", "Frames from the TAP dropped (no room in the guest's buffers)",
+	  false, NULL, NULL },
+	{ "net", "tx_dropped", "Frames from the guest dropped (bad header, refused by the TAP)",
+	  false, NULL, NULL },
+};
+
+/* The sums over the queue pairs (vhost=on: the kernel moves the frames,
+ * and only the drops svmm saw count). */
+static void net_counters(struct virtio_dev *vd, struct ctr_set *out)
+{
+	struct net *n = vd->priv;
+	uint64_t sum[6] = { 0 };
+
+	for (unsigned int i = 0; i < n->n_pairs; i++) {
+		const struct net_qp *qp = &n->qp[i];
+		const uint64_t *v[] = { &qp->rx_bytes,	&qp->rx_frames,	 &qp->tx_bytes,
+					&qp->tx_frames, &qp->rx_dropped, &qp->tx_dropped };
+		for (size_t k = 0; k < 6; k++)
+			sum[k] += ctr_read(v[k]);
+	}
+	for (size_t k = 0; k < 6; k++)
+		ctr_put(out, &c_net[k], -1, sum[k]);
+}
+
 static const struct virtio_dev_ops net_ops = {
 	.activate = net_activate,
 	.reset = net_reset,
 	.config_read = net_config_read,
 	.free = net_free,
+	.counters = net_counters,
 };
 
 const char *virtio_net_tap_name(const struct virtio_dev *vd)

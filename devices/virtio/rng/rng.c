@@ -54,6 +54,8 @@ static int rng_activate(struct virtio_dev *vd)
 	if (!vd->vq[0].ready)
 		return 0;
 	int rc = virtio_loop_init(&r->loop, SC_RNG, r->vdev.gate, rng_run, r);
+	if (!rc)
+		virtio_loop_count(&r->loop, 0, &vd->stats.kicks[0]);
 	if (!rc && ((rc = virtio_loop_add(&r->loop, vd->kick_fd[0], EPOLLIN, 0, true)) ||
 		    (rc = virtio_loop_start(&r->loop))))
 		virtio_loop_stop(&r->loop);

@@ -104,6 +104,8 @@ static void irq_queue(void *opaque, unsigned int q)
 	uint16_t v = q < VIRTIO_MAX_QUEUES ? vp->q_vector[q] : VIRTIO_MSI_NO_VECTOR;
 
 	__atomic_or_fetch(&vp->isr, 1, __ATOMIC_SEQ_CST);
+	if (q < VIRTIO_MAX_QUEUES)
+		ctr_inc(&vp->vd->stats.irqs[q], 1);
 	if (v != VIRTIO_MSI_NO_VECTOR)
 		pci_msix_trigger(&vp->pci, v);
 }
@@ -113,6 +115,7 @@ static void irq_config(void *opaque)
 	struct virtio_pci *vp = opaque;
 
 	__atomic_or_fetch(&vp->isr, 2, __ATOMIC_SEQ_CST);
+	ctr_inc(&vp->vd->stats.config_irqs, 1);
 	if (vp->config_vector != VIRTIO_MSI_NO_VECTOR)
 		pci_msix_trigger(&vp->pci, vp->config_vector);
 }

@@ -131,6 +131,8 @@ static int vsock_activate(struct virtio_dev *vd)
 	rc = virtio_loop_init(&v->loop, SC_VSOCK, v->vdev.gate, vsock_run, v);
 	if (rc)
 		return rc;
+	for (unsigned int q = VSOCK_RX; q <= VSOCK_EVT; q++)
+		virtio_loop_count(&v->loop, q, &vd->stats.kicks[q]);
 	if ((rc = virtio_loop_add(&v->loop, vd->kick_fd[VSOCK_RX], EPOLLIN, VSOCK_RX, true)) ||
 	    (rc = virtio_loop_add(&v->loop, vd->kick_fd[VSOCK_TX], EPOLLIN, VSOCK_TX, true)) ||
 	    (rc = virtio_loop_add(&v->loop, vsock_mux_fd(&v->mux), EPOLLIN, EV_MUX, false)) ||
@@ -168,11 +170,30 @@ static void vsock_free(struct virtio_dev *vd)
 	free(v);
 }
 
+static const struct ctr_desc c_vsock[] = {
+	{ "vsock", "conns_opened", "Connections established (either way)", false, NULL, NULL },
+	{ "vsock", "conns_refused", "Connections refused (nobody listened)", false, NULL, NULL },
+	{ "vsock", "conns_reset", "Connections reset by svmm", false, NULL, NULL },
+	{ "vsock", "tx_bytes", "Payload bytes from the guest to the host", false, NULL, NULL },
+	{ "vsock", "rx_bytes", "Payload bytes from the host to the guest", false, NULL, NULL },
+};
+
+static void vsock_counters(struct virtio_dev *vd, struct ctr_set *out)
+{
+	const struct vsock_mux *m = &((struct vsock *)vd->priv)->mux;
+	const uint64_t *v[] = { &m->conns_opened, &m->conns_refused, &m->conns_reset, &m->tx_bytes,
+				&m->rx_bytes };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		ctr_put(out, &c_vsock[i], -1, ctr_read(v[i]));
+}
+
 static const struct virtio_dev_ops vsock_ops = {
 	.activate = vsock_activate,
 	.reset = vsock_reset,
 	.config_read = vsock_config_read,
 	.free = vsock_free,
+	.counters = vsock_counters,
 };
 
 int virtio_vsock_create(struct virtio_dev **out, const struct virtio_vsock_opts *o, struct err *err)

@@ -18,6 +18,7 @@
 
 #include "devices/virtio/queue.h"
 #include "guest-agent/common.h"
+#include "vmm/kvm/counters.h"
 
 #define MUX_BUCKETS    4096
 #define MUX_CMD_MAX    32 /* "CONNECT 4294967295\n" fits */
@@ -299,6 +300,7 @@ static void conn_reset(struct vsock_mux *m, struct vsock_conn *c)
 		conn_free(m, c);
 		return;
 	}
+	ctr_bump(&m->conns_reset, 1);
 	c->pend = P_RST;
 	c->readable = false;
 	c->buf_len = 0;
@@ -359,6 +361,7 @@ static void guest_rw(struct vsock_mux *m, struct vsock_conn *c, const struct iov
 		return;
 	}
 	c->rx_cnt += len;
+	ctr_bump(&m->tx_bytes, len);
 	uint32_t done = 0;
 	if (!c->buf_len) {
 		struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = n };
@@ -409,6 +412,7 @@ static int port_path(const struct vsock_mux *m, uint32_t port, struct sockaddr_u
 static void guest_connected(struct vsock_mux *m, struct vsock_conn *c)
 {
 	c->state = CS_ESTABLISHED;
+	ctr_bump(&m->conns_opened, 1);
 	clear_deadline(m, c);
 	pend(m, c, P_RESPONSE);
 	conn_update(m, c);
@@ -447,6 +451,7 @@ static void guest_request(struct vsock_mux *m, const struct virtio_vsock_hdr *h)
 	}
 	return;
 refuse:
+	ctr_bump(&m->conns_refused, 1);
 	if (fd >= 0)
 		close(fd);
 	stray_rst(m, h);
@@ -473,6 +478,8 @@ void vsock_mux_from_guest(struct vsock_mux *m, const struct virtio_vsock_hdr *h,
 {
 	if (h->op == VIRTIO_VSOCK_OP_RST && h->dst_cid == MUX_HOST_CID) {
 		struct vsock_conn *c = lookup(m, h->dst_port, h->src_port);
+		if (c && c->state == CS_CONNECTING)
+			ctr_bump(&m->conns_refused, 1); /* nobody listens in the guest */
 		if (c)
 			conn_free(m, c); /* closes the host socket: the host sees EOF */
 		return;
@@ -500,6 +507,7 @@ void vsock_mux_from_guest(struct vsock_mux *m, const struct virtio_vsock_hdr *h,
 			break;
 		}
 		c->state = CS_ESTABLISHED;
+		ctr_bump(&m->conns_opened, 1);
 		clear_deadline(m, c);
 		char ok[32];
 		int len = snprintf(ok, sizeof(ok), "OK %u\n", c->local_port);
@@ -593,6 +601,7 @@ static size_t conn_packet(struct vsock_mux *m, struct vsock_conn *c, const struc
 			h.len = (uint32_t)r;
 			len = (size_t)r;
 			c->tx_cnt += (uint32_t)r;
+			ctr_bump(&m->rx_bytes, (uint64_t)r);
 			if ((size_t)r < want)
 				c->readable = false; /* likely drained; epoll says when not */
 		} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {

@@ -59,6 +59,12 @@ struct vsock_mux {
 	/* RSTs for packets that match no connection */
 	struct virtio_vsock_hdr stray[64];
 	unsigned int n_stray;
+	/* counters (the driving thread writes, ctr_bump; others read):
+	 * connections established either way, refused (nobody listens on
+	 * the host, or the guest answered a host's CONNECT with RST), reset by
+	 * svmm (a broken rule, a timeout, a full budget); payload bytes from the
+	 * guest to the host (tx) and from the host to the guest (rx) */
+	uint64_t conns_opened, conns_refused, conns_reset, tx_bytes, rx_bytes;
 };
 
 /* Bind the host listener at path (a stale socket file left by a killed
