@@ -44,6 +44,7 @@ static const struct command {
 	{ "add-fs", "PUT", "vm.add-fs", DEVICE_ARG },
 	{ "add-pmem", "PUT", "vm.add-pmem", DEVICE_ARG },
 	{ "add-vsock", "PUT", "vm.add-vsock", DEVICE_ARG },
+	{ "add-device", "PUT", "vm.add-device", DEVICE_ARG },
 	{ "remove-device", "PUT", "vm.remove-device", ID_ARG },
 };
 
@@ -96,6 +97,8 @@ static char *device_json(const char *cmd, const char *arg)
 		rc = vm_config_parse_fs(&c, arg, &err), key = "fs";
 	else if (!strcmp(cmd, "add-pmem"))
 		rc = vm_config_parse_pmem(&c, arg, &err), key = "pmem";
+	else if (!strcmp(cmd, "add-device"))
+		rc = vm_config_parse_device(&c, arg, &err), key = "devices";
 	else
 		rc = vm_config_parse_vsock(&c, arg, &err), key = "vsock";
 	if (rc < 0) {

@@ -288,6 +288,54 @@ static int add_net(struct vm_devices *d, const struct net_config *nc, size_t i, 
 	return plug(d, vd, d->bus, d->mem, nc->id, err);
 }
 
+static int add_fs(struct vm_devices *d, const struct fs_config *fc, struct err *err)
+{
+	struct virtio_fs_opts o;
+	struct virtio_dev *vd;
+	int rc;
+
+	vm_fs_opts(fc, &o);
+	if ((rc = virtio_fs_create(&vd, &o, d->mem, err)))
+		return rc;
+	return plug(d, vd, d->bus, d->mem, fc->id, err);
+}
+
+static int add_vsock(struct vm_devices *d, const struct vsock_config *vc, struct err *err)
+{
+	struct virtio_vsock_opts o;
+	struct virtio_dev *vd;
+	int rc;
+
+	vm_vsock_opts(vc, &o);
+	if ((rc = virtio_vsock_create(&vd, &o, err)))
+		return rc;
+	return plug(d, vd, d->bus, d->mem, vc->id, err);
+}
+
+/* A VFIO function for devices[i] (dc), plugged and started (INTx). */
+static int add_vfio(struct vm_devices *d, const struct device_config *dc, size_t i, struct err *err)
+{
+	struct vfio_dev *v;
+	int rc;
+
+	if (d->n_vfio == VM_MAX_VFIO_DEVICES)
+		return err_set(err, -ENOSPC, "devices[%zu] (%s): at most %d VFIO devices", i,
+			       dc->path, VM_MAX_VFIO_DEVICES);
+	if ((rc = vfio_dev_create(&v, &d->vfio, dc->path, err)))
+		return err_wrap(err, "devices[%zu] (%s)", i, dc->path);
+	rc = pci_bus_add(d->bus, &v->pci, -1);
+	if (rc < 0) {
+		vfio_dev_free(v);
+		return err_set(err, rc, "devices[%zu] (%s): cannot plug it into PCI: %s", i,
+			       dc->path, strerror(-rc));
+	}
+	snprintf(d->vfio_id[d->n_vfio], sizeof(d->vfio_id[0]), "%s", dc->id ? dc->id : "");
+	d->vfio_dev[d->n_vfio++] = v;
+	if ((rc = vfio_dev_start(v, err)))
+		return err_wrap(err, "devices[%zu] (%s)", i, dc->path);
+	return 0;
+}
+
 int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct pci_bus *bus,
 		      struct kvm *kvm, const struct guest_mem *mem, struct err *err)
 {
@@ -316,41 +364,16 @@ int vm_devices_create(struct vm_devices *d, const struct vm_config *cfg, struct 
 	const char *rng = cfg && cfg->rng.src ? cfg->rng.src : VM_DEFAULT_RNG_SRC;
 	if ((rc = virtio_rng_create(&vd, rng, err)) || (rc = plug(d, vd, bus, mem, "__rng", err)))
 		goto fail;
-	for (size_t i = 0; cfg && i < cfg->n_fs; i++) {
-		struct virtio_fs_opts o;
-		vm_fs_opts(&cfg->fs[i], &o);
-		if ((rc = virtio_fs_create(&vd, &o, mem, err)) ||
-		    (rc = plug(d, vd, bus, mem, cfg->fs[i].id, err)))
+	for (size_t i = 0; cfg && i < cfg->n_fs; i++)
+		if ((rc = add_fs(d, &cfg->fs[i], err)))
 			goto fail;
-	}
-	if (cfg && cfg->has_vsock) {
-		struct virtio_vsock_opts o;
-		vm_vsock_opts(&cfg->vsock, &o);
-		if ((rc = virtio_vsock_create(&vd, &o, err)) ||
-		    (rc = plug(d, vd, bus, mem, cfg->vsock.id, err)))
-			goto fail;
-	}
+	if (cfg && cfg->has_vsock && (rc = add_vsock(d, &cfg->vsock, err)))
+		goto fail;
 	/* VFIO devices last, as cloud-hypervisor plugs them; guest RAM is
 	 * registered by now (the container maps it for DMA) */
-	for (size_t i = 0; cfg && i < cfg->n_devices && i < VM_MAX_VFIO_DEVICES; i++) {
-		const struct device_config *dc = &cfg->devices[i];
-		struct vfio_dev *v;
-		if ((rc = vfio_dev_create(&v, &d->vfio, dc->path, err))) {
-			err_wrap(err, "devices[%zu] (%s)", i, dc->path);
+	for (size_t i = 0; cfg && i < cfg->n_devices; i++)
+		if ((rc = add_vfio(d, &cfg->devices[i], i, err)))
 			goto fail;
-		}
-		d->vfio_dev[d->n_vfio++] = v;
-		rc = pci_bus_add(bus, &v->pci, -1);
-		if (rc < 0) {
-			err_set(err, rc, "devices[%zu] (%s): cannot plug it into PCI: %s", i,
-				dc->path, strerror(-rc));
-			goto fail;
-		}
-		if ((rc = vfio_dev_start(v, err))) {
-			err_wrap(err, "devices[%zu] (%s)", i, dc->path);
-			goto fail;
-		}
-	}
 	return 0;
 fail:
 	vm_devices_free(d);
@@ -387,26 +410,34 @@ void vm_devices_resume(struct vm_devices *d)
 		virtio_gate_open(&d->gate);
 }
 
-int vm_devices_add_disk(struct vm_devices *d, const struct disk_config *dc, unsigned int *slot,
-			struct err *err)
+int vm_devices_hot_add(struct vm_devices *d, enum vm_device_kind kind, const void *cfg,
+		       unsigned int *slot, struct err *err)
 {
 	int rc;
 
 	pthread_mutex_lock(&d->lock);
-	if (!(rc = add_disk(d, dc, err)))
-		*slot = virtio_pci_dev(d->vp[d->n - 1])->slot;
-	pthread_mutex_unlock(&d->lock);
-	return rc;
-}
-
-int vm_devices_add_net(struct vm_devices *d, const struct net_config *nc, unsigned int *slot,
-		       struct err *err)
-{
-	int rc;
-
-	pthread_mutex_lock(&d->lock);
-	if (!(rc = add_net(d, nc, 0, err)))
-		*slot = virtio_pci_dev(d->vp[d->n - 1])->slot;
+	switch (kind) {
+	case VM_DEV_DISK:
+		rc = add_disk(d, cfg, err);
+		break;
+	case VM_DEV_NET:
+		rc = add_net(d, cfg, 0, err);
+		break;
+	case VM_DEV_FS:
+		rc = add_fs(d, cfg, err);
+		break;
+	case VM_DEV_VSOCK:
+		rc = add_vsock(d, cfg, err);
+		break;
+	case VM_DEV_VFIO:
+		rc = add_vfio(d, cfg, 0, err);
+		break;
+	default:
+		rc = err_set(err, -EINVAL, "unknown device kind %d", (int)kind);
+	}
+	if (!rc)
+		*slot = kind == VM_DEV_VFIO ? d->vfio_dev[d->n_vfio - 1]->pci.slot
+					    : virtio_pci_dev(d->vp[d->n - 1])->slot;
 	pthread_mutex_unlock(&d->lock);
 	return rc;
 }
@@ -419,6 +450,9 @@ int vm_devices_slot_of(struct vm_devices *d, const char *id)
 	for (unsigned int i = 0; i < d->n && slot < 0; i++)
 		if (*d->id[i] && !strcmp(d->id[i], id))
 			slot = (int)virtio_pci_dev(d->vp[i])->slot;
+	for (unsigned int i = 0; i < d->n_vfio && slot < 0; i++)
+		if (*d->vfio_id[i] && !strcmp(d->vfio_id[i], id))
+			slot = (int)d->vfio_dev[i]->pci.slot;
 	pthread_mutex_unlock(&d->lock);
 	return slot;
 }
@@ -443,8 +477,24 @@ static void eject_job(void *arg)
 		memmove(&d->vd[i], &d->vd[i + 1], (d->n - i - 1) * sizeof(d->vd[0]));
 		memmove(d->id[i], d->id[i + 1], (d->n - i - 1) * sizeof(d->id[0]));
 		d->n--;
+		goto out;
+	}
+	for (unsigned int i = 0; i < d->n_vfio; i++) {
+		struct vfio_dev *v = d->vfio_dev[i];
+		if (v->pci.slot != e->slot)
+			continue;
+		log_msg(LV_INFO, "devices", "slot %u (%s) ejected by the guest: removed", e->slot,
+			*d->vfio_id[i] ? d->vfio_id[i] : "no id");
+		pci_bus_remove(d->bus, &v->pci);
+		vfio_dev_free(v);
+		memmove(&d->vfio_dev[i], &d->vfio_dev[i + 1],
+			(d->n_vfio - i - 1) * sizeof(d->vfio_dev[0]));
+		memmove(d->vfio_id[i], d->vfio_id[i + 1],
+			(d->n_vfio - i - 1) * sizeof(d->vfio_id[0]));
+		d->n_vfio--;
 		break;
 	}
+out:
 	pthread_mutex_unlock(&d->lock);
 }
 

@@ -85,6 +85,7 @@ struct vm_devices {
 	} eject[PCI_SLOTS];
 	struct vfio_ctx vfio; /* the VM's VFIO container, groups, KVM VFIO device */
 	struct vfio_dev *vfio_dev[VM_MAX_VFIO_DEVICES];
+	char vfio_id[VM_MAX_VFIO_DEVICES][CTR_ID_MAX];
 	unsigned int n_vfio;
 	struct vm_devmgr mgr;
 	struct virtio_gate gate; /* every virtio device's I/O threads pass it */
@@ -109,15 +110,12 @@ void vm_devices_counters(struct vm_devices *d, struct ctr_set *out);
  * vm_devices_resume lets them go on. Both nothing on devices not made. */
 void vm_devices_pause(struct vm_devices *d);
 
-/* Hotplug. Hot-add disk dc (a validated entry with an id) to the running VM:
- * a virtio-blk function in a free slot (*slot), not yet announced (the
- * caller tells the guest: ACPI GED). */
-int vm_devices_add_disk(struct vm_devices *d, const struct disk_config *dc, unsigned int *slot,
-			struct err *err);
-/* Likewise a virtio-net function for nc (its TAP by name or its fds). */
-int vm_devices_add_net(struct vm_devices *d, const struct net_config *nc, unsigned int *slot,
-		       struct err *err);
-/* The slot of the virtio function with config id id, or -ENOENT. */
+/* Hotplug. Hot-add the device of kind (cfg its config entry, validated,
+ * with an id) to the running VM: a virtio or VFIO function in a free slot
+ * (*slot), not yet announced (the caller tells the guest: ACPI GED). */
+int vm_devices_hot_add(struct vm_devices *d, enum vm_device_kind kind, const void *cfg,
+		       unsigned int *slot, struct err *err);
+/* The slot of the (virtio or VFIO) function with config id id, or -ENOENT. */
 int vm_devices_slot_of(struct vm_devices *d, const char *id);
 /* The guest ejected slot (its _EJ0, on a vCPU thread): the devmgr unplugs
  * and frees the function there. */

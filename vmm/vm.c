@@ -204,9 +204,8 @@ int vm_ctl_request(struct vm_ctl *c, enum vm_ctl_op op)
 	return rc;
 }
 
-/* Hot-add with add (a vm_devices_add_* call) and announce the slot. */
-static int hot_add(struct vm_ctl *c, const void *cfg, unsigned int *slot, struct err *err,
-		   int (*add)(struct vm_devices *, const void *, unsigned int *, struct err *))
+int vm_ctl_hot_add(struct vm_ctl *c, enum vm_device_kind kind, const void *cfg, unsigned int *slot,
+		   struct err *err)
 {
 	int rc;
 
@@ -216,32 +215,10 @@ static int hot_add(struct vm_ctl *c, const void *cfg, unsigned int *slot, struct
 		rc = err_set(err, -ESRCH, "the VM is not running");
 	else if (!vm->has_pci)
 		rc = err_set(err, -ENOTSUP, "the VM has no PCI bus");
-	else if (!(rc = add(&vm->devs, cfg, slot, err)))
+	else if (!(rc = vm_devices_hot_add(&vm->devs, kind, cfg, slot, err)))
 		acpi_ged_pci_changed(&vm->ged, 1u << *slot, 0);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
-}
-
-static int add_disk(struct vm_devices *d, const void *cfg, unsigned int *slot, struct err *err)
-{
-	return vm_devices_add_disk(d, cfg, slot, err);
-}
-
-static int add_net(struct vm_devices *d, const void *cfg, unsigned int *slot, struct err *err)
-{
-	return vm_devices_add_net(d, cfg, slot, err);
-}
-
-int vm_ctl_add_disk(struct vm_ctl *c, const struct disk_config *dc, unsigned int *slot,
-		    struct err *err)
-{
-	return hot_add(c, dc, slot, err, add_disk);
-}
-
-int vm_ctl_add_net(struct vm_ctl *c, const struct net_config *nc, unsigned int *slot,
-		   struct err *err)
-{
-	return hot_add(c, nc, slot, err, add_net);
 }
 
 int vm_ctl_remove_device(struct vm_ctl *c, const char *id, struct err *err)

@@ -23,14 +23,13 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "vmm/config/config.h"
 #include "vmm/x86/boot.h"
 #include "guest-agent/err.h"
 
 #include <pthread.h>
 
 struct chardev;
-struct disk_config;
-struct net_config;
 struct vm_config;
 struct vm;
 
@@ -66,16 +65,13 @@ void vm_ctl_destroy(struct vm_ctl *c);
  * (-EIO, with the reason in err). */
 int vm_ctl_wait_started(struct vm_ctl *c, struct err *err);
 int vm_ctl_request(struct vm_ctl *c, enum vm_ctl_op op);
-/* Hot-add disk dc (a validated entry with an id) to the running VM: its
- * virtio-blk function goes into a free PCI slot (*slot) and the guest is
- * told (ACPI GED, PCI hotplug: its acpiphp scans the slot). -ESRCH when
- * no VM runs. */
-int vm_ctl_add_disk(struct vm_ctl *c, const struct disk_config *dc, unsigned int *slot,
-		    struct err *err);
-/* Likewise a virtio-net device (its TAP by name, or nc's fds). */
-int vm_ctl_add_net(struct vm_ctl *c, const struct net_config *nc, unsigned int *slot,
+/* Hot-add the device of kind (cfg: its config entry, validated, with an
+ * id; vmm/config/config.h) to the running VM: its PCI function goes into a
+ * free slot (*slot) and the guest is told (ACPI GED, PCI hotplug: its
+ * acpiphp scans the slot). -ESRCH when no VM runs. */
+int vm_ctl_hot_add(struct vm_ctl *c, enum vm_device_kind kind, const void *cfg, unsigned int *slot,
 		   struct err *err);
-/* Ask the guest to eject the virtio device with config id id (ACPI GED);
+/* Ask the guest to eject the device with config id id (ACPI GED);
  * the VMM unplugs and frees it when the guest's _EJ0 says it let go.
  * -ENOENT for no such device. */
 int vm_ctl_remove_device(struct vm_ctl *c, const char *id, struct err *err);

@@ -18,7 +18,13 @@ log=$d/guest.log
 
 cat >"$d/check.sh" <<'GUEST'
 seen=none
+fsdone=
 while :; do
+	if [ -z "$fsdone" ] && mount -t virtiofs hpfs /mnt 2>/dev/null; then
+		echo "FS $(cat /mnt/hello)"
+		umount /mnt && echo "FS unmounted"
+		fsdone=1
+	fi
 	cur=$(ls /sys/block | grep '^vd' | tr '\n' ' ')
 	if [ "$cur" != "$seen" ]; then
 		echo "BLK [$cur]"
@@ -43,7 +49,7 @@ nd_initramfs "$d/initrd" "$d/check.sh"
 cat >"$d/create.json" <<EOF
 {
   "cpus":    {"boot_vcpus": 1, "max_vcpus": 1},
-  "memory":  {"size": 268435456},
+  "memory":  {"size": 268435456, "shared": true},
   "payload": {"kernel": "$kernel", "cmdline": "$ND_CMDLINE", "initramfs": "$d/initrd"},
   "serial":  {"file": "$log", "mode": "File"},
   "console": {"mode": "Off"}
@@ -158,6 +164,28 @@ sleep 1
 t_eq "no thread left behind" "$threads0" "$(nthreads)"
 t_eq "no fd left behind" "$fds0" "$(nfds)"
 t_eq "the VMM still serves" 200 "$(api GET vmm.ping)"
+
+# --- a virtio-fs share, in and out
+mkdir -p "$d/share" && echo hotplug-fs-ok >"$d/share/hello"
+/usr/lib/qemu/virtiofsd --socket-path="$d/fs.sock" -o source="$d/share" -o cache=none \
+	>"$d/virtiofsd.log" 2>&1 &
+t_cleanup "kill $! 2>/dev/null"
+for _ in $(seq 100); do [[ -S $d/fs.sock ]] && break; sleep 0.1; done
+set_mark
+code=$(api PUT vm.add-fs "$(body "{\"tag\": \"hpfs\", \"socket\": \"$d/fs.sock\", \"id\": \"hpfs0\"}")")
+t_eq "vm.add-fs on the running VM: 200" 200 "$code"
+t_eq "its id" hpfs0 "$(jq -r .id <"$d/resp" 2>/dev/null)"
+if wait_line '^FS hotplug-fs-ok$' 60; then
+	t_pass "the guest mounts the hot-added share and reads the host's file"
+else
+	t_fail "the guest mounts the hot-added share and reads the host's file" \
+		"console: $(console | tail -n 20)" "virtiofsd: $(tail -n 5 "$d/virtiofsd.log")"
+fi
+wait_line '^FS unmounted$' 30
+set_mark
+t_eq "vm.remove-device of the share: 204" 204 "$(api PUT vm.remove-device "$(body '{"id": "hpfs0"}')")"
+for _ in $(seq 300); do grep -q 'slot .* (hpfs0) ejected' "$d/svmm.out" && break; sleep 0.1; done
+t_match "the VMM freed the share at the guest's eject" '\(hpfs0\) ejected by the guest' "$(cat "$d/svmm.out")"
 t_eq "vm.shutdown" 204 "$(api PUT vm.shutdown)"
 t_eq "vmm.shutdown" 200 "$(api PUT vmm.shutdown)"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -118,8 +118,8 @@ t_eq "its PciDeviceInfo id" ctr-rootfs "$(jq -r .id <"$d/resp" 2>/dev/null)"
 wait_line '^BLK \[vda \]$' 60
 t_ok "the guest sees the disk" seen_line '^BLK \[vda \]$'
 printf '{"id": "ctr-rootfs"}' >"$d/rm.json"
-t_eq "vm.remove-device: 204" 204 "$(api PUT vm.remove-device "$d/rm.json")"
 n=$(tr -d '\r' <"$log" | grep -ac '^BLK \[\]$')
+t_eq "vm.remove-device: 204" 204 "$(api PUT vm.remove-device "$d/rm.json")"
 for _ in $(seq 600); do (($(tr -d '\r' <"$log" | grep -ac '^BLK \[\]$') > n)) && break; sleep 0.1; done
 t_ok "the guest lets it go" test "$(tr -d '\r' <"$log" | grep -ac '^BLK \[\]$')" -gt "$n"
 t_eq "vm.shutdown" 204 "$(api PUT vm.shutdown)"

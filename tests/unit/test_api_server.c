@@ -67,10 +67,13 @@ static int rec_counters(void *ctx, json_t **out, struct err *err)
 	return 0;
 }
 
-static int rec_add_disk(void *ctx, const struct disk_config *dc, unsigned int *slot,
-			struct err *err)
+static int rec_add(void *ctx, enum vm_device_kind kind, const void *cfg, unsigned int *slot,
+		   struct err *err)
 {
 	struct rec *r = ctx;
+	const struct disk_config *dc = cfg;
+	if (kind != VM_DEV_DISK)
+		return err_set(err, -ENOTSUP, "only disks here");
 	if (r->fail_add)
 		return err_set(err, r->fail_add, "disk '%s': No such file or directory", dc->path);
 	r->adds++;
@@ -90,7 +93,7 @@ static int rec_remove(void *ctx, const char *id, struct err *err)
 }
 
 static const struct vmm_ops ops = {
-	.add_disk = rec_add_disk,
+	.hot_add = rec_add,
 	.remove_device = rec_remove,
 	.create = rec_create,
 	.boot = rec_boot,

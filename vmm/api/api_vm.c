@@ -171,14 +171,10 @@ static int op_resume(void *ctx, struct err *err)
 	return pause_resume(ctx, VM_CTL_RESUME, err);
 }
 
-static int op_add_disk(void *ctx, const struct disk_config *dc, unsigned int *slot, struct err *err)
+static int op_hot_add(void *ctx, enum vm_device_kind kind, const void *cfg, unsigned int *slot,
+		      struct err *err)
 {
-	return vm_ctl_add_disk(&((struct api_vm *)ctx)->ctl, dc, slot, err);
-}
-
-static int op_add_net(void *ctx, const struct net_config *nc, unsigned int *slot, struct err *err)
-{
-	return vm_ctl_add_net(&((struct api_vm *)ctx)->ctl, nc, slot, err);
+	return vm_ctl_hot_add(&((struct api_vm *)ctx)->ctl, kind, cfg, slot, err);
 }
 
 static int op_remove_device(void *ctx, const char *id, struct err *err)
@@ -219,8 +215,7 @@ const struct vmm_ops api_vm_ops = {
 	.power_button = op_power_button,
 	.pause = op_pause,
 	.resume = op_resume,
-	.add_disk = op_add_disk,
-	.add_net = op_add_net,
+	.hot_add = op_hot_add,
 	.remove_device = op_remove_device,
 	.counters = op_counters,
 	.collect = api_vm_collect,

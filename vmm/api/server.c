@@ -434,20 +434,18 @@ static int net_take_fds(struct net_config *n, const struct http_request *req, st
 
 #define NO_FDS(e, req, err) 0
 
-/* The hotplug ops, NULL when the VMM has none. */
-static int hot_disk(struct api_server *a, const struct disk_config *e, unsigned int *slot,
-		    struct err *err)
-{
-	return a->ops->add_disk(a->ops_ctx, e, slot, err);
-}
+#define HOT(kind)                                                                      \
+	static int hot_##kind(struct api_server *a, const void *e, unsigned int *slot, \
+			      struct err *err)                                         \
+	{                                                                              \
+		return a->ops->hot_add(a->ops_ctx, kind, e, slot, err);                \
+	}
+HOT(VM_DEV_DISK)
+HOT(VM_DEV_NET)
+HOT(VM_DEV_FS)
+HOT(VM_DEV_VFIO)
 
-static int hot_net(struct api_server *a, const struct net_config *e, unsigned int *slot,
-		   struct err *err)
-{
-	return a->ops->add_net(a->ops_ctx, e, slot, err);
-}
-
-/* For the kinds svmm cannot hotplug yet: never called (can_hot false). */
+/* For pmem, which svmm does not have: never called (can_hot false). */
 static int hot_none(struct api_server *a, const void *e, unsigned int *slot, struct err *err)
 {
 	(void)a, (void)e, (void)slot;
@@ -476,8 +474,8 @@ static int hot_none(struct api_server *a, const void *e, unsigned int *slot, str
 		} else if (live && !(can_hot)) {                                              \
 			st = 500;                                                             \
 			err_set(err, ENOTSUP,                                                 \
-				"hotplug of a " name " is not supported by svmm: add it "     \
-				"before vm.boot");                                            \
+				"hotplug is not supported by this VMM: add the " name         \
+				" before vm.boot");                                           \
 		} else if (!req->body_len) {                                                  \
 			st = 400;                                                             \
 			err_set(err, EINVAL, "a device configuration JSON body is required"); \
@@ -508,29 +506,41 @@ static int hot_none(struct api_server *a, const void *e, unsigned int *slot, str
 		reply_json(r, 200, json_pack("{s:s,s:s}", "id", e->id, "bdf", bdf));          \
 	}
 ADD_EP(ep_add_disk, struct disk_config, n_disks, vm_config_add_disk, disk_config_from_json,
-       disk_config_free, "disk", a->ops->add_disk, hot_disk, NO_FDS)
+       disk_config_free, "disk", a->ops->hot_add, hot_VM_DEV_DISK, NO_FDS)
 ADD_EP(ep_add_net, struct net_config, n_net, vm_config_add_net, net_config_from_json,
-       net_config_free, "net", a->ops->add_net, hot_net, net_take_fds)
+       net_config_free, "net", a->ops->hot_add, hot_VM_DEV_NET, net_take_fds)
 ADD_EP(ep_add_fs, struct fs_config, n_fs, vm_config_add_fs, fs_config_from_json, fs_config_free,
-       "fs", false, hot_none, NO_FDS)
+       "fs", a->ops->hot_add, hot_VM_DEV_FS, NO_FDS)
 ADD_EP(ep_add_pmem, struct pmem_config, n_pmem, vm_config_add_pmem, pmem_config_from_json,
        pmem_config_free, "pmem", false, hot_none, NO_FDS)
 ADD_EP(ep_add_device, struct device_config, n_devices, vm_config_add_device,
-       device_config_from_json, device_config_free, "device", false, hot_none, NO_FDS)
+       device_config_from_json, device_config_free, "device", a->ops->hot_add, hot_VM_DEV_VFIO,
+       NO_FDS)
 static void ep_add_vsock(struct api_server *a, const struct http_request *req,
 			 struct http_response *r)
 {
 	struct err err_buf = { 0 }, *err = &err_buf;
+	bool live = vm_active(a);
 	struct vsock_config v;
-	int st = add_precheck(a, req, err);
+	unsigned int slot = 0;
+	int st = 0, rc;
 	json_t *o = NULL;
 
-	if (!st && a->config.has_vsock) {
+	if (a->state == VM_STATE_NONE) {
+		st = 404;
+		err_set(err, ENOENT, "VM is not created");
+	} else if (live && !a->ops->hot_add) {
+		st = 500;
+		err_set(err, ENOTSUP, "hotplug is not supported by this VMM");
+	} else if (!req->body_len) {
+		st = 400;
+		err_set(err, EINVAL, "a device configuration JSON body is required");
+	} else if (a->config.has_vsock) {
 		st = 400;
 		err_set(err, EINVAL, "only one vsock device is allowed");
-	}
-	if (!st && !(o = load_body(req, err)))
+	} else if (!(o = load_body(req, err))) {
 		st = 400;
+	}
 	if (!st) {
 		vsock_config_init(&v);
 		if (vsock_config_from_json(&v, o, "vsock", err) < 0) {
@@ -539,10 +549,27 @@ static void ep_add_vsock(struct api_server *a, const struct http_request *req,
 		} else {
 			a->config.vsock = v;
 			a->config.has_vsock = true;
+			if (vm_config_complete(&a->config) < 0 ||
+			    (live && vm_config_validate(&a->config, err) < 0))
+				st = 400;
+			else if (live && (rc = a->ops->hot_add(a->ops_ctx, VM_DEV_VSOCK,
+							       &a->config.vsock, &slot, err)) < 0)
+				st = op_failed(rc, "add-vsock", err);
+			if (st) {
+				vsock_config_free(&a->config.vsock);
+				a->config.has_vsock = false;
+			}
 		}
 	}
 	json_decref(o);
-	reply_status(r, st ? st : 204, "Error adding a vsock device", err);
+	if (st || !live) {
+		reply_status(r, st ? st : 204, "Error adding a vsock device", err);
+		return;
+	}
+	char bdf[16];
+	snprintf(bdf, sizeof(bdf), "0000:00:%02x.0", slot);
+	emit(a, "vm", "device-added");
+	reply_json(r, 200, json_pack("{s:s,s:s}", "id", a->config.vsock.id, "bdf", bdf));
 }
 
 /* Remove a device by id from the stored config (before boot). */

@@ -59,14 +59,12 @@ struct vmm_ops {
 	 * them go on. */
 	int (*pause)(void *ctx, struct err *err);
 	int (*resume)(void *ctx, struct err *err);
-	/* vm.add-disk on a running (or paused) VM, optional: hot-add dc (an
-	 * entry of the config, validated, its id set); *slot is its PCI slot on
-	 * bus 0. */
-	int (*add_disk)(void *ctx, const struct disk_config *dc, unsigned int *slot,
-			struct err *err);
-	/* Likewise vm.add-net (its TAP by name, or the fds the request passed
-	 * with SCM_RIGHTS, which the device then owns). */
-	int (*add_net)(void *ctx, const struct net_config *nc, unsigned int *slot, struct err *err);
+	/* vm.add-disk/-net/-fs/-vsock/-device on a running (or paused) VM,
+	 * optional: hot-add the entry cfg of kind (in the config, validated,
+	 * its id set; a net entry's fds, from the request, are then the
+	 * device's); *slot is its PCI slot on bus 0. */
+	int (*hot_add)(void *ctx, enum vm_device_kind kind, const void *cfg, unsigned int *slot,
+		       struct err *err);
 	/* vm.remove-device on a running VM, optional: ask the guest to eject
 	 * the device with that id (-ENOENT: none). */
 	int (*remove_device)(void *ctx, const char *id, struct err *err);

@@ -156,6 +156,11 @@ struct device_config {
 	uint16_t pci_segment;
 };
 
+/* The kinds of device entry a running VM can take (hotplug): the entry is
+ * a struct disk_config, net_config, fs_config, vsock_config or
+ * device_config (VFIO). */
+enum vm_device_kind { VM_DEV_DISK, VM_DEV_NET, VM_DEV_FS, VM_DEV_VSOCK, VM_DEV_VFIO };
+
 struct balloon_config {
 	uint64_t size;
 	bool deflate_on_oom, free_page_reporting;

@@ -170,10 +170,11 @@ static const struct sc_rule serial[] = {
 	IOC(KVM_IRQ_LINE),
 };
 
-/* The --metrics thread: an HTTP loop on sockets listening already. */
+/* The --metrics thread: an HTTP loop on sockets listening already (its
+ * reads are recvmsg: the API's may carry fds, http.c's one read path). */
 static const struct sc_rule metrics[] = {
-	ALLOW(epoll_wait), ALLOW(epoll_ctl), ALLOW(accept4), ALLOW(recvfrom),  ALLOW(sendto),
-	ALLOW(read),	   ALLOW(close),     ALLOW(pread64), ALLOW(getrusage),
+	ALLOW(epoll_wait), ALLOW(epoll_ctl), ALLOW(accept4), ALLOW(recvfrom), ALLOW(sendto),
+	ALLOW(recvmsg),	   ALLOW(read),	     ALLOW(close),   ALLOW(pread64),  ALLOW(getrusage),
 };
 
 /* The process: start-up, VM set-up and reboot (/dev/kvm, guest RAM, disks,
