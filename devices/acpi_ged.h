@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "vmm/kvm/bus.h"
+#include "vmm/kvm/snapshot.h"
 #include "vmm/kvm/layout.h" /* ACPI_GED_REG_*, ACPI_GED_EVT_* */
 
 struct acpi_ged_ops {
@@ -41,5 +42,7 @@ void acpi_ged_init(struct acpi_ged *g, uint32_t irq, const struct acpi_ged_ops *
 /* Register the registers on mmio at base; negative errno from bus_register. */
 int acpi_ged_register(struct acpi_ged *g, struct bus *mmio, uint64_t base);
 void acpi_ged_press_power_button(struct acpi_ged *g);
+/* Snapshot: the pending event bits ("ged"). */
+extern const struct snap_ops acpi_ged_snap_ops;
 
 #endif

@@ -44,6 +44,9 @@
 
 struct virtio_dev;
 struct virtio_gate;
+struct snap_w;
+struct snap_r;
+struct err;
 
 struct virtio_dev_ops {
 	/* DRIVER_OK: queues are enabled; start serving them. */
@@ -57,6 +60,16 @@ struct virtio_dev_ops {
 			     unsigned int size);
 	/* Release everything at VM teardown. */
 	void (*free)(struct virtio_dev *d);
+	/* vm.snapshot, the VM paused (optional: nothing of its own to save).
+	 * Records go under "PFX.dev.*"; a device that cannot be saved answers
+	 * -ENOTSUP with err saying why. Called on the API thread while the
+	 * device's I/O threads wait at the gate. */
+	int (*save)(struct virtio_dev *d, struct snap_w *w, const char *pfx, struct err *err);
+	/* Restore (optional): after the transport's state is back (queues
+	 * enabled, indices restored, MSI-X routed), before the activation, with
+	 * the vCPUs stopped. r is hostile: check what save wrote. */
+	int (*restore)(struct virtio_dev *d, const struct snap_r *r, const char *pfx,
+		       struct err *err);
 };
 
 /* Filled by the transport: how a device raises an interrupt. */

@@ -325,6 +325,34 @@ static const struct sc_rule vmm[] = {
 	IOC(FIOCLEX),
 };
 
+/* vm.snapshot (the API thread) and a restore (the VM thread, before the
+ * vCPUs run): every vCPU's and the irqchip's state out of KVM and back in,
+ * the memory file written sparse (mincore: which pages were ever touched) */
+static const struct sc_rule snapshot[] = {
+	IOC(KVM_GET_MSR_INDEX_LIST),
+	IOC(KVM_GET_MSRS),
+	IOC(KVM_GET_CPUID2),
+	IOC(KVM_GET_LAPIC),
+	IOC(KVM_SET_LAPIC),
+	IOC(KVM_GET_VCPU_EVENTS),
+	IOC(KVM_SET_VCPU_EVENTS),
+	IOC(KVM_GET_MP_STATE),
+	IOC(KVM_SET_MP_STATE),
+	IOC(KVM_GET_DEBUGREGS),
+	IOC(KVM_SET_DEBUGREGS),
+	IOC(KVM_GET_XSAVE),
+	IOC(KVM_SET_XSAVE),
+	IOC(KVM_GET_FPU),
+	IOC(KVM_SET_FPU),
+	IOC(KVM_GET_XCRS),
+	IOC(KVM_SET_XCRS),
+	IOC(KVM_GET_IRQCHIP),
+	IOC(KVM_SET_IRQCHIP),
+	IOC(KVM_GET_PIT2),
+	IOC(KVM_SET_PIT2),
+	ALLOW(mincore),
+};
+
 #ifdef SC_SANITIZER
 /* What the ASan/UBSan runtimes call on any thread: fake stacks and shadow
  * (mmap, base), alternate signal stacks, writing a report (/proc/self/maps).
@@ -358,7 +386,7 @@ static const struct sc_kind kinds[SC_NKINDS] = {
 	 * their lists */
 	[SC_VMM] = { "vmm",
 		     { SET(base), SET(spawn), SET(vmm), SET(serial), SET(vcpu), SET(activate),
-		       DEVICES } },
+		       DEVICES, SET(snapshot) } },
 	/* a vCPU starts nothing: activation and reset are the devmgr's */
 	[SC_VCPU] = { "vcpu", { SET(base), SET(vcpu) } },
 	/* the devmgr starts the device threads (activation): their lists too */

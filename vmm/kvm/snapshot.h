@@ -63,6 +63,16 @@ struct snap_rec {
 	const uint8_t *data;
 };
 
+/* A device's part of the snapshot: what the VM walks (vmm/vm.c). save
+ * writes records named after name; restore reads them back, checking each
+ * (the file is hostile), with the vCPUs stopped. */
+struct snap_r;
+struct snap_ops {
+	const char *name;
+	int (*save)(void *opaque, struct snap_w *w, struct err *err);
+	int (*restore)(void *opaque, const struct snap_r *r, struct err *err);
+};
+
 /* The reader: an index over a buffer that must outlive it. */
 struct snap_r {
 	const uint8_t *buf;

@@ -447,11 +447,28 @@ static void net_free(struct virtio_dev *vd)
 	free(n);
 }
 
+/* vm.snapshot: the TAP comes back from the configuration; with vhost=on
+ * the kernel's worker holds the rings' indices, which svmm cannot read
+ * back: refused. */
+static int net_save(struct virtio_dev *vd, struct snap_w *w, const char *pfx, struct err *err)
+{
+	struct net *n = vd->priv;
+
+	(void)w;
+	(void)pfx;
+	if (n->vhost)
+		return err_set(err, ENOTSUP,
+			       "%s (vhost=on): the vhost-net worker's queue state cannot be saved",
+			       vd->name);
+	return 0;
+}
+
 static const struct virtio_dev_ops net_ops = {
 	.activate = net_activate,
 	.reset = net_reset,
 	.config_read = net_config_read,
 	.free = net_free,
+	.save = net_save,
 };
 
 const char *virtio_net_tap_name(const struct virtio_dev *vd)

@@ -168,11 +168,39 @@ static void vsock_free(struct virtio_dev *vd)
 	free(v);
 }
 
+/* Restore: the host side's connections did not survive, so tell the
+ * guest its are gone, as cloud-hypervisor does: a transport reset event
+ * (virtio 1.x 5.10.6.6) in the event queue's next buffer. */
+static int vsock_restore(struct virtio_dev *vd, const struct snap_r *r, const char *pfx,
+			 struct err *err)
+{
+	struct vsock *v = vd->priv;
+	struct virtq *q = &vd->vq[VSOCK_EVT];
+	uint32_t ev = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET;
+	struct err e;
+
+	(void)r;
+	(void)pfx;
+	(void)err;
+	if (!q->ready)
+		return 0;
+	int rc = virtq_pop(q, &v->txc, &e);
+	if (rc <= 0) {
+		log_msg(LV_NOTE, vd->name, "%s: no event buffer for the transport reset", vd->name);
+		return 0;
+	}
+	size_t n = buf_to_iov(v->txc.in, v->txc.n_in, 0, &ev, sizeof(ev));
+	virtq_push(q, v->txc.head, (uint32_t)n);
+	virtio_queue_notify(vd, VSOCK_EVT);
+	return 0;
+}
+
 static const struct virtio_dev_ops vsock_ops = {
 	.activate = vsock_activate,
 	.reset = vsock_reset,
 	.config_read = vsock_config_read,
 	.free = vsock_free,
+	.restore = vsock_restore,
 };
 
 int virtio_vsock_create(struct virtio_dev **out, const struct virtio_vsock_opts *o, struct err *err)
