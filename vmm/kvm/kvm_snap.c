@@ -133,12 +133,11 @@ static int set(int fd, unsigned long req, void *p, const char *what, unsigned in
 }
 
 /* A record of exactly sizeof(*p), into KVM. */
-#define SET_EXACT(p, req, name)                                                     \
-	do {                                                                        \
-		if ((rc = snap_get_exact(r, (p), sizeof(*(p)), err, "vcpu%u." name, \
-					 id)) ||                                    \
-		    (rc = set(fd, (req), (p), #req, id, err)))                      \
-			goto out;                                                   \
+#define SET_EXACT(p, req, name)                                                             \
+	do {                                                                                \
+		if ((rc = snap_get_exact(r, (p), sizeof(*(p)), err, "vcpu%u." name, id)) || \
+		    (rc = set(fd, (req), (p), #req, id, err)))                              \
+			goto out;                                                           \
 	} while (0)
 
 int kvm_vcpu_restore(struct kvm *k, int fd, unsigned int id, const struct snap_r *r,
@@ -256,8 +255,7 @@ int kvm_vm_save(struct kvm *k, const struct kvm_clock_data *c, struct snap_w *w,
 	return 0;
 }
 
-int kvm_vm_restore(struct kvm *k, const struct snap_r *r, struct kvm_clock_data *c,
-		   struct err *err)
+int kvm_vm_restore(struct kvm *k, const struct snap_r *r, struct kvm_clock_data *c, struct err *err)
 {
 	struct kvm_irqchip chip;
 	struct kvm_pit_state2 pit;

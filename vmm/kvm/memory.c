@@ -147,8 +147,8 @@ int guest_mem_save(const struct guest_mem *m, int fd)
 			}
 		}
 		for (uint64_t done = 0; done < run_len;) {
-			ssize_t n =
-				pwrite(fd, m->base + run + done, run_len - done, (off_t)(run + done));
+			ssize_t n = pwrite(fd, m->base + run + done, run_len - done,
+					   (off_t)(run + done));
 			if (n <= 0)
 				return n < 0 ? -errno : -EIO;
 			done += (uint64_t)n;

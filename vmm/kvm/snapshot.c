@@ -158,8 +158,8 @@ int snap_parse(struct snap_r *r, const void *buf, size_t len, struct err *err)
 			goto fail;
 		}
 		if (len - off - 2 - n < 4) {
-			rc = err_set(err, EINVAL, "snapshot truncated at offset %zu (record length)",
-				     off);
+			rc = err_set(err, EINVAL,
+				     "snapshot truncated at offset %zu (record length)", off);
 			goto fail;
 		}
 		size_t dl = get_le(b + off + 2 + n, 4);
@@ -173,9 +173,10 @@ int snap_parse(struct snap_r *r, const void *buf, size_t len, struct err *err)
 		const char *name = (const char *)b + off + 2;
 		if (n == strlen(END_NAME) && !memcmp(name, END_NAME, n)) {
 			if (dl != 4 || get_le(b + off + 6 + n, 4) != r->n) {
-				rc = err_set(err, EINVAL,
-					     "snapshot: the end record does not match the %u records",
-					     r->n);
+				rc = err_set(
+					err, EINVAL,
+					"snapshot: the end record does not match the %u records",
+					r->n);
 				goto fail;
 			}
 			ended = true;

@@ -28,15 +28,15 @@
 
 #include "guest-agent/err.h"
 
-#define SNAP_MAGIC	   "SVMMSNAP"
-#define SNAP_VERSION	   1u
-#define SNAP_HEADER_SIZE   16u
-#define SNAP_NAME_MAX	   64u
-#define SNAP_DATA_MAX	   (16u << 20)
-#define SNAP_MAX_RECORDS   65536u
-#define SNAP_STATE_FILE	   "state.bin"
-#define SNAP_MEMORY_FILE   "memory.bin"
-#define SNAP_CONFIG_FILE   "config.json"
+#define SNAP_MAGIC	 "SVMMSNAP"
+#define SNAP_VERSION	 1u
+#define SNAP_HEADER_SIZE 16u
+#define SNAP_NAME_MAX	 64u
+#define SNAP_DATA_MAX	 (16u << 20)
+#define SNAP_MAX_RECORDS 65536u
+#define SNAP_STATE_FILE	 "state.bin"
+#define SNAP_MEMORY_FILE "memory.bin"
+#define SNAP_CONFIG_FILE "config.json"
 
 /* The writer: records appended to a growing buffer. The first failure
  * (-ENOMEM, -EINVAL for a bad name or size) sticks in rc and makes every

@@ -801,8 +801,8 @@ int virtio_pci_restore(struct virtio_pci *vp, const struct snap_r *r, const char
 			       (unsigned long long)(s.driver_features & ~offered(vp)));
 	if (!vector_ok(vp, s.config_vector))
 		return err_set(err, EINVAL, "snapshot: %s: config vector %u", pfx, s.config_vector);
-	bool running = (s.status & VIRTIO_STATUS_DRIVER_OK) &&
-		       !(s.status & VIRTIO_STATUS_NEEDS_RESET);
+	bool running =
+		(s.status & VIRTIO_STATUS_DRIVER_OK) && !(s.status & VIRTIO_STATUS_NEEDS_RESET);
 	if (running && !(s.status & VIRTIO_STATUS_FEATURES_OK))
 		return err_set(err, EINVAL, "snapshot: %s: DRIVER_OK without FEATURES_OK", pfx);
 	for (unsigned int i = 0; i < vd->num_queues; i++) {
@@ -810,9 +810,10 @@ int virtio_pci_restore(struct virtio_pci *vp, const struct snap_r *r, const char
 		if (!vector_ok(vp, q->vector) ||
 		    (q->size && (!virtq_size_valid(q->size) || q->size > vd->queue_size_max)) ||
 		    (q->ready && !q->size) || q->ready > 1)
-			return err_set(err, EINVAL,
-				       "snapshot: %s (%s): queue %u: size %u or vector %u is invalid",
-				       pfx, vd->name, i, q->size, q->vector);
+			return err_set(
+				err, EINVAL,
+				"snapshot: %s (%s): queue %u: size %u or vector %u is invalid", pfx,
+				vd->name, i, q->size, q->vector);
 	}
 	pthread_mutex_lock(&vp->lock);
 	transport_reset(vp);
