@@ -978,13 +978,14 @@ vcpus:
 	if (vm_setup_vcpus(vm, err))
 		return VM_ERROR;
 	if (vm->restoring) {
+		/* as after vm.pause: devices at the gate (closed before their
+		 * activations start their threads), vCPUs park at once */
+		vm_devices_pause(&vm->devs);
 		if (restore_state(vm, err)) {
 			err_wrap(err, "restoring %s", cfg->restore_dir);
 			return VM_ERROR;
 		}
-		/* as after vm.pause: vCPUs park at once, devices at the gate */
 		atomic_store(&vm->pause_req, true);
-		vm_devices_pause(&vm->devs);
 		vm->paused = true;
 	}
 	if (vm->has_serial && (ret = serial_start(&vm->serial))) {
