@@ -12,7 +12,9 @@
 # memory and state files (its own console and a copy of the disk) runs
 # beside it. A VM with a device svmm cannot save (net vhost=on) is
 # refused, naming it, and leaves no state.bin. No thread was refused a
-# call by seccomp. Prints the restore-to-running time.
+# call by seccomp. A vsock connection carries data before the snapshot and
+# a new one after the restore (the guest gets a transport reset for the one
+# held open across it). Prints the restore-to-running time.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-netdev.sh"
 
@@ -24,6 +26,7 @@ disk=$d/disk.raw
 truncate -s 16M "$disk"
 
 cat >"$d/check.sh" <<'GUEST'
+socat VSOCK-LISTEN:6000,fork SYSTEM:'read l; echo "PONG $l"' &
 i=0
 while :; do
 	i=$((i + 1))
@@ -36,7 +39,8 @@ while :; do
 	usleep 100000
 done
 GUEST
-nd_initramfs "$d/initrd" "$d/check.sh"
+nd_initramfs "$d/initrd" "$d/check.sh" socat
+vsock=$d/v.sock
 
 cat >"$d/create.json" <<EOF
 {
@@ -44,6 +48,7 @@ cat >"$d/create.json" <<EOF
   "memory":  {"size": 268435456},
   "payload": {"kernel": "$kernel", "cmdline": "$ND_CMDLINE", "initramfs": "$d/initrd"},
   "disks":   [{"path": "$disk"}],
+  "vsock":   {"cid": 5, "socket": "$vsock"},
   "serial":  {"file": "$log", "mode": "File"},
   "console": {"mode": "Off"}
 }
@@ -70,6 +75,11 @@ wait_tick() { # LOG N SECS
 wait_sock() { for _ in $(seq 200); do [[ -S $1 ]] && return 0; sleep 0.1; done; return 1; }
 sector() { dd if="$1" bs=512 skip="$2" count=1 2>/dev/null | head -c 13; }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+# a host -> guest vsock connection through the hybrid socket: "PONG WORD"
+vsock_ping() { # SOCKET WORD
+	printf 'CONNECT 6000\n%s\n' "$2" | timeout 20 socat -t 10 - UNIX-CONNECT:"$1" 2>/dev/null |
+		tr -d '\r' | grep -a '^PONG' | head -n1
+}
 no_seccomp() { t_eq "$1: no thread was refused a call (seccomp)" "" "$(grep 'seccomp: thread' "$2")"; }
 
 # --- VM A: boot, refusals, pause, snapshot
@@ -89,6 +99,12 @@ if [[ $code != 204 ]] || ! wait_tick "$log" 20 240; then
 	exit 1
 fi
 t_pass "the guest prints its counter"
+t_eq "vsock: a connection to the guest carries data" "PONG before" "$(vsock_ping "$vsock" before)"
+# one held open across the snapshot (the guest's end is reset at restore)
+(printf 'CONNECT 6000\n'; sleep 600) | socat -t 600 - UNIX-CONNECT:"$vsock" >/dev/null 2>&1 &
+held=$!
+t_cleanup "kill $held 2>/dev/null"
+sleep 1
 mkdir -p "$d/snap"
 t_eq "vm.snapshot of a running VM: 500" 500 \
 	"$(api "$sa" PUT vm.snapshot "{\"destination_url\":\"file://$d/snap\"}")"
@@ -129,7 +145,8 @@ mkdir "$d/snap2"
 ln "$d/snap/memory.bin" "$d/snap2/memory.bin"
 ln "$d/snap/state.bin" "$d/snap2/state.bin"
 cp --sparse=always "$disk" "$d/disk2.raw"
-jq --arg l "$d/guest2.log" --arg k "$d/disk2.raw" '.serial.file = $l | .disks[0].path = $k' \
+jq --arg l "$d/guest2.log" --arg k "$d/disk2.raw" --arg v "$d/v2.sock" \
+	'.serial.file = $l | .disks[0].path = $k | .vsock.socket = $v' \
 	"$d/snap/config.json" >"$d/snap2/config.json"
 
 # --- VM B: --restore on the command line
@@ -166,6 +183,7 @@ t_ok "restored: a new FLUSHED line (${f2:-none})" test -n "$f2"
 [[ -n $f2 ]] && t_eq "sector $f2 holds what the restored guest flushed" \
 	"$(printf 'MARK %08d' "$f2")" "$(sector "$disk" "$f2")"
 t_eq "sector $f1 is intact" "$(printf 'MARK %08d' "$f1")" "$(sector "$disk" "$f1")"
+t_eq "restored: a new vsock connection carries data" "PONG after" "$(vsock_ping "$vsock" after)"
 
 # --- VM C: vm.restore on a VMM started with only --api-socket, prefault
 sc=$d/c.sock
@@ -191,6 +209,7 @@ t_ok "the second VM's first tick follows $n1 (${first2:-none})" \
 	test -n "$first2" -a "${first2:-0}" -gt "$n1" -a "${first2:-0}" -le $((n1 + 2))
 n_b=$(last_tick "$log")
 t_ok "the first restored VM still runs beside it" wait_tick "$log" $((n_b + 5)) 60
+t_eq "the second VM's vsock carries data" "PONG second" "$(vsock_ping "$d/v2.sock" second)"
 t_eq "vmm.shutdown of the second VM" 200 "$(api "$sc" PUT vmm.shutdown)"
 t_eq "vmm.shutdown of the first restored VM" 200 "$(api "$sb" PUT vmm.shutdown)"
 for _ in $(seq 100); do kill -0 $pb 2>/dev/null || kill -0 $pc 2>/dev/null || break; sleep 0.1; done
@@ -205,7 +224,7 @@ if [[ -c /dev/vhost-net ]]; then
 	pd=$!
 	t_cleanup "kill -9 $pd 2>/dev/null"
 	wait_sock "$sd"
-	jq '.net = [{"tap": "svsnap0", "ip": "192.168.247.1", "mask": "255.255.255.0", "vhost": true}] | .disks = []' \
+	jq '.net = [{"tap": "svsnap0", "ip": "192.168.247.1", "mask": "255.255.255.0", "vhost": true}] | .disks = [] | del(.vsock)' \
 		"$d/create.json" >"$d/create-d.json"
 	t_eq "vm.create with net vhost=on" 204 "$(api "$sd" PUT vm.create "@$d/create-d.json")"
 	t_eq "vm.boot" 204 "$(api "$sd" PUT vm.boot)"
