@@ -585,14 +585,25 @@ static int vm_snapshot(struct vm *vm, const char *dir, struct err *err)
 	}
 	free(text);
 	close(fd);
-	/* memory.bin */
-	snprintf(path, sizeof(path), "%s/" SNAP_MEMORY_FILE, dir);
+	/* memory.bin, written under another name and renamed: the one there
+	 * may be what this VM or another one maps (a restore's MAP_PRIVATE
+	 * pages not yet copied), which a truncation would take away (SIGBUS) */
+	snprintf(path, sizeof(path), "%s/." SNAP_MEMORY_FILE ".tmp", dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || (rc = guest_mem_save(&vm->mem, fd)) || fsync(fd) < 0) {
 		rc = err_sys(err, fd < 0 || !rc ? errno : -rc, "%s", path);
+		unlink(path);
 		goto out;
 	}
 	close(fd);
+	fd = -1;
+	snprintf(tmp, sizeof(tmp), "%s/" SNAP_MEMORY_FILE, dir);
+	if (rename(path, tmp) < 0) {
+		rc = err_sys(err, errno, "%s", tmp);
+		unlink(path);
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), "%s/." SNAP_STATE_FILE ".tmp", dir);
 	/* state.bin, last, by rename */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || (rc = write_all(fd, w.buf, w.len)) || fsync(fd) < 0) {

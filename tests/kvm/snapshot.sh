@@ -24,6 +24,8 @@ chmod 755 "$d"
 log=$d/guest.log
 disk=$d/disk.raw
 truncate -s 16M "$disk"
+qcow=$d/data.qcow2
+qemu-img create -q -f qcow2 "$qcow" 16M
 
 cat >"$d/check.sh" <<'GUEST'
 socat VSOCK-LISTEN:6000,fork SYSTEM:'read l; echo "PONG $l"' &
@@ -33,6 +35,7 @@ while :; do
 	echo "TICK $i"
 	if [ $((i % 5)) -eq 0 ]; then
 		printf 'MARK %08d\n' $i | dd of=/dev/vda bs=512 seek=$i count=1 conv=notrunc 2>/dev/null
+		printf 'QMRK %08d\n' $i | dd of=/dev/vdb bs=512 seek=$((i * 8)) count=1 conv=notrunc 2>/dev/null
 		sync
 		echo "FLUSHED $i"
 	fi
@@ -47,7 +50,7 @@ cat >"$d/create.json" <<EOF
   "cpus":    {"boot_vcpus": 2, "max_vcpus": 2},
   "memory":  {"size": 268435456},
   "payload": {"kernel": "$kernel", "cmdline": "$ND_CMDLINE", "initramfs": "$d/initrd"},
-  "disks":   [{"path": "$disk"}],
+  "disks":   [{"path": "$disk"}, {"path": "$qcow", "image_type": "Qcow2"}],
   "vsock":   {"cid": 5, "socket": "$vsock"},
   "serial":  {"file": "$log", "mode": "File"},
   "console": {"mode": "Off"}
@@ -145,8 +148,9 @@ mkdir "$d/snap2"
 ln "$d/snap/memory.bin" "$d/snap2/memory.bin"
 ln "$d/snap/state.bin" "$d/snap2/state.bin"
 cp --sparse=always "$disk" "$d/disk2.raw"
-jq --arg l "$d/guest2.log" --arg k "$d/disk2.raw" --arg v "$d/v2.sock" \
-	'.serial.file = $l | .disks[0].path = $k | .vsock.socket = $v' \
+cp "$qcow" "$d/data2.qcow2"
+jq --arg l "$d/guest2.log" --arg k "$d/disk2.raw" --arg v "$d/v2.sock" --arg q "$d/data2.qcow2" \
+	'.serial.file = $l | .disks[0].path = $k | .disks[1].path = $q | .vsock.socket = $v' \
 	"$d/snap/config.json" >"$d/snap2/config.json"
 
 # --- VM B: --restore on the command line
@@ -210,11 +214,51 @@ t_ok "the second VM's first tick follows $n1 (${first2:-none})" \
 n_b=$(last_tick "$log")
 t_ok "the first restored VM still runs beside it" wait_tick "$log" $((n_b + 5)) 60
 t_eq "the second VM's vsock carries data" "PONG second" "$(vsock_ping "$d/v2.sock" second)"
+
+# --- a snapshot of a restored VM, into the directory it was restored from
+# (and whose memory file the second VM maps through its link): both run on
+t_eq "vm.pause of the restored VM" 204 "$(api "$sb" PUT vm.pause)"
+n2=$(last_tick "$log")
+t_eq "vm.snapshot of the restored VM into its own snapshot directory" 204 \
+	"$(api "$sb" PUT vm.snapshot "{\"destination_url\":\"file://$d/snap\"}")"
+t_eq "vm.resume after it" 204 "$(api "$sb" PUT vm.resume)"
+n_c=$(last_tick "$d/guest2.log")
+t_ok "the second VM runs on (its memory file was replaced, not truncated)" \
+	wait_tick "$d/guest2.log" $((n_c + 5)) 60
+t_ok "the restored VM runs on after its snapshot" wait_tick "$log" $((n2 + 5)) 60
 t_eq "vmm.shutdown of the second VM" 200 "$(api "$sc" PUT vmm.shutdown)"
 t_eq "vmm.shutdown of the first restored VM" 200 "$(api "$sb" PUT vmm.shutdown)"
 for _ in $(seq 100); do kill -0 $pb 2>/dev/null || kill -0 $pc 2>/dev/null || break; sleep 0.1; done
 no_seccomp "VM B" "$d/b.out"
 no_seccomp "VM C" "$d/c.out"
+
+# --- the snapshot of the restored VM restores in turn
+se=$d/e.sock
+"$T_SVMM" --api-socket "$se" --restore "source_url=file://$d/snap,prefault=on" >"$d/e.out" 2>&1 &
+pe=$!
+t_cleanup "kill -9 $pe 2>/dev/null"
+wait_sock "$se"
+st=
+for _ in $(seq 300); do st=$(state "$se"); [[ $st == Paused ]] && break; sleep 0.1; done
+t_eq "a snapshot of a restored VM restores (Paused)" Paused "$st"
+t_eq "vm.resume" 204 "$(api "$se" PUT vm.resume)"
+t_ok "it goes on from tick $n2" wait_tick "$log" $((n2 + 10)) 120
+first3=$(ticks "$log" | head -n1)
+t_ok "its first tick follows $n2 (${first3:-none})" \
+	test -n "$first3" -a "${first3:-0}" -gt "$n2" -a "${first3:-0}" -le $((n2 + 2))
+f3=$(last_flushed "$log")
+t_eq "vmm.shutdown" 200 "$(api "$se" PUT vmm.shutdown)"
+for _ in $(seq 100); do kill -0 $pe 2>/dev/null || break; sleep 0.1; done
+no_seccomp "VM E" "$d/e.out"
+if [[ -n $f3 ]]; then
+	t_eq "raw disk: sector $f3 holds the last flush" "$(printf 'MARK %08d' "$f3")" "$(sector "$disk" "$f3")"
+	qemu-img convert -O raw "$qcow" "$d/qcow.raw"
+	t_eq "qcow2 disk: what the guest flushed across three VMs (tick $f1, $f3)" \
+		"$(printf 'QMRK %08d QMRK %08d' "$f1" "$f3")" \
+		"$(sector "$d/qcow.raw" $((f1 * 8))) $(sector "$d/qcow.raw" $((f3 * 8)))"
+fi
+out=$(qemu-img check "$qcow" 2>&1)
+t_match "qemu-img check: the qcow2 disk is clean" "No errors were found" "$out"
 
 # --- a device svmm cannot save: refused, naming it, nothing left behind
 modprobe vhost_net 2>/dev/null
