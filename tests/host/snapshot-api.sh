@@ -59,6 +59,15 @@ t_match "it names the offset" "offset 16" "$(cat "$d/resp")"
 { hdr 1; endrec 0; } >"$s/state.bin"
 t_eq "a state.bin with no VM in it: 500" 500 "$(restore)"
 t_match "it names the missing record" "vm.ncpus" "$(cat "$d/resp")"
+# svmm-remote speaks ch-remote's snapshot and restore
+out=$("$T_BUILD/svmm-remote" --api-socket "$sock" restore "source_url=file://$s,prefault=on" 2>&1)
+t_eq "svmm-remote restore of the bad snapshot exits 1" 1 "$?"
+t_match "svmm-remote restore shows the server's reason" "500.*vm.ncpus" "$out"
+out=$("$T_BUILD/svmm-remote" --api-socket "$sock" snapshot "file://$d" 2>&1)
+t_eq "svmm-remote snapshot with no VM exits 1" 1 "$?"
+t_match "svmm-remote snapshot shows the 404" "404" "$out"
+out=$("$T_BUILD/svmm-remote" --api-socket "$sock" restore "prefault=on" 2>&1)
+t_eq "svmm-remote restore without source_url: usage error" 2 "$?"
 t_eq "the VMM still serves" 200 "$(api GET vmm.ping)"
 t_eq "vmm.shutdown" 200 "$(api PUT vmm.shutdown)"
 wait "$pid"
