@@ -114,7 +114,7 @@ static int start(struct api_vm *v, const struct vm_config *cfg, const char *rest
 	v->serial_open = true;
 	v->params.serial = &v->serial;
 	/* --landlock: this thread and the VM's, from here on */
-	if ((rc = vm_confine(cfg, err)) < 0) {
+	if ((rc = vm_confine_dir(cfg, restore_dir, err)) < 0) {
 		release(v);
 		return rc;
 	}

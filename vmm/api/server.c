@@ -569,7 +569,8 @@ static void ep_snapshot(struct api_server *a, const struct http_request *req,
 	} else if (!a->ops->snapshot) {
 		st = 500;
 		err_set(err, ENOTSUP, "snapshots are not supported by this VMM");
-	} else if ((rc = a->ops->snapshot(a->ops_ctx, dir, err)) < 0) {
+	} else if (emit(a, "vm", "snapshotting"),
+		   (rc = a->ops->snapshot(a->ops_ctx, dir, err)) < 0) {
 		st = op_failed(rc, "snapshot", err);
 	} else {
 		emit(a, "vm", "snapshotted");
@@ -638,6 +639,7 @@ static int vm_restore_locked(struct api_server *a, const char *url, bool prefaul
 	}
 	a->config = cfg; /* the ops see it where boot does */
 	a->state = VM_STATE_CREATED;
+	emit(a, "vm", "restoring");
 	if ((rc = a->ops->restore(a->ops_ctx, &a->config, dir, prefault, err)) < 0) {
 		vm_config_free(&a->config);
 		vm_config_init(&a->config);
