@@ -29,6 +29,7 @@ qemu-img create -q -f qcow2 "$qcow" 16M
 
 cat >"$d/check.sh" <<'GUEST'
 socat VSOCK-LISTEN:6000,fork SYSTEM:'read l; echo "PONG $l"' &
+socat VSOCK-LISTEN:6001,fork SYSTEM:'cat >/dev/null; echo HELD-CLOSED >/dev/console' &
 i=0
 while :; do
 	i=$((i + 1))
@@ -104,7 +105,7 @@ fi
 t_pass "the guest prints its counter"
 t_eq "vsock: a connection to the guest carries data" "PONG before" "$(vsock_ping "$vsock" before)"
 # one held open across the snapshot (the guest's end is reset at restore)
-(printf 'CONNECT 6000\n'; sleep 600) | socat -t 600 - UNIX-CONNECT:"$vsock" >/dev/null 2>&1 &
+(printf 'CONNECT 6001\n'; sleep 600) | socat -t 600 - UNIX-CONNECT:"$vsock" >/dev/null 2>&1 &
 held=$!
 t_cleanup "kill $held 2>/dev/null"
 sleep 1
@@ -188,6 +189,8 @@ t_ok "restored: a new FLUSHED line (${f2:-none})" test -n "$f2"
 	"$(printf 'MARK %08d' "$f2")" "$(sector "$disk" "$f2")"
 t_eq "sector $f1 is intact" "$(printf 'MARK %08d' "$f1")" "$(sector "$disk" "$f1")"
 t_eq "restored: a new vsock connection carries data" "PONG after" "$(vsock_ping "$vsock" after)"
+t_eq "restored: the connection held across the snapshot was reset in the guest" 1 \
+	"$(grep -ac HELD-CLOSED "$log")"
 
 # --- VM C: vm.restore on a VMM started with only --api-socket, prefault
 sc=$d/c.sock
