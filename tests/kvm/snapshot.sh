@@ -14,7 +14,9 @@
 # refused, naming it, and leaves no state.bin. No thread was refused a
 # call by seccomp. A vsock connection carries data before the snapshot and
 # a new one after the restore (the guest gets a transport reset for the one
-# held open across it). Prints the restore-to-running time.
+# held open across it). The host pings the guest through its TAP before the
+# snapshot and through the TAP remade from the configuration after the
+# restore. Prints the restore-to-running time.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-netdev.sh"
 
@@ -28,6 +30,8 @@ qcow=$d/data.qcow2
 qemu-img create -q -f qcow2 "$qcow" 16M
 
 cat >"$d/check.sh" <<'GUEST'
+ip link set eth0 up
+ip addr add 192.168.246.2/24 dev eth0
 socat VSOCK-LISTEN:6000,fork SYSTEM:'read l; echo "PONG $l"' &
 socat VSOCK-LISTEN:6001,fork SYSTEM:'cat >/dev/null; echo HELD-CLOSED >/dev/console' &
 i=0
@@ -53,6 +57,8 @@ cat >"$d/create.json" <<EOF
   "payload": {"kernel": "$kernel", "cmdline": "$ND_CMDLINE", "initramfs": "$d/initrd"},
   "disks":   [{"path": "$disk"}, {"path": "$qcow", "image_type": "Qcow2"}],
   "vsock":   {"cid": 5, "socket": "$vsock"},
+  "net":     [{"tap": "svsn0", "ip": "192.168.246.1", "mask": "255.255.255.0",
+               "mac": "52:54:00:12:34:56", "host_mac": "52:54:00:12:34:01"}],
   "serial":  {"file": "$log", "mode": "File"},
   "console": {"mode": "Off"}
 }
@@ -104,6 +110,7 @@ if [[ $code != 204 ]] || ! wait_tick "$log" 20 240; then
 fi
 t_pass "the guest prints its counter"
 t_eq "vsock: a connection to the guest carries data" "PONG before" "$(vsock_ping "$vsock" before)"
+t_ok "net: the host pings the guest through its TAP" busybox ping -c 2 -W 5 192.168.246.2
 # one held open across the snapshot (the guest's end is reset at restore)
 (printf 'CONNECT 6001\n'; sleep 600) | socat -t 600 - UNIX-CONNECT:"$vsock" >/dev/null 2>&1 &
 held=$!
@@ -151,7 +158,8 @@ ln "$d/snap/state.bin" "$d/snap2/state.bin"
 cp --sparse=always "$disk" "$d/disk2.raw"
 cp "$qcow" "$d/data2.qcow2"
 jq --arg l "$d/guest2.log" --arg k "$d/disk2.raw" --arg v "$d/v2.sock" --arg q "$d/data2.qcow2" \
-	'.serial.file = $l | .disks[0].path = $k | .disks[1].path = $q | .vsock.socket = $v' \
+	'.serial.file = $l | .disks[0].path = $k | .disks[1].path = $q | .vsock.socket = $v |
+	 .net[0].tap = "svsn1" | .net[0].ip = "192.168.245.1"' \
 	"$d/snap/config.json" >"$d/snap2/config.json"
 
 # --- VM B: --restore on the command line
@@ -191,6 +199,7 @@ t_eq "sector $f1 is intact" "$(printf 'MARK %08d' "$f1")" "$(sector "$disk" "$f1
 t_eq "restored: a new vsock connection carries data" "PONG after" "$(vsock_ping "$vsock" after)"
 t_eq "restored: the connection held across the snapshot was reset in the guest" 1 \
 	"$(grep -ac HELD-CLOSED "$log")"
+t_ok "restored: the TAP is back and the host pings the guest" busybox ping -c 2 -W 5 192.168.246.2
 
 # --- VM C: vm.restore on a VMM started with only --api-socket, prefault
 sc=$d/c.sock
@@ -271,7 +280,8 @@ if [[ -c /dev/vhost-net ]]; then
 	pd=$!
 	t_cleanup "kill -9 $pd 2>/dev/null"
 	wait_sock "$sd"
-	jq '.net = [{"tap": "svsnap0", "ip": "192.168.247.1", "mask": "255.255.255.0", "vhost": true}] | .disks = [] | del(.vsock)' \
+	jq '.net = [{"tap": "svsnap0", "ip": "192.168.247.1", "mask": "255.255.255.0", "vhost": true}] |
+	    .disks = [] | del(.vsock)' \
 		"$d/create.json" >"$d/create-d.json"
 	t_eq "vm.create with net vhost=on" 204 "$(api "$sd" PUT vm.create "@$d/create-d.json")"
 	t_eq "vm.boot" 204 "$(api "$sd" PUT vm.boot)"
