@@ -98,6 +98,13 @@ struct virtio_dev {
 	 * NULL for none. */
 	struct virtio_gate *gate;
 
+	/* Set by the device's save (snapshot), cleared by the transport once
+	 * it has used them: per queue, how many chains the device took off
+	 * the available ring and still holds unanswered (an empty receive
+	 * buffer, a frame waiting for more buffers), the last it took. The
+	 * snapshot records the next avail index that many earlier, so the
+	 * restored device takes those buffers again instead of losing them. */
+	uint16_t snap_held[VIRTIO_MAX_QUEUES];
 	/* Managed by the transport. */
 	const struct guest_mem *mem;
 	uint64_t driver_features;

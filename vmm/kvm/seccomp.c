@@ -308,6 +308,7 @@ static const struct sc_rule vmm[] = {
 	IOC(SIOCSIFADDR),
 	IOC(SIOCSIFNETMASK),
 	IOC(SIOCSIFHWADDR),
+	IOC(SIOCGIFHWADDR), /* host_mac=: the TAP's MAC read first (net/tap.c) */
 	IOC(SIOCSIFMTU),
 	IOC(SIOCGIFMTU),
 	IOC(SIOCGIFFLAGS),

@@ -460,6 +460,15 @@ static int net_save(struct virtio_dev *vd, struct snap_w *w, const char *pfx, st
 		return err_set(err, ENOTSUP,
 			       "%s (vhost=on): the vhost-net worker's queue state cannot be saved",
 			       vd->name);
+	/* receive buffers taken and not answered (its threads wait at the
+	 * gate): the restored device takes them again; a frame waiting for
+	 * more buffers is lost, as on a wire */
+	for (unsigned int i = 0; i < n->n_pairs; i++) {
+		const struct net_qp *qp = &n->qp[i];
+		unsigned int held = (qp->rxc_valid ? 1 : 0) + (qp->pending ? qp->n_heads : 0);
+		if (2 * i < VIRTIO_MAX_QUEUES)
+			vd->snap_held[2 * i] = (uint16_t)held;
+	}
 	return 0;
 }
 

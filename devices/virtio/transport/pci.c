@@ -758,12 +758,16 @@ int virtio_pci_save(struct virtio_pci *vp, struct snap_w *w, const char *pfx, st
 	s.num_queues = (uint8_t)vd->num_queues;
 	for (unsigned int i = 0; i < vd->num_queues; i++) {
 		const struct virtq *q = &vd->vq[i];
+		/* held chains: never more than are outstanding */
+		uint16_t out = (uint16_t)(q->last_avail - q->used_idx);
+		uint16_t held = vd->snap_held[i] <= out ? vd->snap_held[i] : out;
+		vd->snap_held[i] = 0;
 		s.q[i] = (struct vp_queue_state){ .desc = q->desc_gpa,
 						  .avail = q->avail_gpa,
 						  .used = q->used_gpa,
 						  .size = q->size,
 						  .vector = vp->q_vector[i],
-						  .last_avail = q->last_avail,
+						  .last_avail = (uint16_t)(q->last_avail - held),
 						  .used_idx = q->used_idx,
 						  .signalled = q->signalled,
 						  .ready = q->ready,

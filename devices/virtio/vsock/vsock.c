@@ -168,6 +168,19 @@ static void vsock_free(struct virtio_dev *vd)
 	free(v);
 }
 
+/* vm.snapshot: the receive buffer taken and not yet filled goes back
+ * (the restored device takes it again). */
+static int vsock_save(struct virtio_dev *vd, struct snap_w *w, const char *pfx, struct err *err)
+{
+	struct vsock *v = vd->priv;
+
+	(void)w;
+	(void)pfx;
+	(void)err;
+	vd->snap_held[VSOCK_RX] = v->rxc_valid ? 1 : 0;
+	return 0;
+}
+
 /* Restore: the host side's connections did not survive, so tell the
  * guest its are gone, as cloud-hypervisor does: a transport reset event
  * (virtio 1.x 5.10.6.6) in the event queue's next buffer. */
@@ -200,6 +213,7 @@ static const struct virtio_dev_ops vsock_ops = {
 	.reset = vsock_reset,
 	.config_read = vsock_config_read,
 	.free = vsock_free,
+	.save = vsock_save,
 	.restore = vsock_restore,
 };
 
