@@ -63,3 +63,25 @@ void acpi_ged_press_power_button(struct acpi_ged *g)
 	__atomic_fetch_or(&g->pending, ACPI_GED_EVT_POWER_BUTTON, __ATOMIC_ACQ_REL);
 	g->ops->raise_irq(g->opaque, g->irq);
 }
+
+static int ged_save(void *opaque, struct snap_w *w, struct err *err)
+{
+	struct acpi_ged *g = opaque;
+	uint32_t p = __atomic_load_n(&g->pending, __ATOMIC_SEQ_CST);
+
+	(void)err;
+	return snap_put(w, &p, sizeof(p), "ged");
+}
+
+static int ged_restore(void *opaque, const struct snap_r *r, struct err *err)
+{
+	struct acpi_ged *g = opaque;
+	uint32_t p;
+	int rc = snap_get_exact(r, &p, sizeof(p), err, "ged");
+
+	if (!rc)
+		__atomic_store_n(&g->pending, p, __ATOMIC_SEQ_CST);
+	return rc;
+}
+
+const struct snap_ops acpi_ged_snap_ops = { "ged", ged_save, ged_restore };

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "vmm/kvm/bus.h"
+#include "vmm/kvm/snapshot.h"
 #include "vmm/kvm/layout.h" /* ACPI_GED_REG_*, ACPI_GED_EVT_* */
 
 struct acpi_ged_ops {
@@ -53,5 +54,7 @@ void acpi_ged_press_power_button(struct acpi_ged *g);
 /* Tell the guest: the slots in up have a new device, those in down are to
  * be ejected (bit s: slot s); one interrupt. */
 void acpi_ged_pci_changed(struct acpi_ged *g, uint32_t up, uint32_t down);
+/* Snapshot: the pending event bits ("ged"). */
+extern const struct snap_ops acpi_ged_snap_ops;
 
 #endif

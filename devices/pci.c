@@ -12,6 +12,7 @@
 
 #include "vmm/kvm/layout.h"
 #include "vmm/kvm/log.h"
+#include "vmm/kvm/snapshot.h"
 
 #define HOST_VENDOR	  0x8086
 #define HOST_DEVICE	  0x0d57
@@ -989,4 +990,91 @@ int pci_bus_add(struct pci_bus *b, struct pci_dev *d, int slot)
 out:
 	pthread_rwlock_unlock(&b->lock);
 	return err ? err : slot;
+}
+
+/* --- snapshot ------------------------------------------------------------ */
+
+int pci_dev_save(struct pci_dev *d, struct snap_w *w, const char *pfx)
+{
+	pthread_mutex_lock(&d->msix_lock);
+	snap_put(w, d->cfg, sizeof(d->cfg), "%s.cfg", pfx);
+	if (d->msix_n) {
+		uint64_t pba[(PCI_MSIX_MAX_VECTORS + 63) / 64] = { 0 };
+		for (unsigned int v = 0; v < d->msix_n; v++)
+			if (msix_pending(d, v))
+				pba[v / 64] |= 1ull << (v % 64);
+		snap_put(w, d->msix_table, d->msix_n * sizeof(*d->msix_table), "%s.msix", pfx);
+		snap_put(w, pba, (d->msix_n + 63) / 64 * 8, "%s.msix_pba", pfx);
+	}
+	if (d->msi_cap) {
+		uint8_t held = d->msi_vec.fd >= 0 && !d->msi_vec.bound && efd_held(d->msi_vec.fd);
+		snap_put(w, &held, 1, "%s.msi_held", pfx);
+	}
+	pthread_mutex_unlock(&d->msix_lock);
+	return w->rc;
+}
+
+int pci_dev_restore(struct pci_dev *d, const struct snap_r *r, const char *pfx, struct err *err)
+{
+	uint8_t cfg[PCI_CFG_SIZE];
+	uint64_t pba[(PCI_MSIX_MAX_VECTORS + 63) / 64] = { 0 };
+	uint8_t msi_held = 0;
+	int rc;
+
+	if ((rc = snap_get_exact(r, cfg, sizeof(cfg), err, "%s.cfg", pfx)))
+		return rc;
+	if (get16(cfg, PCI_VENDOR_ID) != get16(d->cfg, PCI_VENDOR_ID) ||
+	    get16(cfg, PCI_DEVICE_ID) != get16(d->cfg, PCI_DEVICE_ID))
+		return err_set(err, EINVAL,
+			       "snapshot: %s is a %04x:%04x, the configuration makes a %04x:%04x",
+			       pfx, get16(cfg, PCI_VENDOR_ID), get16(cfg, PCI_DEVICE_ID),
+			       get16(d->cfg, PCI_VENDOR_ID), get16(d->cfg, PCI_DEVICE_ID));
+	if (d->msix_n) {
+		struct pci_msix_entry *t = calloc(d->msix_n, sizeof(*t));
+		if (!t)
+			return err_set(err, ENOMEM, "out of memory");
+		if ((rc = snap_get_exact(r, t, d->msix_n * sizeof(*t), err, "%s.msix", pfx)) ||
+		    (rc = snap_get_exact(r, pba, (d->msix_n + 63) / 64 * 8, err, "%s.msix_pba",
+					 pfx))) {
+			free(t);
+			return rc;
+		}
+		pthread_mutex_lock(&d->msix_lock);
+		memcpy(d->msix_table, t, d->msix_n * sizeof(*t));
+		pthread_mutex_unlock(&d->msix_lock);
+		free(t);
+	}
+	if (d->msi_cap && (rc = snap_get_exact(r, &msi_held, 1, err, "%s.msi_held", pfx)))
+		return rc;
+	if (d->bus)
+		pthread_rwlock_wrlock(&d->bus->lock);
+	pthread_mutex_lock(&d->msix_lock);
+	/* only what the guest could have written: IDs, BAR sizes and the
+	 * capability list stay as this svmm builds them */
+	for (unsigned int i = 0; i < PCI_CFG_SIZE; i++)
+		d->cfg[i] = (uint8_t)((d->cfg[i] & ~d->wmask[i]) | (cfg[i] & d->wmask[i]));
+	for (unsigned int v = 0; v < d->msix_n; v++) {
+		d->msix_table[v].ctrl &= PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		if (!((pba[v / 64] >> (v % 64)) & 1))
+			continue;
+		if (d->msix_vec && d->msix_vec[v].fd >= 0)
+			efd_raise(d->msix_vec[v].fd); /* held while masked, sent at unmask */
+		else if (d->msix_pba)
+			d->msix_pba[v / 64] |= 1ull << (v % 64);
+	}
+	if (d->msi_cap && msi_held && d->msi_vec.fd >= 0)
+		efd_raise(d->msi_vec.fd);
+	if (d->bus) {
+		if (d->msix_n)
+			msix_sync_all(d);
+		if (d->msi_cap)
+			msi_sync(d);
+	}
+	pthread_mutex_unlock(&d->msix_lock);
+	bars_update(d);
+	if (d->bus)
+		pthread_rwlock_unlock(&d->bus->lock);
+	if (d->ops && d->ops->command)
+		d->ops->command(d->opaque, get16(d->cfg, PCI_COMMAND));
+	return 0;
 }

@@ -280,4 +280,18 @@ int pci_msi_fd(const struct pci_dev *d);
 void pci_config_access(struct pci_bus *b, unsigned int bus, unsigned int dev, unsigned int fn,
 		       unsigned int off, void *data, unsigned int size, bool is_write);
 
+/* Snapshot (vmm/kvm/snapshot.h): d's config space ("PFX.cfg"), MSI-X table
+ * ("PFX.msix") and pending bits ("PFX.msix_pba"), the MSI vector's held
+ * interrupt ("PFX.msi_held"). Restore takes only the bits the guest can
+ * write (wmask) from the saved config space, refuses a function of other
+ * IDs, then brings BAR decoding (bar_moved), MSI-X and MSI routes and
+ * irqfds in step as the guest's own writes would: routes get new GSIs, a
+ * pending vector is raised again and held until unmasked. With the vCPUs
+ * stopped. 0 or -errno with err. */
+struct snap_w;
+struct snap_r;
+struct err;
+int pci_dev_save(struct pci_dev *d, struct snap_w *w, const char *pfx);
+int pci_dev_restore(struct pci_dev *d, const struct snap_r *r, const char *pfx, struct err *err);
+
 #endif

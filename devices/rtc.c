@@ -2,6 +2,7 @@
 /* CMOS RTC from the host clock. */
 #include "devices/rtc.h"
 
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -137,3 +138,33 @@ int rtc_register(struct rtc *r, struct bus *pio)
 {
 	return bus_register(pio, RTC_PORT, 2, &rtc_ops, r, "rtc");
 }
+
+static int rtc_save(void *opaque, struct snap_w *w, struct err *err)
+{
+	struct rtc *r = opaque;
+	uint8_t st[1 + sizeof(r->cmos)];
+
+	(void)err;
+	pthread_mutex_lock(&r->lock);
+	st[0] = r->index;
+	memcpy(st + 1, r->cmos, sizeof(r->cmos));
+	pthread_mutex_unlock(&r->lock);
+	return snap_put(w, st, sizeof(st), "rtc");
+}
+
+static int rtc_restore(void *opaque, const struct snap_r *sr, struct err *err)
+{
+	struct rtc *r = opaque;
+	uint8_t st[1 + sizeof(r->cmos)];
+	int rc = snap_get_exact(sr, st, sizeof(st), err, "rtc");
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&r->lock);
+	r->index = st[0] & 0x7f;
+	memcpy(r->cmos, st + 1, sizeof(r->cmos));
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+const struct snap_ops rtc_snap_ops = { "rtc", rtc_save, rtc_restore };

@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "vmm/kvm/snapshot.h"
+
 struct bus;
 
 #define RTC_PORT 0x70
@@ -23,5 +25,8 @@ struct rtc {
 
 void rtc_init(struct rtc *r);
 int rtc_register(struct rtc *r, struct bus *pio);
+/* Snapshot: the index register and CMOS bytes ("rtc"; the time registers
+ * read the host's clock, as before). */
+extern const struct snap_ops rtc_snap_ops;
 
 #endif

@@ -313,3 +313,63 @@ void serial_destroy(struct serial *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->rx_room);
 }
+
+/* --- snapshot ------------------------------------------------------------ */
+
+struct serial_state {
+	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm, thri;
+	uint8_t rx[SERIAL_RX_FIFO];
+	uint32_t rx_head, rx_count;
+} __attribute__((packed));
+
+static int serial_save(void *opaque, struct snap_w *w, struct err *err)
+{
+	struct serial *s = opaque;
+	struct serial_state st;
+
+	(void)err;
+	pthread_mutex_lock(&s->lock);
+	st = (struct serial_state){ .ier = s->ier,
+				    .lcr = s->lcr,
+				    .mcr = s->mcr,
+				    .scr = s->scr,
+				    .fcr = s->fcr,
+				    .dll = s->dll,
+				    .dlm = s->dlm,
+				    .thri = s->thri,
+				    .rx_head = s->rx_head,
+				    .rx_count = s->rx_count };
+	memcpy(st.rx, s->rx, sizeof(st.rx));
+	pthread_mutex_unlock(&s->lock);
+	return snap_put(w, &st, sizeof(st), "serial");
+}
+
+static int serial_restore(void *opaque, const struct snap_r *r, struct err *err)
+{
+	struct serial *s = opaque;
+	struct serial_state st;
+	int rc = snap_get_exact(r, &st, sizeof(st), err, "serial");
+
+	if (rc)
+		return rc;
+	if (st.rx_head >= SERIAL_RX_FIFO || st.rx_count > SERIAL_RX_FIFO || st.thri > 1)
+		return err_set(err, EINVAL, "snapshot: serial: receive FIFO at %u with %u bytes",
+			       st.rx_head, st.rx_count);
+	pthread_mutex_lock(&s->lock);
+	s->ier = st.ier & 0x0f;
+	s->lcr = st.lcr;
+	s->mcr = st.mcr & 0x1f;
+	s->scr = st.scr;
+	s->fcr = st.fcr;
+	s->dll = st.dll;
+	s->dlm = st.dlm;
+	s->thri = st.thri;
+	memcpy(s->rx, st.rx, sizeof(s->rx));
+	s->rx_head = st.rx_head;
+	s->rx_count = st.rx_count;
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+const struct snap_ops serial_snap_ops = { "serial", serial_save, serial_restore };

@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/kvm/snapshot.h"
+
 struct bus;
 struct chardev;
 
@@ -65,5 +67,7 @@ void serial_pause(struct serial *s);
 void serial_resume(struct serial *s);
 /* Stop the input thread and free what init took. */
 void serial_destroy(struct serial *s);
+/* Snapshot: the registers, the receive FIFO and the interrupt ("serial"). */
+extern const struct snap_ops serial_snap_ops;
 
 #endif

@@ -19,12 +19,13 @@
 #include <jansson.h>
 
 #include "vmm/config/config.h"
+#include "vmm/config/options.h"
 
 static const struct command {
 	const char *name;
 	const char *method;
 	const char *endpoint;
-	enum { NO_ARG, BODY_FILE, DEVICE_ARG, ID_ARG } arg;
+	enum { NO_ARG, BODY_FILE, DEVICE_ARG, ID_ARG, URL_ARG, RESTORE_ARG } arg;
 } commands[] = {
 	{ "ping", "GET", "vmm.ping", NO_ARG },
 	{ "info", "GET", "vm.info", NO_ARG },
@@ -46,6 +47,8 @@ static const struct command {
 	{ "add-vsock", "PUT", "vm.add-vsock", DEVICE_ARG },
 	{ "add-device", "PUT", "vm.add-device", DEVICE_ARG },
 	{ "remove-device", "PUT", "vm.remove-device", ID_ARG },
+	{ "snapshot", "PUT", "vm.snapshot", URL_ARG },
+	{ "restore", "PUT", "vm.restore", RESTORE_ARG },
 };
 
 static void usage(FILE *f)
@@ -53,10 +56,12 @@ static void usage(FILE *f)
 	fprintf(f, "usage: svmm-remote --api-socket PATH COMMAND [ARG]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s%s\n", commands[i].name,
-			commands[i].arg == BODY_FILE	? " <VmConfig JSON file>|-"
-			: commands[i].arg == DEVICE_ARG ? " <cloud-hypervisor device syntax>"
-			: commands[i].arg == ID_ARG	? " <device id>"
-							: "");
+			commands[i].arg == BODY_FILE	 ? " <VmConfig JSON file>|-"
+			: commands[i].arg == DEVICE_ARG	 ? " <cloud-hypervisor device syntax>"
+			: commands[i].arg == ID_ARG	 ? " <device id>"
+			: commands[i].arg == URL_ARG	 ? " file:///DIR"
+			: commands[i].arg == RESTORE_ARG ? " source_url=file:///DIR[,prefault=on]"
+							 : "");
 }
 
 static char *read_all(FILE *f, size_t *len)
@@ -233,6 +238,33 @@ int main(int argc, char **argv)
 			fclose(f);
 	} else if (cmd->arg == DEVICE_ARG) {
 		if (!(body = device_json(cmd->name, arg)))
+			return 1;
+		body_len = strlen(body);
+	} else if (cmd->arg == URL_ARG || cmd->arg == RESTORE_ARG) {
+		/* ch-remote: snapshot <destination_url>, restore source_url=...,prefault=on */
+		json_t *o = NULL;
+		if (cmd->arg == URL_ARG) {
+			o = json_pack("{s:s}", "destination_url", arg);
+		} else {
+			char *copy = strdup(arg);
+			struct opt_list l = { 0 };
+			const char *url;
+			bool prefault = false;
+			if (!copy || opt_parse(&l, copy) < 0 ||
+			    !(url = opt_get(&l, "source_url")) ||
+			    opt_get_bool(&l, "prefault", &prefault) < 0 ||
+			    opt_check_unused(&l) < 0) {
+				fprintf(stderr, "svmm-remote: restore: expected "
+						"source_url=file:///DIR[,prefault=on]\n");
+				free(copy);
+				return 2;
+			}
+			o = json_pack("{s:s,s:b}", "source_url", url, "prefault", prefault);
+			free(copy);
+		}
+		body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (!body)
 			return 1;
 		body_len = strlen(body);
 	} else if (cmd->arg == ID_ARG) {

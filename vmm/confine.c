@@ -54,6 +54,11 @@ static bool needs_vhost_net(const struct vm_config *c)
 
 int vm_confine(const struct vm_config *c, struct err *err)
 {
+	return vm_confine_dir(c, NULL, err);
+}
+
+int vm_confine_dir(const struct vm_config *c, const char *snap_dir, struct err *err)
+{
 	struct rules r = { .l = { .fd = -1 }, .err = err };
 	struct landlock *l = &r.l;
 	int rc;
@@ -64,6 +69,10 @@ int vm_confine(const struct vm_config *c, struct err *err)
 		return err_wrap(err, "--landlock");
 	if ((rc = vm_config_paths(c, allow_config_path, &r)) < 0)
 		goto fail;
+	if (snap_dir && (rc = landlock_allow(l, snap_dir, LL_READ, err)) < 0) {
+		err_wrap(err, "--restore");
+		goto fail;
+	}
 	for (size_t i = 0; i < c->n_landlock_rules; i++) {
 		const struct landlock_rule_config *rule = &c->landlock_rules[i];
 		unsigned int a = LL_READ | (rule->write ? LL_WRITE : 0);

@@ -17,5 +17,8 @@
 /* Nothing when c->landlock_enable is false. A kernel without Landlock, or
  * a path that cannot be ruled, is an error naming it. */
 int vm_confine(const struct vm_config *c, struct err *err);
+/* The same, with directory dir readable too (a restore's snapshot; NULL:
+ * none). A later vm.snapshot writes only where --landlock-rules allow. */
+int vm_confine_dir(const struct vm_config *c, const char *dir, struct err *err);
 
 #endif

@@ -16,6 +16,7 @@
 #include "devices/virtio/vsock/vsock.h"
 #include "vmm/kvm/log.h"
 #include "vmm/kvm/seccomp.h"
+#include "vmm/kvm/snapshot.h"
 
 static int ioeventfd(void *opaque, uint64_t gpa, unsigned int len, int fd, bool assign)
 {
@@ -505,4 +506,45 @@ void vm_devices_eject(struct vm_devices *d, unsigned int slot)
 	d->eject[slot] = (struct vm_eject){ d, slot };
 	if (defer(d, eject_job, &d->eject[slot]))
 		log_msg(LV_ERROR, "devices", "slot %u: the eject could not be queued", slot);
+}
+
+/* --- snapshot ------------------------------------------------------------ */
+
+int vm_devices_save(struct vm_devices *d, struct snap_w *w, struct err *err)
+{
+	char pfx[16];
+	uint32_t n = d->n;
+	int rc;
+
+	if (d->n_vfio)
+		return err_set(err, ENOTSUP,
+			       "VFIO device %s: its host hardware state cannot be saved",
+			       d->vfio_dev[0]->name);
+	for (unsigned int i = 0; i < d->n; i++) {
+		snprintf(pfx, sizeof(pfx), "pci%02x", virtio_pci_dev(d->vp[i])->slot);
+		if ((rc = virtio_pci_save(d->vp[i], w, pfx, err)) < 0)
+			return rc;
+	}
+	return snap_put(w, &n, sizeof(n), "devices");
+}
+
+int vm_devices_restore(struct vm_devices *d, const struct snap_r *r, struct err *err)
+{
+	char pfx[16];
+	uint32_t n;
+	int rc;
+
+	if ((rc = snap_get_exact(r, &n, sizeof(n), err, "devices")))
+		return rc;
+	if (n != d->n)
+		return err_set(err, EINVAL,
+			       "snapshot: %u PCI devices saved, the configuration makes %u", n,
+			       d->n);
+	for (unsigned int i = 0; i < d->n; i++) {
+		snprintf(pfx, sizeof(pfx), "pci%02x", virtio_pci_dev(d->vp[i])->slot);
+		if ((rc = virtio_pci_restore(d->vp[i], r, pfx, err)) < 0)
+			return err_wrap(err, "%s (%s)", virtio_pci_name(d->vp[i]), pfx);
+	}
+	devmgr_drain(&d->mgr); /* the activations queued by the restores */
+	return 0;
 }

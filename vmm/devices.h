@@ -122,6 +122,18 @@ int vm_devices_slot_of(struct vm_devices *d, const char *id);
 void vm_devices_eject(struct vm_devices *d, unsigned int slot);
 void vm_devices_resume(struct vm_devices *d);
 
+/* vm.snapshot, the VM paused (vm_devices_pause): every PCI function's
+ * state under "pciSS" (its slot, two hex digits: the PCI function, the
+ * virtio transport, the device's own) and "devices" (how many). A VFIO
+ * device or a device whose save refuses (virtio-fs, net vhost=on) fails it
+ * with err naming the device; nothing is written to w before that check
+ * for VFIO, and the caller drops w on any failure. */
+int vm_devices_save(struct vm_devices *d, struct snap_w *w, struct err *err);
+/* Restore into devices just made from the same configuration, before the
+ * vCPUs run: each function's state, then the activations it implies, run
+ * by the devmgr and waited for. The caller then pauses them. */
+int vm_devices_restore(struct vm_devices *d, const struct snap_r *r, struct err *err);
+
 /* One device's options from its entry of a validated config, as
  * vm_devices_create() makes them (i numbers the entry in messages). */
 int vm_net_opts(const struct net_config *n, size_t i, struct virtio_net_opts *o, struct err *err);

@@ -80,6 +80,19 @@ struct ctr_set;
  * vm_devices_counters), then each vCPU's ("__vcpuN", label vcpu="N": its
  * exits by reason). Any thread; -ESRCH (nothing added) when no VM runs. */
 int vm_ctl_counters(struct vm_ctl *c, struct ctr_set *out);
+/*
+ * vm.snapshot of the paused VM into directory dir (which must exist):
+ * config.json (the VM configuration as cloud-hypervisor JSON), memory.bin
+ * (guest RAM, sparse: pages never touched or all zero are holes) and, last,
+ * state.bin (vmm/kvm/snapshot.h: vCPUs, irqchip, PIT, clock, PCI functions,
+ * virtio transports, serial, RTC, GED; i8042 and PM hold no state). The
+ * state is gathered first, so a device that cannot be saved (VFIO,
+ * virtio-fs, net vhost=on) refuses it before anything is written; a
+ * state.bin already there goes first and the new one is written under a
+ * temporary name and renamed, so only a complete snapshot has one.
+ * -EBUSY when not paused, -ESRCH with no VM; err says what failed.
+ */
+int vm_ctl_snapshot(struct vm_ctl *c, const char *dir, struct err *err);
 
 /* How to run one VM: the cloud-hypervisor configuration (devices) plus what
  * only the svmm process decides (the serial back end, reboot policy). */
@@ -98,6 +111,14 @@ struct vm_params {
 	 * through ctl); otherwise vm_run() takes them as a request to stop. */
 	bool no_signals;
 	struct vm_ctl *ctl; /* optional */
+	/* Restore the snapshot in this directory instead of booting the kernel
+	 * (its config.json is what the caller made the rest of these params
+	 * from): memory mapped MAP_PRIVATE from memory.bin (every page read at
+	 * once with prefault), every state of state.bin put back; the VM then
+	 * waits paused, as after vm.pause, until VM_CTL_RESUME. A guest reboot
+	 * later boots the kernel as usual. NULL: boot. */
+	const char *restore_dir;
+	bool restore_prefault;
 };
 
 #define VM_MAX_CPUS 254

@@ -45,6 +45,9 @@
 
 struct virtio_dev;
 struct virtio_gate;
+struct snap_w;
+struct snap_r;
+struct err;
 
 struct virtio_dev_ops {
 	/* DRIVER_OK: queues are enabled; start serving them. */
@@ -61,6 +64,16 @@ struct virtio_dev_ops {
 	/* Optional: put the device's own counters (vmm/kvm/counters.h) into
 	 * out's current group; any thread, while the device exists. */
 	void (*counters)(struct virtio_dev *d, struct ctr_set *out);
+	/* vm.snapshot, the VM paused (optional: nothing of its own to save).
+	 * Records go under "PFX.dev.*"; a device that cannot be saved answers
+	 * -ENOTSUP with err saying why. Called on the API thread while the
+	 * device's I/O threads wait at the gate. */
+	int (*save)(struct virtio_dev *d, struct snap_w *w, const char *pfx, struct err *err);
+	/* Restore (optional): after the transport's state is back (queues
+	 * enabled, indices restored, MSI-X routed), before the activation, with
+	 * the vCPUs stopped. r is hostile: check what save wrote. */
+	int (*restore)(struct virtio_dev *d, const struct snap_r *r, const char *pfx,
+		       struct err *err);
 };
 
 /* Filled by the transport: how a device raises an interrupt. */
@@ -89,6 +102,13 @@ struct virtio_dev {
 	 * NULL for none. */
 	struct virtio_gate *gate;
 
+	/* Set by the device's save (snapshot), cleared by the transport once
+	 * it has used them: per queue, how many chains the device took off
+	 * the available ring and still holds unanswered (an empty receive
+	 * buffer, a frame waiting for more buffers), the last it took. The
+	 * snapshot records the next avail index that many earlier, so the
+	 * restored device takes those buffers again instead of losing them. */
+	uint16_t snap_held[VIRTIO_MAX_QUEUES];
 	/* Managed by the transport. */
 	const struct guest_mem *mem;
 	uint64_t driver_features;

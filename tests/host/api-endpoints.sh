@@ -134,10 +134,18 @@ req PUT vm.reboot
 t_eq "vm.reboot: 204" 204 "$code"
 req PUT vm.nmi
 t_eq "vm.nmi: 204" 204 "$code"
-for ep in vm.resize vm.snapshot vm.restore vm.send-migration vm.receive-migration; do
+for ep in vm.resize vm.send-migration vm.receive-migration; do
 	req PUT "$ep" '{}'
 	t_eq "$ep: 500, unsupported" 500 "$code"
 done
+req PUT vm.snapshot '{}'
+t_eq "vm.snapshot without destination_url: 400" 400 "$code"
+req PUT vm.snapshot '{"destination_url":"file:///tmp"}'
+t_eq "vm.snapshot of a running VM: 500" 500 "$code"
+t_match "vm.snapshot of a running VM says to pause" "not paused" "$body"
+req PUT vm.restore '{"source_url":"file:///tmp"}'
+t_eq "vm.restore with a VM: 500" 500 "$code"
+t_match "vm.restore with a VM says why" "already created" "$body"
 req GET vm.counters
 t_eq "vm.counters: pause, resume, reboot, nmi each once" "1 1 1 1" \
 	"$(jq -r '.["api-selftest"]|"\(.pause) \(.resume) \(.reboot) \(.nmi)"' <<<"$body")"

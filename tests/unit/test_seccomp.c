@@ -224,6 +224,14 @@ static const struct call vcpu_forbidden[] = {
 	/* the guest clock is vm.pause's, on the API thread */
 	CALL(ioctl, NONE, KVM_GET_CLOCK, 0),
 	CALL(ioctl, NONE, KVM_SET_CLOCK, 0),
+	/* snapshot and restore are the API's and the VM thread's (vmm) */
+	CALL(ioctl, NONE, KVM_GET_LAPIC, 0),
+	CALL(ioctl, NONE, KVM_SET_LAPIC, 0),
+	CALL(ioctl, NONE, KVM_GET_MSRS, 0),
+	CALL(ioctl, NONE, KVM_GET_XSAVE, 0),
+	CALL(ioctl, NONE, KVM_SET_IRQCHIP, 0),
+	CALL(ioctl, NONE, KVM_SET_PIT2, 0),
+	CALL(mincore, 0, 0, 0),
 };
 
 /* What the devmgr needs (activation), which the vCPU now refuses. */
@@ -257,6 +265,8 @@ static const struct call devmgr_forbidden[] = {
 	CALL(ioctl, NONE, KVM_SET_USER_MEMORY_REGION, 0),
 	CALL(ioctl, NONE, KVM_GET_CLOCK, 0),
 	CALL(ioctl, NONE, KVM_SET_CLOCK, 0),
+	CALL(ioctl, NONE, KVM_GET_IRQCHIP, 0),
+	CALL(ioctl, NONE, KVM_SET_VCPU_EVENTS, 0),
 	CALL(ioctl, NONE, TUNSETIFF, 0),
 	CALL(bind, NONE, 0, 0),
 	CALL(listen, NONE, 0),
@@ -273,6 +283,8 @@ static const struct call dev_forbidden[] = {
 	CALL(ioctl, NONE, KVM_IRQFD, 0),
 	CALL(ioctl, NONE, KVM_GET_CLOCK, 0),
 	CALL(ioctl, NONE, KVM_SET_CLOCK, 0),
+	CALL(ioctl, NONE, KVM_GET_LAPIC, 0),
+	CALL(ioctl, NONE, KVM_GET_MSR_INDEX_LIST, 0),
 	CALL(clone, CLONE_VM | CLONE_THREAD | CLONE_SIGHAND, 0, 0, 0, 0),
 	CALL(clone3, 0, 0),
 	CALL(seccomp, 0, 0, 0),

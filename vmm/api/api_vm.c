@@ -31,7 +31,8 @@ struct api_vm {
 	bool stop_requested; /* under ctl.lock: the API stops it (vm.shutdown) */
 	int status;
 	struct err err;
-	int statm_fd; /* /proc/self/statm, opened before Landlock: the RSS */
+	int statm_fd;		/* /proc/self/statm, opened before Landlock: the RSS */
+	char restore_dir[4096]; /* vm.restore's, while the VM runs */
 };
 
 static void *vm_thread(void *arg)
@@ -68,9 +69,35 @@ static void release(struct api_vm *v)
 	}
 }
 
+static int start(struct api_vm *v, const struct vm_config *cfg, const char *restore_dir,
+		 bool prefault, struct err *err);
+
 static int op_boot(void *ctx, const struct vm_config *cfg, struct err *err)
 {
+	return start(ctx, cfg, NULL, false, err);
+}
+
+/* vm.restore: the VM of the snapshot's configuration, from its state; it
+ * comes up paused (vm_params.restore_dir). */
+static int op_restore(void *ctx, const struct vm_config *cfg, const char *dir, bool prefault,
+		      struct err *err)
+{
 	struct api_vm *v = ctx;
+
+	snprintf(v->restore_dir, sizeof(v->restore_dir), "%s", dir);
+	return start(v, cfg, v->restore_dir, prefault, err);
+}
+
+static int op_snapshot(void *ctx, const char *dir, struct err *err)
+{
+	struct api_vm *v = ctx;
+
+	return vm_ctl_snapshot(&v->ctl, dir, err);
+}
+
+static int start(struct api_vm *v, const struct vm_config *cfg, const char *restore_dir,
+		 bool prefault, struct err *err)
+{
 	int rc;
 
 	if (v->running)
@@ -82,13 +109,15 @@ static int op_boot(void *ctx, const struct vm_config *cfg, struct err *err)
 	vm_params_from_config(&v->params, cfg);
 	v->params.no_signals = true;
 	v->params.ctl = &v->ctl;
+	v->params.restore_dir = restore_dir;
+	v->params.restore_prefault = prefault;
 	if ((rc = vm_serial_opts(&cfg->serial, &v->serial, err)) ||
 	    (rc = chardev_open(&v->serial, err)))
 		return rc;
 	v->serial_open = true;
 	v->params.serial = &v->serial;
 	/* --landlock: this thread and the VM's, from here on */
-	if ((rc = vm_confine(cfg, err)) < 0) {
+	if ((rc = vm_confine_dir(cfg, restore_dir, err)) < 0) {
 		release(v);
 		return rc;
 	}
@@ -217,6 +246,8 @@ const struct vmm_ops api_vm_ops = {
 	.resume = op_resume,
 	.hot_add = op_hot_add,
 	.remove_device = op_remove_device,
+	.snapshot = op_snapshot,
+	.restore = op_restore,
 	.counters = op_counters,
 	.collect = api_vm_collect,
 	.exit_fd = op_exit_fd,

@@ -636,6 +636,159 @@ static void ep_remove_device(struct api_server *a, const struct http_request *re
 }
 
 /* Endpoints cloud-hypervisor has and svmm does not implement. */
+/* ---- vm.snapshot and vm.restore ---- */
+
+const char *api_snapshot_url_path(const char *url)
+{
+	static const char scheme[] = "file://";
+
+	if (!url || strncmp(url, scheme, strlen(scheme)))
+		return NULL;
+	const char *p = url + strlen(scheme);
+	if (p[0] != '/' || strlen(p) >= 4000)
+		return NULL;
+	return p;
+}
+
+static void ep_snapshot(struct api_server *a, const struct http_request *req,
+			struct http_response *r)
+{
+	struct err err_buf = { 0 }, *err = &err_buf;
+	const char *ctx = "Error creating the snapshot";
+	json_t *o = NULL, *u;
+	const char *dir = NULL;
+	int st = 0, rc;
+
+	if (a->state == VM_STATE_NONE) {
+		st = 404;
+		err_set(err, EINVAL, "VM is not created");
+	} else if (!(o = load_body(req, err))) {
+		st = 400;
+	} else if (!json_is_string(u = json_object_get(o, "destination_url"))) {
+		st = 400;
+		err_set(err, EINVAL, "destination_url: expected string");
+	} else if (!(dir = api_snapshot_url_path(json_string_value(u)))) {
+		st = 400;
+		err_set(err, EINVAL, "destination_url '%.200s': expected file:///ABSOLUTE/PATH",
+			json_string_value(u));
+	} else if (a->state != VM_STATE_PAUSED) {
+		st = 500;
+		err_set(err, EINVAL, "VM is not paused: pause it before a snapshot");
+	} else if (!a->ops->snapshot) {
+		st = 500;
+		err_set(err, ENOTSUP, "snapshots are not supported by this VMM");
+	} else if (emit(a, "vm", "snapshotting"),
+		   (rc = a->ops->snapshot(a->ops_ctx, dir, err)) < 0) {
+		st = op_failed(rc, "snapshot", err);
+	} else {
+		emit(a, "vm", "snapshotted");
+	}
+	json_decref(o);
+	reply_status(r, st ? st : 204, ctx, err);
+}
+
+/* Read DIR/config.json into c. */
+static int load_snapshot_config(const char *dir, struct vm_config *c, struct err *err)
+{
+	char path[4096];
+	FILE *f;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return err_sys(err, errno, "%s", path);
+	FILE *m = open_memstream(&text, &len);
+	char buf[8192];
+	size_t n;
+	while (m && (n = fread(buf, 1, sizeof(buf), f)) > 0 && len < (4u << 20))
+		fwrite(buf, 1, n, m);
+	fclose(f);
+	if (!m)
+		return err_set(err, ENOMEM, "out of memory");
+	fclose(m);
+	if (len >= (4u << 20)) {
+		free(text);
+		return err_set(err, EFBIG, "%s: larger than 4 MiB", path);
+	}
+	rc = vm_config_from_json_text(c, text, len, err);
+	free(text);
+	if (rc < 0)
+		return err_wrap(err, "%s", path);
+	if ((rc = vm_config_validate(c, err)) < 0)
+		return err_wrap(err, "%s", path);
+	return 0;
+}
+
+static int vm_restore_locked(struct api_server *a, const char *url, bool prefault, struct err *err)
+{
+	const char *dir = api_snapshot_url_path(url);
+	struct vm_config cfg;
+	char state[4096];
+	int rc;
+
+	if (!dir)
+		ERR(400, "source_url '%.200s': expected file:///ABSOLUTE/PATH", url ? url : "");
+	if (a->state != VM_STATE_NONE)
+		ERR(500, "VM is already created");
+	if (!a->ops->restore)
+		ERR(500, "restore is not supported by this VMM");
+	snprintf(state, sizeof(state), "%s/state.bin", dir);
+	if (access(state, R_OK) < 0) {
+		err_sys(err, errno, "%s: no complete snapshot there", dir);
+		return 404;
+	}
+	vm_config_init(&cfg);
+	if ((rc = load_snapshot_config(dir, &cfg, err)) < 0) {
+		vm_config_free(&cfg);
+		return rc == -ENOENT ? 404 : 400;
+	}
+	a->config = cfg; /* the ops see it where boot does */
+	a->state = VM_STATE_CREATED;
+	emit(a, "vm", "restoring");
+	if ((rc = a->ops->restore(a->ops_ctx, &a->config, dir, prefault, err)) < 0) {
+		vm_config_free(&a->config);
+		vm_config_init(&a->config);
+		a->state = VM_STATE_NONE;
+		return op_failed(rc, "restore", err);
+	}
+	a->state = VM_STATE_PAUSED;
+	emit(a, "vm", "restored");
+	return 204;
+}
+
+int api_vm_restore(struct api_server *a, const char *source_url, bool prefault, struct err *err)
+{
+	pthread_mutex_lock(&a->lock);
+	int st = vm_restore_locked(a, source_url, prefault, err);
+	pthread_mutex_unlock(&a->lock);
+	return st;
+}
+
+static void ep_restore(struct api_server *a, const struct http_request *req,
+		       struct http_response *r)
+{
+	struct err err_buf = { 0 }, *err = &err_buf;
+	json_t *o = load_body(req, err), *u, *pf;
+	int st;
+
+	if (!o) {
+		st = 400;
+	} else if (!json_is_string(u = json_object_get(o, "source_url"))) {
+		st = 400;
+		err_set(err, EINVAL, "source_url: expected string");
+	} else if ((pf = json_object_get(o, "prefault")) && !json_is_boolean(pf)) {
+		st = 400;
+		err_set(err, EINVAL, "prefault: expected boolean");
+	} else {
+		st = vm_restore_locked(a, json_string_value(u), pf && json_is_true(pf), err);
+	}
+	json_decref(o);
+	reply_status(r, st, "Error restoring the VM", err);
+}
+
 static void ep_unsupported(struct api_server *a, const struct http_request *req,
 			   struct http_response *r)
 {
@@ -687,8 +840,8 @@ static const struct route {
 	{ "vm.resize", "PUT", ep_unsupported },
 	{ "vm.resize-disk", "PUT", ep_unsupported },
 	{ "vm.resize-zone", "PUT", ep_unsupported },
-	{ "vm.snapshot", "PUT", ep_unsupported },
-	{ "vm.restore", "PUT", ep_unsupported },
+	{ "vm.snapshot", "PUT", ep_snapshot },
+	{ "vm.restore", "PUT", ep_restore },
 	{ "vm.coredump", "PUT", ep_unsupported },
 	{ "vm.send-migration", "PUT", ep_unsupported },
 	{ "vm.receive-migration", "PUT", ep_unsupported },

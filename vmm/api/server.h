@@ -68,6 +68,13 @@ struct vmm_ops {
 	/* vm.remove-device on a running VM, optional: ask the guest to eject
 	 * the device with that id (-ENOENT: none). */
 	int (*remove_device)(void *ctx, const char *id, struct err *err);
+	/* vm.snapshot (optional): the paused VM into directory dir. */
+	int (*snapshot)(void *ctx, const char *dir, struct err *err);
+	/* vm.restore (optional): build the VM of cfg (the snapshot's
+	 * config.json) from the snapshot in dir; it waits Paused. cfg stays
+	 * valid until shutdown, as for boot. */
+	int (*restore)(void *ctx, const struct vm_config *cfg, const char *dir, bool prefault,
+		       struct err *err);
 	/* vm.counters: {"<device id>": {"<counter>": <u64>, ...}, ...}. A new
 	 * reference in *out. */
 	int (*counters)(void *ctx, json_t **out, struct err *err);
@@ -136,6 +143,14 @@ void api_server_destroy(struct api_server *a);
 /* Takes over *cfg (left empty) on success. */
 int api_vm_create(struct api_server *a, struct vm_config *cfg, struct err *err);
 int api_vm_boot(struct api_server *a, struct err *err);
+/* vm.restore with source_url "file:///DIR" (what --restore source_url=
+ * gives): DIR/config.json becomes the VM's configuration, and the VM waits
+ * Paused. 204, or 400 (the URL, the configuration), 404 (no snapshot
+ * there), 500 (a VM exists already, the restore failed) with err. */
+int api_vm_restore(struct api_server *a, const char *source_url, bool prefault, struct err *err);
+/* A snapshot URL, "file://" and an absolute path, into its path (a
+ * pointer into url), or NULL. */
+const char *api_snapshot_url_path(const char *url);
 /* vm.delete: shut down if running, drop the config. */
 int api_vm_delete(struct api_server *a, struct err *err);
 /* The guest stopped itself (exit_fd fired): release the VM (ops.shutdown),

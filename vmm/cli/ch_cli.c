@@ -48,6 +48,7 @@ enum flag_id {
 	F_SECCOMP,
 	F_METRICS,
 	F_NO_SHUTDOWN,
+	F_RESTORE,
 	F_HELP,
 	F_VERSION,
 	F_UNSUPPORTED,
@@ -101,7 +102,7 @@ static const struct ch_flag {
 	{ "--pci-segment", F_UNSUPPORTED, ARG_MULTI },
 	{ "--platform", F_UNSUPPORTED, ARG_ONE },
 	{ "--tpm", F_UNSUPPORTED, ARG_ONE },
-	{ "--restore", F_UNSUPPORTED, ARG_ONE },
+	{ "--restore", F_RESTORE, ARG_ONE },
 	{ "--gdb", F_UNSUPPORTED, ARG_ONE },
 	{ "--debug-console", F_UNSUPPORTED, ARG_ONE },
 	{ "--fw-cfg-config", F_UNSUPPORTED, ARG_ONE },
@@ -191,6 +192,26 @@ static int apply(struct ch_args *a, const struct ch_flag *f, const char *v, stru
 	case F_NO_SHUTDOWN:
 		a->no_shutdown = true;
 		return 0;
+	case F_RESTORE: {
+		struct opt_list l = { 0 };
+		char *s = strdup(v);
+		const char *url;
+		int rc;
+		if (!s)
+			return -ENOMEM;
+		if ((rc = opt_parse(&l, s)) < 0 || !(url = opt_get(&l, "source_url")) || !*url ||
+		    (rc = opt_get_bool(&l, "prefault", &a->restore_prefault)) < 0 ||
+		    (rc = opt_check_unused(&l)) < 0) {
+			err_set(err, -EINVAL, "--restore: %s",
+				l.err.code ? l.err.msg : "source_url=file:///DIR is required");
+			free(s);
+			return -EINVAL;
+		}
+		free(a->restore_url);
+		a->restore_url = strdup(url);
+		free(s);
+		return a->restore_url ? 0 : -ENOMEM;
+	}
 	case F_HELP:
 		a->help = true;
 		return 0;
@@ -296,6 +317,8 @@ void ch_args_free(struct ch_args *a)
 {
 	free(a->net_argi);
 	a->net_argi = NULL;
+	free(a->restore_url);
+	a->restore_url = NULL;
 	vm_config_free(&a->vm);
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/api/events.h"
@@ -206,6 +207,24 @@ int ch_main(int argc, char **argv, const struct vmm_ops *ops, void *ops_ctx)
 		goto out;
 	}
 
+	if (args.restore_url && args.has_payload) {
+		fprintf(stderr, "cloud-hypervisor: error: --restore: the VM comes from the "
+				"snapshot: give no --kernel or --firmware with it\n");
+		goto out;
+	}
+	if (args.restore_url) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if ((rc = api_vm_restore(&api, args.restore_url, args.restore_prefault, &err)) >=
+		    300) {
+			fprintf(stderr, "cloud-hypervisor: error: --restore: %s\n", err.msg);
+			goto out;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_msg(LV_INFO, "vmm", "restored from %s in %lld ms: paused", args.restore_url,
+			(long long)((t1.tv_sec - t0.tv_sec) * 1000 +
+				    (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	}
 	if (args.has_payload) {
 		if ((rc = api_vm_create(&api, &args.vm, &err)) >= 300 ||
 		    (rc = api_vm_boot(&api, &err)) >= 300) {

@@ -31,6 +31,9 @@ struct ch_args {
 	const char *seccomp;	/* true|false|log|errno, NULL: true (vmm/kvm/seccomp.h) */
 	unsigned int verbosity;
 	bool no_shutdown;
+	/* --restore source_url=file:///DIR[,prefault=on]: NULL when absent */
+	char *restore_url;
+	bool restore_prefault;
 	bool help, version;
 	/* The argv index each --net value came from, in vm.net's order ("--net=V"
 	 * or a bare value), so a launcher can rewrite one (svmm jail: tap= to fd=). */

@@ -6,6 +6,7 @@
 #include <linux/memfd.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm/kvm/kvm.h"
@@ -13,7 +14,8 @@
 
 #define SZ_2M (2ULL << 20)
 
-int guest_mem_alloc(struct guest_mem *m, uint64_t size, bool shared, bool hugepages)
+static int mem_map(struct guest_mem *m, uint64_t size, bool shared, bool hugepages, int file_fd,
+		   bool prefault)
 {
 	int flags = MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE);
 	int ret;
@@ -33,7 +35,11 @@ int guest_mem_alloc(struct guest_mem *m, uint64_t size, bool shared, bool hugepa
 		return -errno;
 	uint8_t *base = (uint8_t *)(((uintptr_t)resv + SZ_2M - 1) & ~(uintptr_t)(SZ_2M - 1));
 
-	if (shared) {
+	if (file_fd >= 0) {
+		/* a snapshot's memory: copy-on-write pages of the file, read as
+		 * the guest touches them (or all now with prefault) */
+		flags |= prefault ? MAP_POPULATE : 0;
+	} else if (shared) {
 		m->fd = memfd_create("svmm-guest-ram", MFD_CLOEXEC | (hugepages ? MFD_HUGETLB : 0));
 		if (m->fd < 0 || ftruncate(m->fd, (off_t)size) < 0) {
 			ret = -errno;
@@ -44,7 +50,8 @@ int guest_mem_alloc(struct guest_mem *m, uint64_t size, bool shared, bool hugepa
 		 * too few of them fail here and not as a SIGBUS later. */
 		flags |= MAP_ANONYMOUS | (hugepages ? MAP_HUGETLB : MAP_NORESERVE);
 	}
-	if (mmap(base, size, PROT_READ | PROT_WRITE, flags, m->fd, 0) == MAP_FAILED) {
+	if (mmap(base, size, PROT_READ | PROT_WRITE, flags, file_fd >= 0 ? file_fd : m->fd, 0) ==
+	    MAP_FAILED) {
 		ret = -errno;
 		goto fail;
 	}
@@ -58,6 +65,7 @@ int guest_mem_alloc(struct guest_mem *m, uint64_t size, bool shared, bool hugepa
 
 	m->base = base;
 	m->size = size;
+	m->file = file_fd >= 0; /* mincore shows the page cache there, not the guest */
 	uint64_t low = size < LAYOUT_MEM_HOLE_START ? size : LAYOUT_MEM_HOLE_START;
 	m->region[0] = (struct guest_region){ .gpa = 0, .size = low, .hva = base };
 	m->n_regions = 1;
@@ -74,6 +82,79 @@ fail:
 	m->fd = -1;
 	munmap(resv, size + SZ_2M);
 	return ret;
+}
+
+int guest_mem_alloc(struct guest_mem *m, uint64_t size, bool shared, bool hugepages)
+{
+	return mem_map(m, size, shared, hugepages, -1, false);
+}
+
+int guest_mem_map_file(struct guest_mem *m, uint64_t size, int fd, bool prefault)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
+		return -EINVAL; /* a mapping past the file's end would SIGBUS */
+	return mem_map(m, size, false, false, fd, prefault);
+}
+
+#define PAGE 4096u
+
+static bool page_zero(const uint8_t *p)
+{
+	const uint64_t *q = (const uint64_t *)p;
+
+	for (unsigned int i = 0; i < PAGE / 8; i++)
+		if (q[i])
+			return false;
+	return true;
+}
+
+int guest_mem_save(const struct guest_mem *m, int fd)
+{
+	const uint64_t chunk = 2ULL << 20; /* pages per mincore() call: 512 */
+	unsigned char vec[512];
+
+	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)m->size) < 0)
+		return -errno;
+	for (uint64_t off = 0; off < m->size; off += chunk) {
+		uint64_t len = m->size - off < chunk ? m->size - off : chunk;
+		/* a page never touched is not resident: a hole, not read */
+		bool have_vec = !m->file && mincore(m->base + off, len, vec) == 0;
+		uint64_t run = 0, run_len = 0;
+		for (uint64_t p = 0; p < len; p += PAGE) {
+			const uint8_t *pg = m->base + off + p;
+			bool data = (!have_vec || (vec[p / PAGE] & 1)) && !page_zero(pg);
+			if (data && run_len && run + run_len == off + p) {
+				run_len += PAGE;
+				continue;
+			}
+			if (run_len) {
+				for (uint64_t done = 0; done < run_len;) {
+					ssize_t n = pwrite(fd, m->base + run + done, run_len - done,
+							   (off_t)(run + done));
+					if (n <= 0)
+						return n < 0 ? -errno : -EIO;
+					done += (uint64_t)n;
+				}
+				run_len = 0;
+			}
+			if (data) {
+				run = off + p;
+				run_len = PAGE;
+			}
+		}
+		for (uint64_t done = 0; done < run_len;) {
+			ssize_t n = pwrite(fd, m->base + run + done, run_len - done,
+					   (off_t)(run + done));
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+			done += (uint64_t)n;
+		}
+	}
+	return 0;
 }
 
 void guest_mem_free(struct guest_mem *m)

@@ -22,6 +22,7 @@ struct guest_mem {
 	uint8_t *base; /* the whole mapping, 2 MiB aligned */
 	uint64_t size; /* bytes of RAM */
 	int fd;	       /* memfd when shared, else -1 */
+	bool file;     /* mapped from a snapshot's file (guest_mem_map_file) */
 	struct guest_region region[2];
 	unsigned int n_regions;
 };
@@ -31,6 +32,15 @@ struct guest_mem {
  * pages (-ENOMEM when the host has too few reserved). */
 int guest_mem_alloc(struct guest_mem *m, uint64_t size, bool shared, bool hugepages);
 void guest_mem_free(struct guest_mem *m);
+/* A snapshot's RAM: the file fd (exactly size bytes, the layout
+ * guest_mem_save writes) mapped MAP_PRIVATE, so pages are read when first
+ * touched and written copy-on-write (several VMs may map one file);
+ * prefault reads them all now (MAP_POPULATE). -EINVAL for a file of
+ * another size. */
+int guest_mem_map_file(struct guest_mem *m, uint64_t size, int fd, bool prefault);
+/* Write RAM into fd (truncated to m->size), sparse: pages never touched
+ * (mincore) or all zero are skipped, left as holes. 0 or -errno. */
+int guest_mem_save(const struct guest_mem *m, int fd);
 /* One KVM memory slot per region, from slot 0 up. */
 int guest_mem_register(const struct guest_mem *m, struct kvm *k);
 

@@ -323,6 +323,7 @@ static const struct sc_rule vmm[] = {
 	IOC(SIOCSIFADDR),
 	IOC(SIOCSIFNETMASK),
 	IOC(SIOCSIFHWADDR),
+	IOC(SIOCGIFHWADDR), /* host_mac=: the TAP's MAC read first (net/tap.c) */
 	IOC(SIOCSIFMTU),
 	IOC(SIOCGIFMTU),
 	IOC(SIOCGIFFLAGS),
@@ -338,6 +339,34 @@ static const struct sc_rule vmm[] = {
 	IOC(TIOCGPTPEER),
 	IOC(FIONBIO),
 	IOC(FIOCLEX),
+};
+
+/* vm.snapshot (the API thread) and a restore (the VM thread, before the
+ * vCPUs run): every vCPU's and the irqchip's state out of KVM and back in,
+ * the memory file written sparse (mincore: which pages were ever touched) */
+static const struct sc_rule snapshot[] = {
+	IOC(KVM_GET_MSR_INDEX_LIST),
+	IOC(KVM_GET_MSRS),
+	IOC(KVM_GET_CPUID2),
+	IOC(KVM_GET_LAPIC),
+	IOC(KVM_SET_LAPIC),
+	IOC(KVM_GET_VCPU_EVENTS),
+	IOC(KVM_SET_VCPU_EVENTS),
+	IOC(KVM_GET_MP_STATE),
+	IOC(KVM_SET_MP_STATE),
+	IOC(KVM_GET_DEBUGREGS),
+	IOC(KVM_SET_DEBUGREGS),
+	IOC(KVM_GET_XSAVE),
+	IOC(KVM_SET_XSAVE),
+	IOC(KVM_GET_FPU),
+	IOC(KVM_SET_FPU),
+	IOC(KVM_GET_XCRS),
+	IOC(KVM_SET_XCRS),
+	IOC(KVM_GET_IRQCHIP),
+	IOC(KVM_SET_IRQCHIP),
+	IOC(KVM_GET_PIT2),
+	IOC(KVM_SET_PIT2),
+	ALLOW(mincore),
 };
 
 #ifdef SC_SANITIZER
@@ -356,7 +385,7 @@ static const struct sc_rule sanitizer_extra[] = {
 
 struct sc_kind {
 	const char *name;
-	struct sc_set sets[12];
+	struct sc_set sets[16]; /* NULL-terminated: at most 15 */
 };
 
 #define DEVICE(n, own)                                     \
@@ -373,7 +402,7 @@ static const struct sc_kind kinds[SC_NKINDS] = {
 	 * their lists */
 	[SC_VMM] = { "vmm",
 		     { SET(base), SET(spawn), SET(vmm), SET(serial), SET(vcpu), SET(activate),
-		       DEVICES, SET(metrics) } },
+		       DEVICES, SET(metrics), SET(snapshot) } },
 	/* a vCPU starts nothing: activation and reset are the devmgr's */
 	[SC_VCPU] = { "vcpu", { SET(base), SET(vcpu) } },
 	/* the devmgr starts the device threads (activation): their lists too */

@@ -7,7 +7,8 @@
  * children need too (the lists below are built that way):
  *
  *   vmm     the process: main, API and VM threads (set-up, reboot, the API's
- *           vm.boot, vm.pause and vm.resume). Installed once by the command
+ *           vm.boot, vm.pause, vm.resume and vm.snapshot, a restore's
+ *           KVM_SET_* of every vCPU and irqchip state). Installed once by the command
  *           line, after start-up and before the first thread, so every
  *           later thread inherits it.
  *   vcpu    KVM_RUN and the exits it dispatches: port and MMIO writes,

@@ -140,11 +140,23 @@ static void fs_free(struct virtio_dev *vd)
 	free(f);
 }
 
+/* vm.snapshot: the queues are served by the vhost-user back end, whose
+ * state (and the FUSE session) svmm does not hold: refused. */
+static int fs_save(struct virtio_dev *vd, struct snap_w *w, const char *pfx, struct err *err)
+{
+	(void)w;
+	(void)pfx;
+	return err_set(err, ENOTSUP,
+		       "%s: a vhost-user device (its back end holds the queues) cannot be saved",
+		       vd->name);
+}
+
 static const struct virtio_dev_ops fs_ops = {
 	.activate = fs_activate,
 	.reset = fs_reset,
 	.config_read = fs_config_read,
 	.free = fs_free,
+	.save = fs_save,
 };
 
 int virtio_fs_create(struct virtio_dev **out, const struct virtio_fs_opts *o,

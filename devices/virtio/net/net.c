@@ -490,12 +490,38 @@ static void net_counters(struct virtio_dev *vd, struct ctr_set *out)
 		ctr_put(out, &c_net[k], -1, sum[k]);
 }
 
+/* vm.snapshot: the TAP comes back from the configuration; with vhost=on
+ * the kernel's worker holds the rings' indices, which svmm cannot read
+ * back: refused. */
+static int net_save(struct virtio_dev *vd, struct snap_w *w, const char *pfx, struct err *err)
+{
+	struct net *n = vd->priv;
+
+	(void)w;
+	(void)pfx;
+	if (n->vhost)
+		return err_set(err, ENOTSUP,
+			       "%s (vhost=on): the vhost-net worker's queue state cannot be saved",
+			       vd->name);
+	/* receive buffers taken and not answered (its threads wait at the
+	 * gate): the restored device takes them again; a frame waiting for
+	 * more buffers is lost, as on a wire */
+	for (unsigned int i = 0; i < n->n_pairs; i++) {
+		const struct net_qp *qp = &n->qp[i];
+		unsigned int held = (qp->rxc_valid ? 1 : 0) + (qp->pending ? qp->n_heads : 0);
+		if (2 * i < VIRTIO_MAX_QUEUES)
+			vd->snap_held[2 * i] = (uint16_t)held;
+	}
+	return 0;
+}
+
 static const struct virtio_dev_ops net_ops = {
 	.activate = net_activate,
 	.reset = net_reset,
 	.config_read = net_config_read,
 	.free = net_free,
 	.counters = net_counters,
+	.save = net_save,
 };
 
 const char *virtio_net_tap_name(const struct virtio_dev *vd)

@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include "vmm/kvm/log.h"
+#include "vmm/kvm/snapshot.h"
 
 #define VIRTIO_PCI_VENDOR      0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040 /* + device type, modern only */
@@ -711,4 +712,159 @@ void virtio_pci_free(struct virtio_pci *vp)
 	pci_dev_free(&vp->pci);
 	pthread_mutex_destroy(&vp->lock);
 	free(vp);
+}
+
+/* --- snapshot ------------------------------------------------------------ */
+
+struct vp_queue_state {
+	uint64_t desc, avail, used;
+	uint16_t size, vector, last_avail, used_idx, signalled;
+	uint8_t ready, signalled_valid;
+	uint8_t pad[4];
+} __attribute__((packed));
+
+struct vp_state {
+	uint64_t driver_features;
+	uint32_t dfselect, gfselect;
+	uint16_t q_select, config_vector;
+	uint8_t status, isr, generation, num_queues;
+	struct vp_queue_state q[VIRTIO_MAX_QUEUES];
+} __attribute__((packed));
+
+const char *virtio_pci_name(const struct virtio_pci *vp)
+{
+	return vp->vd->name;
+}
+
+int virtio_pci_save(struct virtio_pci *vp, struct snap_w *w, const char *pfx, struct err *err)
+{
+	struct virtio_dev *vd = vp->vd;
+	struct vp_state s;
+	int rc;
+
+	if (vd->ops->save && (rc = vd->ops->save(vd, w, pfx, err)))
+		return rc; /* first: a device that cannot be saved stops it all */
+	pthread_mutex_lock(&vp->lock);
+	if (vp->job != JOB_NONE) {
+		pthread_mutex_unlock(&vp->lock);
+		return err_set(err, EBUSY, "%s: an activation or reset is still pending", vd->name);
+	}
+	memset(&s, 0, sizeof(s));
+	s.driver_features = vd->driver_features;
+	s.dfselect = vp->dfselect;
+	s.gfselect = vp->gfselect;
+	s.q_select = vp->q_select;
+	s.config_vector = vp->config_vector;
+	s.status = vd->status;
+	s.isr = __atomic_load_n(&vp->isr, __ATOMIC_SEQ_CST);
+	s.generation = vp->generation;
+	s.num_queues = (uint8_t)vd->num_queues;
+	for (unsigned int i = 0; i < vd->num_queues; i++) {
+		const struct virtq *q = &vd->vq[i];
+		/* held chains: never more than are outstanding */
+		uint16_t out = (uint16_t)(q->last_avail - q->used_idx);
+		uint16_t held = vd->snap_held[i] <= out ? vd->snap_held[i] : out;
+		vd->snap_held[i] = 0;
+		s.q[i] = (struct vp_queue_state){ .desc = q->desc_gpa,
+						  .avail = q->avail_gpa,
+						  .used = q->used_gpa,
+						  .size = q->size,
+						  .vector = vp->q_vector[i],
+						  .last_avail = (uint16_t)(q->last_avail - held),
+						  .used_idx = q->used_idx,
+						  .signalled = q->signalled,
+						  .ready = q->ready,
+						  .signalled_valid = q->signalled_valid };
+	}
+	pthread_mutex_unlock(&vp->lock);
+	snap_put(w, &s, sizeof(s), "%s.virtio", pfx);
+	if ((rc = pci_dev_save(&vp->pci, w, pfx)))
+		return err_set(err, rc, "%s: saving its PCI state: %s", vd->name, strerror(-rc));
+	return 0;
+}
+
+static bool vector_ok(const struct virtio_pci *vp, uint16_t v)
+{
+	return v == VIRTIO_MSI_NO_VECTOR || v < vp->pci.msix_n;
+}
+
+int virtio_pci_restore(struct virtio_pci *vp, const struct snap_r *r, const char *pfx,
+		       struct err *err)
+{
+	struct virtio_dev *vd = vp->vd;
+	struct vp_state s;
+	int rc;
+
+	if ((rc = pci_dev_restore(&vp->pci, r, pfx, err)))
+		return rc;
+	if ((rc = snap_get_exact(r, &s, sizeof(s), err, "%s.virtio", pfx)))
+		return rc;
+	if (s.num_queues != vd->num_queues)
+		return err_set(err, EINVAL, "snapshot: %s (%s) has %u queues, this one %u", pfx,
+			       vd->name, s.num_queues, vd->num_queues);
+	if (s.driver_features & ~offered(vp))
+		return err_set(err, EINVAL, "snapshot: %s (%s): features %#llx were not offered",
+			       pfx, vd->name,
+			       (unsigned long long)(s.driver_features & ~offered(vp)));
+	if (!vector_ok(vp, s.config_vector))
+		return err_set(err, EINVAL, "snapshot: %s: config vector %u", pfx, s.config_vector);
+	bool running =
+		(s.status & VIRTIO_STATUS_DRIVER_OK) && !(s.status & VIRTIO_STATUS_NEEDS_RESET);
+	if (running && !(s.status & VIRTIO_STATUS_FEATURES_OK))
+		return err_set(err, EINVAL, "snapshot: %s: DRIVER_OK without FEATURES_OK", pfx);
+	for (unsigned int i = 0; i < vd->num_queues; i++) {
+		const struct vp_queue_state *q = &s.q[i];
+		if (!vector_ok(vp, q->vector) ||
+		    (q->size && (!virtq_size_valid(q->size) || q->size > vd->queue_size_max)) ||
+		    (q->ready && !q->size) || q->ready > 1)
+			return err_set(
+				err, EINVAL,
+				"snapshot: %s (%s): queue %u: size %u or vector %u is invalid", pfx,
+				vd->name, i, q->size, q->vector);
+	}
+	pthread_mutex_lock(&vp->lock);
+	transport_reset(vp);
+	vd->driver_features = s.driver_features;
+	vp->dfselect = s.dfselect;
+	vp->gfselect = s.gfselect;
+	vp->q_select = s.q_select;
+	vp->config_vector = s.config_vector;
+	vp->isr = s.isr;
+	vp->generation = s.generation;
+	for (unsigned int i = 0; i < vd->num_queues; i++) {
+		const struct vp_queue_state *qs = &s.q[i];
+		struct virtq *q = &vd->vq[i];
+		vp->q_vector[i] = qs->vector;
+		q->size = qs->size ? qs->size : vd->queue_size_max;
+		q->desc_gpa = qs->desc;
+		q->avail_gpa = qs->avail;
+		q->used_gpa = qs->used;
+		if (!qs->ready)
+			continue;
+		q->event_idx = virtio_has(vd, VIRTIO_F_EVENT_IDX);
+		q->indirect = virtio_has(vd, VIRTIO_F_INDIRECT_DESC);
+		if (virtq_enable(q, vd->mem) < 0) {
+			transport_reset(vp);
+			pthread_mutex_unlock(&vp->lock);
+			return err_set(err, EINVAL,
+				       "snapshot: %s (%s): queue %u: rings outside guest memory or "
+				       "misaligned",
+				       pfx, vd->name, i);
+		}
+		q->last_avail = qs->last_avail;
+		q->used_idx = qs->used_idx;
+		q->signalled = qs->signalled;
+		q->signalled_valid = qs->signalled_valid;
+	}
+	/* DRIVER_OK is set by the activation below, as a status write does */
+	vd->status = s.status & ~(running ? VIRTIO_STATUS_DRIVER_OK : 0);
+	pthread_mutex_unlock(&vp->lock);
+	if (vd->ops->restore && (rc = vd->ops->restore(vd, r, pfx, err)))
+		return rc;
+	if (running) {
+		pthread_mutex_lock(&vp->lock);
+		set_status(vp, s.status);
+		pthread_mutex_unlock(&vp->lock);
+	}
+	return 0;
 }

@@ -44,4 +44,21 @@ int virtio_pci_create(struct virtio_pci **out, struct virtio_dev *vd, const stru
 void virtio_pci_free(struct virtio_pci *vp);
 struct pci_dev *virtio_pci_dev(struct virtio_pci *vp);
 
+/*
+ * Snapshot (vmm/kvm/snapshot.h), with the vCPUs stopped and no job
+ * pending: the PCI function (pci_dev_save under PFX), then "PFX.virtio":
+ * negotiated features, status, config generation, vectors, ISR and per
+ * queue its size, vector, enable, ring addresses, next avail index, used
+ * index; then the device's own save (which may refuse: -ENOTSUP).
+ * Restore checks each field against what this transport and device allow
+ * (features offered, sizes, vectors, rings inside guest RAM) before it
+ * takes any, then the device's restore, then, when the driver had set
+ * DRIVER_OK, queues the activation as the status write does (the host's
+ * defer); the caller waits for it. 0 or -errno with err.
+ */
+int virtio_pci_save(struct virtio_pci *vp, struct snap_w *w, const char *pfx, struct err *err);
+int virtio_pci_restore(struct virtio_pci *vp, const struct snap_r *r, const char *pfx,
+		       struct err *err);
+const char *virtio_pci_name(const struct virtio_pci *vp);
+
 #endif

@@ -188,12 +188,54 @@ static void vsock_counters(struct virtio_dev *vd, struct ctr_set *out)
 		ctr_put(out, &c_vsock[i], -1, ctr_read(v[i]));
 }
 
+/* vm.snapshot: the receive buffer taken and not yet filled goes back
+ * (the restored device takes it again). */
+static int vsock_save(struct virtio_dev *vd, struct snap_w *w, const char *pfx, struct err *err)
+{
+	struct vsock *v = vd->priv;
+
+	(void)w;
+	(void)pfx;
+	(void)err;
+	vd->snap_held[VSOCK_RX] = v->rxc_valid ? 1 : 0;
+	return 0;
+}
+
+/* Restore: the host side's connections did not survive, so tell the
+ * guest its are gone, as cloud-hypervisor does: a transport reset event
+ * (virtio 1.x 5.10.6.6) in the event queue's next buffer. */
+static int vsock_restore(struct virtio_dev *vd, const struct snap_r *r, const char *pfx,
+			 struct err *err)
+{
+	struct vsock *v = vd->priv;
+	struct virtq *q = &vd->vq[VSOCK_EVT];
+	uint32_t ev = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET;
+	struct err e;
+
+	(void)r;
+	(void)pfx;
+	(void)err;
+	if (!q->ready)
+		return 0;
+	int rc = virtq_pop(q, &v->txc, &e);
+	if (rc <= 0) {
+		log_msg(LV_NOTE, vd->name, "%s: no event buffer for the transport reset", vd->name);
+		return 0;
+	}
+	size_t n = buf_to_iov(v->txc.in, v->txc.n_in, 0, &ev, sizeof(ev));
+	virtq_push(q, v->txc.head, (uint32_t)n);
+	virtio_queue_notify(vd, VSOCK_EVT);
+	return 0;
+}
+
 static const struct virtio_dev_ops vsock_ops = {
 	.activate = vsock_activate,
 	.reset = vsock_reset,
 	.config_read = vsock_config_read,
 	.free = vsock_free,
 	.counters = vsock_counters,
+	.save = vsock_save,
+	.restore = vsock_restore,
 };
 
 int virtio_vsock_create(struct virtio_dev **out, const struct virtio_vsock_opts *o, struct err *err)
