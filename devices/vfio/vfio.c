@@ -326,6 +326,8 @@ void vfio_ctx_free(struct vfio_ctx *c)
 	if (!c->live)
 		return;
 	for (unsigned int i = 0; i < c->n_groups; i++) {
+		if (c->groups[i].fd < 0)
+			continue;
 		if (c->kvm_vfio >= 0)
 			kvm_vfio_group(c->kvm_vfio, c->groups[i].fd, false);
 		ioctl(c->groups[i].fd, VFIO_GROUP_UNSET_CONTAINER);
@@ -496,6 +498,25 @@ static void group_blocker(unsigned long id, char *out, size_t len)
 	closedir(d);
 }
 
+/* A device of g is gone: the last one takes g out of KVM's VFIO device and
+ * the container and closes it (the host may hand the group to another VM);
+ * the last group takes the container's IOMMU and DMA mappings with it. */
+static void group_put(struct vfio_ctx *c, struct vfio_group *g)
+{
+	if (--g->users)
+		return;
+	if (c->kvm_vfio >= 0)
+		kvm_vfio_group(c->kvm_vfio, g->fd, false);
+	ioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER);
+	close(g->fd);
+	g->fd = -1;
+	bool left = false;
+	for (unsigned int i = 0; i < c->n_groups; i++)
+		left |= c->groups[i].fd >= 0;
+	if (!left)
+		c->mapped = false; /* VFIO_SET_IOMMU and the mappings again for the next */
+}
+
 static int group_get(struct vfio_ctx *c, const char *path, struct vfio_group **out, struct err *err)
 {
 	char link[PATH_MAX], target[PATH_MAX], node[64];
@@ -523,12 +544,16 @@ static int group_get(struct vfio_ctx *c, const char *path, struct vfio_group **o
 	if (*end || end == num || !isdigit((unsigned char)*num) || errno || id > UINT_MAX)
 		return err_set(err, EINVAL, "%s: iommu_group link '%s' names no group", path,
 			       target);
-	for (unsigned int i = 0; i < c->n_groups; i++)
-		if (c->groups[i].id == id) {
+	unsigned int slot = c->n_groups;
+	for (unsigned int i = 0; i < c->n_groups; i++) {
+		if (c->groups[i].fd >= 0 && c->groups[i].id == id) {
 			*out = &c->groups[i];
 			return 0;
 		}
-	if (c->n_groups == VFIO_MAX_GROUPS)
+		if (c->groups[i].fd < 0 && slot == c->n_groups)
+			slot = i; /* a group released by a hot-remove */
+	}
+	if (slot == VFIO_MAX_GROUPS)
 		return err_set(err, ENOSPC, "at most %d VFIO groups", VFIO_MAX_GROUPS);
 	if ((rc = container_open(c, err)))
 		return rc;
@@ -577,8 +602,10 @@ static int group_get(struct vfio_ctx *c, const char *path, struct vfio_group **o
 		err_sys(err, -rc, "KVM VFIO device: adding group %lu", id);
 		goto fail_unset;
 	}
-	c->groups[c->n_groups] = (struct vfio_group){ .fd = fd, .id = (unsigned int)id };
-	*out = &c->groups[c->n_groups++];
+	c->groups[slot] = (struct vfio_group){ .fd = fd, .id = (unsigned int)id };
+	if (slot == c->n_groups)
+		c->n_groups++;
+	*out = &c->groups[slot];
 	return 0;
 fail_unset:
 	ioctl(fd, VFIO_GROUP_UNSET_CONTAINER);
@@ -1074,7 +1101,7 @@ int vfio_dev_create(struct vfio_dev **out, struct vfio_ctx *c, const char *path,
 		if (v->fd >= 0)
 			close(v->fd);
 		if (v->group)
-			v->group->users--;
+			group_put(c, v->group);
 		free(v);
 		return rc;
 	}
@@ -1121,6 +1148,6 @@ void vfio_dev_free(struct vfio_dev *v)
 		ioctl(v->fd, VFIO_DEVICE_RESET);
 	close(v->fd);
 	pci_dev_free(&v->pci);
-	v->group->users--;
+	group_put(v->ctx, v->group);
 	free(v);
 }

@@ -7,7 +7,9 @@
 # vm.remove-device asks the guest to eject it, and after its _EJ0 the VMM
 # frees the device (the image closed, its threads gone). Then 20 add/remove
 # rounds leave no fd or thread behind. Refusals: an unknown id (404), a
-# missing image (an error naming it), bad JSON (400).
+# missing image (an error naming it), bad JSON (400). Then a NIC whose TAP fd
+# travels as SCM_RIGHTS (the guest pings the host over it) and a virtio-fs
+# share (the guest mounts and reads it), each added and removed.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-netdev.sh"
 
@@ -19,7 +21,17 @@ log=$d/guest.log
 cat >"$d/check.sh" <<'GUEST'
 seen=none
 fsdone=
+netdone=
 while :; do
+	if [ -z "$netdone" ] && ip link show eth0 >/dev/null 2>&1; then
+		ip link set eth0 up && ip addr add 172.31.8.2/24 dev eth0
+		ping -c 3 -W 2 172.31.8.1 >/dev/null 2>&1 && echo "NET ping ok" || echo "NET ping failed"
+		netdone=1
+	fi
+	if [ -n "$netdone" ] && [ "$netdone" != gone ] && ! ip link show eth0 >/dev/null 2>&1; then
+		echo "NET gone"
+		netdone=gone
+	fi
 	if [ -z "$fsdone" ] && mount -t virtiofs hpfs /mnt 2>/dev/null; then
 		echo "FS $(cat /mnt/hello)"
 		umount /mnt && echo "FS unmounted"
@@ -164,6 +176,41 @@ sleep 1
 t_eq "no thread left behind" "$threads0" "$(nthreads)"
 t_eq "no fd left behind" "$fds0" "$(nfds)"
 t_eq "the VMM still serves" 200 "$(api GET vmm.ping)"
+
+# --- a NIC whose TAP fd comes over SCM_RIGHTS, in and out
+tap=tap-hp-$$
+tap=${tap:0:15}
+ip tuntap add "$tap" mode tap vnet_hdr && ip addr add 172.31.8.1/24 dev "$tap" && ip link set "$tap" up
+t_cleanup "ip link del '$tap' 2>/dev/null"
+cat >"$d/addnet.py" <<'PY'
+import array, fcntl, json, os, socket, struct, sys
+sock, tap = sys.argv[1], sys.argv[2]
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", tap.encode(), 0x0002 | 0x1000 | 0x4000))
+body = json.dumps({"id": "hpnet0"}).encode()
+req = (b"PUT /api/v1/vm.add-net HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+       b"Content-Length: %d\r\n\r\n" % len(body)) + body
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sock)
+s.sendmsg([req], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
+os.close(fd)
+print(s.recv(65536).decode(errors="replace").split("\r\n", 1)[0].split(" ")[1])
+PY
+set_mark
+t_eq "vm.add-net with the TAP fd over SCM_RIGHTS on the running VM: 200" 200 \
+	"$(python3 "$d/addnet.py" "$sock" "$tap" 2>"$d/addnet.err")" || sed 's/^/#   /' "$d/addnet.err"
+if wait_line '^NET ping ok$' 90; then
+	t_pass "the guest pings the host over the hot-added NIC"
+else
+	t_fail "the guest pings the host over the hot-added NIC" "console: $(console | tail -n 20)"
+fi
+t_eq "the VMM holds the TAP" 1 "$(ls -l /proc/$pid/fd 2>/dev/null | grep -c /dev/net/tun)"
+set_mark
+t_eq "vm.remove-device of the NIC: 204" 204 "$(api PUT vm.remove-device "$(body '{"id": "hpnet0"}')")"
+wait_line '^NET gone$' 60
+t_ok "the guest lets the NIC go" wait_line '^NET gone$' 1
+for _ in $(seq 50); do [[ $(ls -l /proc/$pid/fd 2>/dev/null | grep -c /dev/net/tun) == 0 ]] && break; sleep 0.1; done
+t_eq "the VMM closed the TAP" 0 "$(ls -l /proc/$pid/fd 2>/dev/null | grep -c /dev/net/tun)"
 
 # --- a virtio-fs share, in and out
 mkdir -p "$d/share" && echo hotplug-fs-ok >"$d/share/hello"

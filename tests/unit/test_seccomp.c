@@ -251,6 +251,7 @@ static const struct call devmgr_allowed[] = {
 	CALL(ioctl, NONE, KVM_IOEVENTFD, 0),
 	CALL(ioctl, NONE, KVM_IRQFD, 0),
 	CALL(ioctl, NONE, KVM_SET_GSI_ROUTING, 0),
+	CALL(ioctl, NONE, KVM_SET_USER_MEMORY_REGION, 0),
 };
 
 /* The devmgr starts threads and opens /dev/vhost-net, but no more (the
@@ -262,7 +263,6 @@ static const struct call devmgr_forbidden[] = {
 	CALL(openat, NONE, 0, O_RDWR | O_CREAT, 0600),
 	CALL(ioctl, NONE, KVM_RUN, 0),
 	CALL(ioctl, NONE, KVM_CREATE_VM, 0),
-	CALL(ioctl, NONE, KVM_SET_USER_MEMORY_REGION, 0),
 	CALL(ioctl, NONE, KVM_GET_CLOCK, 0),
 	CALL(ioctl, NONE, KVM_SET_CLOCK, 0),
 	CALL(ioctl, NONE, KVM_GET_IRQCHIP, 0),

@@ -156,11 +156,14 @@ static const struct sc_rule activate[] = {
 };
 
 /* A hot-removed device freed on the devmgr thread (the guest's eject): its
- * notify ioeventfds and its vectors' irqfds and routes go. */
+ * notify ioeventfds and its vectors' irqfds and routes go; a VFIO one's
+ * interrupts off, its BAR slots out, a reset, its group out of KVM's VFIO
+ * device and the container. */
 static const struct sc_rule unplug[] = {
-	IOC(KVM_IOEVENTFD),
-	IOC(KVM_IRQFD),
-	IOC(KVM_SET_GSI_ROUTING),
+	IOC(KVM_IOEVENTFD),	  IOC(KVM_IRQFD),
+	IOC(KVM_SET_GSI_ROUTING), IOC(KVM_SET_USER_MEMORY_REGION),
+	IOC(KVM_SET_DEVICE_ATTR), IOC(VFIO_DEVICE_SET_IRQS),
+	IOC(VFIO_DEVICE_RESET),	  IOC(VFIO_GROUP_UNSET_CONTAINER),
 };
 
 /* The serial input thread: poll, read, a socket back end's accept; the
