@@ -43,80 +43,7 @@
 #include <jansson.h>
 #include <sys/stat.h>
 
-/* Why a VM stopped. */
-enum vm_stop { VM_RUNNING, VM_POWEROFF, VM_RESET, VM_SIGNAL, VM_ERROR };
-
-#define VCPU_KICK_SIGNAL SIGUSR1
-
-struct vm;
-
-/* What a vCPU counts: KVM_RUN's exits by reason. */
-enum {
-	EXIT_IO,
-	EXIT_MMIO,
-	EXIT_HLT,
-	EXIT_INTR,
-	EXIT_SHUTDOWN,
-	EXIT_SYSTEM_EVENT,
-	EXIT_OTHER,
-	EXIT_N
-};
-
-struct vcpu {
-	struct vm *vm;
-	unsigned int id;
-	int fd;
-	struct kvm_run *run;
-	pthread_t thread;
-	bool started;
-	uint64_t exits[EXIT_N]; /* its own thread writes (ctr_bump) */
-};
-
-struct vm {
-	const struct vm_params *cfg;
-	struct kvm kvm;
-	struct guest_mem mem;
-	struct bus pio, mmio;
-	struct kvm_cpuid2 *cpuid;
-	struct boot_entry entry;
-	struct vcpu *vcpus;
-
-	struct serial serial;
-	bool has_serial;
-	struct rtc rtc;
-	struct i8042 i8042;
-	struct boot_timer boot_timer;
-	struct pm pm;
-	struct pci_bus pci;
-	bool has_pci;
-	struct acpi_ged ged;
-	struct vm_devices devs;
-
-	pthread_mutex_t lock;
-	enum vm_stop stop; /* first reason wins */
-	char stop_msg[256];
-	int stop_fd; /* eventfd: the main thread wakes when stop is set */
-	atomic_bool stopping;
-	atomic_bool panicked; /* kept across reboots by vm_run */
-
-	/* vm.pause. A vCPU parks when it sees pause_req, out of KVM_RUN, and
-	 * waits on park_cond until pause_req is cleared or the VM stops;
-	 * pause_req, vcpus_live (threads that may still park), vcpus_parked
-	 * and each immediate_exit a pause sets are under lock. */
-	pthread_cond_t park_cond;
-	atomic_bool pause_req;
-	unsigned int vcpus_live, vcpus_parked;
-	/* the pause is complete (vCPUs, clock, devices); the clock saved at
-	 * it. Only the ctl's caller touches them, under the ctl's lock. */
-	bool paused;
-	struct kvm_clock_data clock;
-
-	/* restore_dir: the snapshot's state, parsed (snap indexes snap_buf),
-	 * for the first boot only */
-	bool restoring;
-	uint8_t *snap_buf;
-	struct snap_r snap;
-};
+#include "vmm/vm_priv.h"
 
 static void vm_request_stop(struct vm *vm, enum vm_stop why, const char *fmt, ...)
 {
@@ -280,8 +207,6 @@ int vm_ctl_counters(struct vm_ctl *c, struct ctr_set *out)
 	return vm ? 0 : -ESRCH;
 }
 
-static int vm_snapshot(struct vm *vm, const char *dir, struct err *err);
-
 int vm_ctl_snapshot(struct vm_ctl *c, const char *dir, struct err *err)
 {
 	int rc;
@@ -290,7 +215,7 @@ int vm_ctl_snapshot(struct vm_ctl *c, const char *dir, struct err *err)
 	if (!c->vm)
 		rc = err_set(err, ESRCH, "the VM is not running");
 	else
-		rc = vm_snapshot(c->vm, dir, err);
+		rc = vm__vm_snapshot(c->vm, dir, err);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -563,260 +488,6 @@ static int vm_resume(struct vm *vm)
 	return 0;
 }
 
-/* --- snapshot and restore ---------------------------------------------- */
-
-/* The platform devices' parts, in one place. */
-struct snap_part {
-	const struct snap_ops *ops;
-	void *opaque;
-};
-
-static unsigned int platform_parts(struct vm *vm, struct snap_part *p)
-{
-	unsigned int n = 0;
-
-	if (vm->has_serial)
-		p[n++] = (struct snap_part){ &serial_snap_ops, &vm->serial };
-	p[n++] = (struct snap_part){ &rtc_snap_ops, &vm->rtc };
-	p[n++] = (struct snap_part){ &acpi_ged_snap_ops, &vm->ged };
-	return n;
-}
-
-/* Everything of the paused VM into w. */
-static int snapshot_state(struct vm *vm, struct snap_w *w, struct err *err)
-{
-	struct snap_part parts[4];
-	uint32_t ncpus = vm->cfg->ncpus;
-	uint64_t mem = vm->mem.size;
-	int rc;
-
-	/* devices first: one may refuse, and blk lands its in-flight I/O,
-	 * whose interrupts then are in the irqchip state below */
-	if ((rc = vm_devices_save(&vm->devs, w, err)))
-		return rc;
-	snap_put(w, &ncpus, sizeof(ncpus), "vm.ncpus");
-	snap_put(w, &mem, sizeof(mem), "vm.mem_size");
-	unsigned int n = platform_parts(vm, parts);
-	for (unsigned int i = 0; i < n; i++)
-		if ((rc = parts[i].ops->save(parts[i].opaque, w, err)))
-			return err_wrap(err, "%s", parts[i].ops->name);
-	if ((rc = kvm_vm_save(&vm->kvm, &vm->clock, w, err)))
-		return rc;
-	for (unsigned int i = 0; i < ncpus; i++)
-		if ((rc = kvm_vcpu_save(&vm->kvm, vm->vcpus[i].fd, i, w, err)))
-			return rc;
-	if ((rc = snap_w_finish(w)))
-		return err_set(err, rc, "snapshot state: %s", strerror(-rc));
-	return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int vm_snapshot(struct vm *vm, const char *dir, struct err *err)
-{
-	struct snap_w w;
-	char path[4096], tmp[4096];
-	int fd = -1, rc;
-	struct timespec t0, t1;
-
-	if (!vm->paused)
-		return err_set(err, EBUSY, "the VM is not paused: pause it first");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	snap_w_init(&w);
-	if ((rc = snapshot_state(vm, &w, err)))
-		goto out;
-	struct stat st;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK) < 0) {
-		rc = err_sys(err, errno ? errno : ENOTDIR, "%s: not a directory svmm can write",
-			     dir);
-		goto out;
-	}
-	if (snprintf(path, sizeof(path), "%s/" SNAP_STATE_FILE, dir) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s/." SNAP_STATE_FILE ".tmp", dir) >= (int)sizeof(tmp)) {
-		rc = err_set(err, ENAMETOOLONG, "%s: path too long", dir);
-		goto out;
-	}
-	/* no state.bin while the rest is rewritten: never a half snapshot */
-	if (unlink(path) < 0 && errno != ENOENT) {
-		rc = err_sys(err, errno, "%s", path);
-		goto out;
-	}
-	/* config.json */
-	snprintf(path, sizeof(path), "%s/" SNAP_CONFIG_FILE, dir);
-	json_t *cj = vm->cfg->devices ? vm_config_to_json(vm->cfg->devices) : NULL;
-	if (!cj) {
-		rc = err_set(err, EINVAL, "the VM has no configuration to save");
-		goto out;
-	}
-	char *text = json_dumps(cj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(cj);
-	fd = text ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
-	if (fd < 0 || (rc = write_all(fd, (const uint8_t *)text, strlen(text))) || fsync(fd) < 0) {
-		rc = err_sys(err, fd < 0 || !rc ? errno : -rc, "%s", path);
-		free(text);
-		goto out;
-	}
-	free(text);
-	close(fd);
-	/* memory.bin, written under another name and renamed: the one there
-	 * may be what this VM or another one maps (a restore's MAP_PRIVATE
-	 * pages not yet copied), which a truncation would take away (SIGBUS) */
-	snprintf(path, sizeof(path), "%s/." SNAP_MEMORY_FILE ".tmp", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || (rc = guest_mem_save(&vm->mem, fd)) || fsync(fd) < 0) {
-		rc = err_sys(err, fd < 0 || !rc ? errno : -rc, "%s", path);
-		unlink(path);
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	snprintf(tmp, sizeof(tmp), "%s/" SNAP_MEMORY_FILE, dir);
-	if (rename(path, tmp) < 0) {
-		rc = err_sys(err, errno, "%s", tmp);
-		unlink(path);
-		goto out;
-	}
-	snprintf(tmp, sizeof(tmp), "%s/." SNAP_STATE_FILE ".tmp", dir);
-	/* state.bin, last, by rename */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || (rc = write_all(fd, w.buf, w.len)) || fsync(fd) < 0) {
-		rc = err_sys(err, fd < 0 || !rc ? errno : -rc, "%s", tmp);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	snprintf(path, sizeof(path), "%s/" SNAP_STATE_FILE, dir);
-	if (rename(tmp, path) < 0) {
-		rc = err_sys(err, errno, "%s", path);
-		unlink(tmp);
-		goto out;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_msg(LV_INFO, "vm", "snapshot in %s: %zu bytes of state, %llu MiB of RAM, %lld ms", dir,
-		w.len, (unsigned long long)(vm->mem.size >> 20),
-		(long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	snap_w_free(&w);
-	return rc;
-}
-
-/* Read and check DIR/state.bin (before anything is built). */
-static int restore_load(struct vm *vm, const char *dir, struct err *err)
-{
-	char path[4096];
-	struct stat st;
-	int fd, rc = 0;
-
-	if (snprintf(path, sizeof(path), "%s/" SNAP_STATE_FILE, dir) >= (int)sizeof(path))
-		return err_set(err, ENAMETOOLONG, "%s: path too long", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(err, errno, "restore: %s (not a complete snapshot?)", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)(256u << 20)) {
-		close(fd);
-		return err_set(err, EINVAL, "restore: %s: not a regular file of at most 256 MiB",
-			       path);
-	}
-	size_t len = (size_t)st.st_size, got = 0;
-	vm->snap_buf = malloc(len ? len : 1);
-	if (!vm->snap_buf) {
-		close(fd);
-		return err_set(err, ENOMEM, "out of memory");
-	}
-	while (got < len) {
-		ssize_t n = read(fd, vm->snap_buf + got, len - got);
-		if (n <= 0) {
-			rc = err_sys(err, n < 0 ? errno : EIO, "restore: reading %s", path);
-			break;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	if (!rc && (rc = snap_parse(&vm->snap, vm->snap_buf, len, err)))
-		err_wrap(err, "restore: %s", path);
-	if (!rc) {
-		uint32_t ncpus;
-		uint64_t mem;
-		if ((rc = snap_get_exact(&vm->snap, &ncpus, sizeof(ncpus), err, "vm.ncpus")) ||
-		    (rc = snap_get_exact(&vm->snap, &mem, sizeof(mem), err, "vm.mem_size")))
-			err_wrap(err, "restore: %s", path);
-		else if (ncpus != vm->cfg->ncpus || mem != vm->cfg->mem_size)
-			rc = err_set(err, EINVAL,
-				     "restore: %s holds %u vCPUs and %llu bytes of RAM, its "
-				     "configuration %u and %llu",
-				     path, ncpus, (unsigned long long)mem, vm->cfg->ncpus,
-				     (unsigned long long)vm->cfg->mem_size);
-	}
-	if (rc) {
-		snap_r_free(&vm->snap);
-		free(vm->snap_buf);
-		vm->snap_buf = NULL;
-		return rc;
-	}
-	vm->restoring = true;
-	return 0;
-}
-
-static void restore_done(struct vm *vm)
-{
-	vm->restoring = false;
-	snap_r_free(&vm->snap);
-	free(vm->snap_buf);
-	vm->snap_buf = NULL;
-}
-
-static int restore_mem(struct vm *vm, struct err *err)
-{
-	char path[4096];
-	int fd, rc;
-
-	snprintf(path, sizeof(path), "%s/" SNAP_MEMORY_FILE, vm->cfg->restore_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(err, errno, "restore: %s", path);
-	rc = guest_mem_map_file(&vm->mem, vm->cfg->mem_size, fd, vm->cfg->restore_prefault);
-	close(fd); /* the mapping holds the file */
-	if (rc)
-		return err_set(err, rc, "restore: %s: cannot map %llu bytes of it: %s", path,
-			       (unsigned long long)vm->cfg->mem_size,
-			       rc == -EINVAL ? "not a file of that size" : strerror(-rc));
-	return 0;
-}
-
-/* With vCPUs and devices made: every state back, then the VM as paused. */
-static int restore_state(struct vm *vm, struct err *err)
-{
-	struct snap_part parts[4];
-	int rc;
-
-	if ((rc = kvm_vm_restore(&vm->kvm, &vm->snap, &vm->clock, err)))
-		return rc;
-	for (unsigned int i = 0; i < vm->cfg->ncpus; i++)
-		if ((rc = kvm_vcpu_restore(&vm->kvm, vm->vcpus[i].fd, i, &vm->snap, err)))
-			return rc;
-	unsigned int n = platform_parts(vm, parts);
-	for (unsigned int i = 0; i < n; i++)
-		if ((rc = parts[i].ops->restore(parts[i].opaque, &vm->snap, err)))
-			return rc;
-	return vm_devices_restore(&vm->devs, &vm->snap, err);
-}
-
 static void vm_teardown(struct vm *vm)
 {
 	if (vm->vcpus) {
@@ -1016,7 +687,7 @@ static enum vm_stop vm_boot_once(struct vm *vm, int sig_fd, struct err *err)
 		err_set(err, ret, "cannot create the VM: %s", strerror(-ret));
 		return VM_ERROR;
 	}
-	if (vm->restoring && restore_mem(vm, err))
+	if (vm->restoring && vm__restore_mem(vm, err))
 		return VM_ERROR;
 	ret = vm->restoring ? 0
 			    : guest_mem_alloc(&vm->mem, cfg->mem_size, cfg->mem_shared,
@@ -1085,7 +756,7 @@ vcpus:
 		/* as after vm.pause: devices at the gate (closed before their
 		 * activations start their threads), vCPUs park at once */
 		vm_devices_pause(&vm->devs);
-		if (restore_state(vm, err)) {
+		if (vm__restore_state(vm, err)) {
 			err_wrap(err, "restoring %s", cfg->restore_dir);
 			return VM_ERROR;
 		}
@@ -1119,7 +790,7 @@ vcpus:
 			cfg->restore_dir,
 			(long long)((now.tv_sec - cfg->start.tv_sec) * 1000 +
 				    (now.tv_nsec - cfg->start.tv_nsec) / 1000000));
-		restore_done(vm); /* a reboot boots the kernel */
+		vm__restore_done(vm); /* a reboot boots the kernel */
 	}
 	ctl_set(cfg->ctl, vm, VM_CTL_RUNNING, NULL);
 
@@ -1203,7 +874,7 @@ int vm_run(const struct vm_params *cfg, struct err *err)
 		goto out;
 	}
 
-	if (cfg->restore_dir && restore_load(&vm, cfg->restore_dir, err))
+	if (cfg->restore_dir && vm__restore_load(&vm, cfg->restore_dir, err))
 		goto out;
 	for (unsigned int boots = 1;; boots++) {
 		enum vm_stop why = vm_boot_once(&vm, sig_fd, err);
@@ -1237,7 +908,7 @@ int vm_run(const struct vm_params *cfg, struct err *err)
 		}
 	}
 out:
-	restore_done(&vm);
+	vm__restore_done(&vm);
 	ctl_set(cfg->ctl, NULL, VM_CTL_ENDED, err->code ? err->msg : "the VM ended");
 	free(vm.cpuid);
 	if (sig_fd >= 0)
