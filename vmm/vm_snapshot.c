@@ -91,6 +91,43 @@ static int snapshot_state(struct vm *vm, struct snap_w *w, struct err *err)
 	return 0;
 }
 
+static int fill_mem(int fd, const void *vm)
+{
+	return guest_mem_save(&((const struct vm *)vm)->mem, fd);
+}
+
+static int fill_state(int fd, const void *w)
+{
+	const struct snap_w *sw = w;
+	return write_all(fd, sw->buf, sw->len);
+}
+
+/* DIR/NAME made whole by fill: written under a temporary name, fsynced and
+ * renamed over what was there, so nobody sees it half written. */
+static int write_replace(const char *dir, const char *name, int (*fill)(int fd, const void *arg),
+			 const void *arg, struct err *err)
+{
+	char tmp[4096], path[4096];
+	int fd, rc = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || (rc = fill(fd, arg)) || fsync(fd) < 0) {
+		rc = err_sys(err, fd < 0 || !rc ? errno : -rc, "%s", tmp);
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		rc = err_sys(err, errno, "%s", path);
+		unlink(tmp);
+	}
+	return rc;
+}
+
 int vm__vm_snapshot(struct vm *vm, const char *dir, struct err *err)
 {
 	struct snap_w w;
@@ -137,40 +174,12 @@ int vm__vm_snapshot(struct vm *vm, const char *dir, struct err *err)
 	}
 	free(text);
 	close(fd);
-	/* memory.bin, written under another name and renamed: the one there
+	/* memory.bin, then state.bin last, each by rename: the memory.bin there
 	 * may be what this VM or another one maps (a restore's MAP_PRIVATE
 	 * pages not yet copied), which a truncation would take away (SIGBUS) */
-	snprintf(path, sizeof(path), "%s/." SNAP_MEMORY_FILE ".tmp", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || (rc = guest_mem_save(&vm->mem, fd)) || fsync(fd) < 0) {
-		rc = err_sys(err, fd < 0 || !rc ? errno : -rc, "%s", path);
-		unlink(path);
+	if ((rc = write_replace(dir, SNAP_MEMORY_FILE, fill_mem, vm, err)) ||
+	    (rc = write_replace(dir, SNAP_STATE_FILE, fill_state, &w, err)))
 		goto out;
-	}
-	close(fd);
-	fd = -1;
-	snprintf(tmp, sizeof(tmp), "%s/" SNAP_MEMORY_FILE, dir);
-	if (rename(path, tmp) < 0) {
-		rc = err_sys(err, errno, "%s", tmp);
-		unlink(path);
-		goto out;
-	}
-	snprintf(tmp, sizeof(tmp), "%s/." SNAP_STATE_FILE ".tmp", dir);
-	/* state.bin, last, by rename */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || (rc = write_all(fd, w.buf, w.len)) || fsync(fd) < 0) {
-		rc = err_sys(err, fd < 0 || !rc ? errno : -rc, "%s", tmp);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	snprintf(path, sizeof(path), "%s/" SNAP_STATE_FILE, dir);
-	if (rename(tmp, path) < 0) {
-		rc = err_sys(err, errno, "%s", path);
-		unlink(tmp);
-		goto out;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_msg(LV_INFO, "vm", "snapshot in %s: %zu bytes of state, %llu MiB of RAM, %lld ms", dir,
 		w.len, (unsigned long long)(vm->mem.size >> 20),
